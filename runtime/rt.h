@@ -1,0 +1,253 @@
+/*
+ * rt.h - the world minicluster's components live in.
+ *
+ * A world holds nodes; a node is a unit that crashes alone (a JobManager, a
+ * TaskManager, a client, a probe); a node hosts actors; actors talk only by
+ * messages and timers.  The same actor code runs in two worlds:
+ *
+ *   RT_WORLD_REAL  each node is a pthread running its own libevent event_base;
+ *                  time is the monotonic clock.
+ *   RT_WORLD_SIM   every node runs on the caller's thread; a discrete-event
+ *                  queue ordered by (virtual time, seeded tie-break) delivers
+ *                  every message and timer.  Same seed => same run, byte for
+ *                  byte; idle time is skipped.
+ *
+ * Handlers never block.  A handler runs on its node's thread (real) or on the
+ * thread driving the world (sim); either way it is the only code of its node
+ * running at that moment, so actor state needs no locks.
+ *
+ * Crash versus stop: rt_node_crash() makes a node vanish at once - its actors,
+ * undelivered messages and timers are dropped without their shutdown code and
+ * its memory is released.  rt_node_stop() is graceful: each actor's on_stop
+ * runs first.  Messages sent to a node that is down are dropped and counted.
+ */
+#ifndef RT_H
+#define RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/rt_mem.h"
+
+struct rt_world;
+struct rt_node;
+struct rt_actor;
+
+/* An actor's address: node id (16 bits) | node incarnation (16) | actor id (32).
+ * An address names one incarnation: after a node restarts, old addresses are
+ * dead and messages to them are dropped.  0 is never a valid address. */
+typedef uint64_t rt_addr;
+
+#define RT_ADDR_NODE(a)        ((uint32_t)((a) >> 48))
+#define RT_ADDR_INCARNATION(a) ((uint32_t)(((a) >> 32) & 0xffff))
+#define RT_ADDR_ACTOR(a)       ((uint32_t)((a) & 0xffffffffu))
+
+#define RT_NS_PER_MS  1000000ull
+#define RT_NS_PER_SEC 1000000000ull
+
+enum rt_world_kind {
+    RT_WORLD_REAL,          /* threads, wall clock */
+    RT_WORLD_SIM,           /* one thread, virtual time, seeded */
+};
+
+struct rt_world_config {
+    enum rt_world_kind kind;
+    uint64_t seed;              /* seeds every RNG of the world */
+    uint32_t max_nodes;         /* 0: RT_DEFAULT_MAX_NODES */
+    uint64_t link_latency_ns;   /* sim: one-way latency between nodes */
+    uint64_t link_jitter_ns;    /* sim: uniform extra latency from the seeded RNG */
+};
+
+#define RT_DEFAULT_MAX_NODES 256
+#define RT_MAX_NODES_LIMIT   65535   /* the address has 16 bits of node id */
+
+/* Message types below RT_MSG_USER belong to the runtime. */
+enum {
+    RT_MSG_TIMER = 1,       /* payload: struct rt_timer_fire */
+    RT_MSG_USER = 64,       /* first type free for components */
+};
+
+struct rt_msg {
+    rt_addr src;            /* 0 when sent from outside any actor */
+    rt_addr dst;
+    uint32_t type;
+    uint32_t len;           /* payload bytes */
+    const void *data;       /* payload, valid during the handler only */
+};
+
+struct rt_timer_fire {
+    uint64_t timer_id;
+    uint64_t tag;           /* what the actor passed to rt_timer_start */
+};
+
+struct rt_actor_ops {
+    const char *name;                                   /* for traces */
+    void (*on_message)(struct rt_actor *a, const struct rt_msg *m);
+    void (*on_stop)(struct rt_actor *a);                /* graceful stop only; may be NULL */
+};
+
+/* ---- world ---------------------------------------------------------------- */
+
+/* Creates a world.  Returns 0, or -EINVAL for a bad configuration. */
+int rt_world_new(const struct rt_world_config *cfg, struct rt_world **out);
+
+/* Stops every node that is up (gracefully), joins the threads, frees all.
+ * Call from the thread that created the world.  NULL is a no-op. */
+void rt_world_free(struct rt_world *w);
+
+enum rt_world_kind rt_world_kind(const struct rt_world *w);
+uint64_t rt_world_seed(const struct rt_world *w);
+
+/* Nanoseconds since the world was created: monotonic (real) or virtual (sim).
+ * Any thread. */
+uint64_t rt_now(const struct rt_world *w);
+
+/*
+ * Waits until pred(arg) is true or timeout_ns passes (world time).  Real world:
+ * the caller sleeps on a condition variable that rt_world_notify() signals and
+ * pred runs on the caller's thread, so it may only read what is safe to read
+ * there (atomics, or data behind the component's own lock).  Sim world: the
+ * caller's thread runs the world, event by event, checking pred after each.
+ * Returns 0, or -ETIMEDOUT.  pred may be NULL: then it simply runs/waits out
+ * the timeout.  Not from a handler.
+ */
+int rt_world_wait(struct rt_world *w, bool (*pred)(void *arg), void *arg, uint64_t timeout_ns);
+
+/* Wakes rt_world_wait() callers so they re-check their predicate.  Any thread;
+ * call it after changing what a waiter may be waiting for. */
+void rt_world_notify(struct rt_world *w);
+
+/* ---- nodes ---------------------------------------------------------------- */
+
+/* Adds a node, down until rt_node_start().  The name is copied.  Returns NULL
+ * when the world has max_nodes already.  Not from a handler. */
+struct rt_node *rt_node_new(struct rt_world *w, const char *name);
+
+/* Brings a down node up as a new incarnation (real: starts its thread and
+ * returns once its loop runs).  Returns 0, -EALREADY if up, or -errno.
+ * Not from a handler of the same node. */
+int rt_node_start(struct rt_node *n);
+
+/* Kills the node silently.  Any thread, any handler (a node may crash itself:
+ * then the calling handler does not return).  No-op if down. */
+void rt_node_crash(struct rt_node *n);
+
+/* Graceful stop: on_stop of every actor runs on the node, then the node is down.
+ * Returns once it is down.  Not from a handler of the same node. */
+void rt_node_stop(struct rt_node *n);
+
+/* The node processes nothing for ns of world time; what arrives meanwhile waits,
+ * timers due meanwhile fire late.  Any thread. */
+void rt_node_pause(struct rt_node *n, uint64_t ns);
+
+/* Runs fn(n, arg) on the node as if it were a message (ordered after what was
+ * sent to the node before).  This is how code outside the node spawns actors.
+ * Returns 0, or -EHOSTDOWN if the node is down (fn does not run). Any thread. */
+int rt_node_call(struct rt_node *n, void (*fn)(struct rt_node *n, void *arg), void *arg);
+
+/* Up: accepts messages.  Down: torn down, its memory released.  A node that
+ * is crashing or stopping is neither, briefly.  Any thread. */
+bool rt_node_is_up(const struct rt_node *n);
+bool rt_node_is_down(const struct rt_node *n);
+uint32_t rt_node_id(const struct rt_node *n);
+const char *rt_node_name(const struct rt_node *n);
+struct rt_world *rt_node_world(const struct rt_node *n);
+struct rt_node *rt_world_node(const struct rt_world *w, uint32_t id);
+
+/* Memory charged to the node now, the peak since it started, and a limit
+ * (0 = none): an allocation that would pass the limit crashes the node. */
+size_t rt_node_mem_bytes(const struct rt_node *n);
+size_t rt_node_mem_peak(const struct rt_node *n);
+void rt_node_set_mem_limit(struct rt_node *n, size_t bytes);
+
+struct rt_node_stats {
+    uint64_t delivered;         /* messages handled by this node's actors */
+    uint64_t dropped;           /* addressed to it while down or to a dead actor */
+    uint64_t crashes;
+    uint64_t busy_ns;           /* time spent in handlers */
+};
+void rt_node_get_stats(const struct rt_node *n, struct rt_node_stats *out);
+
+/* The node whose code is running on this thread now, or NULL. */
+struct rt_node *rt_current_node(void);
+
+/* ---- actors --------------------------------------------------------------- */
+
+/* Creates an actor on the node; state is the caller's (allocate it with rt_x*
+ * on this node so a crash releases it).  Only on the node's own thread (from
+ * a handler or an rt_node_call function). */
+struct rt_actor *rt_actor_spawn(struct rt_node *n, const struct rt_actor_ops *ops, void *state);
+
+/* Removes an actor of the current node at once (its on_stop does not run:
+ * the caller does its own clean-up).  Messages to it are dropped from now on.
+ * May be called by the actor itself from its handler. */
+void rt_actor_exit(struct rt_actor *a);
+
+rt_addr rt_actor_addr(const struct rt_actor *a);
+void *rt_actor_state(const struct rt_actor *a);
+struct rt_node *rt_actor_node(const struct rt_actor *a);
+struct rt_world *rt_actor_world(const struct rt_actor *a);
+
+/*
+ * Sends a copy of data to dst.  Every message between nodes passes the
+ * network's fault rules (rt_net_*).  FIFO per (sender node, receiver node).
+ * Returns 0 when the message is on its way (it may still be lost to a fault),
+ * -EHOSTDOWN when dst's node is known down or dst names an old incarnation
+ * (the message is dropped and counted), -EINVAL for a bad address.
+ * from may be NULL (a message from outside any actor).  Any thread.
+ */
+int rt_send(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data, uint32_t len);
+
+/* Starts a one-shot timer that delivers RT_MSG_TIMER {id, tag} to the actor
+ * after delay_ns.  Returns the timer id (never 0).  Actor's own node only. */
+uint64_t rt_timer_start(struct rt_actor *a, uint64_t delay_ns, uint64_t tag);
+
+/* Cancels a pending timer.  Returns 0, or -ENOENT if it fired or never was. */
+int rt_timer_cancel(struct rt_actor *a, uint64_t timer_id);
+
+/* ---- randomness ----------------------------------------------------------- */
+
+/* A node's RNG, seeded from (world seed, node id, incarnation).  Node's own
+ * thread only.  rt_world_rand is the world's own stream: sim world, or any
+ * thread before nodes start. */
+uint64_t rt_rand_u64(struct rt_node *n);
+double rt_rand_double(struct rt_node *n);       /* [0, 1) */
+uint64_t rt_world_rand(struct rt_world *w);
+
+/* ---- network fault rules -------------------------------------------------- */
+
+/* A rule on the directed link from -> to (node ids; RT_NET_ANY matches all).
+ * Partitioned links drop everything; otherwise each message is dropped with
+ * drop_p, duplicated with dup_p, and delayed by delay_ns (FIFO is kept). */
+#define RT_NET_ANY 0xffffffffu
+struct rt_net_rule {
+    uint32_t from, to;
+    bool partitioned;
+    double drop_p, dup_p;
+    uint64_t delay_ns;
+};
+/* Adds a rule; returns its id (> 0) or -ENOSPC.  Any thread. */
+int rt_net_add_rule(struct rt_world *w, const struct rt_net_rule *r);
+/* Removes a rule; returns 0 or -ENOENT.  Any thread. */
+int rt_net_remove_rule(struct rt_world *w, int id);
+uint64_t rt_net_dropped(const struct rt_world *w);      /* lost to rules or down nodes */
+
+/* ---- trace ---------------------------------------------------------------- */
+
+/* Writes trace lines to path ("-" for stdout) from now on, truncating it.
+ * Returns 0 or -errno. Not from a handler. */
+int rt_trace_open(struct rt_world *w, const char *path);
+
+/* Records one event: a JSON line {"t":ns,"node":..,"ev":kind,<fields>} where
+ * fields_fmt is printf-style JSON members without braces (NULL for none).  The
+ * event also goes into the running trace hash.  Any thread. */
+void rt_trace(struct rt_world *w, const struct rt_node *n, const char *kind,
+              const char *fields_fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The running 64-bit hash over every delivery and trace event so far.  In the
+ * sim world it identifies the run; in the real world it differs run to run. */
+uint64_t rt_trace_hash(const struct rt_world *w);
+uint64_t rt_trace_events(const struct rt_world *w);
+
+#endif
