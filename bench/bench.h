@@ -1,0 +1,21 @@
+/*
+ * bench.h - `minicluster bench NAME`: each bench measures its figure and, in
+ * the same run, the floor it is compared with (INTERFACE.md lists the keys).
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <jansson.h>
+
+/* Runs `bench` with its arguments (argv[0] is "bench").  Prints a readable
+ * summary; with --json FILE writes the figures.  Returns the exit code. */
+int bench_main(int argc, char **argv);
+
+/* One bench: fills *out with its figures (a new object).  0 or -errno. */
+int bench_spinup(json_t **out);
+
+/* Shared by the benches. */
+double bench_median(double *v, int n);
+double bench_now_ms(void);
+
+#endif
