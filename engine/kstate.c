@@ -1,0 +1,362 @@
+/*
+ * kstate.c - open-addressing hash map for keyed operator state.
+ *
+ * Layout: one array of 24-byte slots (key, value, key group + 1, blob
+ * length) probed linearly from a home slot taken from the high bits of the
+ * key's XXH64; capacity is a power of two and the load factor stays at or
+ * below 0.7.  The key group is the same XXH64 modulo max parallelism, so
+ * one hash per record serves both.  A slot whose tag is 0 is empty, which
+ * lets a zeroed allocation be an empty table.  Blob pointers live in a
+ * parallel array allocated on the first blob, so states without blobs
+ * (every keyed sum/count) pay nothing for them.  Removal shifts the
+ * following cluster back instead of leaving tombstones, so lookups never
+ * degrade over a long run of window clears.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/jobgraph.h"
+#include "engine/kstate.h"
+#include "runtime/rt_mem.h"
+
+#define MIN_BITS 4
+
+struct slot {
+    uint64_t key;
+    int64_t value;
+    uint32_t tag;       /* key group + 1; 0 marks an empty slot */
+    uint32_t blob_len;
+};
+
+struct eng_kstate {
+    struct slot *slots;
+    uint8_t **blobs;    /* parallel to slots, NULL until the first blob */
+    uint32_t bits;      /* capacity = 1 << bits */
+    size_t count;
+    size_t grow_at;     /* count that triggers a doubling */
+    size_t blob_bytes;
+    uint32_t max_par;
+    uint32_t kg_mask;   /* max_par - 1 when it is a power of two, else 0 */
+    uint32_t *group_count;
+};
+
+/* XXH64 (seed 0) of the key's 8 little-endian bytes, i.e. eng_key_hash,
+ * written out for the one input length we hash: the per-record path then
+ * has no length dispatch and no byte buffer (assembling one byte by byte
+ * and loading it back costs a store-forwarding stall per record).  The
+ * tests check it against libxxhash. */
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t hash_key(uint64_t key)
+{
+    const uint64_t p1 = 0x9E3779B185EBCA87ull, p2 = 0xC2B2AE3D27D4EB4Full;
+    const uint64_t p3 = 0x165667B19E3779F9ull, p4 = 0x85EBCA77C2B2AE63ull;
+    const uint64_t p5 = 0x27D4EB2F165667C5ull;
+    uint64_t h = p5 + 8;
+    h ^= rotl64(key * p2, 31) * p1;
+    h = rotl64(h, 27) * p1 + p4;
+    h ^= h >> 33;
+    h *= p2;
+    h ^= h >> 29;
+    h *= p3;
+    h ^= h >> 32;
+    return h;
+}
+
+static inline uint32_t group_of(const struct eng_kstate *ks, uint64_t h)
+{
+    return ks->kg_mask ? (uint32_t)(h & ks->kg_mask) : (uint32_t)(h % ks->max_par);
+}
+
+static inline size_t home_of(const struct eng_kstate *ks, uint64_t h)
+{
+    return (size_t)(h >> (64 - ks->bits));
+}
+
+static void alloc_table(struct eng_kstate *ks, uint32_t bits)
+{
+    size_t cap = (size_t)1 << bits;
+    ks->bits = bits;
+    ks->slots = rt_xcalloc(cap, sizeof(struct slot));
+    ks->blobs = NULL;
+    ks->grow_at = cap * 7 / 10;
+}
+
+struct eng_kstate *eng_kstate_new(uint32_t max_parallelism)
+{
+    assert(max_parallelism >= 1 && max_parallelism <= ENG_MAX_PARALLELISM_LIMIT);
+    struct eng_kstate *ks = rt_xcalloc(1, sizeof(*ks));
+    ks->max_par = max_parallelism;
+    ks->kg_mask = (max_parallelism & (max_parallelism - 1)) == 0 ? max_parallelism - 1 : 0;
+    ks->group_count = rt_xcalloc(max_parallelism, sizeof(uint32_t));
+    alloc_table(ks, MIN_BITS);
+    return ks;
+}
+
+static void free_blobs(struct eng_kstate *ks)
+{
+    if (!ks->blobs)
+        return;
+    size_t cap = (size_t)1 << ks->bits;
+    for (size_t i = 0; i < cap; i++)
+        rt_free(ks->blobs[i]);
+    rt_free(ks->blobs);
+    ks->blobs = NULL;
+    ks->blob_bytes = 0;
+}
+
+void eng_kstate_free(struct eng_kstate *ks)
+{
+    if (!ks)
+        return;
+    free_blobs(ks);
+    rt_free(ks->slots);
+    rt_free(ks->group_count);
+    rt_free(ks);
+}
+
+uint32_t eng_kstate_max_parallelism(const struct eng_kstate *ks) { return ks->max_par; }
+size_t eng_kstate_count(const struct eng_kstate *ks) { return ks->count; }
+
+size_t eng_kstate_bytes(const struct eng_kstate *ks)
+{
+    size_t cap = (size_t)1 << ks->bits;
+    return sizeof(*ks) + cap * sizeof(struct slot) + (ks->blobs ? cap * sizeof(uint8_t *) : 0) +
+           ks->blob_bytes + ks->max_par * sizeof(uint32_t);
+}
+
+static void rehash(struct eng_kstate *ks, uint32_t bits)
+{
+    struct slot *old = ks->slots;
+    uint8_t **oldblobs = ks->blobs;
+    size_t oldcap = (size_t)1 << ks->bits;
+    alloc_table(ks, bits);
+    size_t mask = ((size_t)1 << bits) - 1;
+    if (oldblobs)
+        ks->blobs = rt_xcalloc(mask + 1, sizeof(uint8_t *));
+    for (size_t i = 0; i < oldcap; i++) {
+        if (!old[i].tag)
+            continue;
+        size_t j = home_of(ks, hash_key(old[i].key));
+        while (ks->slots[j].tag)
+            j = (j + 1) & mask;
+        ks->slots[j] = old[i];
+        if (oldblobs)
+            ks->blobs[j] = oldblobs[i];
+    }
+    rt_free(old);
+    rt_free(oldblobs);
+}
+
+void eng_kstate_reserve(struct eng_kstate *ks, size_t n)
+{
+    uint32_t bits = ks->bits;
+    while (((size_t)1 << bits) * 7 / 10 < n)
+        bits++;
+    if (bits != ks->bits)
+        rehash(ks, bits);
+}
+
+void eng_kstate_clear(struct eng_kstate *ks)
+{
+    free_blobs(ks);
+    memset(ks->slots, 0, ((size_t)1 << ks->bits) * sizeof(struct slot));
+    memset(ks->group_count, 0, ks->max_par * sizeof(uint32_t));
+    ks->count = 0;
+}
+
+/* Index of `key`'s slot, or of the empty slot where it would go. */
+static inline size_t probe(const struct eng_kstate *ks, uint64_t key, uint64_t h)
+{
+    size_t mask = ((size_t)1 << ks->bits) - 1;
+    size_t i = home_of(ks, h);
+    while (ks->slots[i].tag && ks->slots[i].key != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+int64_t *eng_kstate_get(struct eng_kstate *ks, uint64_t key)
+{
+    size_t i = probe(ks, key, hash_key(key));
+    return ks->slots[i].tag ? &ks->slots[i].value : NULL;
+}
+
+/* Slot of `key` (whose hash is h), inserted at value 0 when absent. */
+static inline size_t upsert_h(struct eng_kstate *ks, uint64_t key, uint64_t h, bool *inserted)
+{
+    size_t i = probe(ks, key, h);
+    if (ks->slots[i].tag) {
+        if (inserted)
+            *inserted = false;
+        return i;
+    }
+    if (ks->count + 1 > ks->grow_at) {
+        rehash(ks, ks->bits + 1);
+        i = probe(ks, key, h);
+    }
+    uint32_t kg = group_of(ks, h);
+    ks->slots[i] = (struct slot){.key = key, .value = 0, .tag = kg + 1, .blob_len = 0};
+    ks->group_count[kg]++;
+    ks->count++;
+    if (inserted)
+        *inserted = true;
+    return i;
+}
+
+static inline size_t upsert(struct eng_kstate *ks, uint64_t key, bool *inserted)
+{
+    return upsert_h(ks, key, hash_key(key), inserted);
+}
+
+int64_t *eng_kstate_get_or_insert(struct eng_kstate *ks, uint64_t key, bool *inserted)
+{
+    size_t i = upsert(ks, key, inserted); /* may move ks->slots: index first */
+    return &ks->slots[i].value;
+}
+
+void eng_kstate_add(struct eng_kstate *ks, uint64_t key, int64_t delta)
+{
+    size_t i = upsert(ks, key, NULL);
+    struct slot *s = &ks->slots[i];
+    /* Wrap like Java's long rather than hit signed-overflow UB. */
+    s->value = (int64_t)((uint64_t)s->value + (uint64_t)delta);
+}
+
+void eng_kstate_add_batch(struct eng_kstate *ks, const struct eng_record *rec, uint32_t n)
+{
+    /* Hash a stretch of records first, then update them while the home
+     * slots of records a few places ahead are being fetched: a state larger
+     * than the cache otherwise costs one full memory latency per record. */
+    enum { STRETCH = 256, AHEAD = 8 };
+    uint64_t h[STRETCH];
+    for (uint32_t base = 0; base < n; base += STRETCH) {
+        uint32_t m = n - base < STRETCH ? n - base : STRETCH;
+        for (uint32_t i = 0; i < m; i++)
+            h[i] = hash_key(rec[base + i].key);
+        for (uint32_t i = 0; i < m; i++) {
+            if (i + AHEAD < m)
+                __builtin_prefetch(&ks->slots[home_of(ks, h[i + AHEAD])], 1);
+            size_t at = upsert_h(ks, rec[base + i].key, h[i], NULL);
+            struct slot *s = &ks->slots[at];
+            s->value = (int64_t)((uint64_t)s->value + (uint64_t)rec[base + i].value);
+        }
+    }
+}
+
+void eng_kstate_put(struct eng_kstate *ks, uint64_t key, int64_t value)
+{
+    size_t i = upsert(ks, key, NULL);
+    ks->slots[i].value = value;
+}
+
+bool eng_kstate_remove(struct eng_kstate *ks, uint64_t key)
+{
+    size_t mask = ((size_t)1 << ks->bits) - 1;
+    size_t i = probe(ks, key, hash_key(key));
+    if (!ks->slots[i].tag)
+        return false;
+    ks->group_count[ks->slots[i].tag - 1]--;
+    ks->count--;
+    if (ks->blobs) {
+        ks->blob_bytes -= ks->slots[i].blob_len;
+        rt_free(ks->blobs[i]);
+        ks->blobs[i] = NULL;
+    }
+    /* Backward-shift deletion: move later members of the cluster into the
+     * hole when the hole lies on their probe path (between home and slot). */
+    size_t hole = i, j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!ks->slots[j].tag)
+            break;
+        size_t home = home_of(ks, hash_key(ks->slots[j].key));
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            ks->slots[hole] = ks->slots[j];
+            if (ks->blobs) {
+                ks->blobs[hole] = ks->blobs[j];
+                ks->blobs[j] = NULL;
+            }
+            hole = j;
+        }
+    }
+    ks->slots[hole] = (struct slot){0};
+    return true;
+}
+
+void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, uint32_t len)
+{
+    size_t i = upsert(ks, key, NULL);
+    if (!ks->blobs)
+        ks->blobs = rt_xcalloc((size_t)1 << ks->bits, sizeof(uint8_t *));
+    rt_free(ks->blobs[i]);
+    ks->blobs[i] = NULL;
+    ks->blob_bytes -= ks->slots[i].blob_len;
+    ks->slots[i].blob_len = len;
+    if (len) {
+        ks->blobs[i] = rt_xmalloc(len);
+        memcpy(ks->blobs[i], data, len);
+        ks->blob_bytes += len;
+    }
+}
+
+const uint8_t *eng_kstate_get_blob(const struct eng_kstate *ks, uint64_t key, uint32_t *len)
+{
+    size_t i = probe(ks, key, hash_key(key));
+    *len = 0;
+    if (!ks->slots[i].tag || !ks->blobs || !ks->blobs[i])
+        return NULL;
+    *len = ks->slots[i].blob_len;
+    return ks->blobs[i];
+}
+
+size_t eng_kstate_group_count(const struct eng_kstate *ks, uint32_t key_group)
+{
+    return key_group < ks->max_par ? ks->group_count[key_group] : 0;
+}
+
+static int cmp_entry_key(const void *a, const void *b)
+{
+    uint64_t x = ((const struct eng_kstate_entry *)a)->key;
+    uint64_t y = ((const struct eng_kstate_entry *)b)->key;
+    return (x > y) - (x < y);
+}
+
+size_t eng_kstate_collect(const struct eng_kstate *ks, uint32_t kg_first, uint32_t kg_last,
+                          struct eng_kstate_entry **out)
+{
+    if (kg_last >= ks->max_par)
+        kg_last = ks->max_par - 1;
+    size_t n = 0, ngroups = kg_first <= kg_last ? (size_t)kg_last - kg_first + 1 : 0;
+    /* Counting sort by key group (the counts are kept up to date), then
+     * each group's run sorted by key. */
+    size_t *at = rt_xmalloc((ngroups + 1) * sizeof(size_t));
+    for (size_t g = 0; g < ngroups; g++) {
+        at[g] = n;
+        n += ks->group_count[kg_first + g];
+    }
+    at[ngroups] = n;
+    struct eng_kstate_entry *e = rt_xmalloc((n ? n : 1) * sizeof(*e));
+    size_t cap = (size_t)1 << ks->bits;
+    for (size_t i = 0; i < cap && n; i++) {
+        const struct slot *s = &ks->slots[i];
+        if (!s->tag || s->tag - 1 < kg_first || s->tag - 1 > kg_last)
+            continue;
+        e[at[s->tag - 1 - kg_first]++] = (struct eng_kstate_entry){
+            .key = s->key, .value = s->value, .key_group = s->tag - 1,
+            .blob_len = s->blob_len, .blob = ks->blobs ? ks->blobs[i] : NULL};
+    }
+    size_t start = 0;
+    for (size_t g = 0; g < ngroups; g++) {
+        size_t end = at[g]; /* the fill loop left at[g] at the group's end */
+        if (end - start > 1)
+            qsort(e + start, end - start, sizeof(*e), cmp_entry_key);
+        start = end;
+    }
+    rt_free(at);
+    *out = e;
+    return n;
+}

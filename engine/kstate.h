@@ -1,0 +1,79 @@
+/*
+ * kstate.h - the keyed state backend: uint64 key -> int64 value, plus an
+ * optional byte blob per key, grouped by key group.
+ *
+ * One instance per stateful operator subtask, touched by that subtask's
+ * task only.  The per-record operations (get, get-or-insert, add) never
+ * allocate except when the table grows.  Iteration is deterministic: by key
+ * group, then by key, whatever the insertion history, so two runs that saw
+ * the same records write byte-identical snapshots.
+ */
+#ifndef ENG_KSTATE_H
+#define ENG_KSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/eng_record.h"
+
+struct eng_kstate;
+
+/* One key's state as seen by eng_kstate_collect. */
+struct eng_kstate_entry {
+    uint64_t key;
+    int64_t value;
+    uint32_t key_group;
+    uint32_t blob_len;
+    const uint8_t *blob;   /* NULL when blob_len is 0; borrowed from the state */
+};
+
+/* A new empty state for keys hashed into `max_parallelism` key groups
+ * (1 .. ENG_MAX_PARALLELISM_LIMIT).  Never NULL; free with eng_kstate_free. */
+struct eng_kstate *eng_kstate_new(uint32_t max_parallelism);
+/* Frees the state and every blob; NULL is a no-op. */
+void eng_kstate_free(struct eng_kstate *ks);
+
+uint32_t eng_kstate_max_parallelism(const struct eng_kstate *ks);
+/* Number of keys. */
+size_t eng_kstate_count(const struct eng_kstate *ks);
+/* Footprint in bytes: table, blob pointers, blob bytes, bookkeeping. */
+size_t eng_kstate_bytes(const struct eng_kstate *ks);
+/* Grows the table so `n` keys fit without another resize (restore path). */
+void eng_kstate_reserve(struct eng_kstate *ks, size_t n);
+/* Removes every key and blob; keeps the table's capacity for reuse. */
+void eng_kstate_clear(struct eng_kstate *ks);
+
+/* Pointer to the value of `key`, or NULL when absent.  Pointers returned
+ * by any function here stay valid until the next insert, remove or clear. */
+int64_t *eng_kstate_get(struct eng_kstate *ks, uint64_t key);
+/* Pointer to the value of `key`, inserting it with value 0 when absent;
+ * *inserted (may be NULL) tells which. */
+int64_t *eng_kstate_get_or_insert(struct eng_kstate *ks, uint64_t key, bool *inserted);
+/* value(key) += delta, inserting the key at 0 first when absent. */
+void eng_kstate_add(struct eng_kstate *ks, uint64_t key, int64_t delta);
+/* eng_kstate_add(key, value) for each of n records, in order; the same
+ * result, faster on states larger than the cache (prefetches ahead). */
+void eng_kstate_add_batch(struct eng_kstate *ks, const struct eng_record *rec, uint32_t n);
+/* value(key) = value, inserting the key when absent. */
+void eng_kstate_put(struct eng_kstate *ks, uint64_t key, int64_t value);
+/* Removes `key` and its blob; returns whether it was present. */
+bool eng_kstate_remove(struct eng_kstate *ks, uint64_t key);
+
+/* Replaces the blob of `key` with a copy of len bytes (len 0 drops it),
+ * inserting the key at value 0 when absent.  The blob is charged to the
+ * calling node like any allocation. */
+void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, uint32_t len);
+/* The blob of `key` (borrowed), or NULL with *len = 0 when it has none. */
+const uint8_t *eng_kstate_get_blob(const struct eng_kstate *ks, uint64_t key, uint32_t *len);
+
+/* Every key whose key group lies in [kg_first, kg_last], sorted by key
+ * group then key, into *out (a new rt_xmalloc array the caller frees with
+ * rt_free; blobs inside are borrowed and valid until the state changes).
+ * Returns the number of entries; *out is never NULL. */
+size_t eng_kstate_collect(const struct eng_kstate *ks, uint32_t kg_first, uint32_t kg_last,
+                          struct eng_kstate_entry **out);
+/* Number of keys in one key group. */
+size_t eng_kstate_group_count(const struct eng_kstate *ks, uint32_t key_group);
+
+#endif

@@ -1,0 +1,591 @@
+/*
+ * snapshot.c - encoding and decoding of checkpoint files (state files and
+ * checkpoint metadata); the byte layout is docs/checkpoint-format.md.
+ *
+ * Decoding is defensive by construction: a reader cursor refuses any read
+ * past its bounds, the envelope (magic, version, kind, length, checksum) is
+ * checked before any field is trusted, and every count is checked against
+ * the bytes that remain before anything is allocated for it.  Writing is the
+ * mirror image with a precomputed exact size, so a buffer is filled once.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "engine/jobgraph.h"
+#include "engine/kstate.h"
+#include "engine/snapshot.h"
+#include "runtime/rt_mem.h"
+
+#define HEADER_LEN 16       /* magic, version, kind, length */
+#define TRAILER_LEN 8       /* XXH64 */
+#define STATE_FIXED_END 80  /* end of the state file's fixed fields */
+#define META_FIXED_END 48
+#define INDEX_ENTRY_LEN 24
+#define KEYED_ENTRY_LEN 20  /* before the blob */
+#define STAGED_LEN 24
+#define META_ENTRY_LEN 34   /* before the file name */
+
+static const uint8_t magic[4] = {'M', 'C', 'C', 'K'};
+
+enum { TYPE_U64 = 1, TYPE_I64 = 2 };
+
+/* ---- little-endian writing ---- */
+
+static uint8_t *put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    return p + 2;
+}
+
+static uint8_t *put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    return p + 4;
+}
+
+static uint8_t *put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    return p + 8;
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* Header and trailer around a body the caller has written into buf. */
+static void seal(uint8_t *buf, size_t len, enum eng_snap_kind kind)
+{
+    uint8_t *p = buf;
+    memcpy(p, magic, 4);
+    p = put_u16(p + 4, ENG_SNAP_VERSION);
+    p = put_u16(p, (uint16_t)kind);
+    put_u64(p, len);
+    put_u64(buf + len - TRAILER_LEN, XXH64(buf, len - TRAILER_LEN, 0));
+}
+
+/* ---- bounded reading ---- */
+
+struct reader {
+    const uint8_t *p;
+    size_t end;         /* readable bytes: [0, end) */
+    size_t pos;
+    const char *what;
+    char *err;
+    size_t errlen;
+};
+
+static int report(struct reader *r, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int report(struct reader *r, int rc, const char *fmt, ...)
+{
+    if (r->err && r->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->err, r->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* Claims n bytes at the cursor; false (with the error reported) when the
+ * section would run past the readable end. */
+static bool take(struct reader *r, size_t n, const char *field, const uint8_t **at)
+{
+    if (n > r->end - r->pos) {
+        report(r, -EBADMSG, "%s: corrupt: %s at byte %zu runs %zu bytes past the end (%zu)",
+               r->what, field, r->pos, n - (r->end - r->pos), r->end);
+        return false;
+    }
+    *at = r->p + r->pos;
+    r->pos += n;
+    return true;
+}
+
+static bool rd(struct reader *r, int n, const char *field, uint64_t *v)
+{
+    const uint8_t *at;
+    if (!take(r, (size_t)n, field, &at))
+        return false;
+    *v = get_le(at, n);
+    return true;
+}
+
+/* Checks the envelope: header, declared length and checksum.  On success
+ * the reader covers the body, [16, length - 8). */
+static int open_envelope(struct reader *r, const void *buf, size_t len, enum eng_snap_kind want)
+{
+    static const char *const kinds[] = {"unknown", "task state", "checkpoint metadata"};
+    const uint8_t *p = buf;
+    if (len < HEADER_LEN)
+        return report(r, -EBADMSG, "%s: truncated at byte %zu of the %d-byte header",
+                      r->what, len, HEADER_LEN);
+    if (memcmp(p, magic, 4) != 0)
+        return report(r, -EBADMSG,
+                      "%s: bad magic 0x%08llx (expected \"MCCK\"; not a minicluster checkpoint file)",
+                      r->what, (unsigned long long)get_le(p, 4));
+    unsigned version = (unsigned)get_le(p + 4, 2), kind = (unsigned)get_le(p + 6, 2);
+    uint64_t declared = get_le(p + 8, 8);
+    if (version != ENG_SNAP_VERSION)
+        return report(r, -ENOTSUP, "%s: unsupported format version %u (this build reads %d)",
+                      r->what, version, ENG_SNAP_VERSION);
+    if (kind != (unsigned)want)
+        return report(r, -EBADMSG, "%s: file kind %u (%s) where %s was expected", r->what,
+                      kind, kinds[kind <= 2 ? kind : 0], kinds[want]);
+    if (declared < HEADER_LEN + TRAILER_LEN)
+        return report(r, -EBADMSG, "%s: declared length %llu is below the minimum %d",
+                      r->what, (unsigned long long)declared, HEADER_LEN + TRAILER_LEN);
+    if (declared > len)
+        return report(r, -EBADMSG, "%s: truncated at byte %zu of %llu", r->what, len,
+                      (unsigned long long)declared);
+    if (declared < len)
+        return report(r, -EBADMSG, "%s: %zu bytes of trailing data after the declared length %llu",
+                      r->what, len - (size_t)declared, (unsigned long long)declared);
+    uint64_t stored = get_le(p + len - TRAILER_LEN, 8);
+    uint64_t actual = XXH64(p, len - TRAILER_LEN, 0);
+    if (stored != actual)
+        return report(r, -EBADMSG, "checksum mismatch in %s: expected 0x%016llx, got 0x%016llx",
+                      r->what, (unsigned long long)stored, (unsigned long long)actual);
+    r->p = p;
+    r->pos = HEADER_LEN;
+    r->end = len - TRAILER_LEN;
+    return 0;
+}
+
+uint64_t eng_snapshot_checksum(const void *buf, size_t len)
+{
+    return len >= HEADER_LEN + TRAILER_LEN ? get_le((const uint8_t *)buf + len - TRAILER_LEN, 8)
+                                           : 0;
+}
+
+/* ---- operator-state values ---- */
+
+static struct eng_snap_value *find_value(const struct eng_snap_state *st, const char *name)
+{
+    for (uint32_t i = 0; i < st->n_values && i < ENG_SNAP_VALUES_MAX; i++)
+        if (strcmp(st->values[i].name, name) == 0)
+            return (struct eng_snap_value *)&st->values[i];
+    return NULL;
+}
+
+static int set_value(struct eng_snap_state *st, const char *name, bool is_signed, uint64_t bits)
+{
+    size_t n = strlen(name);
+    if (n == 0)
+        return -EINVAL;
+    if (n >= ENG_SNAP_NAME_MAX)
+        return -ENAMETOOLONG;
+    struct eng_snap_value *v = find_value(st, name);
+    if (!v) {
+        if (st->n_values >= ENG_SNAP_VALUES_MAX)
+            return -ENOSPC;
+        v = &st->values[st->n_values++];
+        memcpy(v->name, name, n + 1);
+    }
+    v->is_signed = is_signed;
+    v->u = bits;
+    return 0;
+}
+
+int eng_snap_set_u64(struct eng_snap_state *st, const char *name, uint64_t v)
+{
+    return set_value(st, name, false, v);
+}
+
+int eng_snap_set_i64(struct eng_snap_state *st, const char *name, int64_t v)
+{
+    return set_value(st, name, true, (uint64_t)v);
+}
+
+int eng_snap_get_u64(const struct eng_snap_state *st, const char *name, uint64_t *v)
+{
+    const struct eng_snap_value *x = find_value(st, name);
+    if (!x)
+        return -ENOENT;
+    *v = x->u;
+    return 0;
+}
+
+int eng_snap_get_i64(const struct eng_snap_state *st, const char *name, int64_t *v)
+{
+    const struct eng_snap_value *x = find_value(st, name);
+    if (!x)
+        return -ENOENT;
+    *v = x->i;
+    return 0;
+}
+
+void eng_snap_state_release(struct eng_snap_state *st)
+{
+    rt_free(st->staged);
+    st->staged = NULL;
+    st->n_staged = 0;
+}
+
+/* ---- state files ---- */
+
+int eng_snapshot_encode(const struct eng_snap_state *st, const struct eng_kstate *ks,
+                        uint8_t **buf, size_t *len)
+{
+    if (st->max_parallelism == 0 || st->max_parallelism > ENG_MAX_PARALLELISM_LIMIT ||
+        st->kg_first > st->kg_last || st->kg_last >= st->max_parallelism ||
+        st->n_values > ENG_SNAP_VALUES_MAX || (st->n_staged && !st->staged))
+        return -EINVAL;
+    if (ks && eng_kstate_max_parallelism(ks) != st->max_parallelism)
+        return -EINVAL;
+
+    size_t values_len = 0;
+    for (uint32_t i = 0; i < st->n_values; i++) {
+        size_t n = strnlen(st->values[i].name, ENG_SNAP_NAME_MAX);
+        if (n == 0 || n >= ENG_SNAP_NAME_MAX)
+            return -EINVAL;
+        values_len += 2 + n + 8;
+    }
+    struct eng_kstate_entry *e = NULL;
+    size_t ne = ks ? eng_kstate_collect(ks, st->kg_first, st->kg_last, &e) : 0;
+    size_t nkg = (size_t)st->kg_last - st->kg_first + 1;
+    size_t keyed_len = 0;
+    for (size_t i = 0; i < ne; i++)
+        keyed_len += KEYED_ENTRY_LEN + e[i].blob_len;
+
+    size_t values_off = STATE_FIXED_END;
+    size_t staged_off = values_off + values_len;
+    size_t index_off = staged_off + (size_t)st->n_staged * STAGED_LEN;
+    size_t keyed_off = index_off + nkg * INDEX_ENTRY_LEN;
+    size_t total = keyed_off + keyed_len + TRAILER_LEN;
+
+    uint8_t *b = rt_xcalloc(1, total);
+    uint8_t *p = put_u64(b + HEADER_LEN, st->checkpoint_id);
+    p = put_u32(p, st->max_parallelism);
+    p = put_u32(p, st->kg_first);
+    p = put_u32(p, st->kg_last);
+    p = put_u32(p, st->n_values);
+    p = put_u32(p, st->n_staged);
+    p = put_u32(p, 0);
+    p = put_u64(p, values_off);
+    p = put_u64(p, staged_off);
+    p = put_u64(p, index_off);
+    p = put_u64(p, keyed_off);
+    for (uint32_t i = 0; i < st->n_values; i++) {
+        size_t n = strlen(st->values[i].name);
+        *p++ = st->values[i].is_signed ? TYPE_I64 : TYPE_U64;
+        *p++ = (uint8_t)n;
+        memcpy(p, st->values[i].name, n);
+        p = put_u64(p + n, st->values[i].u);
+    }
+    for (uint32_t i = 0; i < st->n_staged; i++) {
+        p = put_u64(p, st->staged[i].key);
+        p = put_u64(p, (uint64_t)st->staged[i].value);
+        p = put_u64(p, (uint64_t)st->staged[i].ts);
+    }
+    /* Entries arrive sorted by key group, so each group is one run. */
+    uint8_t *index = p, *data = b + keyed_off;
+    size_t k = 0;
+    for (size_t g = 0; g < nkg; g++) {
+        uint32_t kg = st->kg_first + (uint32_t)g;
+        uint8_t *start = data;
+        uint32_t count = 0;
+        for (; k < ne && e[k].key_group == kg; k++, count++) {
+            data = put_u64(data, e[k].key);
+            data = put_u64(data, (uint64_t)e[k].value);
+            data = put_u32(data, e[k].blob_len);
+            if (e[k].blob_len)
+                memcpy(data, e[k].blob, e[k].blob_len);
+            data += e[k].blob_len;
+        }
+        index = put_u64(index, (uint64_t)(start - b));
+        index = put_u64(index, (uint64_t)(data - start));
+        index = put_u32(index, count);
+        index = put_u32(index, 0);
+    }
+    rt_free(e);
+    seal(b, total, ENG_SNAP_KIND_STATE);
+    *buf = b;
+    *len = total;
+    return 0;
+}
+
+/* Reads one field that must hold the value the layout implies. */
+static bool expect_at(struct reader *r, const char *field, uint64_t want)
+{
+    size_t at = r->pos;
+    uint64_t v;
+    if (!rd(r, 8, field, &v))
+        return false;
+    if (v != want) {
+        report(r, -EBADMSG, "%s: corrupt: %s at byte %zu is %llu, expected %llu", r->what,
+               field, at, (unsigned long long)v, (unsigned long long)want);
+        return false;
+    }
+    return true;
+}
+
+static int decode_values(struct reader *r, uint32_t n, struct eng_snap_state *out)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t type, nlen, bits;
+        const uint8_t *name;
+        size_t at = r->pos;
+        if (!rd(r, 1, "value type", &type) || !rd(r, 1, "value name length", &nlen))
+            return -EBADMSG;
+        if ((type != TYPE_U64 && type != TYPE_I64) || nlen == 0 || nlen >= ENG_SNAP_NAME_MAX)
+            return report(r, -EBADMSG,
+                          "%s: corrupt: operator-state value %u at byte %zu has type %llu "
+                          "and name length %llu", r->what, i, at,
+                          (unsigned long long)type, (unsigned long long)nlen);
+        if (!take(r, (size_t)nlen, "value name", &name) || !rd(r, 8, "value", &bits))
+            return -EBADMSG;
+        struct eng_snap_value *v = &out->values[i];
+        memcpy(v->name, name, (size_t)nlen);
+        v->name[nlen] = '\0';
+        v->is_signed = type == TYPE_I64;
+        v->u = bits;
+    }
+    out->n_values = n;
+    return 0;
+}
+
+/* Reads the key groups [lo, hi] through the index and puts their keys
+ * into `into`, checking that every key hashes to the group it is filed in. */
+static int decode_keyed(struct reader *r, const uint8_t *index, uint32_t file_first,
+                        uint32_t lo, uint32_t hi, uint32_t max_par, struct eng_kstate *into)
+{
+    for (uint32_t kg = lo; kg <= hi; kg++) {
+        const uint8_t *ie = index + (size_t)(kg - file_first) * INDEX_ENTRY_LEN;
+        struct reader g = *r;
+        g.pos = (size_t)get_le(ie, 8);
+        g.end = g.pos + (size_t)get_le(ie + 8, 8); /* validated by the caller */
+        uint32_t count = (uint32_t)get_le(ie + 16, 4);
+        for (uint32_t i = 0; i < count; i++) {
+            uint64_t key, value, blen;
+            const uint8_t *blob;
+            size_t at = g.pos;
+            if (!rd(&g, 8, "key", &key) || !rd(&g, 8, "value", &value) ||
+                !rd(&g, 4, "blob length", &blen) || !take(&g, (size_t)blen, "blob", &blob))
+                return -EBADMSG;
+            if (eng_key_group(key, max_par) != kg)
+                return report(r, -EBADMSG,
+                              "%s: corrupt: key %llu at byte %zu is filed under key group %u "
+                              "but belongs to %u", r->what, (unsigned long long)key, at, kg,
+                              eng_key_group(key, max_par));
+            eng_kstate_put(into, key, (int64_t)value);
+            if (blen)
+                eng_kstate_put_blob(into, key, blob, (uint32_t)blen);
+        }
+        if (g.pos != g.end)
+            return report(r, -EBADMSG, "%s: corrupt: key group %u has %zu bytes after its %u entries",
+                          r->what, kg, g.end - g.pos, count);
+    }
+    return 0;
+}
+
+int eng_snapshot_decode(const void *buf, size_t len, const char *what,
+                        uint32_t kg_first, uint32_t kg_last, struct eng_kstate *into,
+                        struct eng_snap_state *out, char *err, size_t errlen)
+{
+    struct reader r = {.what = what ? what : "state file", .err = err, .errlen = errlen};
+    uint64_t ckpt, maxp, first, last, nval, nstaged, flags;
+    const uint8_t *index, *staged;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (err && errlen)
+        err[0] = '\0';
+    if ((rc = open_envelope(&r, buf, len, ENG_SNAP_KIND_STATE)) < 0)
+        return rc;
+    if (!rd(&r, 8, "checkpoint id", &ckpt) || !rd(&r, 4, "max parallelism", &maxp) ||
+        !rd(&r, 4, "first key group", &first) || !rd(&r, 4, "last key group", &last) ||
+        !rd(&r, 4, "value count", &nval) || !rd(&r, 4, "staged count", &nstaged) ||
+        !rd(&r, 4, "flags", &flags))
+        return -EBADMSG;
+    if (maxp == 0 || maxp > ENG_MAX_PARALLELISM_LIMIT || first > last || last >= maxp ||
+        nval > ENG_SNAP_VALUES_MAX || flags != 0)
+        return report(&r, -EBADMSG,
+                      "%s: corrupt: header says max parallelism %llu, key groups %llu..%llu, "
+                      "%llu values, flags 0x%llx", r.what, (unsigned long long)maxp,
+                      (unsigned long long)first, (unsigned long long)last,
+                      (unsigned long long)nval, (unsigned long long)flags);
+    if (into && eng_kstate_max_parallelism(into) != maxp)
+        return report(&r, -EINVAL,
+                      "%s: max parallelism %llu in the file, %u in the restoring operator; "
+                      "key groups cannot be remapped", r.what, (unsigned long long)maxp,
+                      eng_kstate_max_parallelism(into));
+
+    /* Sections follow each other without gaps; their offsets are stored
+     * for readers that seek, and must agree with the layout. */
+    uint64_t values_off = STATE_FIXED_END;
+    if (!expect_at(&r, "values offset", values_off))
+        return -EBADMSG;
+    uint64_t staged_off, index_off, keyed_off;
+    if (!rd(&r, 8, "staged offset", &staged_off) || !rd(&r, 8, "index offset", &index_off) ||
+        !rd(&r, 8, "keyed offset", &keyed_off))
+        return -EBADMSG;
+    if ((rc = decode_values(&r, (uint32_t)nval, out)) < 0)
+        return rc;
+    uint64_t nkg = last - first + 1;
+    if (staged_off != r.pos || index_off - staged_off != nstaged * STAGED_LEN ||
+        keyed_off - index_off != nkg * INDEX_ENTRY_LEN || keyed_off > r.end)
+        return report(&r, -EBADMSG,
+                      "%s: corrupt: section offsets %llu/%llu/%llu disagree with the layout "
+                      "(staged section expected at %zu)", r.what,
+                      (unsigned long long)staged_off, (unsigned long long)index_off,
+                      (unsigned long long)keyed_off, r.pos);
+    if (!take(&r, (size_t)nstaged * STAGED_LEN, "staged records", &staged) ||
+        !take(&r, (size_t)nkg * INDEX_ENTRY_LEN, "key-group index", &index))
+        return -EBADMSG;
+
+    /* The index must tile the keyed section exactly, group after group. */
+    uint64_t expect = keyed_off;
+    for (uint64_t g = 0; g < nkg; g++) {
+        const uint8_t *ie = index + g * INDEX_ENTRY_LEN;
+        uint64_t off = get_le(ie, 8), bytes = get_le(ie + 8, 8);
+        uint64_t count = get_le(ie + 16, 4), pad = get_le(ie + 20, 4);
+        if (off != expect || bytes > r.end - off || pad != 0 ||
+            count > bytes / KEYED_ENTRY_LEN)
+            return report(&r, -EBADMSG,
+                          "%s: corrupt: index entry of key group %llu (offset %llu, %llu bytes, "
+                          "%llu entries) does not fit the keyed section at %llu",
+                          r.what, (unsigned long long)(first + g), (unsigned long long)off,
+                          (unsigned long long)bytes, (unsigned long long)count,
+                          (unsigned long long)expect);
+        expect = off + bytes;
+    }
+    if (expect != r.end)
+        return report(&r, -EBADMSG, "%s: corrupt: key groups end at byte %llu, the file at %zu",
+                      r.what, (unsigned long long)expect, r.end);
+
+    uint32_t lo = kg_first > first ? kg_first : (uint32_t)first;
+    uint32_t hi = kg_last < last ? kg_last : (uint32_t)last;
+    if (into && lo <= hi &&
+        (rc = decode_keyed(&r, index, (uint32_t)first, lo, hi, (uint32_t)maxp, into)) < 0)
+        return rc;
+
+    out->checkpoint_id = ckpt;
+    out->max_parallelism = (uint32_t)maxp;
+    out->kg_first = (uint32_t)first;
+    out->kg_last = (uint32_t)last;
+    out->n_staged = (uint32_t)nstaged;
+    out->staged = rt_xmalloc((nstaged ? nstaged : 1) * sizeof(struct eng_record));
+    for (uint64_t i = 0; i < nstaged; i++) {
+        const uint8_t *s = staged + i * STAGED_LEN;
+        out->staged[i] = (struct eng_record){.key = get_le(s, 8),
+                                             .value = (int64_t)get_le(s + 8, 8),
+                                             .ts = (int64_t)get_le(s + 16, 8)};
+    }
+    return 0;
+}
+
+/* ---- checkpoint metadata ---- */
+
+int eng_meta_encode(const struct eng_meta *m, uint8_t **buf, size_t *len)
+{
+    size_t total = META_FIXED_END + TRAILER_LEN;
+    for (uint32_t i = 0; i < m->n_entries; i++) {
+        size_t n = strnlen(m->entries[i].file, ENG_SNAP_FILE_MAX);
+        if (n == 0 || n >= ENG_SNAP_FILE_MAX)
+            return -EINVAL;
+        total += META_ENTRY_LEN + n;
+    }
+    uint8_t *b = rt_xcalloc(1, total);
+    uint8_t *p = put_u64(b + HEADER_LEN, m->job_id);
+    p = put_u64(p, m->checkpoint_id);
+    p = put_u64(p, m->timestamp_ms);
+    p = put_u32(p, m->n_entries);
+    p = put_u32(p, 0);
+    for (uint32_t i = 0; i < m->n_entries; i++) {
+        const struct eng_meta_entry *e = &m->entries[i];
+        size_t n = strlen(e->file);
+        p = put_u32(p, e->vertex);
+        p = put_u32(p, e->subtask);
+        p = put_u32(p, e->kg_first);
+        p = put_u32(p, e->kg_last);
+        p = put_u64(p, e->size);
+        p = put_u64(p, e->checksum);
+        p = put_u16(p, (uint16_t)n);
+        memcpy(p, e->file, n);
+        p += n;
+    }
+    seal(b, total, ENG_SNAP_KIND_METADATA);
+    *buf = b;
+    *len = total;
+    return 0;
+}
+
+int eng_meta_decode(const void *buf, size_t len, const char *what, struct eng_meta *out,
+                    char *err, size_t errlen)
+{
+    struct reader r = {.what = what ? what : "metadata file", .err = err, .errlen = errlen};
+    uint64_t n, pad;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (err && errlen)
+        err[0] = '\0';
+    if ((rc = open_envelope(&r, buf, len, ENG_SNAP_KIND_METADATA)) < 0)
+        return rc;
+    if (!rd(&r, 8, "job id", &out->job_id) || !rd(&r, 8, "checkpoint id", &out->checkpoint_id) ||
+        !rd(&r, 8, "timestamp", &out->timestamp_ms) || !rd(&r, 4, "entry count", &n) ||
+        !rd(&r, 4, "reserved", &pad))
+        return -EBADMSG;
+    if (pad != 0 || n > (r.end - r.pos) / (META_ENTRY_LEN + 1))
+        return report(&r, -EBADMSG, "%s: corrupt: %llu entries cannot fit in %zu bytes",
+                      r.what, (unsigned long long)n, r.end - r.pos);
+    struct eng_meta_entry *e = rt_xcalloc(n ? n : 1, sizeof(*e));
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v[4], nlen;
+        const uint8_t *name;
+        size_t at = r.pos;
+        if (!rd(&r, 4, "vertex", &v[0]) || !rd(&r, 4, "subtask", &v[1]) ||
+            !rd(&r, 4, "first key group", &v[2]) || !rd(&r, 4, "last key group", &v[3]) ||
+            !rd(&r, 8, "size", &e[i].size) || !rd(&r, 8, "checksum", &e[i].checksum) ||
+            !rd(&r, 2, "name length", &nlen)) {
+            rc = -EBADMSG;
+            goto fail;
+        }
+        if (nlen == 0 || nlen >= ENG_SNAP_FILE_MAX) {
+            rc = report(&r, -EBADMSG, "%s: corrupt: entry %llu at byte %zu has a %llu-byte name",
+                        r.what, (unsigned long long)i, at, (unsigned long long)nlen);
+            goto fail;
+        }
+        if (!take(&r, (size_t)nlen, "file name", &name)) {
+            rc = -EBADMSG;
+            goto fail;
+        }
+        e[i].vertex = (uint32_t)v[0];
+        e[i].subtask = (uint32_t)v[1];
+        e[i].kg_first = (uint32_t)v[2];
+        e[i].kg_last = (uint32_t)v[3];
+        memcpy(e[i].file, name, (size_t)nlen);
+    }
+    if (r.pos != r.end) {
+        rc = report(&r, -EBADMSG, "%s: corrupt: %zu bytes after the last entry", r.what,
+                    r.end - r.pos);
+        goto fail;
+    }
+    out->n_entries = (uint32_t)n;
+    out->entries = e;
+    return 0;
+fail:
+    rt_free(e);
+    memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+void eng_meta_release(struct eng_meta *m)
+{
+    rt_free(m->entries);
+    m->entries = NULL;
+    m->n_entries = 0;
+}
