@@ -1,0 +1,582 @@
+/*
+ * scn_parse.c - the scenario parser: the statement splitter, the token
+ * cursor and value helpers every statement parser uses, the statements that
+ * describe the cluster and its services (cluster, config, dfs, probe,
+ * deadline, seed), and the entry points.  Jobs and applications are
+ * parsed in scn_parse_job.c, faults and expectations in scn_parse_fault.c,
+ * cross-references checked in scn_check.c.
+ *
+ * Error recovery is per statement: a syntax error abandons the rest of the
+ * statement and parsing resumes at the next one, so one run reports every
+ * broken statement.  Inside key=value lists a bad value is reported and the
+ * list goes on, since the tokens around it are still well formed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/rt_mem.h"
+#include "scenarios/scn_internal.h"
+
+
+/* ---- token cursor ---- */
+
+static struct scn__tok end_token(struct scn__ctx *c)
+{
+    struct scn__tok t = {.kind = SCN__TOK_END};
+    if (c->end > 0) {
+        const struct scn__tok *last = &c->toks.v[c->end - 1];
+        size_t w = last->text ? strlen(last->text) + (last->kind == SCN__TOK_STRING ? 2 : 0)
+                              : 1;
+        t.pos = (struct scn_pos){last->pos.line, last->pos.col + (uint32_t)w};
+    }
+    return t;
+}
+
+const struct scn__tok *scn__peek(struct scn__ctx *c)
+{
+    static const struct scn__tok none = {.kind = SCN__TOK_END};
+    return c->i < c->end ? &c->toks.v[c->i] : &none;
+}
+
+struct scn_pos scn__pos(struct scn__ctx *c)
+{
+    return c->i < c->end ? c->toks.v[c->i].pos : end_token(c).pos;
+}
+
+const struct scn__tok *scn__next(struct scn__ctx *c)
+{
+    const struct scn__tok *t = scn__peek(c);
+    if (c->i < c->end)
+        c->i++;
+    return t;
+}
+
+bool scn__at_word(struct scn__ctx *c, const char *word)
+{
+    const struct scn__tok *t = scn__peek(c);
+    return t->kind == SCN__TOK_WORD && strcmp(t->text, word) == 0;
+}
+
+bool scn__accept(struct scn__ctx *c, enum scn__tok_kind kind)
+{
+    if (scn__peek(c)->kind != kind)
+        return false;
+    c->i++;
+    return true;
+}
+
+const char *scn__tok_desc(const struct scn__tok *t, char *buf, size_t len)
+{
+    static const char *const punct[] = {
+        [SCN__TOK_ASSIGN] = "=", [SCN__TOK_COMMA] = ",",    [SCN__TOK_LPAREN] = "(",
+        [SCN__TOK_RPAREN] = ")", [SCN__TOK_PIPE] = "|",     [SCN__TOK_LBRACKET] = "[",
+        [SCN__TOK_RBRACKET] = "]", [SCN__TOK_COLON] = ":",  [SCN__TOK_LINK] = "<->",
+        [SCN__TOK_LT] = "<",     [SCN__TOK_LE] = "<=",      [SCN__TOK_GT] = ">",
+        [SCN__TOK_GE] = ">=",    [SCN__TOK_EQ] = "==",      [SCN__TOK_NE] = "!=",
+    };
+    if (t->kind == SCN__TOK_END)
+        snprintf(buf, len, "end of statement");
+    else if (t->kind == SCN__TOK_WORD)
+        snprintf(buf, len, "'%s'", t->text);
+    else if (t->kind == SCN__TOK_STRING)
+        snprintf(buf, len, "string \"%s\"", t->text);
+    else
+        snprintf(buf, len, "'%s'", punct[t->kind]);
+    return buf;
+}
+
+int scn__unexpected(struct scn__ctx *c, const char *wanted)
+{
+    char d[128];
+    scn__error(c, scn__pos(c), "expected %s, found %s", wanted,
+               scn__tok_desc(scn__peek(c), d, sizeof(d)));
+    return -1;
+}
+
+int scn__expect_kind(struct scn__ctx *c, enum scn__tok_kind kind, const char *what)
+{
+    return scn__accept(c, kind) ? 0 : scn__unexpected(c, what);
+}
+
+int scn__expect_word(struct scn__ctx *c, const char *what, const struct scn__tok **out)
+{
+    if (scn__peek(c)->kind != SCN__TOK_WORD)
+        return scn__unexpected(c, what);
+    *out = scn__next(c);
+    return 0;
+}
+
+int scn__expect_keyword(struct scn__ctx *c, const char *word)
+{
+    char want[64];
+    if (scn__at_word(c, word)) {
+        c->i++;
+        return 0;
+    }
+    snprintf(want, sizeof(want), "'%s'", word);
+    return scn__unexpected(c, want);
+}
+
+/* ---- values ---- */
+
+/* Convert the next word with FN.  The token is consumed even when its value
+ * is wrong, so a key=value list can go on to the next pair. */
+int scn__value_u64(struct scn__ctx *c, scn__conv_fn fn, const char *what, uint64_t *out)
+{
+    char err[256];
+    if (scn__peek(c)->kind != SCN__TOK_WORD) {
+        scn__unexpected(c, what);
+        scn__next(c);
+        return -1;
+    }
+    const struct scn__tok *t = scn__next(c);
+    if (fn(t->text, out, err, sizeof(err)) < 0) {
+        scn__error(c, t->pos, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int scn__duration(struct scn__ctx *c, uint64_t *ns)
+{
+    return scn__value_u64(c, scn_parse_duration, "a duration", ns);
+}
+
+int scn__size(struct scn__ctx *c, uint64_t *bytes)
+{
+    return scn__value_u64(c, scn_parse_size, "a size", bytes);
+}
+
+int scn__count(struct scn__ctx *c, uint64_t *n)
+{
+    return scn__value_u64(c, scn_parse_count, "a number", n);
+}
+
+int scn__count32(struct scn__ctx *c, uint32_t *n)
+{
+    uint64_t v;
+    struct scn_pos pos = scn__pos(c);
+    if (scn__count(c, &v) < 0)
+        return -1;
+    if (v > UINT32_MAX) {
+        scn__error(c, pos, "%llu is too large (at most %u)", (unsigned long long)v,
+                   UINT32_MAX);
+        return -1;
+    }
+    *n = (uint32_t)v;
+    return 0;
+}
+
+int scn__probability(struct scn__ctx *c, double *p)
+{
+    char err[256];
+    if (scn__peek(c)->kind != SCN__TOK_WORD) {
+        scn__unexpected(c, "a probability");
+        scn__next(c);
+        return -1;
+    }
+    const struct scn__tok *t = scn__next(c);
+    if (scn_parse_probability(t->text, p, err, sizeof(err)) < 0) {
+        scn__error(c, t->pos, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int scn__ref(struct scn__ctx *c, struct scn_ref *ref, const char *what)
+{
+    const struct scn__tok *t;
+    if (scn__expect_word(c, what, &t) < 0)
+        return -1;
+    ref->pos = t->pos;
+    ref->name = rt_xstrdup(t->text);
+    ref->index = SIZE_MAX;
+    return 0;
+}
+
+static bool valid_name(const char *s)
+{
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+            return false;
+    return true;
+}
+
+int scn__name_token(struct scn__ctx *c, const char *what, const struct scn__tok **out)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "a %s name", what);
+    if (scn__expect_word(c, want, out) < 0)
+        return -1;
+    if (!valid_name((*out)->text)) {
+        scn__error(c, (*out)->pos,
+                   "invalid %s name '%s' (letters, digits, '-' and '_', starting with a "
+                   "letter)", what, (*out)->text);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Read `KEY =` of a key=value list.  Returns the key's index in NAMES, -1 on
+ * a syntax error (abandon the statement), or -2 for an unknown key (reported,
+ * its value skipped: go on).
+ */
+int scn__kv_key(struct scn__ctx *c, const char *what, const char *const *names,
+                  size_t n, const struct scn__tok **key)
+{
+    char hint[128];
+    if (scn__expect_word(c, "a setting (NAME=VALUE)", key) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], (*key)->text) == 0) {
+            if (scn__peek(c)->kind != SCN__TOK_ASSIGN) {
+                char d[128];
+                scn__error(c, scn__pos(c), "expected '=' after '%s', found %s", names[i],
+                           scn__tok_desc(scn__peek(c), d, sizeof(d)));
+                return -1;
+            }
+            c->i++;
+            return (int)i;
+        }
+    }
+    if ((*key)->bol) {
+        /* Most likely a new statement indented by mistake: do not go on. */
+        scn__error(c, (*key)->pos, "unknown %s '%s' (a line indented deeper "
+                   "continues the previous statement)", what, (*key)->text);
+        return -1;
+    }
+    scn__hint(hint, sizeof(hint), (*key)->text, names, n);
+    scn__error(c, (*key)->pos, "unknown %s '%s'%s", what, (*key)->text, hint);
+    if (scn__accept(c, SCN__TOK_ASSIGN))
+        scn__next(c);
+    return -2;
+}
+
+/* A pair given twice is an error, not a silent override. */
+bool scn__kv_once(struct scn__ctx *c, struct scn_pos *seen, const struct scn__tok *key)
+{
+    if (seen->line) {
+        scn__error(c, key->pos, "'%s' is given twice (first at line %u)", key->text,
+                   seen->line);
+        return false;
+    }
+    *seen = key->pos;
+    return true;
+}
+
+static bool once_stmt(struct scn__ctx *c, struct scn_pos *seen, const struct scn__tok *kw)
+{
+    if (seen->line) {
+        scn__error(c, kw->pos, "a second '%s' statement (the first is at line %u)",
+                   kw->text, seen->line);
+        return false;
+    }
+    *seen = kw->pos;
+    return true;
+}
+
+/* ---- cluster, dfs, probe, config, deadline, seed ---- */
+
+static int parse_cluster(struct scn__ctx *c, const struct scn__tok *kw)
+{
+    static const char *const names[] = {"taskmanagers", "slots", "provider", "ha",
+                                        "launch-latency", "quota", "tm-memory",
+                                        "jobmanagers"};
+    struct scn_pos seen[8] = {{0, 0}};
+    struct scn_cluster *cl = &c->s->cluster;
+    const struct scn__tok *key, *v;
+    if (!once_stmt(c, &c->seen_cluster, kw))
+        return -1;
+    cl->pos = kw->pos;
+    while (scn__peek(c)->kind != SCN__TOK_END) {
+        int k = scn__kv_key(c, "cluster setting", names, 8, &key);
+        if (k == -1)
+            return -1;
+        if (k == -2 || !scn__kv_once(c, &seen[k], key)) {
+            if (k >= 0)
+                scn__next(c);
+            continue;
+        }
+        switch (k) {
+        case 0: scn__count32(c, &cl->taskmanagers); break;
+        case 1: scn__count32(c, &cl->slots); break;
+        case 2:
+        case 3:
+            if (scn__expect_word(c, k == 2 ? "standalone or active" : "on or off", &v) < 0)
+                return -1;
+            if (k == 2 && (strcmp(v->text, "standalone") == 0 || strcmp(v->text, "active") == 0))
+                cl->provider = v->text[0] == 'a' ? SCN_PROVIDER_ACTIVE : SCN_PROVIDER_STANDALONE;
+            else if (k == 3 && (strcmp(v->text, "on") == 0 || strcmp(v->text, "off") == 0))
+                cl->ha = v->text[1] == 'n';
+            else
+                scn__error(c, v->pos, "'%s' is not a value of '%s' (use %s)", v->text,
+                           names[k], k == 2 ? "standalone or active" : "on or off");
+            break;
+        case 4: scn__duration(c, &cl->launch_latency_ns); break;
+        case 5: scn__count32(c, &cl->quota); break;
+        case 6: scn__size(c, &cl->tm_memory_bytes); break;
+        case 7: scn__count32(c, &cl->jobmanagers); break;
+        }
+    }
+    if (seen[1].line && cl->slots == 0)
+        scn__error(c, seen[1], "slots must be at least 1");
+    if (seen[0].line && cl->taskmanagers == 0 && cl->provider == SCN_PROVIDER_STANDALONE)
+        scn__error(c, seen[0], "a standalone cluster needs at least 1 taskmanager");
+    for (int k = 4; k <= 5; k++)
+        if (seen[k].line && cl->provider != SCN_PROVIDER_ACTIVE)
+            scn__error(c, seen[k], "'%s' needs provider=active", names[k]);
+    if (seen[7].line && !cl->ha)
+        scn__error(c, seen[7], "'jobmanagers' (standby JobManagers) needs ha=on");
+    if (!seen[7].line)
+        cl->jobmanagers = cl->ha ? 1 : 0;
+    return 0;
+}
+
+static int parse_dfs(struct scn__ctx *c, const struct scn__tok *kw)
+{
+    static const char *const names[] = {"bandwidth", "ops", "streams", "latency"};
+    struct scn_pos seen[4] = {{0, 0}};
+    const struct scn__tok *key;
+    if (!once_stmt(c, &c->seen_dfs, kw))
+        return -1;
+    c->s->dfs.pos = kw->pos;
+    while (scn__peek(c)->kind != SCN__TOK_END) {
+        int k = scn__kv_key(c, "dfs setting", names, 4, &key);
+        if (k == -1)
+            return -1;
+        if (k == -2 || !scn__kv_once(c, &seen[k], key)) {
+            if (k >= 0)
+                scn__next(c);
+            continue;
+        }
+        if (k == 0)
+            scn__value_u64(c, scn_parse_size_rate, "a bandwidth", &c->s->dfs.bandwidth);
+        else if (k == 1)
+            scn__value_u64(c, scn_parse_count_rate, "a rate", &c->s->dfs.ops);
+        else if (k == 2)
+            scn__count32(c, &c->s->dfs.streams);
+        else
+            scn__duration(c, &c->s->dfs.latency_ns);
+    }
+    return 0;
+}
+
+static int parse_probe(struct scn__ctx *c, const struct scn__tok *kw)
+{
+    static const char *const names[] = {"every", "read"};
+    struct scn_pos seen[2] = {{0, 0}};
+    const struct scn__tok *key;
+    if (!once_stmt(c, &c->seen_probe, kw))
+        return -1;
+    c->s->probe.present = true;
+    c->s->probe.pos = kw->pos;
+    while (scn__peek(c)->kind != SCN__TOK_END) {
+        int k = scn__kv_key(c, "probe setting", names, 2, &key);
+        if (k == -1)
+            return -1;
+        if (k == -2 || !scn__kv_once(c, &seen[k], key)) {
+            if (k >= 0)
+                scn__next(c);
+            continue;
+        }
+        if (k == 0)
+            scn__duration(c, &c->s->probe.every_ns);
+        else
+            scn__size(c, &c->s->probe.read_bytes);
+    }
+    if (c->s->probe.every_ns == 0)
+        scn__error(c, seen[0].line ? seen[0] : kw->pos,
+                   "probe needs every= more than 0s (e.g. every=10ms)");
+    return 0;
+}
+
+static int parse_config(struct scn__ctx *c, const struct scn__tok *kw)
+{
+    size_t n_keys;
+    const struct scn_config_key *table = scn_config_keys(&n_keys);
+    const struct scn__tok *key, *val;
+    char err[512];
+
+    if (scn__peek(c)->kind == SCN__TOK_END)
+        return scn__unexpected(c, "KEY=VALUE");
+    while (scn__peek(c)->kind != SCN__TOK_END) {
+        if (scn__expect_word(c, "a configuration key (KEY=VALUE)", &key) < 0)
+            return -1;
+        if (scn__expect_kind(c, SCN__TOK_ASSIGN, "'=' after the key") < 0)
+            return -1;
+        if (scn__expect_word(c, "a value", &val) < 0)
+            return -1;
+        const struct scn_config_key *k = scn_config_lookup(key->text);
+        if (!k) {
+            const char **names = rt_xcalloc(n_keys, sizeof(*names));
+            for (size_t i = 0; i < n_keys; i++)
+                names[i] = table[i].name;
+            scn__hint(err, sizeof(err), key->text, names, n_keys);
+            rt_free(names);
+            scn__error(c, key->pos, "unknown configuration key '%s'%s", key->text, err);
+            continue;
+        }
+        union scn_value v;
+        if (scn__config_value(k, val->text, &v, err, sizeof(err)) < 0) {
+            scn__error(c, val->pos, "%s", err);
+            continue;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < c->s->n_config && !dup; i++) {
+            if (c->s->config[i].key == k) {
+                scn__error(c, key->pos, "configuration key '%s' is set twice (first at "
+                           "line %u)", k->name, c->s->config[i].pos.line);
+                dup = true;
+            }
+        }
+        if (dup)
+            continue;
+        c->s->config = rt_xrealloc(c->s->config, (c->s->n_config + 1) * sizeof(*c->s->config));
+        c->s->config[c->s->n_config++] = (struct scn_config){key->pos, k, v};
+    }
+    (void)kw;
+    return 0;
+}
+
+/* ---- statements ---- */
+
+static int parse_statement(struct scn__ctx *c)
+{
+    static const char *const kws[] = {"cluster", "config", "dfs", "probe", "job",
+                                      "application", "at", "when", "expect", "deadline",
+                                      "seed"};
+    const struct scn__tok *kw = scn__peek(c);
+    char hint[128];
+    if (kw->kind != SCN__TOK_WORD)
+        return scn__unexpected(c, "a statement (cluster, config, job, at, expect, ...)");
+    c->i++;
+    const char *w = kw->text;
+    if (strcmp(w, "cluster") == 0)
+        return parse_cluster(c, kw);
+    if (strcmp(w, "config") == 0)
+        return parse_config(c, kw);
+    if (strcmp(w, "dfs") == 0)
+        return parse_dfs(c, kw);
+    if (strcmp(w, "probe") == 0)
+        return parse_probe(c, kw);
+    if (strcmp(w, "job") == 0) {
+        c->saw_job = true;
+        return scn__parse_job(c, kw);
+    }
+    if (strcmp(w, "application") == 0)
+        return scn__parse_application(c, kw);
+    if (strcmp(w, "at") == 0 || strcmp(w, "when") == 0) {
+        c->i--;
+        return scn__parse_fault(c);
+    }
+    if (strcmp(w, "expect") == 0)
+        return scn__parse_expect(c);
+    if (strcmp(w, "deadline") == 0) {
+        struct scn_pos pos = scn__pos(c);
+        if (!once_stmt(c, &c->seen_deadline, kw) || scn__duration(c, &c->s->deadline_ns) < 0)
+            return -1;
+        if (c->s->deadline_ns == 0)
+            scn__error(c, pos, "the deadline must be more than 0s");
+        return 0;
+    }
+    if (strcmp(w, "seed") == 0) {
+        if (!once_stmt(c, &c->seen_seed, kw) || scn__count(c, &c->s->seed) < 0)
+            return -1;
+        c->s->has_seed = true;
+        return 0;
+    }
+    scn__hint(hint, sizeof(hint), w, kws, sizeof(kws) / sizeof(kws[0]));
+    scn__error(c, kw->pos, "unknown statement '%s'%s", w, hint);
+    return -1;
+}
+
+int scn_parse_text(const char *name, const char *text, size_t len,
+                   struct scn_scenario **out, struct scn_diags *diags)
+{
+    struct scn__ctx c = {.file = name, .diags = diags};
+    size_t errors_before = scn_diags_errors(diags);
+    struct scn_scenario *s = rt_xcalloc(1, sizeof(*s));
+
+    *out = NULL;
+    s->name = rt_xstrdup(name);
+    s->cluster = (struct scn_cluster){.taskmanagers = 1, .slots = 1};
+    s->deadline_ns = SCN_DEFAULT_DEADLINE_NS;
+    c.s = s;
+    scn__lex(name, text, len, &c.toks, diags);
+
+    /* A statement runs until a line that starts at or left of its first token. */
+    for (size_t i = 0; i < c.toks.n;) {
+        size_t j = i + 1;
+        while (j < c.toks.n && !(c.toks.v[j].bol && c.toks.v[j].pos.col <= c.toks.v[i].pos.col))
+            j++;
+        c.i = i;
+        c.end = j;
+        if (parse_statement(&c) == 0 && c.i < c.end) {
+            char d[128];
+            const struct scn__tok *t = scn__peek(&c);
+            scn__error(&c, t->pos, "unexpected %s at the end of the statement%s",
+                       scn__tok_desc(t, d, sizeof(d)),
+                       t->bol ? " (a line indented deeper continues the previous one)" : "");
+        }
+        i = j;
+    }
+    scn__check(&c);
+    scn__toks_free(&c.toks);
+    if (scn_diags_errors(diags) > errors_before) {
+        scn_scenario_free(s);
+        return -EINVAL;
+    }
+    *out = s;
+    return 0;
+}
+
+int scn_parse_file(const char *path, struct scn_scenario **out, struct scn_diags *diags)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    *out = NULL;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -EISDIR;
+        goto fail;
+    }
+    buf = rt_xmalloc((size_t)st.st_size + 1);
+    while (len < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            goto fail;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    rc = scn_parse_text(path, buf, len, out, diags);
+    rt_free(buf);
+    return rc;
+fail:
+    scn__diag(diags, path, SCN_SEV_ERROR, (struct scn_pos){0, 0}, "cannot read the scenario: %s",
+              strerror(-rc));
+    if (fd >= 0)
+        close(fd);
+    rt_free(buf);
+    return rc;
+}
