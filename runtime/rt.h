@@ -150,6 +150,9 @@ int rt_node_call(struct rt_node *n, void (*fn)(struct rt_node *n, void *arg), vo
  * is crashing or stopping is neither, briefly.  Any thread. */
 bool rt_node_is_up(const struct rt_node *n);
 bool rt_node_is_down(const struct rt_node *n);
+/* True while addr's node is up in the incarnation addr names (the actor itself
+ * may have exited).  Any thread. */
+bool rt_addr_alive(const struct rt_world *w, rt_addr addr);
 uint32_t rt_node_id(const struct rt_node *n);
 const char *rt_node_name(const struct rt_node *n);
 struct rt_world *rt_node_world(const struct rt_node *n);
@@ -232,6 +235,8 @@ int rt_net_add_rule(struct rt_world *w, const struct rt_net_rule *r);
 /* Removes a rule; returns 0 or -ENOENT.  Any thread. */
 int rt_net_remove_rule(struct rt_world *w, int id);
 uint64_t rt_net_dropped(const struct rt_world *w);      /* lost to rules or down nodes */
+/* False when a partition rule cuts from -> to (a connection would break). Any thread. */
+bool rt_net_reachable(struct rt_world *w, uint32_t from, uint32_t to);
 
 /* ---- trace ---------------------------------------------------------------- */
 

@@ -110,9 +110,8 @@ static _Noreturn void oom(size_t size)
     abort();
 }
 
-static void *pool_alloc(size_t size, int zero)
+static void *pool_alloc_in(struct rt__mem_pool *p, size_t size, int zero)
 {
-    struct rt__mem_pool *p = rt__mem_current ? rt__mem_current : &process_pool;
     if (size > SIZE_MAX / 2)
         oom(size);
     size_t total = size + sizeof(struct rt__mem_hdr);
@@ -141,9 +140,26 @@ static void *pool_alloc(size_t size, int zero)
     return h + 1;
 }
 
+static void *pool_alloc(size_t size, int zero)
+{
+    return pool_alloc_in(rt__mem_current ? rt__mem_current : &process_pool, size, zero);
+}
+
 void *rt_xmalloc(size_t size)
 {
     return pool_alloc(size, 0);
+}
+
+void *rt_xmalloc_process(size_t size)
+{
+    return pool_alloc_in(&process_pool, size, 0);
+}
+
+void *rt_xcalloc_process(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / 2 / size)
+        oom(SIZE_MAX);
+    return pool_alloc_in(&process_pool, n * size, 1);
 }
 
 void *rt_xcalloc(size_t n, size_t size)

@@ -27,4 +27,11 @@ void *rt_xrealloc(void *ptr, size_t size);
 char *rt_xstrdup(const char *s);
 void rt_free(void *ptr);
 
+/* Allocations charged to the process whatever node is running: for objects
+ * shared between nodes that must outlive any one node's crash (a job's
+ * channels, the sink's external system).  Free with rt_free from any thread.
+ * Thread-safe. */
+void *rt_xmalloc_process(size_t size);
+void *rt_xcalloc_process(size_t n, size_t size);
+
 #endif

@@ -45,10 +45,22 @@ int rt__real_init(struct rt_world *w)
     return evthread_rc == 0 ? 0 : -ENOSYS;
 }
 
+/* Rounded up: a timer may fire late, never early. */
 static struct timeval tv_of(uint64_t ns)
 {
+    ns += 999;
     return (struct timeval){ .tv_sec = (time_t)(ns / RT_NS_PER_SEC),
                              .tv_usec = (suseconds_t)(ns % RT_NS_PER_SEC / 1000) };
+}
+
+/* libevent measures a timeout from the time it cached at the top of the loop
+ * iteration; a handler that worked for a while before arming a timer would
+ * see it fire that much early.  Refresh the cache first. */
+static void arm(struct rt_node *n, struct event *ev, uint64_t ns)
+{
+    struct timeval tv = tv_of(ns);
+    event_base_update_cache_time(n->base);
+    evtimer_add(ev, &tv);
 }
 
 static void finish_if_leaving(struct rt_node *n)
@@ -83,8 +95,7 @@ static void delayed_insert(struct rt_node *n, struct rt__qmsg *q)
         n->delayed.tail = q;
     (void)prev;
     uint64_t now = rt_now(n->w);
-    struct timeval tv = tv_of(n->delayed.head->at > now ? n->delayed.head->at - now : 0);
-    evtimer_add(n->delay_ev, &tv);
+    arm(n, n->delay_ev, n->delayed.head->at > now ? n->delayed.head->at - now : 0);
 }
 
 static int behind_delayed(struct rt_node *n, const struct rt__qmsg *q)
@@ -157,10 +168,8 @@ static void delay_cb(evutil_socket_t fd, short what, void *arg)
         struct rt__qmsg *q = rt__fifo_pop(&n->delayed);
         rt__deliver(n, q);
     }
-    if (n->delayed.head && !leaving(n)) {
-        struct timeval tv = tv_of(n->delayed.head->at - now);
-        evtimer_add(n->delay_ev, &tv);
-    }
+    if (n->delayed.head && !leaving(n))
+        arm(n, n->delay_ev, n->delayed.head->at - now);
     finish_if_leaving(n);
 }
 
@@ -208,8 +217,7 @@ void rt__real_timer_arm(struct rt_node *n, struct rt__timer *t, uint64_t delay_n
     t->ev = evtimer_new(n->base, timer_cb, t);
     if (!t->ev)
         abort();
-    struct timeval tv = tv_of(delay_ns);
-    evtimer_add(t->ev, &tv);
+    arm(n, t->ev, delay_ns);
 }
 
 void rt__real_timer_disarm(struct rt__timer *t)
@@ -224,8 +232,7 @@ void rt__real_arm_resume(struct rt_node *n)
         return;
     n->resume_armed = 1;
     uint64_t now = rt_now(n->w);
-    struct timeval tv = tv_of(n->paused_until > now ? n->paused_until - now : 0);
-    evtimer_add(n->resume_ev, &tv);
+    arm(n, n->resume_ev, n->paused_until > now ? n->paused_until - now : 0);
 }
 
 static void *node_main(void *arg)

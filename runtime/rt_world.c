@@ -380,6 +380,12 @@ bool rt_node_is_up(const struct rt_node *n)
     return atomic_load_explicit(&n->state, memory_order_acquire) == RT__UP;
 }
 
+bool rt_addr_alive(const struct rt_world *w, rt_addr addr)
+{
+    struct rt_node *n = rt_world_node(w, RT_ADDR_NODE(addr));
+    return n && rt_node_is_up(n) && atomic_load(&n->incarnation) == RT_ADDR_INCARNATION(addr);
+}
+
 bool rt_node_is_down(const struct rt_node *n)
 {
     return atomic_load_explicit(&n->state, memory_order_acquire) == RT__DOWN;
@@ -795,4 +801,20 @@ int rt_net_remove_rule(struct rt_world *w, int id)
 uint64_t rt_net_dropped(const struct rt_world *w)
 {
     return atomic_load(&((struct rt_world *)w)->net_dropped);
+}
+
+bool rt_net_reachable(struct rt_world *w, uint32_t from, uint32_t to)
+{
+    if (atomic_load_explicit(&w->nrules, memory_order_acquire) == 0 || from == to)
+        return true;
+    bool ok = true;
+    pthread_mutex_lock(&w->net_mu);
+    for (int i = 0; i < RT__MAX_RULES && ok; i++) {
+        const struct rt_net_rule *r = &w->rules[i];
+        if (w->rule_ids[i] && r->partitioned &&
+            (r->from == RT_NET_ANY || r->from == from) && (r->to == RT_NET_ANY || r->to == to))
+            ok = false;
+    }
+    pthread_mutex_unlock(&w->net_mu);
+    return ok;
 }

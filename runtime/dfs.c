@@ -1,0 +1,446 @@
+/*
+ * dfs.c - the shared filesystem service: lifecycle, the client helper and the
+ * server actor with its capacity model.  The ops themselves run in
+ * dfs_store.c; the counters live in dfs_stats.c.
+ *
+ * Design.  One server actor on the dfs node owns the queue.  A request
+ * arrives (DFS_MSG_REQ), is copied into one block of the node's memory and
+ * appended to a FIFO; pump() then starts requests from the head while a
+ * stream is free and the token bucket allows.  Starting a request runs its op
+ * at once (real I/O in the real world, the memory store in the sim world), so
+ * effects apply in arrival order in both worlds, and computes the model's
+ * completion time; the reply is sent by a timer on the server at that time
+ * (directly when the time has already come), which frees the stream and pumps
+ * again.  Everything above runs on the dfs node's thread only, so the queue
+ * needs no lock.  What other threads read - the counters, the sim store for
+ * dfs_count_files - sits behind the mutexes in struct dfs; the server address
+ * and request ids are atomics.  Strict FIFO (no overtaking) keeps the sim
+ * world deterministic and the arithmetic simple.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fiu.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/dfs_internal.h"
+
+#define DEFAULT_BUCKET_NS (10 * RT_NS_PER_MS)
+#define DEFAULT_SERIES_CAP 4096
+
+struct server {
+    struct dfs *d;
+    struct rt_actor *self;
+    struct dfs__req_list queue;         /* waiting, FIFO */
+    struct dfs__req_list serving;       /* started, reply pending; in start order */
+    uint64_t next_seq;
+    uint64_t nqueued;                   /* in queue */
+    uint64_t published;                 /* nqueued as the counters last saw it */
+    uint32_t in_service;
+    uint64_t tat;                       /* token bucket: theoretical arrival time */
+    uint64_t token_timer;               /* pending wake-up for a token, 0: none */
+};
+
+/* Timer tags: TAG_TOKEN wakes the pump for a token; any other tag is the seq
+ * of a request whose reply is due.  Sequence numbers rather than pointers keep
+ * everything a sim run sees free of addresses. */
+#define TAG_TOKEN 1u
+#define FIRST_SEQ 2u
+
+void *dfs__proc_grow(void *p, size_t used, size_t size)
+{
+    void *n = rt_xmalloc_process(size);
+    if (used)
+        memcpy(n, p, used);
+    rt_free(p);
+    return n;
+}
+
+/* ---- the capacity model ------------------------------------------------ */
+
+static uint64_t token_interval(const struct dfs_config *c)
+{
+    return (RT_NS_PER_SEC + c->ops_per_s - 1) / c->ops_per_s;
+}
+
+/* Service time of a request that moves `bytes`, per the model. */
+static uint64_t service_ns(const struct dfs_config *c, uint64_t bytes, uint64_t extra)
+{
+    uint64_t t = c->base_latency_ns + extra;
+    if (c->bandwidth && bytes) {
+        __extension__ unsigned __int128 num =
+            (unsigned __int128)bytes * (c->streams ? c->streams : 1) * RT_NS_PER_SEC;
+        t += (uint64_t)((num + c->bandwidth - 1) / c->bandwidth);
+    }
+    return t;
+}
+
+static uint64_t moved_bytes(const struct dfs__req *r)
+{
+    if (r->done.status < 0)
+        return 0;
+    if (r->w.op == DFS_OP_READ || r->w.op == DFS_OP_WRITE)
+        return r->done.bytes;
+    return 0;
+}
+
+static void finish(struct server *s, struct dfs__req *r)
+{
+    struct dfs *d = s->d;
+    uint64_t now = rt_now(d->w);
+    r->done.latency_ns = now > r->w.submit_ns ? now - r->w.submit_ns : 0;
+    dfs__stats_done(&d->st, now, r);
+    s->in_service--;
+    TAILQ_REMOVE(&s->serving, r, link);
+    dfs__stats_flight(&d->st, now, -1);
+    rt_trace(d->w, d->node, "dfs",
+             "\"req\":%llu,\"op\":%u,\"status\":%d,\"bytes\":%llu,\"from\":%u,\"job\":%u,\"phase\":%u",
+             (unsigned long long)r->w.req_id, r->w.op, r->done.status,
+             (unsigned long long)r->done.bytes, r->node, r->w.job, r->w.phase);
+
+    uint32_t plen = r->done.payload_len;
+    unsigned char *msg = rt_xmalloc(sizeof(r->done) + plen);
+    memcpy(msg, &r->done, sizeof(r->done));
+    if (plen)
+        memcpy(msg + sizeof(r->done), r->payload, plen);
+    rt_send(s->self, r->client, DFS_MSG_DONE, msg, (uint32_t)(sizeof(r->done) + plen));
+    rt_free(msg);
+    rt_free(r->payload);
+    rt_free(r);
+}
+
+/* Replies now if r is due, else arms a timer for the rest.  The real world's
+ * timers may fire a little early (libevent measures from the time it cached
+ * at the top of its loop iteration, before this handler's I/O), so a fired
+ * timer comes back here rather than trusting itself. */
+static void finish_when_due(struct server *s, struct dfs__req *r)
+{
+    uint64_t now = rt_now(s->d->w);
+    if (r->due <= now)
+        finish(s, r);
+    else
+        rt_timer_start(s->self, r->due - now, r->seq);
+}
+
+/* Starts r now: runs the op, then completes it at the model's time. */
+static void start(struct server *s, struct dfs__req *r, uint64_t now)
+{
+    struct dfs *d = s->d;
+    s->in_service++;
+    r->seq = s->next_seq++;
+    TAILQ_INSERT_TAIL(&s->serving, r, link);
+    uint64_t extra = 0;
+    if (fiu_fail("dfs/slow"))
+        extra = (uint64_t)(uintptr_t)fiu_failinfo();
+    dfs__exec(d, r);
+    r->due = now + service_ns(&d->cfg, moved_bytes(r), extra);
+    finish_when_due(s, r);
+}
+
+static void pump_queue(struct server *s)
+{
+    const struct dfs_config *c = &s->d->cfg;
+    struct dfs__req *r;
+    while ((r = TAILQ_FIRST(&s->queue)) != NULL) {
+        if (c->streams && s->in_service >= c->streams)
+            return;                     /* a completion pumps again */
+        uint64_t now = rt_now(s->d->w);
+        if (c->ops_per_s) {
+            /* GCRA: conforming when now >= tat - (burst - 1) * T. */
+            uint64_t T = token_interval(c);
+            uint64_t tau = (uint64_t)((c->ops_burst ? c->ops_burst : 1) - 1) * T;
+            if (s->tat > now + tau) {
+                if (!s->token_timer)
+                    s->token_timer = rt_timer_start(s->self, s->tat - tau - now, TAG_TOKEN);
+                return;
+            }
+            s->tat = (s->tat > now ? s->tat : now) + T;
+        }
+        TAILQ_REMOVE(&s->queue, r, link);
+        s->nqueued--;
+        start(s, r, now);
+    }
+}
+
+/* Starts requests from the head of the queue while capacity allows.  A
+ * request counts as queued only if it is still waiting when pump returns. */
+static void pump(struct server *s)
+{
+    pump_queue(s);
+    if (s->nqueued != s->published) {
+        s->published = s->nqueued;
+        dfs__stats_queued(&s->d->st, rt_now(s->d->w), s->nqueued);
+    }
+}
+
+/* Copies a DFS_MSG_REQ into a request block; NULL if malformed. */
+static struct dfs__req *parse_req(const struct rt_msg *m)
+{
+    struct dfs__wire w;
+    if (m->len < sizeof(w))
+        return NULL;
+    memcpy(&w, m->data, sizeof(w));
+    uint64_t need = sizeof(w) + (uint64_t)w.path_len + 1 + w.path2_len + 1 + w.data_len;
+    if (need != m->len)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)m->data + sizeof(w);
+    if (p[w.path_len] != 0 || p[w.path_len + 1 + w.path2_len] != 0)
+        return NULL;
+    size_t body = m->len - sizeof(w);
+    struct dfs__req *r = rt_xcalloc(1, sizeof(*r) + body);
+    unsigned char *copy = (unsigned char *)(r + 1);
+    memcpy(copy, p, body);
+    r->w = w;
+    r->client = m->src;
+    r->node = RT_ADDR_NODE(m->src);
+    r->path = (const char *)copy;
+    r->path2 = (const char *)copy + w.path_len + 1;
+    r->data = copy + w.path_len + 1 + w.path2_len + 1;
+    r->done.req_id = w.req_id;
+    r->done.cookie = w.cookie;
+    r->done.op = w.op;
+    return r;
+}
+
+/* Finds the request a completion timer names.  Equal service times make
+ * replies mostly come due in start order, so the search usually stops at
+ * the head. */
+static void due_timer(struct server *s, uint64_t seq)
+{
+    struct dfs__req *r;
+    TAILQ_FOREACH(r, &s->serving, link) {
+        if (r->seq == seq) {
+            finish_when_due(s, r);
+            return;
+        }
+    }
+}
+
+static void server_msg(struct rt_actor *a, const struct rt_msg *m)
+{
+    struct server *s = rt_actor_state(a);
+    if (m->type == RT_MSG_TIMER) {
+        const struct rt_timer_fire *f = m->data;
+        if (f->tag == TAG_TOKEN)
+            s->token_timer = 0;
+        else
+            due_timer(s, f->tag);
+        pump(s);
+        return;
+    }
+    if (m->type != DFS_MSG_REQ || m->src == 0)
+        return;                         /* nobody to answer */
+    struct dfs__req *r = parse_req(m);
+    if (!r)
+        return;
+    TAILQ_INSERT_TAIL(&s->queue, r, link);
+    s->nqueued++;
+    dfs__stats_flight(&s->d->st, rt_now(s->d->w), 1);
+    pump(s);
+}
+
+static const struct rt_actor_ops server_ops = { "dfs", server_msg, NULL };
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static void spawn_server(struct rt_node *n, void *arg)
+{
+    struct dfs *d = arg;
+    struct server *s = rt_xcalloc(1, sizeof(*s));
+    s->d = d;
+    TAILQ_INIT(&s->queue);
+    TAILQ_INIT(&s->serving);
+    s->next_seq = FIRST_SEQ;
+    s->self = rt_actor_spawn(n, &server_ops, s);
+    atomic_store_explicit(&d->server, rt_actor_addr(s->self), memory_order_release);
+    rt_world_notify(rt_node_world(n));
+}
+
+static bool server_up(void *arg)
+{
+    return atomic_load_explicit(&((struct dfs *)arg)->server, memory_order_acquire) != 0;
+}
+
+static int bring_up(struct dfs *d)
+{
+    atomic_store_explicit(&d->server, 0, memory_order_release);
+    int rc = rt_node_start(d->node);
+    if (rc < 0)
+        return rc;
+    dfs__stats_reset_flight(&d->st, rt_now(d->w));
+    rc = rt_node_call(d->node, spawn_server, d);
+    if (rc < 0)
+        return rc;
+    return rt_world_wait(d->w, server_up, d, 10 * RT_NS_PER_SEC);
+}
+
+static char *proc_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(rt_xmalloc_process(n), s, n);
+}
+
+static pthread_once_t fiu_once = PTHREAD_ONCE_INIT;
+
+static void fiu_setup(void)
+{
+    fiu_init(0);
+}
+
+int dfs_new(struct rt_world *w, const struct dfs_config *cfg, struct dfs **out)
+{
+    int real = rt_world_kind(w) == RT_WORLD_REAL;
+    if (!cfg || (real && (!cfg->root || !cfg->root[0])))
+        return -EINVAL;
+    pthread_once(&fiu_once, fiu_setup);
+
+    struct dfs *d = rt_xcalloc_process(1, sizeof(*d));
+    int rc;
+    d->w = w;
+    d->cfg = *cfg;
+    d->real = real;
+    d->root_fd = -1;
+    d->cfg.root = real ? proc_strdup(cfg->root) : NULL;
+    d->cfg.node_name = proc_strdup(cfg->node_name ? cfg->node_name : "dfs");
+    if (!d->cfg.series_bucket_ns)
+        d->cfg.series_bucket_ns = DEFAULT_BUCKET_NS;
+    if (!d->cfg.series_cap)
+        d->cfg.series_cap = DEFAULT_SERIES_CAP;
+    atomic_init(&d->next_req, 1);
+    pthread_mutex_init(&d->store_mu, NULL);
+    dfs__stats_init(&d->st, &d->cfg);
+
+    if (real) {
+        d->root_fd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d->root_fd < 0) {
+            rc = -errno;
+            goto fail;
+        }
+    }
+    d->node = rt_node_new(w, d->cfg.node_name);
+    if (!d->node) {
+        rc = -ENOSPC;
+        goto fail;
+    }
+    rc = bring_up(d);
+    if (rc < 0)
+        goto fail;
+    *out = d;
+    return 0;
+
+fail:
+    /* A node cannot be removed from a world: a failed dfs leaves it down. */
+    if (d->node && rt_node_is_up(d->node))
+        rt_node_stop(d->node);
+    dfs_free(d);
+    return rc;
+}
+
+int dfs_restart(struct dfs *d)
+{
+    if (!rt_node_is_down(d->node))
+        return -EALREADY;
+    return bring_up(d);
+}
+
+void dfs_free(struct dfs *d)
+{
+    if (!d)
+        return;
+    if (d->root_fd >= 0)
+        close(d->root_fd);
+    dfs__store_free(d);
+    dfs__stats_free(&d->st);
+    pthread_mutex_destroy(&d->store_mu);
+    rt_free((void *)d->cfg.root);
+    rt_free((void *)d->cfg.node_name);
+    rt_free(d);
+}
+
+struct rt_node *dfs_node(const struct dfs *d)
+{
+    return d->node;
+}
+
+rt_addr dfs_addr(const struct dfs *d)
+{
+    return atomic_load_explicit(&((struct dfs *)d)->server, memory_order_acquire);
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+static void fail_locally(struct rt_actor *self, uint64_t id, const struct dfs_req *req, int status)
+{
+    struct dfs_done done = {
+        .req_id = id, .cookie = req->cookie, .op = (uint32_t)req->op, .status = status,
+    };
+    rt_send(self, rt_actor_addr(self), DFS_MSG_DONE, &done, sizeof(done));
+}
+
+uint64_t dfs_submit(struct rt_actor *self, struct dfs *d, const struct dfs_req *req)
+{
+    uint64_t id = atomic_fetch_add_explicit(&d->next_req, 1, memory_order_relaxed);
+    size_t plen = req->path ? strlen(req->path) : 0;
+    size_t p2len = req->path2 ? strlen(req->path2) : 0;
+    size_t dlen = req->op == DFS_OP_WRITE ? req->len : 0;
+    size_t total = sizeof(struct dfs__wire) + plen + 1 + p2len + 1 + dlen;
+    if (plen > UINT32_MAX / 2 || p2len > UINT32_MAX / 2 || dlen > UINT32_MAX ||
+        total > UINT32_MAX) {
+        fail_locally(self, id, req, -EMSGSIZE);
+        return id;
+    }
+    struct dfs__wire w = {
+        .req_id = id, .cookie = req->cookie, .submit_ns = rt_now(rt_actor_world(self)),
+        .offset = req->offset, .length = req->length, .op = (uint32_t)req->op,
+        .flags = req->flags, .job = req->job, .phase = (uint32_t)req->phase,
+        .path_len = (uint32_t)plen, .path2_len = (uint32_t)p2len, .data_len = (uint32_t)dlen,
+    };
+    unsigned char *buf = rt_xmalloc(total);
+    unsigned char *p = buf;
+    memcpy(p, &w, sizeof(w));
+    p += sizeof(w);
+    if (plen)
+        memcpy(p, req->path, plen);
+    p[plen] = 0;
+    p += plen + 1;
+    if (p2len)
+        memcpy(p, req->path2, p2len);
+    p[p2len] = 0;
+    p += p2len + 1;
+    if (dlen)
+        memcpy(p, req->data, dlen);
+    rt_addr server = dfs_addr(d);
+    int rc = server ? rt_send(self, server, DFS_MSG_REQ, buf, (uint32_t)total) : -EHOSTDOWN;
+    rt_free(buf);
+    if (rc < 0)
+        fail_locally(self, id, req, rc);
+    return id;
+}
+
+int dfs_done_parse(const struct rt_msg *m, struct dfs_done *out, const void **payload)
+{
+    if (m->type != DFS_MSG_DONE || m->len < sizeof(*out))
+        return -EINVAL;
+    memcpy(out, m->data, sizeof(*out));
+    if (m->len - sizeof(*out) != out->payload_len)
+        return -EINVAL;
+    if (payload)
+        *payload = (const unsigned char *)m->data + sizeof(*out);
+    return 0;
+}
+
+const char *dfs_list_next(const void *payload, uint32_t payload_len, const char *prev)
+{
+    const char *base = payload;
+    const char *next = prev ? prev + strlen(prev) + 1 : base;
+    return next < base + payload_len ? next : NULL;
+}
+
+int dfs_count_files(struct dfs *d, const char *prefix)
+{
+    if (dfs__path_ok(prefix, 1) < 0)
+        return -EINVAL;
+    return dfs__count(d, prefix);
+}

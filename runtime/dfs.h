@@ -1,0 +1,233 @@
+/*
+ * dfs.h - the shared filesystem service: where checkpoints, HA metadata and
+ * artifacts live, with a finite capacity that every client competes for.
+ *
+ * The service is one node of the world (named "dfs" unless configured) that
+ * hosts one server actor.  Clients are actors on other nodes: they call
+ * dfs_submit() from a handler, which sends a DFS_MSG_REQ message, and later
+ * receive one DFS_MSG_DONE message per request.  Nothing ever blocks.
+ *
+ * Capacity model (the same arithmetic in both worlds; 0 means unlimited):
+ *   - at most `streams` requests are in service at once; more wait in a FIFO;
+ *   - each request in service moves bytes at bandwidth/streams bytes/s
+ *     (at `bandwidth` when streams is unlimited);
+ *   - an op starts only with a token of an ops/s bucket (depth ops_burst);
+ *   - every op costs base_latency_ns on top of its transfer.
+ * A request that starts at t completes at t + base_latency + bytes * streams /
+ * bandwidth (+ the dfs/slow failpoint's extra), rounded up to a nanosecond.
+ * Metadata ops (fsync, rename, list, delete, stat) move 0 bytes but hold a
+ * stream for their latency: a probe's stat queues behind a recovery storm.
+ *
+ * Worlds: RT_WORLD_SIM keeps files in memory (sorted map; deterministic, no
+ * wall clock) and queues in virtual time.  RT_WORLD_REAL does real file I/O
+ * under cfg.root in the server's handler when a request starts, then holds the
+ * reply until the model's completion time (at once when unlimited).
+ *
+ * The stored data outlives a crash of the dfs node (a crash loses requests in
+ * flight and their replies, never what was written), as with a real DFS; in
+ * the sim world it is therefore charged to the process, not to the dfs node.
+ *
+ * Failpoints (libfiu; table in docs/failpoints.md): dfs/open, dfs/read,
+ * dfs/write, dfs/fsync, dfs/rename, dfs/list, dfs/delete, dfs/stat (fail the
+ * op with the errno given as failinfo, else the natural one), dfs/corrupt
+ * (flip one byte of the data a read returns), dfs/slow (failinfo: extra ns).
+ */
+#ifndef DFS_H
+#define DFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/rt.h"
+
+struct dfs;
+
+/* Message types of the protocol (RT_MSG_USER + 900.. belongs to dfs). */
+#define DFS_MSG_REQ  (RT_MSG_USER + 900)   /* client -> server; layout private to dfs */
+#define DFS_MSG_DONE (RT_MSG_USER + 901)   /* server -> client: struct dfs_done + payload */
+
+enum dfs_op {
+    DFS_OP_WRITE = 1,   /* create/truncate (or append) path, write data */
+    DFS_OP_READ,        /* offset, length (0: to end of file) */
+    DFS_OP_FSYNC,       /* make path durable */
+    DFS_OP_RENAME,      /* path -> path2, atomic, replaces path2 */
+    DFS_OP_LIST,        /* file names starting with path (a string prefix), sorted */
+    DFS_OP_DELETE,      /* path, or every file under it with DFS_F_PREFIX */
+    DFS_OP_STAT,        /* size of path; -ENOENT when absent */
+    DFS_OP_COUNT        /* number of ops + 1; not an op */
+};
+
+/* What a request is for: accounting only. */
+enum dfs_phase {
+    DFS_PHASE_OTHER,        /* untagged */
+    DFS_PHASE_CHECKPOINT,   /* writing snapshots and checkpoint metadata */
+    DFS_PHASE_RESTORE,      /* reading state back after a failure */
+    DFS_PHASE_ARTIFACT,     /* jars, application code */
+    DFS_PHASE_HA,           /* leader and job-graph metadata */
+    DFS_PHASE_BLOB,         /* blob server uploads and downloads */
+    DFS_PHASE_PROBE,        /* an unrelated client measuring the service */
+    DFS_PHASE_COUNT         /* number of phases; not a phase */
+};
+
+#define DFS_F_APPEND 0x1u   /* WRITE: append instead of create/truncate */
+#define DFS_F_PREFIX 0x2u   /* DELETE: every file whose name starts with path */
+
+#define DFS_PATH_MAX 1024   /* longest accepted path, bytes */
+
+struct dfs_config {
+    uint64_t bandwidth;         /* bytes/s shared by all streams; 0: unlimited */
+    uint64_t ops_per_s;         /* op starts per second; 0: unlimited */
+    uint32_t ops_burst;         /* token bucket depth; 0: 1 */
+    uint32_t streams;           /* requests in service at once; 0: unlimited */
+    uint64_t base_latency_ns;   /* added to every op */
+    const char *root;           /* real world: an existing directory (the caller
+                                   makes a fresh 0700 run dir); ignored in sim */
+    const char *node_name;      /* NULL: "dfs" */
+    uint64_t series_bucket_ns;  /* time-series bucket width; 0: 10 ms */
+    uint32_t series_cap;        /* buckets kept; 0: 4096.  When full, pairs merge
+                                   and the width doubles, so the series always
+                                   covers the whole run */
+};
+
+/* A request.  Pointers need only live during dfs_submit (it copies). */
+struct dfs_req {
+    enum dfs_op op;
+    const char *path;           /* relative: "job-3/chk-5/task-2.state" */
+    const char *path2;          /* RENAME: the new name */
+    const void *data;           /* WRITE: bytes */
+    size_t len;                 /* WRITE: byte count */
+    uint64_t offset;            /* READ */
+    uint64_t length;            /* READ: 0 = to end of file */
+    uint32_t flags;             /* DFS_F_* */
+    uint32_t job;               /* job id for accounting (0: none) */
+    enum dfs_phase phase;
+    uint64_t cookie;            /* echoed in dfs_done, for the client's use */
+};
+
+/* The head of a DFS_MSG_DONE payload; the payload follows it at once:
+ * READ: `bytes` bytes of data; LIST: `count` names, each NUL-terminated,
+ * sorted, `payload_len` bytes in all.  Other ops: no payload. */
+struct dfs_done {
+    uint64_t req_id;            /* what dfs_submit returned */
+    uint64_t cookie;            /* from the request */
+    uint32_t op;                /* enum dfs_op */
+    int32_t status;             /* 0 or -errno */
+    uint64_t bytes;             /* READ: data bytes; WRITE: bytes written */
+    uint64_t offset;            /* READ/WRITE: file offset of the data */
+    uint64_t size;              /* file size after WRITE/READ/FSYNC/STAT */
+    uint32_t count;             /* LIST: names; DELETE: files removed; WRITE: 1 if created */
+    uint32_t payload_len;       /* bytes after this header */
+    uint64_t latency_ns;        /* submit to completion */
+};
+
+/* ---- service ----------------------------------------------------------- */
+
+/*
+ * Adds the dfs node to w, starts it and spawns the server actor.  Real world:
+ * cfg->root must name an existing directory; files go under it.  Returns 0
+ * and *out, -EINVAL for a bad config, -ENOSPC when the world has no room for
+ * a node, or -errno from opening root.  The caller owns *out.  Call from the
+ * thread that drives the world, not from a handler (in the sim world it runs
+ * the world until the server is up).
+ */
+int dfs_new(struct rt_world *w, const struct dfs_config *cfg, struct dfs **out);
+
+/* Frees the service's memory (stored data, counters) and closes root; real
+ * files stay.  Call after rt_world_free(w), or at least once the dfs node is
+ * down and no actor can call dfs_submit.  NULL is a no-op. */
+void dfs_free(struct dfs *d);
+
+/* After a crash or stop of the dfs node: starts it again and spawns a new
+ * server (new address; stored data kept).  Returns 0, -EALREADY if up, or
+ * -errno.  Same thread rules as dfs_new. */
+int dfs_restart(struct dfs *d);
+
+/* The node hosting the server, and the server's current address.  Any thread. */
+struct rt_node *dfs_node(const struct dfs *d);
+rt_addr dfs_addr(const struct dfs *d);
+
+/* ---- client ------------------------------------------------------------ */
+
+/*
+ * Sends req to the server on behalf of self and returns its request id (> 0).
+ * Exactly one DFS_MSG_DONE with this id comes back to self - unless the dfs
+ * node crashes or the network loses a message meanwhile, so clients keep a
+ * timeout.  When the request cannot leave (the dfs node is down: -EHOSTDOWN;
+ * too large for a message: -EMSGSIZE) the completion is sent by self to self.
+ * Bad paths and missing files come back as statuses.  From a handler (or an
+ * rt_node_call function) of self's node.
+ */
+uint64_t dfs_submit(struct rt_actor *self, struct dfs *d, const struct dfs_req *req);
+
+/* Reads a DFS_MSG_DONE message: copies the header to *out and points
+ * *payload at what follows.  Returns 0, or -EINVAL if m is not a well-formed
+ * completion.  During the handler only (the payload lives as long as m). */
+int dfs_done_parse(const struct rt_msg *m, struct dfs_done *out, const void **payload);
+
+/* Walks a LIST payload: the name after prev (NULL: the first), or NULL at the
+ * end.  Any thread. */
+const char *dfs_list_next(const void *payload, uint32_t payload_len, const char *prev);
+
+/* Counts files whose name starts with prefix ("" for all): real files under
+ * root (real world) or stored entries (sim) - to report what lingers after a
+ * teardown.  Returns the count or -errno.  Any thread, not from a dfs handler. */
+int dfs_count_files(struct dfs *d, const char *prefix);
+
+/* ---- statistics (any thread; each getter takes a consistent snapshot) -- */
+
+struct dfs_io_stats {
+    uint64_t ops;               /* completed requests, failed ones included */
+    uint64_t errors;            /* of which failed */
+    uint64_t bytes_read;
+    uint64_t bytes_written;
+};
+
+#define DFS_LAT_BUCKETS 64      /* bucket k counts latencies in [2^k, 2^(k+1)) ns; 0 in 0 */
+
+struct dfs_stats {
+    struct dfs_io_stats total;
+    uint64_t files_created;
+    uint64_t files_deleted;
+    uint64_t fsyncs;
+    uint64_t cur_concurrency;   /* requests in service + queued, now */
+    uint64_t peak_concurrency;
+    uint64_t cur_queued;        /* waiting for a stream or a token, now */
+    uint64_t peak_queued;
+    uint64_t lat_count;
+    uint64_t lat_p50_ns;        /* upper bound of the log2 bucket, capped at max */
+    uint64_t lat_p99_ns;
+    uint64_t lat_max_ns;
+    uint64_t lat_hist[DFS_LAT_BUCKETS];
+};
+
+void dfs_stats_get(struct dfs *d, struct dfs_stats *out);
+/* Counters of one phase, one job, or one requesting node (zeros if none). */
+void dfs_stats_phase(struct dfs *d, enum dfs_phase phase, struct dfs_io_stats *out);
+void dfs_stats_job(struct dfs *d, uint32_t job, struct dfs_io_stats *out);
+void dfs_stats_node(struct dfs *d, uint32_t node_id, struct dfs_io_stats *out);
+
+/* One bucket of the time series: world time [t_ns, t_ns + width). */
+struct dfs_bucket {
+    uint64_t t_ns;
+    uint64_t t_ms;
+    uint32_t peak_in_flight;    /* highest concurrency during the bucket */
+    uint32_t end_in_flight;     /* concurrency at its end */
+    uint64_t ops;               /* completed in the bucket */
+    uint64_t bytes_read;        /* by requests completed in the bucket */
+    uint64_t bytes_written;
+};
+
+/* Copies up to cap buckets (from time 0) to out, sets *width_ns, returns how
+ * many exist (may exceed cap). */
+size_t dfs_series_get(struct dfs *d, struct dfs_bucket *out, size_t cap, uint64_t *width_ns);
+
+/* Sums of the buckets overlapping [t0_ns, t1_ns): what a report calls
+ * "recovery_bytes_read" or "recovery_peak_concurrency" with t0 = recovery
+ * start.  Resolution is the bucket width. */
+struct dfs_window {
+    uint64_t ops, bytes_read, bytes_written;
+    uint64_t peak_concurrency;
+};
+void dfs_window_get(struct dfs *d, uint64_t t0_ns, uint64_t t1_ns, struct dfs_window *out);
+
+#endif

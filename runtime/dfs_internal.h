@@ -1,0 +1,113 @@
+/*
+ * dfs_internal.h - state shared by dfs.c (service, capacity model), dfs_store.c
+ * (executing ops on the in-memory or real store) and dfs_stats.c (counters).
+ * Nothing outside runtime/dfs*.c includes it.
+ */
+#ifndef DFS_INTERNAL_H
+#define DFS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/queue.h>
+
+#include "runtime/dfs.h"
+
+/* The DFS_MSG_REQ payload: this header, path NUL, path2 NUL, data. */
+struct dfs__wire {
+    uint64_t req_id, cookie, submit_ns, offset, length;
+    uint32_t op, flags, job, phase;
+    uint32_t path_len, path2_len, data_len, pad;
+};
+
+/* A request on the server: one block holding the message copy.  Lives in the
+ * dfs node's memory (a crash drops it with the node). */
+struct dfs__req {
+    TAILQ_ENTRY(dfs__req) link; /* in the server's queue or in-service list */
+    struct dfs__wire w;
+    rt_addr client;
+    uint32_t node;              /* requesting node id */
+    const char *path, *path2;
+    const unsigned char *data;
+    struct dfs_done done;       /* filled when the op runs */
+    uint64_t due;               /* completion time per the model */
+    uint64_t seq;               /* server's start order: the completion timer's tag */
+    unsigned char *payload;     /* READ data / LIST names, node memory */
+    int created, deleted, synced;
+};
+TAILQ_HEAD(dfs__req_list, dfs__req);
+
+/* One stored file (sim world). */
+struct dfs__file {
+    char *name;
+    unsigned char *data;
+    uint64_t size, cap;
+};
+
+struct dfs__job_stats {
+    uint32_t job;
+    struct dfs_io_stats s;
+};
+
+struct dfs__stats {
+    pthread_mutex_t mu;
+    struct dfs_io_stats total, phase[DFS_PHASE_COUNT];
+    struct dfs_io_stats *nodes;         /* by node id */
+    size_t nnodes;
+    struct dfs__job_stats *jobs;        /* sorted by job */
+    size_t njobs, cap_jobs;
+    uint64_t files_created, files_deleted, fsyncs;
+    uint64_t cur, peak, cur_queued, peak_queued;
+    uint64_t hist[DFS_LAT_BUCKETS], lat_count, lat_max;
+    struct dfs_bucket *series;          /* [series_cap] */
+    size_t series_n, series_cap;
+    uint64_t width_ns;
+};
+
+struct dfs {
+    struct rt_world *w;
+    struct rt_node *node;
+    struct dfs_config cfg;              /* root and node_name point at copies */
+    int real;
+    int root_fd;                        /* real world */
+    _Atomic rt_addr server;             /* read by every client */
+    atomic_uint_fast64_t next_req;
+
+    /* Sim store: sorted by name.  Written by the server only; the mutex is
+     * for dfs_count_files from other threads. */
+    pthread_mutex_t store_mu;
+    struct dfs__file *files;
+    size_t nfiles, cap_files;
+
+    struct dfs__stats st;
+};
+
+/* Allocations that outlive a crash of the dfs node (stored data, counter
+ * tables) are charged to the process even from a dfs handler: rt_xmalloc_process,
+ * or this for growing a block of which `used` bytes matter. */
+void *dfs__proc_grow(void *p, size_t used, size_t size);    /* keeps used bytes */
+
+/* dfs_store.c: runs r's op now (failpoints first), filling r->done (status,
+ * bytes, offset, size, count, payload_len) and r->payload.  Server thread. */
+void dfs__exec(struct dfs *d, struct dfs__req *r);
+/* Validates a relative name: 0 or -EINVAL.  A prefix (LIST, DELETE with
+ * DFS_F_PREFIX, counting) may also be "" or end with '/'. */
+int dfs__path_ok(const char *p, int prefix);
+int dfs__count(struct dfs *d, const char *prefix);
+/* dfs_fs.c: the real-world store (same contract as the sim one). */
+int dfs__fs_exec(struct dfs *d, struct dfs__req *r);
+int dfs__fs_count(struct dfs *d, const char *prefix);
+void dfs__store_free(struct dfs *d);
+
+/* dfs_stats.c */
+void dfs__stats_init(struct dfs__stats *st, const struct dfs_config *cfg);
+void dfs__stats_free(struct dfs__stats *st);
+/* Requests in service + queued changed by delta at world time now. */
+void dfs__stats_flight(struct dfs__stats *st, uint64_t now, int delta);
+/* Requests waiting for a stream or a token, now. */
+void dfs__stats_queued(struct dfs__stats *st, uint64_t now, uint64_t queued);
+/* A request completed at now (the counters, the histogram, the series). */
+void dfs__stats_done(struct dfs__stats *st, uint64_t now, const struct dfs__req *r);
+/* The server restarted: nothing is in flight any more. */
+void dfs__stats_reset_flight(struct dfs__stats *st, uint64_t now);
+
+#endif

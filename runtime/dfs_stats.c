@@ -1,0 +1,270 @@
+/*
+ * dfs_stats.c - what the dfs service counts: bytes and ops by node, job and
+ * phase, files created and deleted, fsyncs, concurrency now and at its peak,
+ * a log2 latency histogram, and a bucketed time series of concurrency and
+ * throughput that reports draw and sum over windows (a recovery, say).
+ *
+ * Design.  The dfs server's thread is the only writer; reports read from any
+ * thread.  One mutex guards everything: updates are a handful of additions
+ * per request, far cheaper than the I/O, and a snapshot under one lock is
+ * consistent (phases add up to the total), which separate atomics would not
+ * give.  The series has a fixed number of buckets allocated up front; when
+ * time runs past the last one, neighbours merge pairwise and the width
+ * doubles, so memory stays bounded and the series still covers the whole
+ * run.  Tables outlive a crash of the dfs node, hence process memory.
+ */
+#include <string.h>
+
+#include "runtime/dfs_internal.h"
+
+void dfs__stats_init(struct dfs__stats *st, const struct dfs_config *cfg)
+{
+    memset(st, 0, sizeof(*st));
+    pthread_mutex_init(&st->mu, NULL);
+    st->series_cap = cfg->series_cap;
+    st->width_ns = cfg->series_bucket_ns;
+    st->series = rt_xcalloc_process(st->series_cap, sizeof(*st->series));
+}
+
+void dfs__stats_free(struct dfs__stats *st)
+{
+    rt_free(st->series);
+    rt_free(st->nodes);
+    rt_free(st->jobs);
+    pthread_mutex_destroy(&st->mu);
+}
+
+/* Halves the number of buckets by merging neighbours; mu held. */
+static void series_merge(struct dfs__stats *st)
+{
+    size_t n = (st->series_n + 1) / 2;
+    for (size_t j = 0; j < n; j++) {
+        struct dfs_bucket m = st->series[2 * j];
+        if (2 * j + 1 < st->series_n) {
+            const struct dfs_bucket *b = &st->series[2 * j + 1];
+            m.peak_in_flight = m.peak_in_flight > b->peak_in_flight ? m.peak_in_flight : b->peak_in_flight;
+            m.end_in_flight = b->end_in_flight;
+            m.ops += b->ops;
+            m.bytes_read += b->bytes_read;
+            m.bytes_written += b->bytes_written;
+        }
+        st->series[j] = m;
+    }
+    st->series_n = n;
+    st->width_ns *= 2;
+}
+
+/* The bucket holding now, creating those before it (carrying the current
+ * concurrency through quiet buckets); mu held. */
+static struct dfs_bucket *bucket_at(struct dfs__stats *st, uint64_t now)
+{
+    while (now / st->width_ns >= st->series_cap)
+        series_merge(st);
+    size_t i = (size_t)(now / st->width_ns);
+    for (; st->series_n <= i; st->series_n++) {
+        struct dfs_bucket *b = &st->series[st->series_n];
+        *b = (struct dfs_bucket){
+            .t_ns = st->series_n * st->width_ns,
+            .peak_in_flight = (uint32_t)st->cur, .end_in_flight = (uint32_t)st->cur,
+        };
+    }
+    return &st->series[i];
+}
+
+static void flight_changed(struct dfs__stats *st, uint64_t now)
+{
+    if (st->cur > st->peak)
+        st->peak = st->cur;
+    if (st->cur_queued > st->peak_queued)
+        st->peak_queued = st->cur_queued;
+    struct dfs_bucket *b = bucket_at(st, now);
+    b->end_in_flight = (uint32_t)st->cur;
+    if (st->cur > b->peak_in_flight)
+        b->peak_in_flight = (uint32_t)st->cur;
+}
+
+void dfs__stats_flight(struct dfs__stats *st, uint64_t now, int delta)
+{
+    pthread_mutex_lock(&st->mu);
+    st->cur = delta < 0 && st->cur < (uint64_t)-delta ? 0 : st->cur + (uint64_t)(int64_t)delta;
+    flight_changed(st, now);
+    pthread_mutex_unlock(&st->mu);
+}
+
+void dfs__stats_queued(struct dfs__stats *st, uint64_t now, uint64_t queued)
+{
+    pthread_mutex_lock(&st->mu);
+    st->cur_queued = queued;
+    flight_changed(st, now);
+    pthread_mutex_unlock(&st->mu);
+}
+
+void dfs__stats_reset_flight(struct dfs__stats *st, uint64_t now)
+{
+    pthread_mutex_lock(&st->mu);
+    st->cur = st->cur_queued = 0;
+    flight_changed(st, now);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void io_add(struct dfs_io_stats *s, int failed, uint64_t rd, uint64_t wr)
+{
+    s->ops++;
+    s->errors += failed;
+    s->bytes_read += rd;
+    s->bytes_written += wr;
+}
+
+/* The job's counters, inserted in order when new; mu held. */
+static struct dfs_io_stats *job_slot(struct dfs__stats *st, uint32_t job)
+{
+    size_t lo = 0, hi = st->njobs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->jobs[mid].job < job)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < st->njobs && st->jobs[lo].job == job)
+        return &st->jobs[lo].s;
+    if (st->njobs == st->cap_jobs) {
+        st->cap_jobs = st->cap_jobs ? 2 * st->cap_jobs : 16;
+        st->jobs = dfs__proc_grow(st->jobs, st->njobs * sizeof(*st->jobs), st->cap_jobs * sizeof(*st->jobs));
+    }
+    if (lo < st->njobs)
+        memmove(&st->jobs[lo + 1], &st->jobs[lo], (st->njobs - lo) * sizeof(*st->jobs));
+    st->njobs++;
+    st->jobs[lo] = (struct dfs__job_stats){ .job = job };
+    return &st->jobs[lo].s;
+}
+
+static struct dfs_io_stats *node_slot(struct dfs__stats *st, uint32_t node)
+{
+    if (node >= st->nnodes) {
+        size_t n = node + 1 > 2 * st->nnodes ? node + 1 : 2 * st->nnodes;
+        st->nodes = dfs__proc_grow(st->nodes, st->nnodes * sizeof(*st->nodes), n * sizeof(*st->nodes));
+        memset(&st->nodes[st->nnodes], 0, (n - st->nnodes) * sizeof(*st->nodes));
+        st->nnodes = n;
+    }
+    return &st->nodes[node];
+}
+
+void dfs__stats_done(struct dfs__stats *st, uint64_t now, const struct dfs__req *r)
+{
+    int failed = r->done.status < 0;
+    uint64_t rd = !failed && r->w.op == DFS_OP_READ ? r->done.bytes : 0;
+    uint64_t wr = !failed && r->w.op == DFS_OP_WRITE ? r->done.bytes : 0;
+    uint32_t phase = r->w.phase < DFS_PHASE_COUNT ? r->w.phase : DFS_PHASE_OTHER;
+    uint64_t lat = r->done.latency_ns;
+    int k = lat ? 63 - __builtin_clzll(lat) : 0;
+
+    pthread_mutex_lock(&st->mu);
+    io_add(&st->total, failed, rd, wr);
+    io_add(&st->phase[phase], failed, rd, wr);
+    io_add(job_slot(st, r->w.job), failed, rd, wr);
+    io_add(node_slot(st, r->node), failed, rd, wr);
+    st->files_created += (uint64_t)r->created;
+    st->files_deleted += (uint64_t)r->deleted;
+    st->fsyncs += (uint64_t)r->synced;
+    st->hist[k]++;
+    st->lat_count++;
+    if (lat > st->lat_max)
+        st->lat_max = lat;
+    struct dfs_bucket *b = bucket_at(st, now);
+    b->ops++;
+    b->bytes_read += rd;
+    b->bytes_written += wr;
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* The p-quantile (per mille) as the upper bound of its bucket; mu held. */
+static uint64_t quantile(const struct dfs__stats *st, unsigned per_mille)
+{
+    if (!st->lat_count)
+        return 0;
+    uint64_t target = (st->lat_count * per_mille + 999) / 1000, seen = 0;
+    for (int k = 0; k < DFS_LAT_BUCKETS; k++) {
+        seen += st->hist[k];
+        if (seen >= target) {
+            uint64_t hi = k >= 63 ? UINT64_MAX : (2ull << k) - 1;
+            return hi < st->lat_max ? hi : st->lat_max;
+        }
+    }
+    return st->lat_max;
+}
+
+void dfs_stats_get(struct dfs *d, struct dfs_stats *out)
+{
+    struct dfs__stats *st = &d->st;
+    pthread_mutex_lock(&st->mu);
+    *out = (struct dfs_stats){
+        .total = st->total, .files_created = st->files_created,
+        .files_deleted = st->files_deleted, .fsyncs = st->fsyncs,
+        .cur_concurrency = st->cur, .peak_concurrency = st->peak,
+        .cur_queued = st->cur_queued, .peak_queued = st->peak_queued,
+        .lat_count = st->lat_count, .lat_max_ns = st->lat_max,
+        .lat_p50_ns = quantile(st, 500), .lat_p99_ns = quantile(st, 990),
+    };
+    memcpy(out->lat_hist, st->hist, sizeof(out->lat_hist));
+    pthread_mutex_unlock(&st->mu);
+}
+
+void dfs_stats_phase(struct dfs *d, enum dfs_phase phase, struct dfs_io_stats *out)
+{
+    pthread_mutex_lock(&d->st.mu);
+    *out = (unsigned)phase < DFS_PHASE_COUNT ? d->st.phase[phase] : (struct dfs_io_stats){ 0 };
+    pthread_mutex_unlock(&d->st.mu);
+}
+
+void dfs_stats_job(struct dfs *d, uint32_t job, struct dfs_io_stats *out)
+{
+    *out = (struct dfs_io_stats){ 0 };
+    pthread_mutex_lock(&d->st.mu);
+    for (size_t i = 0; i < d->st.njobs; i++)
+        if (d->st.jobs[i].job == job)
+            *out = d->st.jobs[i].s;
+    pthread_mutex_unlock(&d->st.mu);
+}
+
+void dfs_stats_node(struct dfs *d, uint32_t node_id, struct dfs_io_stats *out)
+{
+    pthread_mutex_lock(&d->st.mu);
+    *out = node_id < d->st.nnodes ? d->st.nodes[node_id] : (struct dfs_io_stats){ 0 };
+    pthread_mutex_unlock(&d->st.mu);
+}
+
+size_t dfs_series_get(struct dfs *d, struct dfs_bucket *out, size_t cap, uint64_t *width_ns)
+{
+    pthread_mutex_lock(&d->st.mu);
+    size_t n = d->st.series_n;
+    for (size_t i = 0; i < n && i < cap; i++) {
+        out[i] = d->st.series[i];
+        out[i].t_ms = out[i].t_ns / RT_NS_PER_MS;
+    }
+    if (width_ns)
+        *width_ns = d->st.width_ns;
+    pthread_mutex_unlock(&d->st.mu);
+    return n;
+}
+
+void dfs_window_get(struct dfs *d, uint64_t t0_ns, uint64_t t1_ns, struct dfs_window *out)
+{
+    struct dfs__stats *st = &d->st;
+    *out = (struct dfs_window){ 0 };
+    pthread_mutex_lock(&st->mu);
+    for (size_t i = 0; i < st->series_n; i++) {
+        const struct dfs_bucket *b = &st->series[i];
+        if (b->t_ns >= t1_ns || b->t_ns + st->width_ns <= t0_ns)
+            continue;
+        out->ops += b->ops;
+        out->bytes_read += b->bytes_read;
+        out->bytes_written += b->bytes_written;
+        if (b->peak_in_flight > out->peak_concurrency)
+            out->peak_concurrency = b->peak_in_flight;
+    }
+    /* Past the last bucket nothing changed: the concurrency is the current. */
+    if (t1_ns > st->series_n * st->width_ns && st->cur > out->peak_concurrency)
+        out->peak_concurrency = st->cur;
+    pthread_mutex_unlock(&st->mu);
+}
