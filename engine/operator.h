@@ -1,0 +1,176 @@
+/*
+ * operator.h - the operator contract between a task and the operators of
+ * its chain, the built-in operators, the sink's external system, and the
+ * reference model that says what a job's committed output must be.
+ *
+ * A task (engine/task.c) owns a chain of operator instances.  It feeds each
+ * batch through the chain (process), asks sources for batches (produce),
+ * snapshots every operator at a checkpoint barrier (snapshot), restores them
+ * after a restart (restore), and forwards checkpoint completion
+ * (notify_complete).  Operators never block, never sleep, and never touch
+ * the world except through the env they are given.
+ *
+ * Exactly-once: the sink is transactional.  Records it receives are staged in
+ * the current transaction; at snapshot(n) that transaction is pre-committed
+ * as txn n and its records go into the snapshot; at notify_complete(m) every
+ * pending txn <= m is committed to the external system (struct eng_output);
+ * a restore from checkpoint n commits the snapshot's pending txns (<= n,
+ * idempotently: the output remembers what it committed per sink subtask) and
+ * drops everything staged after n.  So no record is lost or duplicated in the
+ * committed output whatever fails, and eng_output_verify proves it against
+ * eng_reference.
+ */
+#ifndef ENG_OPERATOR_H
+#define ENG_OPERATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/eng_record.h"
+#include "engine/jobgraph.h"
+#include "engine/snapshot.h"
+
+struct rt_node;
+struct eng_kstate;
+struct eng_output;
+
+/* What an operator instance knows of where it runs. */
+struct eng_op_env {
+    uint32_t job_id;
+    uint32_t vertex;            /* job-graph vertex id */
+    uint32_t subtask, parallelism, max_parallelism;
+    uint32_t attempt;           /* 0 on first deployment, +1 per restart */
+    struct rt_node *node;       /* for rt_rand_* (seeded per world), never for time */
+    struct eng_output *output;  /* the sink's external system; NULL unless a sink */
+    bool reference;             /* true only inside eng_reference: the misbehaving test
+                                 * operators (FAIL, STALL, BURN, ALLOC) pass records
+                                 * through untouched there */
+};
+
+/* A growable run of records, the output of process (flat map may emit more
+ * than it receives).  Memory from rt_x*; the task owns and reuses it. */
+struct eng_rvec {
+    struct eng_record *rec;
+    uint32_t n, cap;
+};
+void eng_rvec_push(struct eng_rvec *v, const struct eng_record *r);
+/* Grows v by n records (amortised doubling) and returns the first new slot;
+ * the caller fills all n.  The hot-path way to append a batch. */
+struct eng_record *eng_rvec_extend(struct eng_rvec *v, uint32_t n);
+void eng_rvec_free(struct eng_rvec *v);
+
+/* process() results besides 0 and -errno. */
+#define ENG_PROCESS_STALL 1     /* stall the task for *stall_ns, then call again with
+                                 * the same batch (nothing was emitted) */
+
+/* produce() results. */
+enum eng_src_status {
+    ENG_SRC_MORE,               /* emitted records (out->n > 0) */
+    ENG_SRC_WAIT,               /* rate limit: call again at *wake_at_ns */
+    ENG_SRC_END,                /* finished: no records now or ever */
+};
+
+struct eng_op;
+
+struct eng_op_ops {
+    /* Sources only: emit up to ENG_BATCH_CAP records into out, given the task's
+     * clock now_ns (world time).  The source's position is its state. */
+    enum eng_src_status (*produce)(struct eng_op *op, uint64_t now_ns, struct eng_batch *out,
+                                   uint64_t *wake_at_ns);
+    /* Non-sources: consume in->n records, append results to out.  Returns 0,
+     * ENG_PROCESS_STALL, or -errno with eng_op_error() saying why (the task fails). */
+    int (*process)(struct eng_op *op, const struct eng_record *in, uint32_t n,
+                   struct eng_rvec *out, uint64_t *stall_ns);
+    /* Fills st's values and staged records for checkpoint st->checkpoint_id and
+     * returns the keyed state to store (NULL for none).  Borrowed until the
+     * task has encoded the file. */
+    int (*snapshot)(struct eng_op *op, struct eng_snap_state *st, const struct eng_kstate **ks);
+    /* Restores from a decoded snapshot; the task has already loaded the keyed
+     * entries of this subtask's key groups into eng_op_kstate(op). */
+    int (*restore)(struct eng_op *op, const struct eng_snap_state *st);
+    void (*notify_complete)(struct eng_op *op, uint64_t checkpoint_id);
+    /* Releases what the kind owns beyond struct eng_op; eng_op_free calls it,
+     * then frees op->kstate and op.  Callers use eng_op_free, never this. */
+    void (*free)(struct eng_op *op);
+};
+/* Every instance from eng_op_new has snapshot, restore, notify_complete and
+ * free set; produce is set exactly for sources, process for every other kind. */
+
+struct eng_op {
+    const struct eng_op_ops *ops;
+    const struct eng_vertex *vertex;    /* borrowed from the job graph */
+    struct eng_op_env env;
+    struct eng_kstate *kstate;          /* keyed operators; NULL otherwise */
+    char error[256];                    /* why process/restore failed */
+};
+
+/* Creates an instance of vertex v for env (allocations on the current node).
+ * Returns NULL, with a reason in err, for a kind with no implementation or
+ * arguments the kind cannot run with (WINDOW with window_ms 0, FLATMAP with
+ * fanout 0, a SINK without env->output, ALLOC above 4 GiB per key). */
+struct eng_op *eng_op_new(const struct eng_vertex *v, const struct eng_op_env *env,
+                          char *err, size_t errlen);
+/* Frees an instance and its keyed state; NULL is a no-op.  Also the way to
+ * "crash" an operator: nothing is committed or flushed. */
+void eng_op_free(struct eng_op *op);
+static inline struct eng_kstate *eng_op_kstate(struct eng_op *op) { return op->kstate; }
+static inline const char *eng_op_error(const struct eng_op *op) { return op->error; }
+
+/* ---- the sink's external system ------------------------------------------- */
+
+/* Lives outside every node (plain malloc, a mutex): it is the database the job
+ * writes to, and it must survive any crash.  Any thread. */
+struct eng_output *eng_output_new(void);
+void eng_output_free(struct eng_output *o);
+/* Commits txn `txn` of sink subtask (vertex, subtask): ignored (returns 0,
+ * *applied false) when that subtask already committed a txn >= txn. */
+int eng_output_commit(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint64_t txn,
+                      const struct eng_record *rec, uint32_t n, bool *applied);
+uint64_t eng_output_records(const struct eng_output *o);   /* committed so far */
+/* The highest txn committed by sink subtask (vertex, subtask), or 0 for none
+ * (checkpoint ids, hence txn ids, start at 1). */
+uint64_t eng_output_committed_txn(const struct eng_output *o, uint32_t vertex, uint32_t subtask);
+
+/* What the output holds for one key.  `max` is the aggregate verification
+ * compares: every built-in keeps values non-negative and running aggregates
+ * (count, sum, max) only grow, so the largest committed value is the final
+ * aggregate whatever order parallel sink subtasks commit in; `last` (the
+ * value committed last) is kept for inspection only. */
+struct eng_output_key {
+    uint64_t key;
+    uint64_t records;       /* committed records with this key */
+    int64_t last, max;
+};
+/* 0 and *out filled, or -ENOENT for a key never committed.  Any thread. */
+int eng_output_key(const struct eng_output *o, uint64_t key, struct eng_output_key *out);
+uint64_t eng_output_key_count(const struct eng_output *o);    /* distinct keys */
+/* Calls fn for every key, in no particular order, holding o's lock: fn must
+ * not call into o itself (another output is fine). */
+void eng_output_foreach(const struct eng_output *o,
+                        void (*fn)(const struct eng_output_key *k, void *arg), void *arg);
+
+/* ---- the reference: what the committed output must be ---------------------- */
+
+/* Per key: how many records reach the sink and the final aggregate. */
+struct eng_expected;
+/* Runs the job graph's operators on one thread with no failures (bounded
+ * sources only) and records what the sink must hold.  -EINVAL with err for an
+ * unbounded source or an operator whose output is not deterministic. */
+int eng_reference(const struct eng_jobgraph *g, struct eng_expected **out, char *err, size_t errlen);
+void eng_expected_free(struct eng_expected *e);
+uint64_t eng_expected_records(const struct eng_expected *e);
+/* What the sink must hold for one key: 0, or -ENOENT for a key that must not
+ * appear at all. */
+int eng_expected_key(const struct eng_expected *e, uint64_t key, struct eng_output_key *out);
+
+struct eng_verdict {
+    uint64_t expected, committed;   /* records */
+    uint64_t lost, duplicated;      /* summed over keys: max(0, exp-got), max(0, got-exp) */
+    uint64_t wrong_values;          /* keys whose final aggregate (max) differs */
+    bool exactly_once;              /* lost == duplicated == wrong_values == 0 */
+};
+void eng_output_verify(const struct eng_output *o, const struct eng_expected *e,
+                       struct eng_verdict *out);
+
+#endif

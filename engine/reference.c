@@ -1,0 +1,351 @@
+/*
+ * reference.c - the reference model: what a job's sinks must have committed,
+ * and the verdict comparing a run's output with it.
+ *
+ * eng_reference runs the job graph on the calling thread through the very
+ * operator code the tasks run (eng_op_new with env.reference set: no world,
+ * no RNG, test operators pass-through), with no failures, no checkpoints and
+ * no channels.  Records move along edges exactly as the engine routes them:
+ * FORWARD to the same subtask, HASH to eng_key_group_subtask(eng_key_group(
+ * key)), REBALANCE round-robin per record, producer subtask s starting at consumer s
+ * (as task_out.c does),
+ * BROADCAST to every consumer.  Sources take turns one batch at a time; a
+ * rate-limited source's clock simply jumps to its wake-up time.  What
+ * reaches a sink is committed into a private struct eng_output, so expected
+ * and actual output are the same kind of table.
+ *
+ * Verification rule (eng_output_verify): per key, the committed record count
+ * must equal the expected one (the shortfall is "lost", the excess
+ * "duplicated"; keys never expected count wholly as duplicated) and the
+ * largest committed value must equal the expected largest ("wrong_values",
+ * also counting keys missing or unexpected).  Both are independent of the
+ * order in which parallel subtasks interleave, so they hold for any run -
+ * as long as each key's per-operator multiset of records is fixed, which is
+ * true for every built-in except WINDOW behind parallel producers (which
+ * records are late depends on timing).  So eng_reference accepts a WINDOW
+ * only where each of its subtasks has one deterministic input stream:
+ * every vertex on the way from the sources has a single input that is
+ * either FORWARD or comes from parallelism 1 (REBALANCE only into
+ * parallelism 1).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/jobgraph.h"
+#include "engine/operator.h"
+#include "runtime/rt_mem.h"
+
+struct eng_expected {
+    struct eng_output *out;
+};
+
+struct ref_edge {
+    const struct eng_edge *e;
+    struct eng_rvec *part;      /* HASH: one vector per consumer subtask */
+    uint64_t *rr;               /* REBALANCE: next consumer per producer subtask */
+};
+
+struct ref {
+    const struct eng_jobgraph *g;
+    uint32_t nv, ne;
+    struct eng_op ***op;        /* [vertex][subtask], NULL for sinks */
+    struct eng_rvec **out;      /* [vertex][subtask] process output */
+    struct ref_edge *edge;
+    struct eng_output *sink;
+    uint64_t txn;
+    char *err;
+    size_t errlen;
+};
+
+static int deliver(struct ref *r, uint32_t v, uint32_t s, const struct eng_record *rec,
+                   uint32_t n);
+
+static int route(struct ref *r, uint32_t v, uint32_t s, const struct eng_record *rec,
+                 uint32_t n)
+{
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && n && i < r->ne; i++) {
+        struct ref_edge *re = &r->edge[i];
+        if (re->e->from != v)
+            continue;
+        const struct eng_vertex *w = eng_jobgraph_vertex(r->g, re->e->to);
+        uint32_t to = re->e->to, pw = w->parallelism;
+        switch (re->e->kind) {
+        case ENG_EDGE_FORWARD:
+            rc = deliver(r, to, s, rec, n);
+            break;
+        case ENG_EDGE_BROADCAST:
+            for (uint32_t t = 0; rc == 0 && t < pw; t++)
+                rc = deliver(r, to, t, rec, n);
+            break;
+        case ENG_EDGE_HASH:
+        case ENG_EDGE_REBALANCE:
+        default:
+            for (uint32_t t = 0; t < pw; t++)
+                re->part[t].n = 0;
+            for (uint32_t j = 0; j < n; j++) {
+                uint32_t t;
+                if (re->e->kind == ENG_EDGE_HASH)
+                    t = eng_key_group_subtask(eng_key_group(rec[j].key, w->max_parallelism),
+                                              pw, w->max_parallelism);
+                else
+                    t = (uint32_t)(re->rr[s]++ % pw);
+                eng_rvec_push(&re->part[t], &rec[j]);
+            }
+            for (uint32_t t = 0; rc == 0 && t < pw; t++)
+                if (re->part[t].n)
+                    rc = deliver(r, to, t, re->part[t].rec, re->part[t].n);
+            break;
+        }
+    }
+    return rc;
+}
+
+static int deliver(struct ref *r, uint32_t v, uint32_t s, const struct eng_record *rec,
+                   uint32_t n)
+{
+    struct eng_op *op = r->op[v][s];
+    if (!op) {  /* a sink: what reaches it is what it must commit */
+        bool applied;
+        return eng_output_commit(r->sink, v, s, ++r->txn, rec, n, &applied);
+    }
+    struct eng_rvec *out = &r->out[v][s];
+    out->n = 0;
+    uint64_t stall_ns = 0;
+    int rc = op->ops->process(op, rec, n, out, &stall_ns);
+    if (rc != 0) {
+        snprintf(r->err, r->errlen, "reference run: %s",
+                 rc == ENG_PROCESS_STALL ? "an operator stalled" : eng_op_error(op));
+        return rc < 0 ? rc : -EINVAL;
+    }
+    return route(r, v, s, out->rec, out->n);
+}
+
+/* Checks what the reference cannot run; see the file comment. */
+static int check_graph(const struct eng_jobgraph *g, char *err, size_t errlen)
+{
+    int rc = eng_jobgraph_validate(g, err, errlen);
+    if (rc < 0)
+        return rc;
+    uint32_t nv = eng_jobgraph_vertex_count(g), ne = eng_jobgraph_edge_count(g);
+    for (uint32_t v = 0; v < nv; v++) {
+        const struct eng_vertex *x = eng_jobgraph_vertex(g, v);
+        if (eng_op_kind_is_source(x->kind) && x->args.records == 0) {
+            snprintf(err, errlen, "source '%s' is unbounded (records = 0): the reference "
+                     "model needs a bounded job", x->name);
+            return -EINVAL;
+        }
+    }
+    /* ordered(v): each subtask of v sees one deterministic stream.  Validation
+     * has ruled out cycles, so a fixed point over nv rounds settles it. */
+    bool *ordered = rt_xcalloc(nv ? nv : 1, sizeof(*ordered));
+    for (uint32_t v = 0; v < nv; v++)
+        ordered[v] = eng_op_kind_is_source(eng_jobgraph_vertex(g, v)->kind);
+    for (uint32_t round = 0; round < nv; round++) {
+        for (uint32_t v = 0; v < nv; v++) {
+            uint32_t inputs = 0;
+            bool ok = false;
+            for (uint32_t i = 0; i < ne; i++) {
+                const struct eng_edge *e = eng_jobgraph_edge(g, i);
+                if (e->to != v)
+                    continue;
+                inputs++;
+                uint32_t pu = eng_jobgraph_vertex(g, e->from)->parallelism;
+                uint32_t pv = eng_jobgraph_vertex(g, v)->parallelism;
+                ok = ordered[e->from] &&
+                     (e->kind == ENG_EDGE_FORWARD ||
+                      (pu == 1 && (e->kind != ENG_EDGE_REBALANCE || pv == 1)));
+            }
+            if (inputs == 1 && ok)
+                ordered[v] = true;
+        }
+    }
+    for (uint32_t v = 0; v < nv; v++) {
+        const struct eng_vertex *x = eng_jobgraph_vertex(g, v);
+        if (x->kind == ENG_OP_WINDOW && !ordered[v]) {
+            snprintf(err, errlen, "window '%s' receives a key's records from several "
+                     "parallel producers, so which records are late depends on timing and "
+                     "its output is not deterministic; feed it through forward edges or "
+                     "from parallelism 1", x->name);
+            rt_free(ordered);
+            return -EINVAL;
+        }
+    }
+    rt_free(ordered);
+    return 0;
+}
+
+/* Runs the reference; see operator.h.  Caller's thread; allocations with
+ * rt_x* on the current node, except the expected table itself, which is an
+ * eng_output (plain malloc). */
+int eng_reference(const struct eng_jobgraph *g, struct eng_expected **out, char *err,
+                  size_t errlen)
+{
+    char dummy[1];
+    if (!err || !errlen) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    err[0] = '\0';
+    *out = NULL;
+    int rc = check_graph(g, err, errlen);
+    if (rc < 0)
+        return rc;
+
+    struct ref r = {.g = g, .err = err, .errlen = errlen};
+    r.nv = eng_jobgraph_vertex_count(g);
+    r.ne = eng_jobgraph_edge_count(g);
+    r.op = rt_xcalloc(r.nv, sizeof(*r.op));
+    r.out = rt_xcalloc(r.nv, sizeof(*r.out));
+    r.edge = rt_xcalloc(r.ne ? r.ne : 1, sizeof(*r.edge));
+    r.sink = eng_output_new();
+    for (uint32_t v = 0; rc == 0 && v < r.nv; v++) {
+        const struct eng_vertex *x = eng_jobgraph_vertex(g, v);
+        r.op[v] = rt_xcalloc(x->parallelism, sizeof(**r.op));
+        r.out[v] = rt_xcalloc(x->parallelism, sizeof(**r.out));
+        if (x->kind == ENG_OP_SINK)
+            continue;
+        for (uint32_t s = 0; rc == 0 && s < x->parallelism; s++) {
+            struct eng_op_env env = {.vertex = v, .subtask = s, .parallelism = x->parallelism,
+                                     .max_parallelism = x->max_parallelism,
+                                     .reference = true};
+            r.op[v][s] = eng_op_new(x, &env, err, errlen);
+            if (!r.op[v][s])
+                rc = -EINVAL;
+        }
+    }
+    for (uint32_t i = 0; i < r.ne; i++) {
+        r.edge[i].e = eng_jobgraph_edge(g, i);
+        const struct eng_vertex *to = eng_jobgraph_vertex(g, r.edge[i].e->to);
+        const struct eng_vertex *from = eng_jobgraph_vertex(g, r.edge[i].e->from);
+        r.edge[i].part = rt_xcalloc(to->parallelism, sizeof(*r.edge[i].part));
+        r.edge[i].rr = rt_xcalloc(from->parallelism, sizeof(*r.edge[i].rr));
+        for (uint32_t s = 0; s < from->parallelism; s++)
+            r.edge[i].rr[s] = s;
+    }
+
+    /* Sources take turns, one batch each, until all have ended. */
+    struct eng_batch *batch = rt_xmalloc(sizeof(*batch));
+    bool active = rc == 0;
+    while (active && rc == 0) {
+        active = false;
+        for (uint32_t v = 0; rc == 0 && v < r.nv; v++) {
+            const struct eng_vertex *x = eng_jobgraph_vertex(g, v);
+            if (!eng_op_kind_is_source(x->kind))
+                continue;
+            for (uint32_t s = 0; rc == 0 && s < x->parallelism; s++) {
+                struct eng_op *op = r.op[v][s];
+                if (!op)
+                    continue;
+                uint64_t now = 0, wake = 0;
+                enum eng_src_status st;
+                /* Each source's clock starts at 0 and jumps to its wake-ups. */
+                while ((st = op->ops->produce(op, now, batch, &wake)) == ENG_SRC_WAIT)
+                    now = wake > now ? wake : now + 1;
+                if (st == ENG_SRC_END) {
+                    eng_op_free(op);
+                    r.op[v][s] = NULL;
+                    continue;
+                }
+                active = true;
+                rc = route(&r, v, s, batch->rec, batch->n);
+            }
+        }
+    }
+    rt_free(batch);
+
+    for (uint32_t i = 0; i < r.ne; i++) {
+        const struct eng_vertex *to = eng_jobgraph_vertex(g, r.edge[i].e->to);
+        for (uint32_t t = 0; t < to->parallelism; t++)
+            eng_rvec_free(&r.edge[i].part[t]);
+        rt_free(r.edge[i].part);
+        rt_free(r.edge[i].rr);
+    }
+    for (uint32_t v = 0; v < r.nv; v++) {
+        const struct eng_vertex *x = eng_jobgraph_vertex(g, v);
+        for (uint32_t s = 0; s < x->parallelism; s++) {
+            if (r.op[v])
+                eng_op_free(r.op[v][s]);
+            if (r.out[v])
+                eng_rvec_free(&r.out[v][s]);
+        }
+        rt_free(r.op[v]);
+        rt_free(r.out[v]);
+    }
+    rt_free(r.op);
+    rt_free(r.out);
+    rt_free(r.edge);
+    if (rc < 0) {
+        eng_output_free(r.sink);
+        return rc;
+    }
+    struct eng_expected *e = rt_xmalloc(sizeof(*e));
+    e->out = r.sink;
+    *out = e;
+    return 0;
+}
+
+void eng_expected_free(struct eng_expected *e)
+{
+    if (!e)
+        return;
+    eng_output_free(e->out);
+    rt_free(e);
+}
+
+uint64_t eng_expected_records(const struct eng_expected *e)
+{
+    return eng_output_records(e->out);
+}
+
+int eng_expected_key(const struct eng_expected *e, uint64_t key, struct eng_output_key *out)
+{
+    return eng_output_key(e->out, key, out);
+}
+
+struct verify_ctx {
+    const struct eng_output *got;
+    struct eng_verdict *v;
+    uint64_t matched_keys, matched_records;
+};
+
+static void verify_key(const struct eng_output_key *exp, void *arg)
+{
+    struct verify_ctx *c = arg;
+    struct eng_output_key got;
+    if (eng_output_key(c->got, exp->key, &got) < 0) {
+        c->v->lost += exp->records;
+        c->v->wrong_values++;
+        return;
+    }
+    c->matched_keys++;
+    c->matched_records += got.records;
+    if (got.records < exp->records)
+        c->v->lost += exp->records - got.records;
+    else
+        c->v->duplicated += got.records - exp->records;
+    if (got.max != exp->max)
+        c->v->wrong_values++;
+}
+
+/* Compares committed output o with the reference e; see the file comment
+ * for the rule.  Any thread; o may be committed to concurrently (the verdict
+ * then describes some moment). */
+void eng_output_verify(const struct eng_output *o, const struct eng_expected *e,
+                       struct eng_verdict *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct verify_ctx c = {.got = o, .v = out};
+    /* One pass over the expected keys (locks expected, then committed); keys
+     * only in o are what o holds beyond the matched ones. */
+    eng_output_foreach(e->out, verify_key, &c);
+    out->expected = eng_output_records(e->out);
+    out->committed = eng_output_records(o);
+    uint64_t keys = eng_output_key_count(o);
+    if (out->committed > c.matched_records)
+        out->duplicated += out->committed - c.matched_records;
+    if (keys > c.matched_keys)
+        out->wrong_values += keys - c.matched_keys;
+    out->exactly_once = out->lost == 0 && out->duplicated == 0 && out->wrong_values == 0;
+}
