@@ -1,0 +1,92 @@
+/*
+ * channel.h - a bounded ring of record batches from one producer task to
+ * one consumer task: the only way records move between tasks.
+ *
+ * Single producer, single consumer, lock-free.  Slots are claimed and filled
+ * in place (no copy on the producer side), published, then read in place and
+ * released by the consumer.  A full ring is back pressure: the producer stops
+ * consuming its own input until a slot frees up (the credit).
+ *
+ * Wake-ups follow the machine: one costs ~40 us across cores, so the producer
+ * wakes the consumer only when its publish takes the ring from empty to
+ * non-empty, and the consumer wakes the producer only when its release takes
+ * it from full to not full.  Each side stores its index and then loads the
+ * other's (both seq_cst), so at least one of them sees the other and no
+ * wake-up is lost.
+ *
+ * A channel lives in process memory, not in either node's: either end's node
+ * may crash while the other still holds it.  Breaking a channel (a peer is
+ * down or unreachable) is sticky and carries a cause.
+ */
+#ifndef ENG_CHANNEL_H
+#define ENG_CHANNEL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/eng_record.h"
+#include "runtime/rt.h"
+
+#define ENG_MSG_CHAN_WAKE (RT_MSG_USER + 100)   /* payload: uint32_t channel id */
+#define ENG_CHAN_SLOTS 16                       /* default ring size, batches */
+
+enum eng_slot_kind {
+    ENG_SLOT_DATA,          /* batch holds records */
+    ENG_SLOT_BARRIER,       /* checkpoint barrier checkpoint_id */
+    ENG_SLOT_END,           /* end of input: nothing follows */
+};
+
+struct eng_slot {
+    uint32_t kind;          /* enum eng_slot_kind */
+    uint64_t checkpoint_id;
+    struct eng_batch batch;
+};
+
+struct eng_chan {
+    uint32_t id;
+    uint32_t mask;                  /* slots - 1 */
+    struct eng_slot *slots;
+    /* Padding keeps head and tail on cache lines of their own (no false
+     * sharing between the two threads) without asking the allocator for
+     * 64-byte alignment. */
+    char pad0[64];
+    atomic_uint_fast64_t head;      /* next slot the consumer reads */
+    char pad1[64];
+    atomic_uint_fast64_t tail;      /* next slot the producer writes */
+    char pad2[64];
+    _Atomic rt_addr producer;       /* task actors; 0 until deployed */
+    _Atomic rt_addr consumer;
+    atomic_int broken;
+    char cause[192];                /* written once, before broken is set */
+    atomic_uint_fast64_t wakes;     /* wake-up messages sent, both directions */
+};
+
+/* A channel with `slots` (a power of two) slots, in process memory.  Any thread. */
+struct eng_chan *eng_chan_new(uint32_t id, uint32_t slots);
+void eng_chan_free(struct eng_chan *c);
+
+/* Producer: the next free slot to fill in place, or NULL when full. */
+struct eng_slot *eng_chan_claim(struct eng_chan *c);
+/* Producer: publishes the claimed slot; wakes the consumer (from self) if the
+ * ring was empty.  Returns 0, or -EHOSTDOWN when the wake-up found the
+ * consumer's node down (the channel is then broken). */
+int eng_chan_publish(struct eng_chan *c, struct rt_actor *self);
+/* Consumer: the oldest published slot, or NULL when empty. */
+struct eng_slot *eng_chan_peek(struct eng_chan *c);
+/* Consumer: frees the slot peek returned; wakes the producer if the ring was full. */
+void eng_chan_release(struct eng_chan *c, struct rt_actor *self);
+
+/* Marks the channel broken with a cause (first cause wins).  Any thread. */
+void eng_chan_break(struct eng_chan *c, const char *cause);
+static inline bool eng_chan_is_broken(const struct eng_chan *c)
+{
+    return atomic_load_explicit(&((struct eng_chan *)c)->broken, memory_order_acquire) == 1;
+}
+
+/* Checks that the actor at the other end is alive and reachable from self's
+ * node; breaks the channel with a cause naming it when not.  Returns true when
+ * the channel is (still) whole. */
+bool eng_chan_check_peer(struct eng_chan *c, struct rt_actor *self, rt_addr peer);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * job.c - the shared job object: creation from a job graph, the event list,
+ * configuration defaults (Flink's), and freeing every attempt's channels.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/job.h"
+#include "engine/operator.h"
+
+void eng_job_config_defaults(struct eng_job_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->checkpoint_interval_ns = 0;                      /* Flink: checkpointing off */
+    c->checkpoint_timeout_ns = 10ull * 60 * RT_NS_PER_SEC;
+    c->min_pause_ns = 0;
+    c->max_concurrent = 1;
+    c->tolerable_failed = 0;
+    c->num_retained = 1;
+    c->chan_slots = ENG_CHAN_SLOTS;
+}
+
+const char *eng_job_state_name(enum eng_job_state s)
+{
+    static const char *const names[] = { "CREATED", "RUNNING", "FAILING", "RESTARTING",
+                                         "FINISHED", "FAILED", "CANCELED" };
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+int eng_job_new(uint32_t id, struct eng_jobgraph *graph, const struct eng_job_config *cfg,
+                struct dfs *dfs, struct eng_job **out, char *err, size_t errlen)
+{
+    struct eng_execgraph *eg = NULL;
+    int rc = eng_execgraph_build(graph, &eg, err, errlen);
+    if (rc < 0)
+        return rc;
+    struct eng_job *j = rt_xcalloc_process(1, sizeof(*j));
+    j->id = id;
+    snprintf(j->name, sizeof(j->name), "%s", eng_jobgraph_name(graph));
+    j->graph = graph;
+    j->eg = eg;
+    j->cfg = *cfg;
+    if (!j->cfg.chan_slots)
+        j->cfg.chan_slots = ENG_CHAN_SLOTS;
+    if (!j->cfg.checkpoint_timeout_ns)
+        j->cfg.checkpoint_timeout_ns = 10ull * 60 * RT_NS_PER_SEC;
+    j->dfs = dfs;
+    j->output = eng_output_new();
+    atomic_init(&j->state, ENG_JOB_CREATED);
+    *out = j;
+    return 0;
+}
+
+void eng_job_free(struct eng_job *j)
+{
+    if (!j)
+        return;
+    struct eng_attempt *a = j->attempts;
+    while (a) {
+        struct eng_attempt *next = a->next;
+        for (uint32_t c = 0; c < a->nchans; c++)
+            eng_chan_free(a->chans[c]);
+        rt_free(a->chans);
+        rt_free(a);
+        a = next;
+    }
+    struct eng_job_event *e = atomic_load(&j->events);
+    while (e) {
+        struct eng_job_event *next = e->next;
+        rt_free(e);
+        e = next;
+    }
+    eng_output_free(j->output);
+    eng_execgraph_free(j->eg);
+    eng_jobgraph_free(j->graph);
+    rt_free(j);
+}
+
+enum eng_job_state eng_job_state(const struct eng_job *j)
+{
+    return atomic_load_explicit(&((struct eng_job *)j)->state, memory_order_acquire);
+}
+
+void eng_job_event(struct eng_job *j, uint64_t t_ns, const char *fmt, ...)
+{
+    char text[320];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof(text))
+        n = sizeof(text) - 1;
+    /* Process memory: the job outlives the runner's node. */
+    struct eng_job_event *e = rt_xcalloc_process(1, sizeof(*e) + (size_t)n + 1);
+    e->t_ns = t_ns;
+    e->state = atomic_load(&j->state);
+    memcpy(e->text, text, (size_t)n);
+    e->next = atomic_load_explicit(&j->events, memory_order_relaxed);
+    atomic_store_explicit(&j->events, e, memory_order_release);
+}
+
+void eng_job_last_error(const struct eng_job *j, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (const struct eng_job_event *e = atomic_load_explicit(&((struct eng_job *)j)->events,
+                                                              memory_order_acquire);
+         e; e = e->next) {
+        if (strncmp(e->text, "FAILING: ", 9) == 0 || strncmp(e->text, "FAILED: ", 8) == 0) {
+            snprintf(buf, len, "%s", strchr(e->text, ':') + 2);
+            return;
+        }
+    }
+}

@@ -1,0 +1,178 @@
+/*
+ * job.h - a job as the engine runs it: the shared job object, the messages
+ * between a job's runner and its tasks, and the task entry point.
+ *
+ * Who lives where:
+ *   struct eng_job      process memory, created by the caller (a test, the
+ *                       cluster), shared read-only by the job's actors; it
+ *                       survives any node's crash and is freed by its creator
+ *                       once the world is stopped.
+ *   jobrun actor        one per job, on a JobManager node (jobrun.h): deploys
+ *                       tasks, coordinates checkpoints, restarts on failure.
+ *   task actors         one per parallel task, on TaskManager nodes (task.c).
+ *   channels            per attempt, process memory (channel.h).
+ *
+ * Every message from a task carries its attempt number; the runner ignores
+ * anything from an attempt it has left behind, so a slow or dying task of an
+ * old attempt cannot disturb a new one.
+ */
+#ifndef ENG_JOB_H
+#define ENG_JOB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/channel.h"
+#include "engine/jobgraph.h"
+#include "engine/snapshot.h"
+#include "runtime/rt.h"
+
+struct dfs;
+struct eng_output;
+struct eng_expected;
+
+#define ENG_CHAIN_MAX 16    /* operators in one chain */
+
+enum {
+    ENG_MSG_DEPLOY = RT_MSG_USER + 101,     /* -> task host: struct eng_deploy */
+    ENG_MSG_TASK_STEP,                      /* task -> itself: keep working */
+    ENG_MSG_TRIGGER,                        /* runner -> source task: struct eng_trigger */
+    ENG_MSG_NOTIFY,                         /* runner -> task: struct eng_notify */
+    ENG_MSG_CANCEL,                         /* runner -> task: uint32_t attempt */
+    ENG_MSG_TASK_STATUS,                    /* task -> runner: struct eng_task_status */
+    ENG_MSG_TASK_ACK,                       /* task -> runner: struct eng_ack + entries */
+    ENG_MSG_JOB_FAIL,                       /* owner -> runner: a reason string (e.g. a
+                                             * TaskManager with tasks of the job is lost) */
+    ENG_MSG_JOB_CANCEL,                     /* owner -> runner: cancel the job */
+};
+
+/* Flink's checkpointing knobs, by their configuration keys. */
+struct eng_job_config {
+    uint64_t checkpoint_interval_ns;    /* execution.checkpointing.interval; 0: final only */
+    uint64_t checkpoint_timeout_ns;     /* execution.checkpointing.timeout (10 min) */
+    uint64_t min_pause_ns;              /* execution.checkpointing.min-pause (0) */
+    uint32_t max_concurrent;            /* execution.checkpointing.max-concurrent-checkpoints (1) */
+    uint32_t tolerable_failed;          /* execution.checkpointing.tolerable-failed-checkpoints (0) */
+    uint32_t num_retained;              /* state.checkpoints.num-retained (1) */
+    uint32_t chan_slots;                /* batches per channel ring (ENG_CHAN_SLOTS) */
+};
+void eng_job_config_defaults(struct eng_job_config *c);
+
+enum eng_job_state {
+    ENG_JOB_CREATED, ENG_JOB_RUNNING, ENG_JOB_FAILING, ENG_JOB_RESTARTING,
+    ENG_JOB_FINISHED, ENG_JOB_FAILED, ENG_JOB_CANCELED,
+};
+const char *eng_job_state_name(enum eng_job_state s);
+
+/* One attempt's channels, indexed like the execution graph's channels. */
+struct eng_attempt {
+    uint32_t attempt;
+    uint32_t nchans;
+    struct eng_chan **chans;
+    struct eng_attempt *next;
+};
+
+struct eng_job {
+    uint32_t id;
+    char name[64];
+    struct eng_jobgraph *graph;         /* owned */
+    struct eng_execgraph *eg;           /* owned */
+    struct eng_job_config cfg;
+    struct dfs *dfs;                    /* borrowed: where checkpoints go */
+    struct eng_output *output;          /* owned: the sinks' external system */
+    struct eng_attempt *attempts;       /* owned; written by the runner only */
+
+    /* What tests and reports read from any thread. */
+    atomic_int state;                   /* enum eng_job_state */
+    atomic_uint restarts;
+    atomic_uint_fast64_t last_checkpoint;       /* id of the latest completed */
+    atomic_uint checkpoints_completed, checkpoints_failed, restores_fell_back;
+    atomic_uint_fast64_t records_in;   /* emitted by sources, all attempts */
+    atomic_uint_fast64_t records_out;  /* received by sink tasks, all attempts */
+    _Atomic(struct eng_job_event *) events;     /* newest first; see below */
+};
+
+/* What happened to a job, in order: state changes, failures with their
+ * reasons, checkpoints, restores and fallbacks.  Appended by the runner only
+ * and published by an atomic pointer, so any thread may walk it; entries are
+ * never changed or freed before the job. */
+struct eng_job_event {
+    struct eng_job_event *next;         /* older */
+    uint64_t t_ns;                      /* world time */
+    int state;                          /* job state after the event */
+    char text[];
+};
+
+/* Takes ownership of graph (validated and expanded here).  Returns 0 or
+ * -EINVAL with the reason in err.  Process memory; any thread. */
+int eng_job_new(uint32_t id, struct eng_jobgraph *graph, const struct eng_job_config *cfg,
+                struct dfs *dfs, struct eng_job **out, char *err, size_t errlen);
+/* Frees the job and every attempt's channels.  Only once no actor of the job
+ * can run (the world is stopped or the job's nodes are down). */
+void eng_job_free(struct eng_job *j);
+enum eng_job_state eng_job_state(const struct eng_job *j);
+/* Copies the latest failure reason (empty if none).  Any thread. */
+void eng_job_last_error(const struct eng_job *j, char *buf, size_t len);
+/* Appends an event (runner only). */
+void eng_job_event(struct eng_job *j, uint64_t t_ns, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Deploys one task: the payload of ENG_MSG_DEPLOY. */
+struct eng_deploy {
+    struct eng_job *job;
+    struct eng_attempt *att;
+    uint32_t task;                      /* execution-graph task id */
+    uint32_t attempt;
+    rt_addr runner;                     /* the job's runner: status and acks go there */
+    uint64_t restore_checkpoint;        /* 0: a fresh start */
+    uint32_t n_restore;
+    struct eng_meta_entry restore[ENG_CHAIN_MAX];   /* this task's state files */
+};
+
+struct eng_trigger {
+    uint32_t attempt;
+    uint64_t checkpoint_id;
+    uint64_t timestamp_ms;
+    bool final;                         /* sources end their output after this barrier */
+};
+
+struct eng_notify {
+    uint32_t attempt;
+    uint64_t checkpoint_id;
+};
+
+enum eng_task_state {
+    ENG_TASK_DEPLOYING, ENG_TASK_RUNNING, ENG_TASK_INPUT_ENDED, ENG_TASK_ENDED,
+    ENG_TASK_FINISHED, ENG_TASK_FAILED, ENG_TASK_CANCELED,
+};
+
+struct eng_task_status {
+    uint32_t task, attempt;
+    uint32_t state;                     /* enum eng_task_state */
+    bool restore_failed;                /* the failure was reading or decoding state */
+    uint64_t restore_checkpoint;
+    uint64_t records_in, records_out;
+    char reason[224];
+};
+
+/* The head of ENG_MSG_TASK_ACK; n entries of struct eng_meta_entry follow.
+ * declined: the task could not snapshot (reason says why). */
+struct eng_ack {
+    uint32_t task, attempt;
+    uint64_t checkpoint_id;
+    uint32_t n;
+    bool declined;
+    char reason[160];
+};
+
+/* Creates the task actor for d on node n (which must be the current node).
+ * The task restores its state if asked, then reports RUNNING to the runner.
+ * Returns the actor. */
+struct rt_actor *eng_task_spawn(struct rt_node *n, const struct eng_deploy *d);
+
+/* A minimal task host for engine-level use (tests, benches): an actor that
+ * spawns a task for every ENG_MSG_DEPLOY it receives.  Current node only. */
+struct rt_actor *eng_taskhost_spawn(struct rt_node *n);
+
+#endif

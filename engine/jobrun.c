@@ -1,0 +1,476 @@
+/*
+ * jobrun.c - the job runner actor: deployment, checkpoint coordination and
+ * failover for one job (see jobrun.h for the protocol).  It runs on one node
+ * and is the only writer of its job's attempts, counters and events.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/jobrun.h"
+#include "engine/operator.h"
+#include "runtime/dfs.h"
+
+enum { TAG_TRIGGER = 1, TAG_RESTART = 2, TAG_TIMEOUT_BASE = 16 };
+
+/* Metadata write stages, in the low bits of the DFS cookie. */
+enum { META_WRITE = 1, META_FSYNC, META_RENAME, META_DELETE };
+
+struct pending {
+    uint64_t id;                /* 0: free */
+    uint64_t ts_ms;
+    bool final;
+    uint32_t acks;
+    uint64_t timeout_timer;
+    uint32_t n;                 /* entries so far */
+    struct eng_meta_entry *e;   /* ntasks * ENG_CHAIN_MAX */
+};
+
+struct completed {
+    uint64_t id;
+    uint32_t n;
+    struct eng_meta_entry *e;
+};
+
+struct jobrun {
+    struct rt_actor *self;
+    struct eng_job *job;
+    struct eng_jobrun_policy pol;
+    uint32_t ntasks, attempt;
+    struct eng_attempt *att;
+    uint8_t *tstate;            /* enum eng_task_state per task */
+    rt_addr *taddr;             /* task actors, learned from their status */
+    uint32_t running, finished, sources, sources_ended;
+    uint32_t failures;
+    bool final_triggered;
+    uint64_t next_chk, last_complete_ns, consecutive_failed;
+    struct pending *pend;       /* max_concurrent */
+    struct completed *done;     /* num_retained, oldest first */
+    uint32_t ndone;
+    uint64_t trigger_timer;
+};
+
+static uint64_t now(struct jobrun *r) { return rt_now(rt_actor_world(r->self)); }
+
+static void set_state(struct jobrun *r, enum eng_job_state st, const char *why)
+{
+    atomic_store_explicit(&r->job->state, st, memory_order_release);
+    eng_job_event(r->job, now(r), "%s%s%s", eng_job_state_name(st), why ? ": " : "", why ? why : "");
+    rt_trace(rt_actor_world(r->self), rt_actor_node(r->self), "job_state",
+             "\"job\":%u,\"state\":\"%s\"", r->job->id, eng_job_state_name(st));
+    rt_world_notify(rt_actor_world(r->self));
+    if ((st == ENG_JOB_FINISHED || st == ENG_JOB_FAILED || st == ENG_JOB_CANCELED) &&
+        r->pol.on_terminal)
+        r->pol.on_terminal(r->pol.arg, st);
+}
+
+static bool is_source_task(struct jobrun *r, uint32_t t)
+{
+    const struct eng_execgraph *eg = r->job->eg;
+    const struct eng_chain *c = eng_execgraph_chain(eg, eng_execgraph_task(eg, t)->chain);
+    return eng_op_kind_is_source(eng_jobgraph_vertex(r->job->graph, c->ops[0])->kind);
+}
+
+static void send_all(struct jobrun *r, uint32_t type, const void *data, uint32_t len)
+{
+    for (uint32_t t = 0; t < r->ntasks; t++)
+        if (r->taddr[t])
+            rt_send(r->self, r->taddr[t], type, data, len);
+}
+
+static void delete_checkpoint(struct jobrun *r, uint64_t id)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "job-%u/chk-%llu/", r->job->id, (unsigned long long)id);
+    struct dfs_req req = { .op = DFS_OP_DELETE, .path = prefix, .flags = DFS_F_PREFIX,
+                           .job = r->job->id, .phase = DFS_PHASE_CHECKPOINT,
+                           .cookie = (id << 4) | META_DELETE };
+    dfs_submit(r->self, r->job->dfs, &req);
+}
+
+static void abort_pending(struct jobrun *r, struct pending *p, const char *why)
+{
+    if (!p->id)
+        return;
+    atomic_fetch_add(&r->job->checkpoints_failed, 1);
+    eng_job_event(r->job, now(r), "checkpoint %llu failed: %s", (unsigned long long)p->id, why);
+    if (p->timeout_timer)
+        rt_timer_cancel(r->self, p->timeout_timer);
+    delete_checkpoint(r, p->id);
+    p->id = 0;
+}
+
+/* ---- deployment -------------------------------------------------------------- */
+
+static void deploy(struct jobrun *r)
+{
+    struct eng_job *j = r->job;
+    const struct eng_execgraph *eg = j->eg;
+    struct eng_attempt *a = rt_xcalloc_process(1, sizeof(*a));
+    a->attempt = r->attempt;
+    a->nchans = eng_execgraph_channel_count(eg);
+    a->chans = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->chans));
+    for (uint32_t c = 0; c < a->nchans; c++)
+        a->chans[c] = eng_chan_new(c, j->cfg.chan_slots);
+    a->next = j->attempts;
+    j->attempts = a;            /* the runner is the only writer */
+    r->att = a;
+    r->running = r->finished = r->sources_ended = 0;
+    r->final_triggered = false;
+    memset(r->taddr, 0, r->ntasks * sizeof(*r->taddr));
+
+    const struct completed *from = r->ndone ? &r->done[r->ndone - 1] : NULL;
+    for (uint32_t t = 0; t < r->ntasks; t++) {
+        struct eng_deploy d = { .job = j, .att = a, .task = t, .attempt = r->attempt,
+                                .runner = rt_actor_addr(r->self) };
+        const struct eng_task *tk = eng_execgraph_task(eg, t);
+        const struct eng_chain *ch = eng_execgraph_chain(eg, tk->chain);
+        if (from) {
+            d.restore_checkpoint = from->id;
+            for (uint32_t i = 0; i < from->n; i++)
+                for (uint32_t o = 0; o < ch->n_ops; o++)
+                    if (from->e[i].vertex == ch->ops[o] && from->e[i].subtask == tk->subtask &&
+                        d.n_restore < ENG_CHAIN_MAX)
+                        d.restore[d.n_restore++] = from->e[i];
+        }
+        r->tstate[t] = ENG_TASK_DEPLOYING;
+        rt_addr host = r->pol.place(r->pol.arg, t, r->attempt);
+        if (!host || rt_send(r->self, host, ENG_MSG_DEPLOY, &d, sizeof(d)) < 0) {
+            /* Nowhere to run it: the attempt cannot start. */
+            char why[96];
+            snprintf(why, sizeof(why), "no TaskManager to deploy task %u of attempt %u", t,
+                     r->attempt);
+            rt_send(r->self, rt_actor_addr(r->self), ENG_MSG_JOB_FAIL, why, (uint32_t)strlen(why) + 1);
+            return;
+        }
+    }
+    eng_job_event(j, now(r), "attempt %u deployed%s%llu", r->attempt,
+                  from ? ", restoring checkpoint " : "", from ? (unsigned long long)from->id : 0ull);
+}
+
+/* ---- checkpoints ------------------------------------------------------------- */
+
+static void trigger(struct jobrun *r, bool final)
+{
+    struct pending *p = NULL;
+    for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
+        if (!r->pend[i].id)
+            p = &r->pend[i];
+    if (!p)
+        return;
+    p->id = r->next_chk++;
+    p->ts_ms = now(r) / RT_NS_PER_MS;
+    p->final = final;
+    p->acks = p->n = 0;
+    if (final)
+        r->final_triggered = true;
+    uint64_t tmo = r->job->cfg.checkpoint_timeout_ns;
+    p->timeout_timer = rt_timer_start(r->self, tmo, TAG_TIMEOUT_BASE + p->id);
+    struct eng_trigger tr = { .attempt = r->attempt, .checkpoint_id = p->id,
+                              .timestamp_ms = p->ts_ms, .final = final };
+    for (uint32_t t = 0; t < r->ntasks; t++)
+        if (is_source_task(r, t) && r->taddr[t])
+            rt_send(r->self, r->taddr[t], ENG_MSG_TRIGGER, &tr, sizeof(tr));
+    rt_trace(rt_actor_world(r->self), rt_actor_node(r->self), "checkpoint_trigger",
+             "\"job\":%u,\"id\":%llu,\"final\":%s", r->job->id, (unsigned long long)p->id,
+             final ? "true" : "false");
+}
+
+static bool may_trigger(struct jobrun *r)
+{
+    if (eng_job_state(r->job) != ENG_JOB_RUNNING || r->final_triggered ||
+        r->running + r->finished < r->ntasks)
+        return false;
+    return now(r) - r->last_complete_ns >= r->job->cfg.min_pause_ns || !r->last_complete_ns;
+}
+
+static struct pending *find_pending(struct jobrun *r, uint64_t id)
+{
+    for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
+        if (r->pend[i].id == id)
+            return &r->pend[i];
+    return NULL;
+}
+
+static void fail_job(struct jobrun *r, const char *reason, bool restore_failed);
+
+static void checkpoint_failed(struct jobrun *r, struct pending *p, const char *why)
+{
+    bool final = p->final;
+    abort_pending(r, p, why);
+    if (final) {
+        r->final_triggered = false;
+        fail_job(r, "the final checkpoint failed", false);
+        return;
+    }
+    if (++r->consecutive_failed > r->job->cfg.tolerable_failed)
+        fail_job(r, "Exceeded checkpoint tolerable failure threshold.", false);
+}
+
+static void on_ack(struct jobrun *r, const struct rt_msg *m)
+{
+    const struct eng_ack *a = m->data;
+    if (m->len < sizeof(*a) || a->attempt != r->attempt)
+        return;
+    struct pending *p = find_pending(r, a->checkpoint_id);
+    if (!p)
+        return;
+    if (a->declined) {
+        checkpoint_failed(r, p, a->reason);
+        return;
+    }
+    const struct eng_meta_entry *e = (const void *)(a + 1);
+    for (uint32_t i = 0; i < a->n && p->n < r->ntasks * ENG_CHAIN_MAX; i++)
+        p->e[p->n++] = e[i];
+    if (++p->acks < r->ntasks)
+        return;
+    /* Every task's files are durable: write the metadata, last. */
+    struct eng_meta meta = { .job_id = r->job->id, .checkpoint_id = p->id,
+                             .timestamp_ms = p->ts_ms, .n_entries = p->n, .entries = p->e };
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (eng_meta_encode(&meta, &buf, &len) < 0) {
+        checkpoint_failed(r, p, "cannot encode the metadata");
+        return;
+    }
+    char path[64];
+    snprintf(path, sizeof(path), "job-%u/chk-%llu/_metadata.tmp", r->job->id,
+             (unsigned long long)p->id);
+    struct dfs_req req = { .op = DFS_OP_WRITE, .path = path, .data = buf, .len = len,
+                           .job = r->job->id, .phase = DFS_PHASE_CHECKPOINT,
+                           .cookie = (p->id << 4) | META_WRITE };
+    dfs_submit(r->self, r->job->dfs, &req);
+    rt_free(buf);
+}
+
+static void complete(struct jobrun *r, struct pending *p)
+{
+    uint32_t keep = r->job->cfg.num_retained ? r->job->cfg.num_retained : 1;
+    if (r->ndone == keep) {
+        delete_checkpoint(r, r->done[0].id);
+        rt_free(r->done[0].e);
+        memmove(&r->done[0], &r->done[1], (keep - 1) * sizeof(*r->done));
+        r->ndone--;
+    }
+    struct completed *c = &r->done[r->ndone++];
+    c->id = p->id;
+    c->n = p->n;
+    c->e = rt_xmalloc((p->n ? p->n : 1) * sizeof(*c->e));
+    memcpy(c->e, p->e, p->n * sizeof(*c->e));
+    rt_timer_cancel(r->self, p->timeout_timer);
+    uint64_t id = p->id;
+    p->id = 0;
+    r->consecutive_failed = 0;
+    r->last_complete_ns = now(r);
+    atomic_store(&r->job->last_checkpoint, id);
+    atomic_fetch_add(&r->job->checkpoints_completed, 1);
+    rt_trace(rt_actor_world(r->self), rt_actor_node(r->self), "checkpoint_complete",
+             "\"job\":%u,\"id\":%llu", r->job->id, (unsigned long long)id);
+    rt_world_notify(rt_actor_world(r->self));
+    struct eng_notify nt = { .attempt = r->attempt, .checkpoint_id = id };
+    send_all(r, ENG_MSG_NOTIFY, &nt, sizeof(nt));
+}
+
+static void on_meta_io(struct jobrun *r, const struct dfs_done *d)
+{
+    uint64_t id = d->cookie >> 4;
+    unsigned stage = (unsigned)(d->cookie & 0xf);
+    if (stage == META_DELETE)
+        return;
+    struct pending *p = find_pending(r, id);
+    if (!p)
+        return;     /* aborted meanwhile */
+    if (d->status < 0) {
+        char why[96];
+        snprintf(why, sizeof(why), "writing its metadata: %s", strerror(-d->status));
+        checkpoint_failed(r, p, why);
+        return;
+    }
+    char tmp[64], fin[64];
+    snprintf(tmp, sizeof(tmp), "job-%u/chk-%llu/_metadata.tmp", r->job->id, (unsigned long long)id);
+    snprintf(fin, sizeof(fin), "job-%u/chk-%llu/_metadata", r->job->id, (unsigned long long)id);
+    struct dfs_req req = { .job = r->job->id, .phase = DFS_PHASE_CHECKPOINT };
+    if (stage == META_WRITE) {
+        req.op = DFS_OP_FSYNC;
+        req.path = tmp;
+        req.cookie = (id << 4) | META_FSYNC;
+    } else if (stage == META_FSYNC) {
+        req.op = DFS_OP_RENAME;
+        req.path = tmp;
+        req.path2 = fin;
+        req.cookie = (id << 4) | META_RENAME;
+    } else {
+        complete(r, p);
+        return;
+    }
+    dfs_submit(r->self, r->job->dfs, &req);
+}
+
+/* ---- failure and restart ----------------------------------------------------- */
+
+static void fail_job(struct jobrun *r, const char *reason, bool restore_failed)
+{
+    enum eng_job_state st = eng_job_state(r->job);
+    if (st != ENG_JOB_RUNNING && st != ENG_JOB_CREATED)
+        return;     /* already failing: the first cause is the one that counts */
+    set_state(r, ENG_JOB_FAILING, reason);
+    uint32_t att = r->attempt;
+    send_all(r, ENG_MSG_CANCEL, &att, sizeof(att));
+    for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
+        abort_pending(r, &r->pend[i], "the job failed");
+    if (restore_failed && r->ndone > 0) {
+        /* The checkpoint we restored from is unreadable: fall back to the one before. */
+        struct completed *bad = &r->done[--r->ndone];
+        eng_job_event(r->job, now(r), "checkpoint %llu dropped, falling back to %s: %s",
+                      (unsigned long long)bad->id,
+                      r->ndone ? "the previous checkpoint" : "a fresh start", reason);
+        atomic_fetch_add(&r->job->restores_fell_back, 1);
+        rt_free(bad->e);
+    }
+    uint64_t delay = 0;
+    int again = r->pol.on_failure ? r->pol.on_failure(r->pol.arg, ++r->failures, reason, &delay) : 1;
+    if (!again) {
+        set_state(r, ENG_JOB_FAILED, reason);
+        return;
+    }
+    set_state(r, ENG_JOB_RESTARTING, NULL);
+    rt_timer_start(r->self, delay, TAG_RESTART);
+}
+
+static void on_status(struct jobrun *r, const struct rt_msg *m)
+{
+    const struct eng_task_status *s = m->data;
+    if (m->len != sizeof(*s) || s->attempt != r->attempt || s->task >= r->ntasks)
+        return;
+    r->taddr[s->task] = m->src;
+    uint8_t before = r->tstate[s->task];
+    switch (s->state) {
+    case ENG_TASK_RUNNING:
+        if (before != ENG_TASK_DEPLOYING)
+            break;
+        r->tstate[s->task] = ENG_TASK_RUNNING;
+        if (++r->running == r->ntasks && eng_job_state(r->job) != ENG_JOB_RUNNING)
+            set_state(r, ENG_JOB_RUNNING, NULL);
+        break;
+    case ENG_TASK_INPUT_ENDED:
+        if (++r->sources_ended == r->sources && !r->final_triggered &&
+            eng_job_state(r->job) == ENG_JOB_RUNNING) {
+            /* A final checkpoint lets the sinks commit the last records. */
+            for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
+                if (r->pend[i].id)
+                    return;     /* triggered when the pending one completes */
+            trigger(r, true);
+        }
+        break;
+    case ENG_TASK_FINISHED:
+        r->tstate[s->task] = ENG_TASK_FINISHED;
+        if (before == ENG_TASK_RUNNING)
+            r->running--;
+        if (++r->finished == r->ntasks) {
+            rt_timer_cancel(r->self, r->trigger_timer);
+            set_state(r, ENG_JOB_FINISHED, NULL);
+        }
+        break;
+    case ENG_TASK_FAILED: {
+        char why[256];
+        snprintf(why, sizeof(why), "task %u: %s", s->task, s->reason);
+        r->tstate[s->task] = ENG_TASK_FAILED;
+        r->taddr[s->task] = 0;
+        fail_job(r, why, s->restore_failed);
+        break;
+    }
+    }
+}
+
+/* ---- messages ------------------------------------------------------------------ */
+
+static void on_timer(struct jobrun *r, const struct rt_timer_fire *f)
+{
+    if (f->tag == TAG_TRIGGER) {
+        if (may_trigger(r))
+            trigger(r, false);
+        r->trigger_timer = rt_timer_start(r->self, r->job->cfg.checkpoint_interval_ns, TAG_TRIGGER);
+    } else if (f->tag == TAG_RESTART) {
+        if (eng_job_state(r->job) != ENG_JOB_RESTARTING)
+            return;
+        r->attempt++;
+        atomic_fetch_add(&r->job->restarts, 1);
+        set_state(r, ENG_JOB_CREATED, NULL);
+        deploy(r);
+    } else if (f->tag >= TAG_TIMEOUT_BASE) {
+        struct pending *p = find_pending(r, f->tag - TAG_TIMEOUT_BASE);
+        if (p) {
+            p->timeout_timer = 0;
+            checkpoint_failed(r, p, "Checkpoint expired before completing.");
+        }
+    }
+}
+
+static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
+{
+    struct jobrun *r = rt_actor_state(a);
+    switch (m->type) {
+    case RT_MSG_TIMER:
+        on_timer(r, m->data);
+        break;
+    case ENG_MSG_TASK_STATUS:
+        on_status(r, m);
+        break;
+    case ENG_MSG_TASK_ACK:
+        on_ack(r, m);
+        /* A final checkpoint waits for pending ones to finish first. */
+        if (r->sources_ended == r->sources && r->sources && !r->final_triggered &&
+            eng_job_state(r->job) == ENG_JOB_RUNNING && !find_pending(r, r->next_chk - 1))
+            trigger(r, true);
+        break;
+    case DFS_MSG_DONE: {
+        struct dfs_done d;
+        const void *payload;
+        if (dfs_done_parse(m, &d, &payload) == 0)
+            on_meta_io(r, &d);
+        if (r->sources_ended == r->sources && r->sources && !r->final_triggered &&
+            eng_job_state(r->job) == ENG_JOB_RUNNING && !find_pending(r, r->next_chk - 1))
+            trigger(r, true);
+        break;
+    }
+    case ENG_MSG_JOB_FAIL: {
+        char why[200];
+        snprintf(why, sizeof(why), "%.*s", (int)(m->len ? m->len : 1), m->len ? (const char *)m->data : "");
+        fail_job(r, why, false);
+        break;
+    }
+    case ENG_MSG_JOB_CANCEL: {
+        uint32_t att = r->attempt;
+        send_all(r, ENG_MSG_CANCEL, &att, sizeof(att));
+        set_state(r, ENG_JOB_CANCELED, NULL);
+        break;
+    }
+    }
+}
+
+static const struct rt_actor_ops runner_ops = { "jobrun", runner_msg, NULL };
+
+struct rt_actor *eng_jobrun_spawn(struct rt_node *n, struct eng_job *j,
+                                  const struct eng_jobrun_policy *policy)
+{
+    struct jobrun *r = rt_xcalloc(1, sizeof(*r));
+    r->self = rt_actor_spawn(n, &runner_ops, r);
+    r->job = j;
+    r->pol = *policy;
+    r->ntasks = eng_execgraph_task_count(j->eg);
+    r->tstate = rt_xcalloc(r->ntasks, sizeof(*r->tstate));
+    r->taddr = rt_xcalloc(r->ntasks, sizeof(*r->taddr));
+    for (uint32_t t = 0; t < r->ntasks; t++)
+        r->sources += is_source_task(r, t);
+    r->next_chk = 1;
+    uint32_t conc = j->cfg.max_concurrent ? j->cfg.max_concurrent : 1;
+    r->pend = rt_xcalloc(conc, sizeof(*r->pend));
+    for (uint32_t i = 0; i < conc; i++)
+        r->pend[i].e = rt_xcalloc((size_t)r->ntasks * ENG_CHAIN_MAX, sizeof(*r->pend[i].e));
+    r->done = rt_xcalloc(j->cfg.num_retained ? j->cfg.num_retained : 1, sizeof(*r->done));
+    if (j->cfg.checkpoint_interval_ns)
+        r->trigger_timer = rt_timer_start(r->self, j->cfg.checkpoint_interval_ns, TAG_TRIGGER);
+    deploy(r);
+    return r->self;
+}

@@ -1,0 +1,97 @@
+/*
+ * task_internal.h - what task.c (lifecycle, the step, restore, messages) and
+ * task_out.c (routing to channels, control slots, snapshots) share.
+ */
+#ifndef ENG_TASK_INTERNAL_H
+#define ENG_TASK_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/job.h"
+#include "engine/operator.h"
+
+struct dfs_done;
+
+#define STEP_BATCHES 8
+#define LIVENESS_NS (100 * RT_NS_PER_MS)
+#define SNAPS_MAX 4
+
+enum { TAG_SOURCE_WAKE = 1, TAG_STALL_END, TAG_LIVENESS };
+
+struct in_port {
+    struct eng_chan *c;
+    uint64_t aligned;           /* barrier id this input has delivered (blocked while aligning) */
+    bool ended;
+};
+
+struct out_edge {
+    enum eng_edge_kind kind;
+    uint32_t par, maxp;         /* the consumer vertex's, for HASH */
+    uint32_t nch;
+    struct eng_chan **ch;       /* by consumer subtask */
+    struct eng_slot **open;     /* claimed, partly filled slot per channel, or NULL */
+    uint32_t rr;
+};
+
+struct snap_job {
+    uint64_t chk;               /* 0: free */
+    uint32_t outstanding;       /* DFS operations still running */
+    uint32_t n;
+    bool failed;
+    char reason[160];
+    struct eng_meta_entry e[ENG_CHAIN_MAX];
+};
+
+struct task {
+    struct rt_actor *self;
+    struct eng_job *job;
+    struct eng_attempt *att;
+    uint32_t id, attempt;
+    rt_addr runner;
+    const struct eng_task *t;
+    const struct eng_chain *chain;
+    struct eng_op *ops[ENG_CHAIN_MAX];
+    uint32_t nops;
+    bool is_source, is_sink;
+    enum eng_task_state st;
+
+    uint32_t nin, next_in;
+    struct in_port *in;
+    uint32_t nout;
+    struct out_edge *out;
+
+    struct eng_rvec buf[2];     /* chain intermediates */
+    struct eng_rvec pend;       /* chain output waiting for room */
+    uint32_t pend_off;
+    bool pend_barrier, pend_end;
+    uint64_t pend_chk;
+    struct eng_rvec stall_in;   /* input of the stalled operator */
+    uint32_t stall_op;
+    bool stalled, step_queued, src_timer, src_ended;
+    bool end_queued;            /* END waits in pend_end; ENDED once it is out */
+    struct eng_batch src;
+
+    uint64_t align_chk;
+    uint32_t aligned_n;
+    uint64_t last_barrier, last_notified;
+    struct snap_job snaps[SNAPS_MAX];
+    uint64_t restore_chk;
+    uint32_t restore_left;
+    uint64_t records_in, records_out;
+};
+
+void eng__task_fail(struct task *k, bool restore, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* task_out.c */
+bool eng__task_route_pending(struct task *k);
+void eng__task_flush_open(struct task *k);
+bool eng__task_emit_control(struct task *k, enum eng_slot_kind kind, uint64_t chk);
+bool eng__task_unblock(struct task *k);
+void eng__task_checkpoint_here(struct task *k, uint64_t chk);
+void eng__task_on_barrier(struct task *k, uint32_t port, uint64_t chk);
+void eng__task_snap_finish(struct task *k, struct snap_job *sj);
+void eng__task_on_snapshot_io(struct task *k, const struct dfs_done *d);
+
+#endif

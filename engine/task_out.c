@@ -1,0 +1,297 @@
+/*
+ * task_out.c - a task's output side: routing records to channel slots by
+ * partitioner, control slots (barrier, end) behind the data, and snapshots
+ * written to the DFS and acknowledged once durable.  See task.c for the
+ * design of the whole task.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/kstate.h"
+#include "engine/task_internal.h"
+#include "runtime/dfs.h"
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void publish(struct task *k, struct out_edge *oe, uint32_t c)
+{
+    struct eng_slot *s = oe->open[c];
+    oe->open[c] = NULL;
+    if (s->kind == ENG_SLOT_DATA)
+        k->records_out += s->batch.n;
+    eng_chan_publish(oe->ch[c], k->self);
+}
+
+/* Makes sure channel c of oe has an open data slot with room for a record.
+ * False when its ring is full (or a control slot waits there). */
+static bool room(struct task *k, struct out_edge *oe, uint32_t c)
+{
+    struct eng_slot *s = oe->open[c];
+    if (s && s->kind != ENG_SLOT_DATA)
+        return false;
+    if (s && s->batch.n < ENG_BATCH_CAP)
+        return true;
+    if (s)
+        publish(k, oe, c);
+    s = eng_chan_claim(oe->ch[c]);
+    if (!s)
+        return false;
+    s->kind = ENG_SLOT_DATA;
+    s->batch.n = 0;
+    oe->open[c] = s;
+    return true;
+}
+
+/* The channel of oe that record r goes to (not for BROADCAST). */
+static uint32_t target(const struct out_edge *oe, const struct eng_record *r)
+{
+    switch (oe->kind) {
+    case ENG_EDGE_HASH:
+        return eng_key_group_subtask(eng_key_group(r->key, oe->maxp), oe->par, oe->maxp);
+    case ENG_EDGE_REBALANCE:
+        return oe->rr % oe->nch;
+    default:
+        return 0;
+    }
+}
+
+/* Room for r on every channel it goes to, over all out edges. */
+static bool room_for(struct task *k, const struct eng_record *r)
+{
+    for (uint32_t e = 0; e < k->nout; e++) {
+        struct out_edge *oe = &k->out[e];
+        if (oe->kind == ENG_EDGE_BROADCAST) {
+            for (uint32_t c = 0; c < oe->nch; c++)
+                if (!room(k, oe, c))
+                    return false;
+        } else if (!room(k, oe, target(oe, r))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Routes pend[pend_off..] to the outputs.  Each record is checked for room on
+ * every channel it goes to before it is written to any, so a record stopped
+ * by a full ring is retried whole and never reaches a channel twice.
+ * Returns false when a ring is full; the rest stays in pend.
+ */
+bool eng__task_route_pending(struct task *k)
+{
+    while (k->pend_off < k->pend.n) {
+        const struct eng_record *r = &k->pend.rec[k->pend_off];
+        if (!room_for(k, r))
+            return false;
+        for (uint32_t e = 0; e < k->nout; e++) {
+            struct out_edge *oe = &k->out[e];
+            uint32_t c0 = 0, c1 = 0;
+            if (oe->kind == ENG_EDGE_BROADCAST)
+                c1 = oe->nch - 1;
+            else
+                c0 = c1 = target(oe, r);
+            for (uint32_t c = c0; c <= c1; c++) {
+                struct eng_slot *s = oe->open[c];
+                s->batch.rec[s->batch.n++] = *r;
+            }
+            if (oe->kind == ENG_EDGE_REBALANCE)
+                oe->rr++;
+        }
+        k->pend_off++;
+    }
+    k->pend.n = k->pend_off = 0;
+    return true;
+}
+
+/* Publishes every partly filled data slot (the task is about to go idle). */
+void eng__task_flush_open(struct task *k)
+{
+    for (uint32_t e = 0; e < k->nout; e++)
+        for (uint32_t c = 0; c < k->out[e].nch; c++) {
+            struct eng_slot *s = k->out[e].open[c];
+            if (s && s->kind == ENG_SLOT_DATA && s->batch.n > 0)
+                publish(k, &k->out[e], c);
+        }
+}
+
+/* Sends a control slot down every channel, behind the data before it.  False
+ * when some ring is full: the slots claimed so far stay open and a later call
+ * goes on from there. */
+bool eng__task_emit_control(struct task *k, enum eng_slot_kind kind, uint64_t chk)
+{
+    eng__task_flush_open(k);
+    for (uint32_t e = 0; e < k->nout; e++) {
+        struct out_edge *oe = &k->out[e];
+        for (uint32_t c = 0; c < oe->nch; c++) {
+            struct eng_slot *s = oe->open[c];
+            if (s && s->kind != ENG_SLOT_DATA)
+                continue;       /* claimed by an earlier try */
+            if (s)
+                publish(k, oe, c);      /* an empty data slot: give it back as is */
+            s = eng_chan_claim(oe->ch[c]);
+            if (!s)
+                return false;
+            s->kind = kind;
+            s->checkpoint_id = chk;
+            s->batch.n = 0;
+            oe->open[c] = s;
+        }
+    }
+    for (uint32_t e = 0; e < k->nout; e++)
+        for (uint32_t c = 0; c < k->out[e].nch; c++)
+            publish(k, &k->out[e], c);
+    return true;
+}
+
+/* Finishes what earlier steps could not: pending records, then a pending
+ * barrier, then a pending end.  False while still blocked. */
+bool eng__task_unblock(struct task *k)
+{
+    if (!eng__task_route_pending(k))
+        return false;
+    if (k->pend_barrier) {
+        if (!eng__task_emit_control(k, ENG_SLOT_BARRIER, k->pend_chk))
+            return false;
+        k->pend_barrier = false;
+    }
+    if (k->pend_end) {
+        if (!eng__task_emit_control(k, ENG_SLOT_END, 0))
+            return false;
+        k->pend_end = false;
+    }
+    return true;
+}
+
+/* ---- checkpoints ------------------------------------------------------------ */
+
+static struct snap_job *snap_slot(struct task *k, uint64_t chk)
+{
+    for (int i = 0; i < SNAPS_MAX; i++)
+        if (k->snaps[i].chk == chk)
+            return &k->snaps[i];
+    return NULL;
+}
+
+void eng__task_snap_finish(struct task *k, struct snap_job *sj)
+{
+    struct {
+        struct eng_ack a;
+        struct eng_meta_entry e[ENG_CHAIN_MAX];
+    } msg = { .a = { .task = k->id, .attempt = k->attempt, .checkpoint_id = sj->chk,
+                     .n = sj->n, .declined = sj->failed } };
+    snprintf(msg.a.reason, sizeof(msg.a.reason), "%s", sj->reason);
+    memcpy(msg.e, sj->e, sj->n * sizeof(sj->e[0]));
+    rt_send(k->self, k->runner, ENG_MSG_TASK_ACK, &msg,
+            (uint32_t)(sizeof(msg.a) + sj->n * sizeof(sj->e[0])));
+    sj->chk = 0;
+}
+
+/* Snapshots every operator for checkpoint chk and starts writing the files. */
+static void snapshot(struct task *k, uint64_t chk)
+{
+    struct snap_job *sj = snap_slot(k, 0);
+    if (!sj) {
+        struct snap_job tmp = { .chk = chk, .failed = true };
+        snprintf(tmp.reason, sizeof(tmp.reason), "task %u: too many snapshots in flight", k->id);
+        eng__task_snap_finish(k, &tmp);
+        return;
+    }
+    memset(sj, 0, sizeof(*sj));
+    sj->chk = chk;
+    k->last_barrier = chk;
+    for (uint32_t i = 0; i < k->nops; i++) {
+        struct eng_op *op = k->ops[i];
+        struct eng_snap_state st = { .checkpoint_id = chk,
+                                     .max_parallelism = op->env.max_parallelism };
+        eng_key_group_range(op->env.subtask, op->env.parallelism, op->env.max_parallelism,
+                            &st.kg_first, &st.kg_last);
+        const struct eng_kstate *ks = NULL;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int rc = op->ops->snapshot ? op->ops->snapshot(op, &st, &ks) : 0;
+        if (rc == 0)
+            rc = eng_snapshot_encode(&st, ks, &buf, &len);
+        if (rc < 0) {
+            sj->failed = true;
+            snprintf(sj->reason, sizeof(sj->reason), "snapshot of %.40s failed: %.90s",
+                     op->vertex->name, op->error[0] ? op->error : strerror(-rc));
+            rt_free(buf);
+            break;
+        }
+        struct eng_meta_entry *e = &sj->e[sj->n++];
+        e->vertex = op->env.vertex;
+        e->subtask = op->env.subtask;
+        e->kg_first = st.kg_first;
+        e->kg_last = st.kg_last;
+        e->size = len;
+        e->checksum = eng_snapshot_checksum(buf, len);
+        snprintf(e->file, sizeof(e->file), "job-%u/chk-%llu/v%u-s%u.state", k->job->id,
+                 (unsigned long long)chk, e->vertex, e->subtask);
+        struct dfs_req req = { .op = DFS_OP_WRITE, .path = e->file, .data = buf, .len = len,
+                               .job = k->job->id, .phase = DFS_PHASE_CHECKPOINT,
+                               .cookie = (chk << 8) | i };
+        dfs_submit(k->self, k->job->dfs, &req);
+        sj->outstanding++;
+        rt_free(buf);
+    }
+    if (sj->outstanding == 0)
+        eng__task_snap_finish(k, sj);
+}
+
+/* A snapshot file's write or fsync completed. */
+void eng__task_on_snapshot_io(struct task *k, const struct dfs_done *d)
+{
+    struct snap_job *sj = snap_slot(k, d->cookie >> 8);
+    if (!sj)
+        return;
+    uint32_t i = (uint32_t)(d->cookie & 0xff);
+    if (d->status < 0 && !sj->failed) {
+        sj->failed = true;
+        snprintf(sj->reason, sizeof(sj->reason), "writing %.100s: %.40s",
+                 i < sj->n ? sj->e[i].file : "?", strerror(-d->status));
+    }
+    if (d->op == DFS_OP_WRITE && d->status == 0) {
+        /* Durable before acknowledged: a checkpoint must never name a file
+         * that a crash of the filesystem could still lose. */
+        struct dfs_req req = { .op = DFS_OP_FSYNC, .path = sj->e[i].file, .job = k->job->id,
+                               .phase = DFS_PHASE_CHECKPOINT, .cookie = d->cookie };
+        dfs_submit(k->self, k->job->dfs, &req);
+        return;
+    }
+    if (--sj->outstanding == 0)
+        eng__task_snap_finish(k, sj);
+}
+
+/* Checkpoint chk is aligned (or triggered, for a source): snapshot, then send
+ * the barrier on. */
+void eng__task_checkpoint_here(struct task *k, uint64_t chk)
+{
+    snapshot(k, chk);
+    k->align_chk = 0;
+    k->aligned_n = 0;
+    /* Records the snapshot already accounts for (a source's offset is past
+     * them) must reach the channels before the barrier does. */
+    if (k->pend_off < k->pend.n || !eng__task_emit_control(k, ENG_SLOT_BARRIER, chk)) {
+        k->pend_barrier = true;
+        k->pend_chk = chk;
+    }
+}
+
+void eng__task_on_barrier(struct task *k, uint32_t port, uint64_t chk)
+{
+    if (chk <= k->last_barrier)
+        return;     /* a barrier of a checkpoint we already took (or gave up) */
+    if (k->align_chk != chk) {
+        k->align_chk = chk;     /* a newer barrier supersedes an unfinished alignment */
+        k->aligned_n = 0;
+    }
+    k->in[port].aligned = chk;
+    k->aligned_n++;
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < k->nin; i++)
+        live += !k->in[i].ended;
+    if (k->aligned_n >= live)
+        eng__task_checkpoint_here(k, chk);
+}
+
