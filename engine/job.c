@@ -39,6 +39,7 @@ int eng_job_new(uint32_t id, struct eng_jobgraph *graph, const struct eng_job_co
     struct eng_job *j = rt_xcalloc_process(1, sizeof(*j));
     j->id = id;
     snprintf(j->name, sizeof(j->name), "%s", eng_jobgraph_name(graph));
+    snprintf(j->dir, sizeof(j->dir), "job-%u", id);
     j->graph = graph;
     j->eg = eg;
     j->cfg = *cfg;

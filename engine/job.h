@@ -45,6 +45,8 @@ enum {
     ENG_MSG_JOB_FAIL,                       /* owner -> runner: a reason string (e.g. a
                                              * TaskManager with tasks of the job is lost) */
     ENG_MSG_JOB_CANCEL,                     /* owner -> runner: cancel the job */
+    ENG_MSG_JOB_PROCEED,                    /* owner -> runner: resources are ready (see
+                                             * eng_jobrun_policy.prepare) */
 };
 
 /* Flink's checkpointing knobs, by their configuration keys. */
@@ -76,6 +78,7 @@ struct eng_attempt {
 struct eng_job {
     uint32_t id;
     char name[64];
+    char dir[96];                       /* DFS folder of its checkpoints ("job-<id>") */
     struct eng_jobgraph *graph;         /* owned */
     struct eng_execgraph *eg;           /* owned */
     struct eng_job_config cfg;

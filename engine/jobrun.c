@@ -81,8 +81,8 @@ static void send_all(struct jobrun *r, uint32_t type, const void *data, uint32_t
 
 static void delete_checkpoint(struct jobrun *r, uint64_t id)
 {
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "job-%u/chk-%llu/", r->job->id, (unsigned long long)id);
+    char prefix[160];
+    snprintf(prefix, sizeof(prefix), "%s/chk-%llu/", r->job->dir, (unsigned long long)id);
     struct dfs_req req = { .op = DFS_OP_DELETE, .path = prefix, .flags = DFS_F_PREFIX,
                            .job = r->job->id, .phase = DFS_PHASE_CHECKPOINT,
                            .cookie = (id << 4) | META_DELETE };
@@ -234,8 +234,8 @@ static void on_ack(struct jobrun *r, const struct rt_msg *m)
         checkpoint_failed(r, p, "cannot encode the metadata");
         return;
     }
-    char path[64];
-    snprintf(path, sizeof(path), "job-%u/chk-%llu/_metadata.tmp", r->job->id,
+    char path[160];
+    snprintf(path, sizeof(path), "%s/chk-%llu/_metadata.tmp", r->job->dir,
              (unsigned long long)p->id);
     struct dfs_req req = { .op = DFS_OP_WRITE, .path = path, .data = buf, .len = len,
                            .job = r->job->id, .phase = DFS_PHASE_CHECKPOINT,
@@ -287,9 +287,9 @@ static void on_meta_io(struct jobrun *r, const struct dfs_done *d)
         checkpoint_failed(r, p, why);
         return;
     }
-    char tmp[64], fin[64];
-    snprintf(tmp, sizeof(tmp), "job-%u/chk-%llu/_metadata.tmp", r->job->id, (unsigned long long)id);
-    snprintf(fin, sizeof(fin), "job-%u/chk-%llu/_metadata", r->job->id, (unsigned long long)id);
+    char tmp[160], fin[160];
+    snprintf(tmp, sizeof(tmp), "%s/chk-%llu/_metadata.tmp", r->job->dir, (unsigned long long)id);
+    snprintf(fin, sizeof(fin), "%s/chk-%llu/_metadata", r->job->dir, (unsigned long long)id);
     struct dfs_req req = { .job = r->job->id, .phase = DFS_PHASE_CHECKPOINT };
     if (stage == META_WRITE) {
         req.op = DFS_OP_FSYNC;
@@ -397,7 +397,10 @@ static void on_timer(struct jobrun *r, const struct rt_timer_fire *f)
         r->attempt++;
         atomic_fetch_add(&r->job->restarts, 1);
         set_state(r, ENG_JOB_CREATED, NULL);
-        deploy(r);
+        /* The owner may need to find resources first (a lost TaskManager's
+         * slots); it says ENG_MSG_JOB_PROCEED when they are there. */
+        if (!r->pol.prepare || r->pol.prepare(r->pol.arg, r->attempt))
+            deploy(r);
     } else if (f->tag >= TAG_TIMEOUT_BASE) {
         struct pending *p = find_pending(r, f->tag - TAG_TIMEOUT_BASE);
         if (p) {
@@ -440,6 +443,10 @@ static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
         fail_job(r, why, false);
         break;
     }
+    case ENG_MSG_JOB_PROCEED:
+        if (eng_job_state(r->job) == ENG_JOB_CREATED && (!r->att || r->att->attempt != r->attempt))
+            deploy(r);
+        break;
     case ENG_MSG_JOB_CANCEL: {
         uint32_t att = r->attempt;
         send_all(r, ENG_MSG_CANCEL, &att, sizeof(att));
@@ -471,6 +478,7 @@ struct rt_actor *eng_jobrun_spawn(struct rt_node *n, struct eng_job *j,
     r->done = rt_xcalloc(j->cfg.num_retained ? j->cfg.num_retained : 1, sizeof(*r->done));
     if (j->cfg.checkpoint_interval_ns)
         r->trigger_timer = rt_timer_start(r->self, j->cfg.checkpoint_interval_ns, TAG_TRIGGER);
-    deploy(r);
+    if (!r->pol.prepare || r->pol.prepare(r->pol.arg, r->attempt))
+        deploy(r);
     return r->self;
 }

@@ -31,6 +31,9 @@ struct eng_jobrun_policy {
     /* After the n-th failure: return 1 and set *delay_ns to restart, 0 to
      * fail the job for good.  NULL: restart at once, forever. */
     int (*on_failure)(void *arg, uint32_t failures, const char *reason, uint64_t *delay_ns);
+    /* Before deploying attempt n: return 1 when resources are ready, 0 to wait
+     * for ENG_MSG_JOB_PROCEED from the owner.  NULL: always ready. */
+    int (*prepare)(void *arg, uint32_t attempt);
     /* The job reached a terminal state (FINISHED, FAILED, CANCELED); may be NULL. */
     void (*on_terminal)(void *arg, enum eng_job_state st);
     void *arg;

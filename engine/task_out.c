@@ -226,7 +226,7 @@ static void snapshot(struct task *k, uint64_t chk)
         e->kg_last = st.kg_last;
         e->size = len;
         e->checksum = eng_snapshot_checksum(buf, len);
-        snprintf(e->file, sizeof(e->file), "job-%u/chk-%llu/v%u-s%u.state", k->job->id,
+        snprintf(e->file, sizeof(e->file), "%s/chk-%llu/v%u-s%u.state", k->job->dir,
                  (unsigned long long)chk, e->vertex, e->subtask);
         struct dfs_req req = { .op = DFS_OP_WRITE, .path = e->file, .data = buf, .len = len,
                                .job = k->job->id, .phase = DFS_PHASE_CHECKPOINT,

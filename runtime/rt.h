@@ -121,17 +121,23 @@ void rt_world_notify(struct rt_world *w);
 /* ---- nodes ---------------------------------------------------------------- */
 
 /* Adds a node, down until rt_node_start().  The name is copied.  Returns NULL
- * when the world has max_nodes already.  Not from a handler. */
+ * when the world has max_nodes already.  Any thread, handlers included. */
 struct rt_node *rt_node_new(struct rt_world *w, const char *name);
 
-/* Brings a down node up as a new incarnation (real: starts its thread and
- * returns once its loop runs).  Returns 0, -EALREADY if up, or -errno.
- * Not from a handler of the same node. */
+/* Brings a down node up as a new incarnation (real: starts its thread; what
+ * is sent to it meanwhile waits for its loop).  Returns 0, -EALREADY if up,
+ * or -errno.  Not from a handler of the same node. */
 int rt_node_start(struct rt_node *n);
 
 /* Kills the node silently.  Any thread, any handler (a node may crash itself:
  * then the calling handler does not return).  No-op if down. */
 void rt_node_crash(struct rt_node *n);
+
+/* A silent crash: the node crashes as above, but to everyone else it looks
+ * like a host that vanished rather than a process that died - messages to it
+ * are accepted and lost (rt_send returns 0), rt_addr_alive still says yes -
+ * so only timeouts (heartbeats) can tell.  Cleared by the next start. */
+void rt_node_vanish(struct rt_node *n);
 
 /* Graceful stop: on_stop of every actor runs on the node, then the node is down.
  * Returns once it is down.  Not from a handler of the same node. */
@@ -151,7 +157,8 @@ int rt_node_call(struct rt_node *n, void (*fn)(struct rt_node *n, void *arg), vo
 bool rt_node_is_up(const struct rt_node *n);
 bool rt_node_is_down(const struct rt_node *n);
 /* True while addr's node is up in the incarnation addr names (the actor itself
- * may have exited).  Any thread. */
+ * may have exited), or vanished in that incarnation (see rt_node_vanish).
+ * Any thread. */
 bool rt_addr_alive(const struct rt_world *w, rt_addr addr);
 uint32_t rt_node_id(const struct rt_node *n);
 const char *rt_node_name(const struct rt_node *n);

@@ -138,6 +138,7 @@ struct rt_node {
     struct event *resume_ev;
     _Atomic(struct rt__qmsg *) inbox;   /* Treiber stack: push CAS, drain by exchange */
     atomic_int crash_req;
+    atomic_int vanished;                /* down, but looks like a silent host */
     struct rt__fifo delayed;            /* sorted by at; network delay rules */
     int exit_loop;
 };
@@ -152,6 +153,7 @@ struct rt_world {
     struct rt_world_config cfg;
     struct rt_node **nodes;
     atomic_uint nnodes;
+    pthread_mutex_t node_mu;            /* serialises rt_node_new */
     uint64_t t0_ns;                     /* real: monotonic at creation */
 
     /* Waiters. */

@@ -147,6 +147,7 @@ int rt_world_new(const struct rt_world_config *cfg, struct rt_world **out)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&w->net_mu, NULL);
     pthread_mutex_init(&w->trace_mu, NULL);
+    pthread_mutex_init(&w->node_mu, NULL);
     rt__rng_seed(w->rng, cfg->seed ^ 0x5eed0f0001d5ull);
     rt__trace_init(w);
     int rc = cfg->kind == RT_WORLD_SIM ? rt__sim_init(w) : rt__real_init(w);
@@ -184,6 +185,7 @@ void rt_world_free(struct rt_world *w)
     pthread_cond_destroy(&w->wait_cv);
     pthread_mutex_destroy(&w->net_mu);
     pthread_mutex_destroy(&w->trace_mu);
+    pthread_mutex_destroy(&w->node_mu);
     free(w->nodes);
     free(w);
 }
@@ -251,9 +253,12 @@ void rt_world_notify(struct rt_world *w)
 
 struct rt_node *rt_node_new(struct rt_world *w, const char *name)
 {
+    pthread_mutex_lock(&w->node_mu);
     unsigned id = atomic_load(&w->nnodes);
-    if (id >= w->cfg.max_nodes)
+    if (id >= w->cfg.max_nodes) {
+        pthread_mutex_unlock(&w->node_mu);
         return NULL;
+    }
     struct rt_node *n = calloc(1, sizeof(*n));
     if (!n)
         abort();
@@ -265,6 +270,7 @@ struct rt_node *rt_node_new(struct rt_world *w, const char *name)
     w->nodes[id] = n;
     /* Release: a thread that sees the count sees the node. */
     atomic_store_explicit(&w->nnodes, id + 1, memory_order_release);
+    pthread_mutex_unlock(&w->node_mu);
     return n;
 }
 
@@ -291,6 +297,7 @@ int rt_node_start(struct rt_node *n)
     if (n->w->cfg.kind == RT_WORLD_REAL)
         rt__real_join(n);
     node_begin_incarnation(n);
+    atomic_store(&n->vanished, 0);
     if (n->w->cfg.kind == RT_WORLD_REAL)
         return rt__real_start(n);
     atomic_store(&n->state, RT__UP);
@@ -311,6 +318,14 @@ void rt_node_crash(struct rt_node *n)
         rt__real_crash(n);
     else
         rt__node_teardown(n, 0);
+}
+
+void rt_node_vanish(struct rt_node *n)
+{
+    /* Set before the crash so that no sender sees "down" in between. */
+    if (rt_node_is_up(n))
+        atomic_store(&n->vanished, 1);
+    rt_node_crash(n);
 }
 
 void rt_node_stop(struct rt_node *n)
@@ -383,7 +398,8 @@ bool rt_node_is_up(const struct rt_node *n)
 bool rt_addr_alive(const struct rt_world *w, rt_addr addr)
 {
     struct rt_node *n = rt_world_node(w, RT_ADDR_NODE(addr));
-    return n && rt_node_is_up(n) && atomic_load(&n->incarnation) == RT_ADDR_INCARNATION(addr);
+    return n && (rt_node_is_up(n) || atomic_load(&n->vanished)) &&
+           atomic_load(&n->incarnation) == RT_ADDR_INCARNATION(addr);
 }
 
 bool rt_node_is_down(const struct rt_node *n)
@@ -526,7 +542,9 @@ int rt_send(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
     if (!rt_node_is_up(n) || RT_ADDR_INCARNATION(dst) != atomic_load(&n->incarnation)) {
         atomic_fetch_add(&n->dropped, 1);
         atomic_fetch_add(&w->net_dropped, 1);
-        return -EHOSTDOWN;
+        /* A vanished host swallows what is sent to it; a dead process refuses. */
+        return atomic_load(&n->vanished) && RT_ADDR_INCARNATION(dst) == atomic_load(&n->incarnation)
+                   ? 0 : -EHOSTDOWN;
     }
     uint64_t delay = 0;
     int copies = rt__net_filter(w, src_node, n->id, &delay);

@@ -411,6 +411,33 @@ static void crash_body(enum rt_world_kind kind)
 }
 
 static void test_crash_real(void **s) { (void)s; crash_body(RT_WORLD_REAL); }
+
+/* A vanished node: sends are swallowed (0), its address still looks alive,
+ * nothing is handled, and a restart makes it an ordinary down-then-up node. */
+static void vanish_body(enum rt_world_kind kind)
+{
+    struct rt_world *w = new_world(kind, 6);
+    struct rt_node *src = up_node(w, "src"), *vn = up_node(w, "ghost");
+    struct victim v = { 0 };
+    rt_addr to = spawn_victim(vn, &v);
+    rt_node_vanish(vn);
+    assert_int_equal(rt_world_wait(w, node_down, vn, WAIT_NS), 0);
+    assert_true(rt_addr_alive(w, to));
+    struct sender s = { .to = to, .type = MSG_SEQ, .count = 3 };
+    send_from(src, &s);
+    assert_int_equal(atomic_load(&s.last_rc), 0);
+    rt_world_wait(w, NULL, NULL, QUIET_NS);
+    assert_int_equal(atomic_load(&v.handled), 0);
+    assert_int_equal(atomic_load(&v.stops), 0);
+    assert_int_equal(rt_node_start(vn), 0);
+    assert_false(rt_addr_alive(w, to));     /* the old incarnation is gone for good */
+    send_from(src, &s);
+    assert_int_equal(atomic_load(&s.last_rc), -EHOSTDOWN);
+    rt_world_free(w);
+}
+
+static void test_vanish_real(void **s) { (void)s; vanish_body(RT_WORLD_REAL); }
+static void test_vanish_sim(void **s) { (void)s; vanish_body(RT_WORLD_SIM); }
 static void test_crash_sim(void **s) { (void)s; crash_body(RT_WORLD_SIM); }
 
 /* ---- memory limit: exceeding it crashes the node, not the process ------------- */
@@ -647,6 +674,8 @@ int main(void)
         cmocka_unit_test(test_pingpong_sim),
         cmocka_unit_test(test_crash_real),
         cmocka_unit_test(test_crash_sim),
+        cmocka_unit_test(test_vanish_real),
+        cmocka_unit_test(test_vanish_sim),
         cmocka_unit_test(test_memlimit_real),
         cmocka_unit_test(test_memlimit_sim),
         cmocka_unit_test(test_pause_real),

@@ -1,0 +1,142 @@
+/*
+ * cluster.h - a Flink-style cluster around the engine: a JobManager node
+ * (dispatcher, resource manager, one job master per job) and TaskManager
+ * nodes (one thread each in the real world), in one world with a shared DFS.
+ *
+ * Nodes and actors:
+ *   <name>-jm     rm          TaskManager registration, slots, heartbeats,
+ *                             the provider (standalone or active)
+ *                 dispatcher  accepts jobs, job result store
+ *                 jobmaster   per job: slots, restart strategy, failover;
+ *                             drives the engine's job runner (engine/jobrun.h)
+ *   <name>-tmN    taskexecutor registration, heartbeat replies, slots, deploys
+ *                             tasks (eng_task_spawn)
+ *
+ * Failure detection, as in Flink: the resource manager sends a heartbeat to
+ * every TaskManager each heartbeat.interval; a TaskManager that has not
+ * answered for heartbeat.timeout, or whose heartbeat RPCs failed
+ * heartbeat.rpc-failure-threshold times in a row (its process is gone but
+ * its host answers), is lost; every job with a slot there is failed and
+ * restarted by its strategy.  A TaskManager that stops gracefully says so
+ * and is released at once.
+ *
+ * Threads: a struct mc_cluster and struct mc_job live in process memory and
+ * are written by the cluster's actors; their atomics are what other threads
+ * (the scenario runner, tests) read.
+ */
+#ifndef MC_CLUSTER_H
+#define MC_CLUSTER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster/failover.h"
+#include "cluster/restart.h"
+#include "engine/job.h"
+#include "runtime/rt.h"
+
+struct dfs;
+
+#define MC_MAX_TMS 64
+
+enum mc_provider {
+    MC_PROVIDER_STANDALONE,     /* fixed TaskManagers; a dead one stays dead */
+    MC_PROVIDER_ACTIVE,         /* containers on demand: launch latency, quota */
+};
+
+struct mc_cluster_config {
+    uint32_t taskmanagers;              /* standalone: started; active: started up front */
+    uint32_t slots;                     /* taskmanager.numberOfTaskSlots */
+    enum mc_provider provider;
+    uint64_t launch_latency_ns;         /* active: container start */
+    uint32_t quota;                     /* active: most TaskManagers at once (0: none) */
+    uint64_t tm_idle_timeout_ns;        /* resourcemanager.taskmanager-timeout (30 s) */
+    size_t tm_memory;                   /* memory limit per TaskManager (0: none) */
+    bool evenly_spread;                 /* cluster.evenly-spread-out-slots */
+    uint64_t hb_interval_ns;            /* heartbeat.interval (10 s) */
+    uint64_t hb_timeout_ns;             /* heartbeat.timeout (50 s) */
+    uint32_t hb_rpc_failure_threshold;  /* heartbeat.rpc-failure-threshold (2) */
+    struct mc_restart_config restart;
+    enum mc_failover failover;          /* jobmanager.execution.failover-strategy */
+    struct eng_job_config job;          /* checkpointing */
+};
+
+/* Flink's defaults for everything (restart strategy per Flink's rule). */
+void mc_cluster_config_defaults(struct mc_cluster_config *c);
+
+enum { MC_TM_DOWN, MC_TM_STARTING, MC_TM_REGISTERED };
+
+struct mc_tm {
+    struct rt_node *node;
+    _Atomic rt_addr te;                 /* its task executor, once spawned */
+    atomic_int state;                   /* MC_TM_* as the resource manager sees it */
+};
+
+struct mc_cluster {
+    char name[48];
+    struct rt_world *w;
+    struct dfs *dfs;
+    struct mc_cluster_config cfg;
+    struct rt_node *jm;
+    _Atomic rt_addr rm, dispatcher;
+    struct mc_tm tms[MC_MAX_TMS];
+    atomic_uint ntms;                   /* TaskManagers ever created */
+    atomic_uint registered;             /* registered now */
+    atomic_uint tms_lost;               /* declared lost by heartbeat or RPC failures */
+    atomic_uint_fast64_t created_ns, ready_ns;  /* world time: creation, all registered */
+    atomic_uint_fast64_t messages;      /* handled by the JobManager's actors */
+};
+
+/*
+ * Creates the cluster's nodes in w, starts them and spawns their actors.
+ * Returns at once (the TaskManagers register asynchronously; wait with
+ * mc_cluster_ready).  0, or -ENOSPC when the world has no room for the nodes.
+ * Not from a handler.
+ */
+int mc_cluster_new(struct rt_world *w, struct dfs *dfs, const char *name,
+                   const struct mc_cluster_config *cfg, struct mc_cluster **out);
+/* All configured TaskManagers are registered (any thread). */
+bool mc_cluster_ready(const struct mc_cluster *c);
+/* Stops every node of the cluster gracefully (not from a handler).  Returns once down. */
+void mc_cluster_stop(struct mc_cluster *c);
+/* Frees the cluster's memory; after its nodes are down or the world is freed. */
+void mc_cluster_free(struct mc_cluster *c);
+
+/* A submitted job. */
+struct mc_job {
+    struct eng_job *ej;                 /* the engine's view (state, counters, events) */
+    struct mc_cluster *cluster;
+    char app[48];                       /* application it belongs to */
+    atomic_int slot_tm[64];             /* TaskManager index of slot i (-1: none) */
+    atomic_uint nslots;
+    atomic_uint_fast64_t submitted_ns, running_ns, finished_ns;
+};
+
+/*
+ * Submits a job graph (ownership passes to the job) with id job_id.  The job
+ * goes to the dispatcher, whose job master asks for slots and deploys it.
+ * Returns 0 and *out (owned by the caller: mc_job_free once the world is
+ * stopped), or -EINVAL with err for a graph that does not validate.
+ * Any thread outside the cluster's nodes.
+ */
+int mc_cluster_submit(struct mc_cluster *c, struct eng_jobgraph *g, uint32_t job_id,
+                      const char *app, struct mc_job **out, char *err, size_t errlen);
+void mc_job_free(struct mc_job *j);
+
+/* The TaskManager index hosting subtask i of the job (slot sharing: every
+ * vertex's subtask i is in slot i), or -1. */
+int mc_job_tm_of(const struct mc_job *j, uint32_t subtask);
+
+/* ---- faults on the cluster (any thread outside the cluster's nodes) --------- */
+
+/* Silent kill (the host vanishes: found by heartbeat timeout), crash (the
+ * process dies: calls to it fail), graceful stop, restart of a down one. */
+void mc_tm_kill(struct mc_cluster *c, uint32_t tm);
+void mc_tm_crash(struct mc_cluster *c, uint32_t tm);
+void mc_tm_stop(struct mc_cluster *c, uint32_t tm);
+int mc_tm_restart(struct mc_cluster *c, uint32_t tm);
+/* Adds a TaskManager; returns its index or -ENOSPC. */
+int mc_tm_add(struct mc_cluster *c);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * cluster_internal.h - messages and helpers shared by the cluster's files
+ * (cluster.c, jm.c, tm.c).  Nothing outside cluster/ includes it.
+ */
+#ifndef MC_CLUSTER_INTERNAL_H
+#define MC_CLUSTER_INTERNAL_H
+
+#include "cluster/cluster.h"
+
+enum {
+    MC_MSG_TM_REGISTER = RT_MSG_USER + 200, /* te -> rm: struct mc_reg */
+    MC_MSG_TM_REGISTERED,                   /* rm -> te */
+    MC_MSG_HB_REQ,                          /* rm -> te: uint64_t seq */
+    MC_MSG_HB_REPLY,                        /* te -> rm: struct mc_hb */
+    MC_MSG_TM_LEAVING,                      /* te -> rm: uint32_t tm (graceful stop) */
+    MC_MSG_SLOT_REQUEST,                    /* jobmaster -> rm: struct mc_slot_req */
+    MC_MSG_SLOT_OFFER,                      /* rm -> jobmaster: struct mc_slot_offer */
+    MC_MSG_SLOT_RELEASE,                    /* jobmaster -> rm: struct mc_slot_release */
+    MC_MSG_TM_LOST,                         /* rm -> jobmaster: struct mc_tm_lost */
+    MC_MSG_LAUNCHED,                        /* provider -> rm: uint32_t tm (container up) */
+};
+
+struct mc_reg {
+    uint32_t tm;
+    uint32_t slots;
+};
+
+struct mc_hb {
+    uint32_t tm;
+    uint64_t seq;
+};
+
+struct mc_slot_req {
+    uint32_t job;
+    uint32_t count;             /* slots wanted now */
+    uint64_t req;               /* echoed in the offer */
+};
+
+#define MC_OFFER_MAX 64
+struct mc_slot_offer {
+    uint64_t req;
+    uint32_t n;
+    struct {
+        uint32_t tm;
+        rt_addr te;
+    } slot[MC_OFFER_MAX];
+};
+
+struct mc_slot_release {
+    uint32_t job;
+    int32_t tm;                 /* -1: every slot of the job */
+};
+
+struct mc_tm_lost {
+    uint32_t tm;
+    char reason[160];
+};
+
+/* jm.c: the JobManager's actors, spawned on the JobManager node. */
+void mc__jm_spawn(struct rt_node *jm, void *cluster);
+/* Submits on the JobManager node (called through rt_node_call). */
+void mc__jm_submit(struct rt_node *jm, void *job);
+
+/* tm.c: the task executor, spawned on a TaskManager node; arg is the index. */
+struct mc__te_spawn {
+    struct mc_cluster *c;
+    uint32_t tm;
+};
+void mc__te_spawn(struct rt_node *tm, void *arg);
+
+/* cluster.c: a new TaskManager slot in the cluster, its node created but not
+ * started (returns the index or -ENOSPC); start a TaskManager's node and its
+ * task executor.  Any thread, including the resource manager's handlers. */
+int mc__tm_reserve(struct mc_cluster *c);
+int mc__tm_launch(struct mc_cluster *c, uint32_t tm);
+
+#endif

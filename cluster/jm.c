@@ -1,0 +1,449 @@
+/*
+ * jm.c - the JobManager's actors: resource manager, dispatcher, job masters.
+ *
+ * All of them live on the JobManager node and run on its thread, so the job
+ * master's callbacks from the engine's job runner (place, prepare,
+ * on_failure) read its slot table directly.
+ *
+ * Slots and slot sharing: a job master asks for as many slots as its widest
+ * vertex has subtasks; subtask i of every vertex runs in slot i (Flink's
+ * default slot sharing group).  The resource manager picks slots spread over
+ * TaskManagers (cluster.evenly-spread-out-slots) or packed, queues requests
+ * it cannot serve, and with the active provider launches TaskManagers for
+ * them (after the launch latency, within the quota), releasing idle ones
+ * after resourcemanager.taskmanager-timeout.
+ *
+ * Failure: when the resource manager declares a TaskManager lost (heartbeat
+ * timeout or RPC failures) or it leaves, every job master with a slot there
+ * hears MC_MSG_TM_LOST, fails its job in the runner, and before the restart
+ * (the runner's prepare) asks for replacement slots.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cluster/cluster_internal.h"
+#include "engine/jobrun.h"
+
+enum { TAG_HEARTBEAT = 1, TAG_LAUNCH_BASE = 100 };
+
+/* ---- resource manager ------------------------------------------------------- */
+
+struct rm_tm {
+    rt_addr te;
+    uint64_t last_reply_ns;
+    uint32_t rpc_failures;
+    uint64_t idle_since_ns;
+    uint32_t nslots;
+    uint32_t slot_job[MC_OFFER_MAX];    /* job id holding slot s, 0: free */
+    rt_addr slot_jm[MC_OFFER_MAX];      /* its job master */
+};
+
+struct rm_req {
+    rt_addr jm;
+    uint32_t job, count;
+    uint64_t req;
+};
+
+struct rm {
+    struct rt_actor *self;
+    struct mc_cluster *c;
+    struct rm_tm tm[MC_MAX_TMS];
+    struct rm_req queue[32];
+    uint32_t nqueue, launching;
+    uint64_t hb_seq;
+};
+
+static uint64_t rm_now(struct rm *r) { return rt_now(r->c->w); }
+
+static uint32_t free_slots(const struct rm_tm *t)
+{
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < t->nslots; s++)
+        n += t->slot_job[s] == 0;
+    return n;
+}
+
+static bool tm_registered(struct rm *r, uint32_t i)
+{
+    return atomic_load(&r->c->tms[i].state) == MC_TM_REGISTERED;
+}
+
+/* Picks `count` free slots by the placement policy; false if there are not enough. */
+static bool rm_allocate(struct rm *r, const struct rm_req *q)
+{
+    struct mc_cluster *c = r->c;
+    uint32_t ntms = atomic_load(&c->ntms), avail = 0;
+    for (uint32_t i = 0; i < ntms; i++)
+        if (tm_registered(r, i))
+            avail += free_slots(&r->tm[i]);
+    if (avail < q->count || q->count > MC_OFFER_MAX)
+        return false;
+    struct mc_slot_offer off = { .req = q->req, .n = q->count };
+    for (uint32_t k = 0; k < q->count; k++) {
+        int best = -1;
+        for (uint32_t i = 0; i < ntms; i++) {
+            if (!tm_registered(r, i) || free_slots(&r->tm[i]) == 0)
+                continue;
+            if (best < 0)
+                best = (int)i;
+            else if (c->cfg.evenly_spread && free_slots(&r->tm[i]) > free_slots(&r->tm[best]))
+                best = (int)i;
+            if (!c->cfg.evenly_spread)
+                break;  /* packed: the first TaskManager with room */
+        }
+        struct rm_tm *t = &r->tm[best];
+        for (uint32_t s = 0; s < t->nslots; s++)
+            if (!t->slot_job[s]) {
+                t->slot_job[s] = q->job;
+                t->slot_jm[s] = q->jm;
+                break;
+            }
+        off.slot[k].tm = (uint32_t)best;
+        off.slot[k].te = t->te;
+    }
+    rt_send(r->self, q->jm, MC_MSG_SLOT_OFFER, &off,
+            (uint32_t)(offsetof(struct mc_slot_offer, slot) + q->count * sizeof(off.slot[0])));
+    return true;
+}
+
+/* Active provider: launch enough TaskManagers for the queued requests (those
+ * already launching count), within the quota. */
+static void rm_launch_if_needed(struct rm *r)
+{
+    struct mc_cluster *c = r->c;
+    if (c->cfg.provider != MC_PROVIDER_ACTIVE || r->nqueue == 0)
+        return;
+    uint32_t want = 0, have = 0, per = c->cfg.slots ? c->cfg.slots : 1;
+    for (uint32_t k = 0; k < r->nqueue; k++)
+        want += r->queue[k].count;
+    uint32_t ntms = atomic_load(&c->ntms);
+    for (uint32_t i = 0; i < ntms; i++)
+        if (tm_registered(r, i))
+            have += free_slots(&r->tm[i]);
+    have += r->launching * per;
+    uint32_t live = atomic_load(&c->registered) + r->launching;
+    while (have < want && (!c->cfg.quota || live < c->cfg.quota)) {
+        int idx = mc__tm_reserve(c);
+        if (idx < 0)
+            break;
+        r->launching++;
+        live++;
+        have += per;
+        /* The container takes the provider's launch latency to come up. */
+        rt_timer_start(r->self, c->cfg.launch_latency_ns, TAG_LAUNCH_BASE + (uint64_t)idx);
+    }
+}
+
+static void rm_serve_queue(struct rm *r)
+{
+    uint32_t k = 0;
+    while (k < r->nqueue) {
+        if (rm_allocate(r, &r->queue[k])) {
+            memmove(&r->queue[k], &r->queue[k + 1], (r->nqueue - k - 1) * sizeof(r->queue[0]));
+            r->nqueue--;
+        } else {
+            k++;
+        }
+    }
+    rm_launch_if_needed(r);
+}
+
+static void rm_lost(struct rm *r, uint32_t i, const char *reason)
+{
+    struct mc_cluster *c = r->c;
+    if (!tm_registered(r, i))
+        return;
+    atomic_store(&c->tms[i].state, MC_TM_DOWN);
+    atomic_fetch_sub(&c->registered, 1);
+    atomic_fetch_add(&c->tms_lost, 1);
+    rt_trace(c->w, c->jm, "tm_lost", "\"cluster\":\"%s\",\"tm\":%u,\"reason\":\"%s\"", c->name, i,
+             reason);
+    struct rm_tm *t = &r->tm[i];
+    struct mc_tm_lost lost = { .tm = i };
+    snprintf(lost.reason, sizeof(lost.reason), "%s", reason);
+    for (uint32_t s = 0; s < t->nslots; s++) {
+        if (!t->slot_job[s])
+            continue;
+        bool told = false;
+        for (uint32_t p = 0; p < s; p++)
+            told |= t->slot_jm[p] == t->slot_jm[s] && t->slot_job[p];
+        if (!told)
+            rt_send(r->self, t->slot_jm[s], MC_MSG_TM_LOST, &lost, sizeof(lost));
+    }
+    memset(t->slot_job, 0, sizeof(t->slot_job));
+    rt_world_notify(c->w);
+    rm_serve_queue(r);
+}
+
+static void rm_heartbeat(struct rm *r)
+{
+    struct mc_cluster *c = r->c;
+    uint64_t now = rm_now(r);
+    uint32_t ntms = atomic_load(&c->ntms);
+    r->hb_seq++;
+    for (uint32_t i = 0; i < ntms; i++) {
+        if (!tm_registered(r, i))
+            continue;
+        struct rm_tm *t = &r->tm[i];
+        char why[128];
+        if (rt_send(r->self, t->te, MC_MSG_HB_REQ, &r->hb_seq, sizeof(r->hb_seq)) == -EHOSTDOWN) {
+            if (++t->rpc_failures >= c->cfg.hb_rpc_failure_threshold) {
+                snprintf(why, sizeof(why), "TaskManager %s-tm%u is unreachable: %u heartbeat RPCs failed",
+                         c->name, i, t->rpc_failures);
+                rm_lost(r, i, why);
+                continue;
+            }
+        } else {
+            t->rpc_failures = 0;
+        }
+        if (now - t->last_reply_ns > c->cfg.hb_timeout_ns) {
+            snprintf(why, sizeof(why), "Heartbeat of TaskManager with id %s-tm%u timed out.", c->name, i);
+            rm_lost(r, i, why);
+            continue;
+        }
+        /* Active provider: give back TaskManagers idle for the timeout. */
+        if (c->cfg.provider == MC_PROVIDER_ACTIVE && free_slots(t) == t->nslots) {
+            if (!t->idle_since_ns)
+                t->idle_since_ns = now;
+            else if (now - t->idle_since_ns >= c->cfg.tm_idle_timeout_ns && r->nqueue == 0) {
+                atomic_store(&c->tms[i].state, MC_TM_DOWN);
+                atomic_fetch_sub(&c->registered, 1);
+                rt_node_crash(c->tms[i].node);  /* the container is released */
+            }
+        } else {
+            t->idle_since_ns = 0;
+        }
+    }
+    rt_timer_start(r->self, c->cfg.hb_interval_ns, TAG_HEARTBEAT);
+}
+
+static void rm_msg(struct rt_actor *a, const struct rt_msg *m)
+{
+    struct rm *r = rt_actor_state(a);
+    struct mc_cluster *c = r->c;
+    atomic_fetch_add_explicit(&c->messages, 1, memory_order_relaxed);
+    switch (m->type) {
+    case RT_MSG_TIMER: {
+        const struct rt_timer_fire *f = m->data;
+        if (f->tag == TAG_HEARTBEAT)
+            rm_heartbeat(r);
+        else if (f->tag >= TAG_LAUNCH_BASE) {
+            r->launching--;
+            mc__tm_launch(c, (uint32_t)(f->tag - TAG_LAUNCH_BASE));
+        }
+        break;
+    }
+    case MC_MSG_TM_REGISTER: {
+        const struct mc_reg *g = m->data;
+        if (g->tm >= MC_MAX_TMS)
+            break;
+        struct rm_tm *t = &r->tm[g->tm];
+        if (!tm_registered(r, g->tm)) {
+            memset(t, 0, sizeof(*t));
+            t->nslots = g->slots < MC_OFFER_MAX ? g->slots : MC_OFFER_MAX;
+            atomic_store(&c->tms[g->tm].state, MC_TM_REGISTERED);
+            if (atomic_fetch_add(&c->registered, 1) + 1 >= c->cfg.taskmanagers &&
+                !atomic_load(&c->ready_ns))
+                atomic_store(&c->ready_ns, rm_now(r));
+            rt_trace(c->w, c->jm, "tm_registered", "\"cluster\":\"%s\",\"tm\":%u", c->name, g->tm);
+            rt_world_notify(c->w);
+        }
+        t->te = m->src;
+        t->last_reply_ns = rm_now(r);
+        rt_send(a, m->src, MC_MSG_TM_REGISTERED, NULL, 0);
+        rm_serve_queue(r);
+        break;
+    }
+    case MC_MSG_HB_REPLY: {
+        const struct mc_hb *hb = m->data;
+        if (hb->tm < MC_MAX_TMS && tm_registered(r, hb->tm) && r->tm[hb->tm].te == m->src)
+            r->tm[hb->tm].last_reply_ns = rm_now(r);
+        break;
+    }
+    case MC_MSG_TM_LEAVING: {
+        uint32_t i = *(const uint32_t *)m->data;
+        char why[96];
+        snprintf(why, sizeof(why), "TaskManager %s-tm%u is shutting down", c->name, i);
+        if (i < MC_MAX_TMS)
+            rm_lost(r, i, why);
+        break;
+    }
+    case MC_MSG_SLOT_REQUEST: {
+        const struct mc_slot_req *q = m->data;
+        struct rm_req rq = { m->src, q->job, q->count, q->req };
+        if (!rm_allocate(r, &rq) && r->nqueue < sizeof(r->queue) / sizeof(r->queue[0])) {
+            r->queue[r->nqueue++] = rq;
+            rm_launch_if_needed(r);
+        }
+        break;
+    }
+    case MC_MSG_SLOT_RELEASE: {
+        const struct mc_slot_release *rel = m->data;
+        for (uint32_t i = 0; i < MC_MAX_TMS; i++) {
+            if (rel->tm >= 0 && (uint32_t)rel->tm != i)
+                continue;
+            for (uint32_t s = 0; s < r->tm[i].nslots; s++)
+                if (r->tm[i].slot_job[s] == rel->job)
+                    r->tm[i].slot_job[s] = 0;
+        }
+        rm_serve_queue(r);
+        break;
+    }
+    }
+}
+
+static const struct rt_actor_ops rm_ops = { "resourcemanager", rm_msg, NULL };
+
+/* ---- job master --------------------------------------------------------------- */
+
+struct jobmaster {
+    struct rt_actor *self;
+    struct mc_cluster *c;
+    struct mc_job *job;
+    rt_addr runner;
+    struct mc_restart_state rs;
+    uint32_t nslots;
+    int32_t slot_tm[MC_OFFER_MAX];
+    rt_addr slot_te[MC_OFFER_MAX];
+    uint64_t req;
+    bool waiting;                       /* the runner waits for ENG_MSG_JOB_PROCEED */
+};
+
+static uint32_t missing_slots(struct jobmaster *jm)
+{
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < jm->nslots; s++)
+        n += jm->slot_tm[s] < 0;
+    return n;
+}
+
+static void jm_request(struct jobmaster *jm)
+{
+    rt_addr rm = atomic_load(&jm->c->rm);
+    struct mc_slot_req q = { jm->job->ej->id, missing_slots(jm), ++jm->req };
+    rt_send(jm->self, rm, MC_MSG_SLOT_REQUEST, &q, sizeof(q));
+}
+
+static rt_addr jm_place(void *arg, uint32_t task, uint32_t attempt)
+{
+    struct jobmaster *jm = arg;
+    uint32_t s = eng_execgraph_task(jm->job->ej->eg, task)->subtask;
+    return s < jm->nslots && jm->slot_tm[s] >= 0 ? jm->slot_te[s] : 0;
+}
+
+static int jm_prepare(void *arg, uint32_t attempt)
+{
+    struct jobmaster *jm = arg;
+    if (missing_slots(jm) == 0)
+        return 1;
+    jm->waiting = true;
+    jm_request(jm);
+    return 0;
+}
+
+static uint64_t jm_rand(void *arg)
+{
+    return rt_rand_u64(rt_actor_node(((struct jobmaster *)arg)->self));
+}
+
+static int jm_on_failure(void *arg, uint32_t failures, const char *reason, uint64_t *delay_ns)
+{
+    struct jobmaster *jm = arg;
+    char why[256];
+    bool again = mc_restart_on_failure(&jm->rs, rt_now(jm->c->w), jm_rand, jm, delay_ns, why,
+                                       sizeof(why));
+    if (!again)
+        eng_job_event(jm->job->ej, rt_now(jm->c->w), "%s", why);
+    return again;
+}
+
+static void jm_on_terminal(void *arg, enum eng_job_state st)
+{
+    struct jobmaster *jm = arg;
+    atomic_store(&jm->job->finished_ns, rt_now(jm->c->w));
+    struct mc_slot_release rel = { jm->job->ej->id, -1 };
+    rt_send(jm->self, atomic_load(&jm->c->rm), MC_MSG_SLOT_RELEASE, &rel, sizeof(rel));
+    for (uint32_t s = 0; s < jm->nslots; s++)
+        jm->slot_tm[s] = -1;
+    mc_restart_fini(&jm->rs);      /* the runner asks no more of it */
+}
+
+static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
+{
+    struct jobmaster *jm = rt_actor_state(a);
+    atomic_fetch_add_explicit(&jm->c->messages, 1, memory_order_relaxed);
+    switch (m->type) {
+    case MC_MSG_SLOT_OFFER: {
+        const struct mc_slot_offer *off = m->data;
+        if (off->req != jm->req)
+            break;      /* an answer to a request we superseded */
+        uint32_t k = 0;
+        for (uint32_t s = 0; s < jm->nslots && k < off->n; s++) {
+            if (jm->slot_tm[s] >= 0)
+                continue;
+            jm->slot_tm[s] = (int32_t)off->slot[k].tm;
+            jm->slot_te[s] = off->slot[k].te;
+            atomic_store(&jm->job->slot_tm[s], (int)off->slot[k].tm);
+            k++;
+        }
+        if (jm->waiting && missing_slots(jm) == 0) {
+            jm->waiting = false;
+            rt_send(a, jm->runner, ENG_MSG_JOB_PROCEED, NULL, 0);
+        }
+        break;
+    }
+    case MC_MSG_TM_LOST: {
+        const struct mc_tm_lost *lost = m->data;
+        bool mine = false;
+        for (uint32_t s = 0; s < jm->nslots; s++)
+            if (jm->slot_tm[s] == (int32_t)lost->tm) {
+                jm->slot_tm[s] = -1;
+                atomic_store(&jm->job->slot_tm[s], -1);
+                mine = true;
+            }
+        if (mine)
+            rt_send(a, jm->runner, ENG_MSG_JOB_FAIL, lost->reason,
+                    (uint32_t)strlen(lost->reason) + 1);
+        break;
+    }
+    }
+}
+
+static const struct rt_actor_ops jm_ops = { "jobmaster", jm_msg, NULL };
+
+void mc__jm_submit(struct rt_node *n, void *arg)
+{
+    struct mc_job *job = arg;
+    struct mc_cluster *c = job->cluster;
+    struct jobmaster *jm = rt_xcalloc(1, sizeof(*jm));
+    jm->self = rt_actor_spawn(n, &jm_ops, jm);
+    jm->c = c;
+    jm->job = job;
+    mc_restart_init(&jm->rs, &c->cfg.restart);
+    const struct eng_jobgraph *g = job->ej->graph;
+    for (uint32_t v = 0; v < eng_jobgraph_vertex_count(g); v++)
+        if (eng_jobgraph_vertex(g, v)->parallelism > jm->nslots)
+            jm->nslots = eng_jobgraph_vertex(g, v)->parallelism;
+    if (jm->nslots > MC_OFFER_MAX)
+        jm->nslots = MC_OFFER_MAX;
+    for (uint32_t s = 0; s < jm->nslots; s++)
+        jm->slot_tm[s] = -1;
+    atomic_store(&job->nslots, jm->nslots);
+    rt_trace(c->w, n, "job_submitted", "\"cluster\":\"%s\",\"job\":%u", c->name, job->ej->id);
+    struct eng_jobrun_policy pol = { .place = jm_place, .prepare = jm_prepare,
+                                     .on_failure = jm_on_failure,
+                                     .on_terminal = jm_on_terminal, .arg = jm };
+    jm->runner = rt_actor_addr(eng_jobrun_spawn(n, job->ej, &pol));
+}
+
+void mc__jm_spawn(struct rt_node *n, void *arg)
+{
+    struct mc_cluster *c = arg;
+    struct rm *r = rt_xcalloc(1, sizeof(*r));
+    r->c = c;
+    r->self = rt_actor_spawn(n, &rm_ops, r);
+    atomic_store(&c->rm, rt_actor_addr(r->self));
+    rt_timer_start(r->self, c->cfg.hb_interval_ns, TAG_HEARTBEAT);
+    rt_world_notify(c->w);
+}

@@ -1,0 +1,250 @@
+/*
+ * test_cluster.c - a session cluster: TaskManagers register, jobs get slots
+ * and run, a lost TaskManager is detected the way Flink detects it, and the
+ * jobs that had a task there - and only those - restart from their latest
+ * checkpoint, exactly once.  Every test runs in both worlds.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster/cluster.h"
+#include "engine/operator.h"
+#include "runtime/dfs.h"
+
+#define WAIT_NS (120 * RT_NS_PER_SEC)
+#define NJOBS 3
+
+struct env {
+    struct rt_world *w;
+    struct dfs *dfs;
+    char root[64];
+    struct mc_cluster *c;
+    struct mc_job *jobs[NJOBS];
+};
+
+static struct eng_jobgraph *job_graph(const char *name, uint64_t records, uint32_t par)
+{
+    struct eng_jobgraph *g = eng_jobgraph_new(name);
+    struct eng_op_args src = { .records = records, .keys = 50, .rate = 20000 };
+    int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, par, 0);
+    int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, NULL, par, 0);
+    int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, par, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
+    eng_jobgraph_add_edge(g, (uint32_t)c, (uint32_t)k, ENG_EDGE_FORWARD);
+    return g;
+}
+
+static void env_up(struct env *e, enum rt_world_kind kind, uint32_t tms)
+{
+    memset(e, 0, sizeof(*e));
+    struct rt_world_config wc = { .kind = kind, .seed = 5, .link_latency_ns = 100000 };
+    assert_int_equal(rt_world_new(&wc, &e->w), 0);
+    snprintf(e->root, sizeof(e->root), "/tmp/mc-test-cluster-XXXXXX");
+    assert_non_null(mkdtemp(e->root));
+    struct dfs_config dc = { .root = e->root, .base_latency_ns = 100000 };
+    assert_int_equal(dfs_new(e->w, &dc, &e->dfs), 0);
+    struct mc_cluster_config cfg;
+    mc_cluster_config_defaults(&cfg);
+    cfg.taskmanagers = tms;
+    cfg.slots = 2;
+    cfg.evenly_spread = true;
+    cfg.hb_interval_ns = 50 * RT_NS_PER_MS;
+    cfg.hb_timeout_ns = 300 * RT_NS_PER_MS;
+    cfg.job.checkpoint_interval_ns = 50 * RT_NS_PER_MS;
+    mc_restart_config_defaults(&cfg.restart, MC_RESTART_FIXED_DELAY);
+    char err[128];
+    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.attempts",
+                                           "5", err, sizeof(err)), 0);
+    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.delay",
+                                           "100ms", err, sizeof(err)), 0);
+    assert_int_equal(mc_cluster_new(e->w, e->dfs, "session", &cfg, &e->c), 0);
+}
+
+static bool ready(void *arg) { return mc_cluster_ready(arg); }
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void env_down(struct env *e)
+{
+    rt_world_free(e->w);
+    dfs_free(e->dfs);
+    for (int i = 0; i < NJOBS; i++)
+        mc_job_free(e->jobs[i]);
+    mc_cluster_free(e->c);
+    nftw(e->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void submit_all(struct env *e, uint64_t records)
+{
+    static const char *names[NJOBS] = { "orders", "clicks", "audit" };
+    char err[256];
+    for (int i = 0; i < NJOBS; i++)
+        assert_int_equal(mc_cluster_submit(e->c, job_graph(names[i], records, 2), (uint32_t)i + 1,
+                                           NULL, &e->jobs[i], err, sizeof(err)), 0);
+}
+
+struct all_running {
+    struct env *e;
+};
+
+static bool jobs_running(void *arg)
+{
+    struct env *e = arg;
+    for (int i = 0; i < NJOBS; i++)
+        if (atomic_load(&e->jobs[i]->ej->last_checkpoint) < 2)
+            return false;
+    return true;
+}
+
+static bool all_terminal(void *arg)
+{
+    struct env *e = arg;
+    for (int i = 0; i < NJOBS; i++) {
+        enum eng_job_state s = eng_job_state(e->jobs[i]->ej);
+        if (s != ENG_JOB_FINISHED && s != ENG_JOB_FAILED && s != ENG_JOB_CANCELED)
+            return false;
+    }
+    return true;
+}
+
+static bool lost_one(void *arg)
+{
+    return atomic_load(&((struct mc_cluster *)arg)->tms_lost) >= 1;
+}
+
+static void assert_job_exactly_once(struct mc_job *j, uint64_t records)
+{
+    char err[256];
+    eng_job_last_error(j->ej, err, sizeof(err));
+    if (eng_job_state(j->ej) != ENG_JOB_FINISHED)
+        fail_msg("job %s ended %s: %s", j->ej->name, eng_job_state_name(eng_job_state(j->ej)), err);
+    struct eng_jobgraph *ref = job_graph(j->ej->name, records, 2);
+    struct eng_expected *ex = NULL;
+    assert_int_equal(eng_reference(ref, &ex, err, sizeof(err)), 0);
+    struct eng_verdict v;
+    eng_output_verify(j->ej->output, ex, &v);
+    if (!v.exactly_once)
+        fail_msg("job %s: lost %llu duplicated %llu wrong %llu", j->ej->name,
+                 (unsigned long long)v.lost, (unsigned long long)v.duplicated,
+                 (unsigned long long)v.wrong_values);
+    eng_expected_free(ex);
+    eng_jobgraph_free(ref);
+}
+
+/* A silent kill: found by the heartbeat timeout (not before), the jobs with a
+ * slot there restart, the others are untouched, all exactly once. */
+static void silent_kill_body(enum rt_world_kind kind)
+{
+    struct env e;
+    env_up(&e, kind, 4);
+    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
+    submit_all(&e, 8000);
+    assert_int_equal(rt_world_wait(e.w, jobs_running, &e, WAIT_NS), 0);
+
+    int victim = mc_job_tm_of(e.jobs[0], 0);
+    assert_true(victim >= 0);
+    bool affected[NJOBS];
+    for (int i = 0; i < NJOBS; i++) {
+        affected[i] = false;
+        for (uint32_t s = 0; s < atomic_load(&e.jobs[i]->nslots); s++)
+            affected[i] |= mc_job_tm_of(e.jobs[i], s) == victim;
+    }
+    uint64_t t_kill = rt_now(e.w);
+    mc_tm_kill(e.c, (uint32_t)victim);
+    assert_int_equal(rt_world_wait(e.w, lost_one, e.c, WAIT_NS), 0);
+    uint64_t detect = rt_now(e.w) - t_kill;
+    /* The timeout runs from the last heartbeat answered, which came at most
+     * one interval before the kill; the check runs once per interval. */
+    if (detect < 250 * RT_NS_PER_MS || detect > 300 * RT_NS_PER_MS + 2 * 50 * RT_NS_PER_MS)
+        fail_msg("detected after %llu ms; the heartbeat timeout allows 250..400 ms",
+                 (unsigned long long)(detect / RT_NS_PER_MS));
+
+    assert_int_equal(rt_world_wait(e.w, all_terminal, &e, WAIT_NS), 0);
+    for (int i = 0; i < NJOBS; i++) {
+        assert_job_exactly_once(e.jobs[i], 8000);
+        unsigned restarts = atomic_load(&e.jobs[i]->ej->restarts);
+        if (affected[i])
+            assert_true(restarts >= 1);
+        else
+            assert_int_equal(restarts, 0);
+    }
+    assert_true(affected[0]);
+    env_down(&e);
+}
+
+static void test_silent_kill_sim(void **s) { (void)s; silent_kill_body(RT_WORLD_SIM); }
+static void test_silent_kill_real(void **s) { (void)s; silent_kill_body(RT_WORLD_REAL); }
+
+/* A graceful stop says so: the TaskManager is released at once. */
+static void graceful_body(enum rt_world_kind kind)
+{
+    struct env e;
+    env_up(&e, kind, 4);
+    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
+    submit_all(&e, 8000);
+    assert_int_equal(rt_world_wait(e.w, jobs_running, &e, WAIT_NS), 0);
+    int victim = mc_job_tm_of(e.jobs[1], 1);
+    uint64_t t0 = rt_now(e.w);
+    mc_tm_stop(e.c, (uint32_t)victim);
+    assert_int_equal(rt_world_wait(e.w, lost_one, e.c, WAIT_NS), 0);
+    assert_true(rt_now(e.w) - t0 < 50 * RT_NS_PER_MS);     /* no heartbeat needed */
+    assert_int_equal(rt_world_wait(e.w, all_terminal, &e, WAIT_NS), 0);
+    for (int i = 0; i < NJOBS; i++)
+        assert_job_exactly_once(e.jobs[i], 8000);
+    assert_true(atomic_load(&e.jobs[1]->ej->restarts) >= 1);
+    env_down(&e);
+}
+
+static void test_graceful_sim(void **s) { (void)s; graceful_body(RT_WORLD_SIM); }
+static void test_graceful_real(void **s) { (void)s; graceful_body(RT_WORLD_REAL); }
+
+/* A crashed process (its host still answers): calls to it fail, and the
+ * RPC-failure threshold finds it well before the heartbeat timeout. */
+static void crash_body(enum rt_world_kind kind)
+{
+    struct env e;
+    env_up(&e, kind, 4);
+    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
+    submit_all(&e, 8000);
+    assert_int_equal(rt_world_wait(e.w, jobs_running, &e, WAIT_NS), 0);
+    uint64_t t0 = rt_now(e.w);
+    mc_tm_crash(e.c, (uint32_t)mc_job_tm_of(e.jobs[2], 0));
+    assert_int_equal(rt_world_wait(e.w, lost_one, e.c, WAIT_NS), 0);
+    assert_true(rt_now(e.w) - t0 < 300 * RT_NS_PER_MS);
+    assert_int_equal(rt_world_wait(e.w, all_terminal, &e, WAIT_NS), 0);
+    for (int i = 0; i < NJOBS; i++)
+        assert_job_exactly_once(e.jobs[i], 8000);
+    env_down(&e);
+}
+
+static void test_crash_sim(void **s) { (void)s; crash_body(RT_WORLD_SIM); }
+static void test_crash_real(void **s) { (void)s; crash_body(RT_WORLD_REAL); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_silent_kill_sim),
+        cmocka_unit_test(test_silent_kill_real),
+        cmocka_unit_test(test_graceful_sim),
+        cmocka_unit_test(test_graceful_real),
+        cmocka_unit_test(test_crash_sim),
+        cmocka_unit_test(test_crash_real),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
