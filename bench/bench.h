@@ -5,6 +5,8 @@
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 /* Runs `bench` with its arguments (argv[0] is "bench").  Prints a readable
@@ -13,6 +15,10 @@ int bench_main(int argc, char **argv);
 
 /* One bench: fills *out with its figures (a new object).  0 or -errno. */
 int bench_spinup(json_t **out);
+int bench_engine(json_t **out);
+
+/* --quick: smaller sizes and one repetition (CI smoke runs); benches may ignore it. */
+extern bool bench_quick;
 
 /* Shared by the benches. */
 double bench_median(double *v, int n);

@@ -1,0 +1,484 @@
+/*
+ * bench_engine.c - `minicluster bench engine`: records per second through
+ * real jobs of the task engine, each against a bare loop doing the same work
+ * on the same machine in the same run.
+ *
+ * Setup (real world, one per measured run): a JobManager-like node with the
+ * job's runner, two worker nodes each with a task host, and the DFS.  Source
+ * tasks are placed on worker 0 and every other task on worker 1, so records
+ * cross nodes (threads) through the engine's channels.  Parallelism 1.
+ *
+ * Figures, each the median of the repetitions:
+ *   passthrough_rps  sequence source -REBALANCE-> sink, unthrottled;
+ *                    records / (FINISHED - RUNNING), both from the job's own
+ *                    event list (world time).  Floor: ring_rps, a bare
+ *                    batched SPSC ring between two threads moving the same
+ *                    records (bench_engine_floor.c).
+ *   keyed_rps        source -HASH-> sum -> sink over KEYED_KEYS keys, same
+ *                    clock.  Floor: hashagg_rps, one thread summing the same
+ *                    key sequence into a bare open-addressing table.
+ *   checkpoint_overhead  1 - rps(interval 100 ms) / rps(no periodic
+ *                    checkpoint) for source -HASH-> sum -> alloc -> sink,
+ *                    the ALLOC operator holding ~16 MB of keyed state; the
+ *                    two variants alternate, run by run, so drift of the
+ *                    machine hits both alike.
+ * Extras: chan_rps (the engine's channel in the floor's bare loops),
+ * kstate_rps (eng_kstate_add_batch alone), *_drain_ms (RUNNING until the sink
+ * task has received the last record; the rest up to FINISHED is the final
+ * checkpoint and the sink's commit), *_wakes_per_batch (channel wake-ups per
+ * data batch).
+ *
+ * Every run is checked: the job must finish with no restart and its committed
+ * output must be exactly the reference model's (eng_output_verify against
+ * eng_reference).  A broken run makes the bench fail (non-zero exit) rather
+ * than report a figure of something that did not work.  --quick: smaller
+ * sizes and one repetition, for CI.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench.h"
+#include "bench/bench_engine.h"
+#include "engine/jobrun.h"
+#include "engine/operator.h"
+#include "runtime/dfs.h"
+
+#define WAIT_NS (60 * RT_NS_PER_SEC)
+#define POLL_NS (2 * RT_NS_PER_MS)      /* how often the drain moment is looked for */
+#define PASS_KEYS 1024                  /* few keys: the sink's output table stays small */
+#define KEYED_KEYS 100000
+#define CHK_INTERVAL_MS 100
+#define CHK_STATE_BYTES (16u << 20)     /* keyed state the checkpointed job carries */
+#define CHK_BYTES_PER_KEY (CHK_STATE_BYTES / KEYED_KEYS)
+#define MAX_REPS 5
+
+/* Sizes: full runs take ~1-2 s per job on the reference machine. */
+struct sizes {
+    uint64_t pass_records, keyed_records, chk_records;
+    int job_reps;
+};
+
+static const struct sizes full_sizes = { 8000000, 6000000, 5000000, 3 };
+static const struct sizes quick_sizes = { 1000000, 500000, 500000, 1 };
+
+enum shape { SHAPE_PASS, SHAPE_KEYED, SHAPE_CHK };
+
+/* ---- the harness: one world per run ----------------------------------------------- */
+
+struct harness {
+    struct rt_world *w;
+    struct dfs *dfs;
+    char root[256];
+    struct rt_node *jm, *tm[2];
+    _Atomic rt_addr host[2];
+    struct eng_job *job;
+};
+
+static void spawn_host(struct rt_node *n, void *arg)
+{
+    _Atomic rt_addr *slot = arg;
+    atomic_store(slot, rt_actor_addr(eng_taskhost_spawn(n)));
+    rt_world_notify(rt_node_world(n));
+}
+
+static bool host_ready(void *arg)
+{
+    return atomic_load((_Atomic rt_addr *)arg) != 0;
+}
+
+/* Source chains on worker 0, everything else on worker 1.  Runs on the jm
+ * node; the execution graph is read-only by then. */
+static rt_addr place(void *arg, uint32_t task, uint32_t attempt)
+{
+    struct harness *h = arg;
+    const struct eng_task *t = eng_execgraph_task(h->job->eg, task);
+    const struct eng_chain *c = eng_execgraph_chain(h->job->eg, t->chain);
+    const struct eng_vertex *head = eng_jobgraph_vertex(h->job->graph, c->ops[0]);
+    bool src = head->kind == ENG_OP_SOURCE_SEQUENCE || head->kind == ENG_OP_SOURCE_RANDOM;
+    return atomic_load(&h->host[src ? 0 : 1]);
+}
+
+/* A bench must not hide a failure behind a restart. */
+static int no_restart(void *arg, uint32_t failures, const char *reason, uint64_t *delay_ns)
+{
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void harness_down(struct harness *h)
+{
+    rt_world_free(h->w);
+    dfs_free(h->dfs);
+    eng_job_free(h->job);
+    if (h->root[0])
+        nftw(h->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int harness_up(struct harness *h)
+{
+    memset(h, 0, sizeof(*h));
+    struct rt_world_config cfg = { .kind = RT_WORLD_REAL, .seed = 7 };
+    int rc = rt_world_new(&cfg, &h->w);
+    if (rc < 0)
+        return rc;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(h->root, sizeof(h->root), "%s/mc-bench-engine-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(h->root)) {
+        rc = -errno;
+        h->root[0] = '\0';
+        goto fail;
+    }
+    /* No modelled latency or bandwidth: the DFS costs what the local disk costs. */
+    struct dfs_config dc = { .root = h->root };
+    if ((rc = dfs_new(h->w, &dc, &h->dfs)) < 0)
+        goto fail;
+    h->jm = rt_node_new(h->w, "jm");
+    if ((rc = rt_node_start(h->jm)) < 0)
+        goto fail;
+    for (int i = 0; i < 2; i++) {
+        h->tm[i] = rt_node_new(h->w, i ? "tm1" : "tm0");
+        if ((rc = rt_node_start(h->tm[i])) < 0 ||
+            (rc = rt_node_call(h->tm[i], spawn_host, &h->host[i])) < 0 ||
+            (rc = rt_world_wait(h->w, host_ready, &h->host[i], WAIT_NS)) < 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    harness_down(h);
+    memset(h, 0, sizeof(*h));
+    return rc;
+}
+
+/* ---- jobs ----------------------------------------------------------------------------- */
+
+static struct eng_jobgraph *build_graph(enum shape s, uint64_t records)
+{
+    struct eng_jobgraph *g = eng_jobgraph_new(s == SHAPE_PASS ? "passthrough" : "keyed");
+    struct eng_op_args src = { .records = records,
+                               .keys = s == SHAPE_PASS ? PASS_KEYS : KEYED_KEYS };
+    int v = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, 1, 0);
+    int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, 1, 0);
+    if (s == SHAPE_PASS) {
+        /* REBALANCE, not FORWARD: a forward edge would fuse source and sink
+         * into one task and no record would cross a channel. */
+        eng_jobgraph_add_edge(g, (uint32_t)v, (uint32_t)k, ENG_EDGE_REBALANCE);
+        return g;
+    }
+    int sum = eng_jobgraph_add_vertex(g, "sum", ENG_OP_SUM, NULL, 1, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)v, (uint32_t)sum, ENG_EDGE_HASH);
+    int last = sum;
+    if (s == SHAPE_CHK) {
+        struct eng_op_args al = { .bytes_per_key = CHK_BYTES_PER_KEY };
+        int a = eng_jobgraph_add_vertex(g, "state", ENG_OP_ALLOC, &al, 1, 0);
+        eng_jobgraph_add_edge(g, (uint32_t)sum, (uint32_t)a, ENG_EDGE_FORWARD);
+        last = a;
+    }
+    eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)k, ENG_EDGE_FORWARD);
+    return g;
+}
+
+struct run_result {
+    double rps;                 /* records / (FINISHED - RUNNING) */
+    double run_ms, drain_ms;
+    double wakes_per_batch;
+    uint64_t records;
+    uint32_t checkpoints;
+    uint64_t chk_bytes;         /* written to the DFS for checkpoints */
+};
+
+struct run_req {
+    struct harness *h;
+    struct eng_jobrun_policy pol;
+};
+
+static void spawn_runner(struct rt_node *n, void *arg)
+{
+    struct run_req *r = arg;
+    eng_jobrun_spawn(n, r->h->job, &r->pol);
+}
+
+static bool terminal(void *arg)
+{
+    enum eng_job_state s = eng_job_state(arg);
+    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+}
+
+/* World time of the oldest event whose text starts with the state's name. */
+static uint64_t event_time(const struct eng_job *j, enum eng_job_state st)
+{
+    const char *name = eng_job_state_name(st);
+    uint64_t t = 0;
+    for (const struct eng_job_event *e = atomic_load(&((struct eng_job *)j)->events); e;
+         e = e->next)
+        if (strncmp(e->text, name, strlen(name)) == 0)
+            t = e->t_ns;
+    return t;
+}
+
+static void dump_events(const struct eng_job *j)
+{
+    for (const struct eng_job_event *e = atomic_load(&((struct eng_job *)j)->events); e;
+         e = e->next)
+        fprintf(stderr, "    at %.3f ms: %s\n", (double)e->t_ns / 1e6, e->text);
+}
+
+/* Runs one job to its end in a fresh world and checks its output against
+ * `expected`.  Returns 0 with *res filled, -EPROTO for a run that did not do
+ * what it should (said on stderr), or -errno from the setup. */
+static int run_job(enum shape s, uint64_t records, uint64_t interval_ms,
+                   const struct eng_expected *expected, struct run_result *res)
+{
+    struct harness h;
+    int rc = harness_up(&h);
+    if (rc < 0)
+        return rc;
+    struct eng_job_config cfg;
+    eng_job_config_defaults(&cfg);
+    cfg.checkpoint_interval_ns = interval_ms * RT_NS_PER_MS;
+    char err[256];
+    if ((rc = eng_job_new(1, build_graph(s, records), &cfg, h.dfs, &h.job, err,
+                          sizeof(err))) < 0) {
+        fprintf(stderr, "bench engine: job rejected: %s\n", err);
+        goto out;
+    }
+    struct run_req req = { &h, { .place = place, .on_failure = no_restart, .arg = &h } };
+    if ((rc = rt_node_call(h.jm, spawn_runner, &req)) < 0)
+        goto out;
+    /* Poll for the moment the sink task has every record, to split the run
+     * into data flow and final checkpoint; the job's end wakes us at once. */
+    uint64_t deadline = rt_now(h.w) + WAIT_NS, drained = 0;
+    while (!terminal(h.job) && rt_now(h.w) < deadline) {
+        rt_world_wait(h.w, terminal, h.job, POLL_NS);
+        if (!drained && atomic_load(&h.job->records_out) >= records)
+            drained = rt_now(h.w);
+    }
+    enum eng_job_state st = eng_job_state(h.job);
+    struct eng_verdict v = { 0 };
+    if (st == ENG_JOB_FINISHED)
+        eng_output_verify(h.job->output, expected, &v);
+    if (st != ENG_JOB_FINISHED || atomic_load(&h.job->restarts) != 0 || !v.exactly_once ||
+        v.committed != records) {
+        eng_job_last_error(h.job, err, sizeof(err));
+        fprintf(stderr, "bench engine: broken run of %s: state %s (%s), restarts %u, "
+                "committed %llu of %llu, lost %llu, duplicated %llu, wrong %llu\n",
+                h.job->name, eng_job_state_name(st), err[0] ? err : "no error",
+                atomic_load(&h.job->restarts), (unsigned long long)v.committed,
+                (unsigned long long)records, (unsigned long long)v.lost,
+                (unsigned long long)v.duplicated, (unsigned long long)v.wrong_values);
+        dump_events(h.job);
+        rc = -EPROTO;
+        goto out;
+    }
+    uint64_t t_run = event_time(h.job, ENG_JOB_RUNNING);
+    uint64_t t_fin = event_time(h.job, ENG_JOB_FINISHED);
+    uint64_t wakes = 0;
+    for (struct eng_attempt *a = h.job->attempts; a; a = a->next)
+        for (uint32_t i = 0; i < a->nchans; i++)
+            wakes += atomic_load(&a->chans[i]->wakes);
+    struct dfs_io_stats io;
+    dfs_stats_phase(h.dfs, DFS_PHASE_CHECKPOINT, &io);
+    *res = (struct run_result){
+        .records = records,
+        .run_ms = (double)(t_fin - t_run) / 1e6,
+        .drain_ms = drained > t_run ? (double)(drained - t_run) / 1e6 : 0,
+        .wakes_per_batch = (double)wakes / ((double)records / ENG_BATCH_CAP),
+        .checkpoints = atomic_load(&h.job->checkpoints_completed),
+        .chk_bytes = io.bytes_written,
+    };
+    res->rps = t_fin > t_run ? (double)records / ((double)(t_fin - t_run) / 1e9) : 0;
+    rc = 0;
+out:
+    harness_down(&h);
+    return rc;
+}
+
+static int reference_of(enum shape s, uint64_t records, struct eng_expected **out)
+{
+    char err[256];
+    struct eng_jobgraph *g = build_graph(s, records);
+    int rc = eng_reference(g, out, err, sizeof(err));
+    eng_jobgraph_free(g);
+    if (rc < 0)
+        fprintf(stderr, "bench engine: reference model: %s\n", err);
+    return rc;
+}
+
+/* Medians over the repetitions of one job shape. */
+struct job_figs {
+    double rps, run_ms, drain_ms, flow_rps, wakes_per_batch, chk_bytes, checkpoints;
+    double floor_rps;           /* the floor run next to each repetition */
+};
+
+static void medians(const struct run_result *r, const double *floor, int n,
+                    struct job_figs *f)
+{
+    double v[8][MAX_REPS];
+    for (int i = 0; i < n; i++) {
+        v[0][i] = r[i].rps;
+        v[1][i] = r[i].run_ms;
+        v[2][i] = r[i].drain_ms;
+        v[3][i] = r[i].drain_ms > 0 ? (double)r[i].records / (r[i].drain_ms / 1e3) : 0;
+        v[4][i] = r[i].wakes_per_batch;
+        v[5][i] = (double)r[i].chk_bytes;
+        v[6][i] = r[i].checkpoints;
+        v[7][i] = floor ? floor[i] : 0;
+    }
+    f->rps = bench_median(v[0], n);
+    f->run_ms = bench_median(v[1], n);
+    f->drain_ms = bench_median(v[2], n);
+    f->flow_rps = bench_median(v[3], n);
+    f->wakes_per_batch = bench_median(v[4], n);
+    f->chk_bytes = bench_median(v[5], n);
+    f->checkpoints = bench_median(v[6], n);
+    f->floor_rps = bench_median(v[7], n);
+}
+
+typedef int (*floor_fn)(uint64_t records, uint64_t keys, double *rps);
+
+/* Runs shape s n times with checkpoint interval iv.  With floor_of, the
+ * floor runs right before each repetition, so a machine busy with something
+ * else for a while slows figure and floor alike; with iv2, a second variant
+ * runs after each repetition (into f2), for the same reason. */
+static int measure(enum shape s, uint64_t records, int n, floor_fn floor_of, uint64_t keys,
+                   uint64_t iv, struct job_figs *f, int64_t iv2, struct job_figs *f2)
+{
+    struct eng_expected *e = NULL;
+    int rc = reference_of(s, records, &e);
+    if (rc < 0)
+        return rc;
+    struct run_result r[MAX_REPS], r2[MAX_REPS];
+    double fl[MAX_REPS];
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (floor_of && (rc = floor_of(records, keys, &fl[i])) < 0) {
+            fprintf(stderr, "bench engine: a floor loop lost records (checksum)\n");
+            break;
+        }
+        rc = run_job(s, records, iv, e, &r[i]);
+        if (rc == 0 && f2)
+            rc = run_job(s, records, (uint64_t)iv2, e, &r2[i]);
+    }
+    eng_expected_free(e);
+    if (rc < 0)
+        return rc;
+    medians(r, floor_of ? fl : NULL, n, f);
+    if (f2)
+        medians(r2, NULL, n, f2);
+    return 0;
+}
+
+/* The median of n runs of a floor on its own (the extra floors). */
+static int floor_median(floor_fn fn, uint64_t records, uint64_t keys, int n, double *rps)
+{
+    double v[MAX_REPS];
+    for (int i = 0; i < n; i++) {
+        int rc = fn(records, keys, &v[i]);
+        if (rc < 0) {
+            fprintf(stderr, "bench engine: a floor loop lost records (checksum)\n");
+            return rc;
+        }
+    }
+    *rps = bench_median(v, n);
+    return 0;
+}
+
+/* ---- the bench ------------------------------------------------------------------------ */
+
+static bool sane(double x)
+{
+    return isfinite(x) && x > 0;
+}
+
+static void put(json_t *o, const char *key, double v)
+{
+    json_object_set_new(o, key, json_real(v));
+}
+
+int bench_engine(json_t **out)
+{
+    const struct sizes *z = bench_quick ? &quick_sizes : &full_sizes;
+    struct job_figs pass, keyed, chk_on, chk_off;
+    double chan = 0, kstate = 0;
+    double t0 = bench_now_ms();
+    int rc;
+    if ((rc = measure(SHAPE_PASS, z->pass_records, z->job_reps, bench_floor_ring, PASS_KEYS, 0,
+                      &pass, -1, NULL)) < 0 ||
+        (rc = measure(SHAPE_KEYED, z->keyed_records, z->job_reps, bench_floor_hashagg,
+                      KEYED_KEYS, 0, &keyed, -1, NULL)) < 0 ||
+        (rc = measure(SHAPE_CHK, z->chk_records, z->job_reps, NULL, 0, 0, &chk_off,
+                      CHK_INTERVAL_MS, &chk_on)) < 0 ||
+        (rc = floor_median(bench_floor_chan, z->pass_records, PASS_KEYS, z->job_reps,
+                           &chan)) < 0 ||
+        (rc = floor_median(bench_floor_kstate, z->keyed_records, KEYED_KEYS, z->job_reps,
+                           &kstate)) < 0)
+        return rc;
+    double overhead = 1.0 - chk_on.rps / chk_off.rps;
+    json_t *o = json_object();
+    put(o, "passthrough_rps", pass.rps);
+    put(o, "ring_rps", pass.floor_rps);
+    put(o, "passthrough_ratio", pass.rps / pass.floor_rps);
+    put(o, "keyed_rps", keyed.rps);
+    put(o, "hashagg_rps", keyed.floor_rps);
+    put(o, "keyed_ratio", keyed.rps / keyed.floor_rps);
+    put(o, "checkpoint_overhead", overhead);
+    /* The raw material behind the figures.  *_flow_rps: records over the
+     * time until the sink task had them all (the rest of the run is the
+     * final checkpoint, which writes every record the sink staged). */
+    json_object_set_new(o, "repetitions", json_integer(z->job_reps));
+    json_object_set_new(o, "passthrough_records", json_integer((json_int_t)z->pass_records));
+    put(o, "passthrough_ms", pass.run_ms);
+    put(o, "passthrough_drain_ms", pass.drain_ms);
+    put(o, "passthrough_flow_rps", pass.flow_rps);
+    put(o, "passthrough_wakes_per_batch", pass.wakes_per_batch);
+    put(o, "chan_rps", chan);
+    json_object_set_new(o, "keyed_records", json_integer((json_int_t)z->keyed_records));
+    json_object_set_new(o, "keyed_keys", json_integer(KEYED_KEYS));
+    put(o, "keyed_ms", keyed.run_ms);
+    put(o, "keyed_drain_ms", keyed.drain_ms);
+    put(o, "keyed_flow_rps", keyed.flow_rps);
+    put(o, "keyed_wakes_per_batch", keyed.wakes_per_batch);
+    put(o, "kstate_rps", kstate);
+    json_object_set_new(o, "chk_records", json_integer((json_int_t)z->chk_records));
+    json_object_set_new(o, "chk_state_bytes", json_integer(CHK_BYTES_PER_KEY * KEYED_KEYS));
+    put(o, "chk_rps_with", chk_on.rps);
+    put(o, "chk_rps_without", chk_off.rps);
+    put(o, "chk_ms_with", chk_on.run_ms);
+    put(o, "chk_ms_without", chk_off.run_ms);
+    put(o, "chk_flow_rps_with", chk_on.flow_rps);
+    put(o, "chk_flow_rps_without", chk_off.flow_rps);
+    /* The cost while data flows, which the final checkpoint of the run
+     * without periodic ones hides in checkpoint_overhead. */
+    put(o, "chk_flow_overhead", 1.0 - chk_on.flow_rps / chk_off.flow_rps);
+    put(o, "chk_checkpoints", chk_on.checkpoints);
+    put(o, "chk_bytes_written", chk_on.chk_bytes);
+    put(o, "bench_wall_s", (bench_now_ms() - t0) / 1000.0);
+    /* Two cores shared with whatever else runs: say how busy the machine was. */
+    double load = -1;
+    FILE *fp = fopen("/proc/loadavg", "r");
+    if (fp) {
+        if (fscanf(fp, "%lf", &load) != 1)
+            load = -1;
+        fclose(fp);
+    }
+    put(o, "loadavg_1min", load);
+    /* A figure that is zero, negative or not a number measured nothing. */
+    if (!sane(pass.rps) || !sane(pass.floor_rps) || !sane(keyed.rps) ||
+        !sane(keyed.floor_rps) || !sane(chk_on.rps) || !sane(chk_off.rps) ||
+        !isfinite(overhead)) {
+        fprintf(stderr, "bench engine: a figure is not a positive finite number "
+                "(passthrough %g, ring %g, keyed %g, hashagg %g, checkpointed %g/%g)\n",
+                pass.rps, pass.floor_rps, keyed.rps, keyed.floor_rps, chk_on.rps, chk_off.rps);
+        json_decref(o);
+        return -EPROTO;
+    }
+    *out = o;
+    return 0;
+}
