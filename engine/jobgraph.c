@@ -14,8 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <xxhash.h>
-
 #include "engine/jobgraph.h"
 #include "runtime/rt_mem.h"
 
@@ -381,22 +379,7 @@ int eng_jobgraph_validate(const struct eng_jobgraph *g, char *err, size_t errlen
 }
 
 /* ------------------------------------------------------------------ */
-/* Key groups                                                          */
-
-uint64_t eng_key_hash(uint64_t key)
-{
-    /* Hash a fixed byte order so key groups (and with them the files a
-     * restore reads) are the same on every host. */
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    key = __builtin_bswap64(key);
-#endif
-    return XXH64(&key, sizeof(key), 0);
-}
-
-uint32_t eng_key_group(uint64_t key, uint32_t max_parallelism)
-{
-    return (uint32_t)(eng_key_hash(key) % max_parallelism);
-}
+/* Key groups (eng_key_hash and eng_key_group are inline in the header) */
 
 uint32_t eng_key_group_subtask(uint32_t key_group, uint32_t parallelism,
                                uint32_t max_parallelism)

@@ -198,8 +198,43 @@ uint32_t eng_execgraph_chain_of(const struct eng_execgraph *eg, uint32_t v, uint
  * the contiguous range eng_key_group_range(i).  Rescaling moves whole key
  * groups, never single keys.
  */
-uint64_t eng_key_hash(uint64_t key);
-uint32_t eng_key_group(uint64_t key, uint32_t max_parallelism);
+/*
+ * Both are inline because HASH routing and keyed state call them once per
+ * record.  eng_key_hash is XXH64 (seed 0) of the key's 8 little-endian bytes
+ * written out for that one input length: no length dispatch, no byte buffer,
+ * and, since it works on the key's value, the same on every host byte order
+ * (test_jobgraph checks it against libxxhash).
+ */
+static inline uint64_t eng__rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t eng_key_hash(uint64_t key)
+{
+    const uint64_t p1 = 0x9E3779B185EBCA87ull, p2 = 0xC2B2AE3D27D4EB4Full;
+    const uint64_t p3 = 0x165667B19E3779F9ull, p4 = 0x85EBCA77C2B2AE63ull;
+    const uint64_t p5 = 0x27D4EB2F165667C5ull;
+    uint64_t h = p5 + 8;
+    h ^= eng__rotl64(key * p2, 31) * p1;
+    h = eng__rotl64(h, 27) * p1 + p4;
+    h ^= h >> 33;
+    h *= p2;
+    h ^= h >> 29;
+    h *= p3;
+    h ^= h >> 32;
+    return h;
+}
+
+/* eng_key_hash(key) % max_parallelism; a mask instead of the 64-bit division
+ * when max_parallelism is a power of two (the default 128 is). */
+static inline uint32_t eng_key_group(uint64_t key, uint32_t max_parallelism)
+{
+    uint64_t h = eng_key_hash(key);
+    if ((max_parallelism & (max_parallelism - 1)) == 0)
+        return (uint32_t)(h & (max_parallelism - 1));
+    return (uint32_t)(h % max_parallelism);
+}
 uint32_t eng_key_group_subtask(uint32_t key_group, uint32_t parallelism,
                                uint32_t max_parallelism);
 /* First and last (inclusive) key group of `subtask`; the range is empty

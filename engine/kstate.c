@@ -41,30 +41,12 @@ struct eng_kstate {
     uint32_t *group_count;
 };
 
-/* XXH64 (seed 0) of the key's 8 little-endian bytes, i.e. eng_key_hash,
- * written out for the one input length we hash: the per-record path then
- * has no length dispatch and no byte buffer (assembling one byte by byte
- * and loading it back costs a store-forwarding stall per record).  The
- * tests check it against libxxhash. */
-static inline uint64_t rotl64(uint64_t x, int r)
-{
-    return (x << r) | (x >> (64 - r));
-}
-
+/* eng_key_hash (jobgraph.h) is the inlined 8-byte XXH64 HASH routing uses
+ * too, so the key group a record is routed by is the one it is stored
+ * under. */
 static inline uint64_t hash_key(uint64_t key)
 {
-    const uint64_t p1 = 0x9E3779B185EBCA87ull, p2 = 0xC2B2AE3D27D4EB4Full;
-    const uint64_t p3 = 0x165667B19E3779F9ull, p4 = 0x85EBCA77C2B2AE63ull;
-    const uint64_t p5 = 0x27D4EB2F165667C5ull;
-    uint64_t h = p5 + 8;
-    h ^= rotl64(key * p2, 31) * p1;
-    h = rotl64(h, 27) * p1 + p4;
-    h ^= h >> 33;
-    h *= p2;
-    h ^= h >> 29;
-    h *= p3;
-    h ^= h >> 32;
-    return h;
+    return eng_key_hash(key);
 }
 
 static inline uint32_t group_of(const struct eng_kstate *ks, uint64_t h)
@@ -247,6 +229,54 @@ void eng_kstate_add_batch(struct eng_kstate *ks, const struct eng_record *rec, u
     }
 }
 
+/* The loop of eng_kstate_aggregate_batch for one agg: always_inline with a
+ * constant agg, so each caller below gets its own loop without the switch. */
+static inline __attribute__((always_inline)) void
+aggregate(struct eng_kstate *ks, enum eng_kstate_agg agg, const struct eng_record *in,
+          uint32_t n, struct eng_record *out)
+{
+    enum { STRETCH = 256, AHEAD = 8 };
+    uint64_t h[STRETCH];
+    for (uint32_t base = 0; base < n; base += STRETCH) {
+        uint32_t m = n - base < STRETCH ? n - base : STRETCH;
+        for (uint32_t i = 0; i < m; i++)
+            h[i] = hash_key(in[base + i].key);
+        for (uint32_t i = 0; i < m; i++) {
+            if (i + AHEAD < m)
+                __builtin_prefetch(&ks->slots[home_of(ks, h[i + AHEAD])], 1);
+            struct eng_record r = in[base + i];
+            bool inserted;
+            size_t at = upsert_h(ks, r.key, h[i], &inserted); /* may move ks->slots */
+            struct slot *s = &ks->slots[at];
+            if (agg == ENG_KSTATE_COUNT)
+                s->value = (int64_t)((uint64_t)s->value + 1);
+            else if (agg == ENG_KSTATE_SUM)
+                s->value = (int64_t)((uint64_t)s->value + (uint64_t)r.value);
+            else if (inserted || r.value > s->value)
+                s->value = r.value;
+            r.value = s->value;
+            out[base + i] = r;  /* after reading in[base + i]: out may be in */
+        }
+    }
+}
+
+void eng_kstate_aggregate_batch(struct eng_kstate *ks, enum eng_kstate_agg agg,
+                                const struct eng_record *in, uint32_t n,
+                                struct eng_record *out)
+{
+    switch (agg) {
+    case ENG_KSTATE_COUNT:
+        aggregate(ks, ENG_KSTATE_COUNT, in, n, out);
+        break;
+    case ENG_KSTATE_SUM:
+        aggregate(ks, ENG_KSTATE_SUM, in, n, out);
+        break;
+    default:
+        aggregate(ks, ENG_KSTATE_MAX, in, n, out);
+        break;
+    }
+}
+
 void eng_kstate_put(struct eng_kstate *ks, uint64_t key, int64_t value)
 {
     size_t i = upsert(ks, key, NULL);
@@ -318,11 +348,65 @@ size_t eng_kstate_group_count(const struct eng_kstate *ks, uint32_t key_group)
     return key_group < ks->max_par ? ks->group_count[key_group] : 0;
 }
 
-static int cmp_entry_key(const void *a, const void *b)
+/* A key and where it lives: what collect sorts (16 bytes, not a 32-byte
+ * entry, and compared inline, not through qsort's function pointer). */
+struct key_at {
+    uint64_t key;
+    size_t slot;
+};
+
+static inline void swap_key_at(struct key_at *a, struct key_at *b)
 {
-    uint64_t x = ((const struct eng_kstate_entry *)a)->key;
-    uint64_t y = ((const struct eng_kstate_entry *)b)->key;
-    return (x > y) - (x < y);
+    struct key_at t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Sorts a[0..n) by key (keys are distinct): quicksort on a median of three,
+ * recursing into the smaller side, insertion sort for short runs. */
+static void sort_keys(struct key_at *a, size_t n)
+{
+    while (n > 16) {
+        size_t mid = n / 2;
+        if (a[mid].key < a[0].key)
+            swap_key_at(&a[mid], &a[0]);
+        if (a[n - 1].key < a[0].key)
+            swap_key_at(&a[n - 1], &a[0]);
+        if (a[n - 1].key < a[mid].key)
+            swap_key_at(&a[n - 1], &a[mid]);
+        uint64_t pivot = a[mid].key;
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (a[i].key < pivot)
+                i++;
+            while (a[j].key > pivot)
+                j--;
+            if (i >= j)
+                break;
+            swap_key_at(&a[i], &a[j]);
+            i++;
+            j--;
+        }
+        /* a[0..j] <= pivot <= a[j+1..n) */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_keys(a, left);
+            a += left;
+            n -= left;
+        } else {
+            sort_keys(a + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct key_at x = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1].key > x.key) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
 }
 
 size_t eng_kstate_collect(const struct eng_kstate *ks, uint32_t kg_first, uint32_t kg_last,
@@ -332,30 +416,36 @@ size_t eng_kstate_collect(const struct eng_kstate *ks, uint32_t kg_first, uint32
         kg_last = ks->max_par - 1;
     size_t n = 0, ngroups = kg_first <= kg_last ? (size_t)kg_last - kg_first + 1 : 0;
     /* Counting sort by key group (the counts are kept up to date), then
-     * each group's run sorted by key. */
+     * each group's run sorted by key: the order depends only on the keys,
+     * never on the table's insertion history or size. */
     size_t *at = rt_xmalloc((ngroups + 1) * sizeof(size_t));
     for (size_t g = 0; g < ngroups; g++) {
         at[g] = n;
         n += ks->group_count[kg_first + g];
     }
     at[ngroups] = n;
-    struct eng_kstate_entry *e = rt_xmalloc((n ? n : 1) * sizeof(*e));
+    struct key_at *k = rt_xmalloc((n ? n : 1) * sizeof(*k));
     size_t cap = (size_t)1 << ks->bits;
     for (size_t i = 0; i < cap && n; i++) {
         const struct slot *s = &ks->slots[i];
         if (!s->tag || s->tag - 1 < kg_first || s->tag - 1 > kg_last)
             continue;
-        e[at[s->tag - 1 - kg_first]++] = (struct eng_kstate_entry){
-            .key = s->key, .value = s->value, .key_group = s->tag - 1,
-            .blob_len = s->blob_len, .blob = ks->blobs ? ks->blobs[i] : NULL};
+        k[at[s->tag - 1 - kg_first]++] = (struct key_at){.key = s->key, .slot = i};
     }
     size_t start = 0;
     for (size_t g = 0; g < ngroups; g++) {
         size_t end = at[g]; /* the fill loop left at[g] at the group's end */
-        if (end - start > 1)
-            qsort(e + start, end - start, sizeof(*e), cmp_entry_key);
+        sort_keys(k + start, end - start);
         start = end;
     }
+    struct eng_kstate_entry *e = rt_xmalloc((n ? n : 1) * sizeof(*e));
+    for (size_t i = 0; i < n; i++) {
+        const struct slot *s = &ks->slots[k[i].slot];
+        e[i] = (struct eng_kstate_entry){
+            .key = s->key, .value = s->value, .key_group = s->tag - 1,
+            .blob_len = s->blob_len, .blob = ks->blobs ? ks->blobs[k[i].slot] : NULL};
+    }
+    rt_free(k);
     rt_free(at);
     *out = e;
     return n;

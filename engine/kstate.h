@@ -55,6 +55,20 @@ void eng_kstate_add(struct eng_kstate *ks, uint64_t key, int64_t delta);
 /* eng_kstate_add(key, value) for each of n records, in order; the same
  * result, faster on states larger than the cache (prefetches ahead). */
 void eng_kstate_add_batch(struct eng_kstate *ks, const struct eng_record *rec, uint32_t n);
+/* How eng_kstate_aggregate_batch folds a record into its key's value. */
+enum eng_kstate_agg {
+    ENG_KSTATE_COUNT,   /* value += 1 */
+    ENG_KSTATE_SUM,     /* value += record value (wrapping like Java's long) */
+    ENG_KSTATE_MAX,     /* value = record value when inserted or larger */
+};
+/* For each of the n records in order: folds it into its key's value
+ * (inserting the key at 0 when absent) and writes the record, its value
+ * replaced by the key's updated value, to out[i].  out may equal in.  The
+ * running aggregate per record, as COUNT/SUM/REDUCE emit it, with the
+ * prefetching of eng_kstate_add_batch. */
+void eng_kstate_aggregate_batch(struct eng_kstate *ks, enum eng_kstate_agg agg,
+                                const struct eng_record *in, uint32_t n,
+                                struct eng_record *out);
 /* value(key) = value, inserting the key when absent. */
 void eng_kstate_put(struct eng_kstate *ks, uint64_t key, int64_t value);
 /* Removes `key` and its blob; returns whether it was present. */

@@ -4,8 +4,9 @@
  *
  * COUNT, SUM and REDUCE (running max) emit, per input record, the updated
  * (key, aggregate, ts of the input).  Emitting the running value needs that
- * value per record, so they take one get-or-insert probe per record rather
- * than eng_kstate_add_batch, which only yields the batch's end state.
+ * value per record, so they use eng_kstate_aggregate_batch (one probe per
+ * record, home slots prefetched a few records ahead) rather than
+ * eng_kstate_add_batch, which only yields the batch's end state.
  *
  * WINDOW is a tumbling event-time window of args.window_ms per key, without
  * watermarks (channels carry none): the window of a record is
@@ -36,39 +37,22 @@
 static int count_process(struct eng_op *op, const struct eng_record *in, uint32_t n,
                          struct eng_rvec *out, uint64_t *stall_ns)
 {
-    struct eng_record *o = eng_rvec_extend(out, n);
-    for (uint32_t i = 0; i < n; i++) {
-        int64_t *v = eng_kstate_get_or_insert(op->kstate, in[i].key, NULL);
-        o[i] = in[i];
-        o[i].value = ++*v;
-    }
+    eng_kstate_aggregate_batch(op->kstate, ENG_KSTATE_COUNT, in, n, eng_rvec_extend(out, n));
     return 0;
 }
 
 static int sum_process(struct eng_op *op, const struct eng_record *in, uint32_t n,
                        struct eng_rvec *out, uint64_t *stall_ns)
 {
-    struct eng_record *o = eng_rvec_extend(out, n);
-    for (uint32_t i = 0; i < n; i++) {
-        int64_t *v = eng_kstate_get_or_insert(op->kstate, in[i].key, NULL);
-        o[i] = in[i];
-        o[i].value = (*v += in[i].value);
-    }
+    eng_kstate_aggregate_batch(op->kstate, ENG_KSTATE_SUM, in, n, eng_rvec_extend(out, n));
     return 0;
 }
 
+/* REDUCE is a running max. */
 static int reduce_process(struct eng_op *op, const struct eng_record *in, uint32_t n,
                           struct eng_rvec *out, uint64_t *stall_ns)
 {
-    struct eng_record *o = eng_rvec_extend(out, n);
-    for (uint32_t i = 0; i < n; i++) {
-        bool inserted;
-        int64_t *v = eng_kstate_get_or_insert(op->kstate, in[i].key, &inserted);
-        if (inserted || in[i].value > *v)
-            *v = in[i].value;
-        o[i] = in[i];
-        o[i].value = *v;
-    }
+    eng_kstate_aggregate_batch(op->kstate, ENG_KSTATE_MAX, in, n, eng_rvec_extend(out, n));
     return 0;
 }
 

@@ -1,31 +1,47 @@
 /*
  * op_sink.c - the transactional (two-phase commit) sink.
  *
- * Records are staged in the open transaction.  snapshot(n) pre-commits the
- * open transaction as txn n (when it holds records; an empty one is simply
- * not created) and writes every pending txn - pre-committed, not yet
- * committed - into the snapshot: their records, in txn order, as the
- * snapshot's staged records, and their boundaries as values
+ * Records go to the external system as they arrive: eng_output_stage appends
+ * each batch to the sink subtask's open txn there, invisible until committed
+ * (Kafka's transactional producer, in short).  The instance itself keeps only
+ * ids: the open txn's and the pending (pre-committed, uncommitted) ones.
+ *
+ * Txn ids: the txn opened after checkpoint c (0 at the start) has id c + 1.
+ * snapshot(n) pre-commits the open txn when it holds records - it keeps its
+ * id c + 1 <= n and is remembered as pre-committed at n - and opens txn
+ * n + 1.  So ids ascend, every pending id is <= the checkpoint whose
+ * snapshot lists it, and everything staged after checkpoint n has an id > n:
+ * exactly what eng_output_abort_after(n) discards.  The snapshot holds only
+ * values, no staged records:
  *
  *   "sink.subtask"   the subtask whose txns these are (commits stay under
  *                    that identity even if another subtask restores them)
  *   "txn.count"      number of pending txns, P
- *   "txn.<i>.id"     txn id (= checkpoint id) of the i-th, i = 0 .. P-1
- *   "txn.<i>.n"      its record count; the staged records are txn 0's, then
- *                    txn 1's, ...
+ *   "txn.<i>.id"     id of the i-th pending txn, ascending, i = 0 .. P-1
  *
- * With ENG_SNAP_VALUES_MAX = 32 that is at most 15 pending txns; a snapshot
- * that would need more fails with -ENOSPC (the open txn stays open, so the
- * next snapshot carries its records).  notify_complete(m) commits every
- * pending txn <= m, in order, through eng_output_commit, which ignores a txn
- * the subtask has already committed.  restore(st) commits st's pending txns
- * the same idempotent way (their checkpoint completed: it is being restored)
- * and drops everything else this instance held.  Restore may be called once
- * per old state file (rescaled sinks): each call commits that file's txns.
+ * With ENG_SNAP_VALUES_MAX = 32 that is at most 30 pending txns; a snapshot
+ * that would need more fails with -ENOSPC and changes nothing (the open txn
+ * stays open under its id, so the next snapshot pre-commits it).
+ * notify_complete(m) commits every pending txn pre-committed at a
+ * checkpoint <= m, oldest first.
  *
- * Memory: one growing record array holds the pending txns' records followed
- * by the open txn's; committing moves the rest down.  No per-record
- * allocation.
+ * restore(st) from checkpoint n commits st's pending txns (their checkpoint
+ * completed: it is being restored; a txn committed already is ignored by the
+ * output) and, for its own subtask's file, aborts the subtask's txns > n:
+ * those the failed attempt staged after n.  It does not abort for a file of
+ * another subtask (a rescaled restore): that subtask's new instance may
+ * already be staging its own txn n + 1, and fences its identity itself.  An
+ * instance that was not restored fences with abort_after(0) before its first
+ * record: a failed attempt may have left txns that a fresh start would
+ * otherwise reopen under the same ids.  That is right only when the whole
+ * job starts without a checkpoint, which is the one case today (every sink
+ * subtask restores its own file); a rescaled restore would have to hand a
+ * new subtask without a file the checkpoint id too, or its fresh txn ids
+ * could collide with pending ones another subtask is restoring.  Restore may
+ * be called once per old state file; each call commits that file's txns.
+ *
+ * Memory: the pending-id list (at most 31 entries in use); the records are
+ * the output's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,47 +53,39 @@
 
 #define SINK_SUBTASK_VALUE "sink.subtask"
 #define SINK_COUNT_VALUE "txn.count"
+#define SINK_TXN_MAX (ENG_SNAP_VALUES_MAX - 2)  /* one value per pending txn id */
 
 struct sink_txn {
     uint64_t id;
-    uint32_t n;
+    uint64_t chk;           /* the checkpoint that pre-committed it */
 };
 
 struct sink_op {
     struct eng_op base;
-    struct eng_record *rec;     /* pending txns' records, then the open txn's */
-    uint64_t n_rec, cap_rec;
-    uint64_t n_pending_rec;     /* records of rec that belong to pending txns */
-    struct sink_txn *txn;       /* pending txns, ascending order of pre-commit */
-    uint32_t n_txn, cap_txn;
+    uint64_t open_id;       /* the open txn: last snapshot's checkpoint + 1 */
+    uint64_t open_n;        /* records staged in it */
+    uint64_t restored;      /* checkpoint restored from, 0 for none */
+    bool fenced;            /* the subtask's leftover txns are aborted */
+    struct sink_txn txn[SINK_TXN_MAX];  /* pending, ascending */
+    uint32_t n_txn;
 };
 
 static int sink_process(struct eng_op *op, const struct eng_record *in, uint32_t n,
                         struct eng_rvec *out, uint64_t *stall_ns)
 {
     struct sink_op *s = (struct sink_op *)op;
-    if (s->n_rec + n > s->cap_rec) {
-        uint64_t cap = s->cap_rec ? s->cap_rec : ENG_BATCH_CAP;
-        while (cap < s->n_rec + n)
-            cap *= 2;
-        s->rec = rt_xrealloc(s->rec, cap * sizeof(*s->rec));
-        s->cap_rec = cap;
+    if (!s->fenced) {
+        (void)eng_output_abort_after(op->env.output, op->env.vertex, op->env.subtask,
+                                     s->restored);
+        s->fenced = true;
     }
-    memcpy(s->rec + s->n_rec, in, (size_t)n * sizeof(*in));
-    s->n_rec += n;
+    int rc = eng_output_stage(op->env.output, op->env.vertex, op->env.subtask, s->open_id,
+                              in, n);
+    if (rc < 0)
+        return eng__op_fail(op, rc, "staging %u records in txn %llu failed", n,
+                            (unsigned long long)s->open_id);
+    s->open_n += n;
     return 0;
-}
-
-static int put_txn_values(struct eng_snap_state *st, uint32_t i, const struct sink_txn *t)
-{
-    char name[ENG_SNAP_NAME_MAX];
-    snprintf(name, sizeof(name), "txn.%u.id", i);
-    int rc = eng_snap_set_u64(st, name, t->id);
-    if (rc == 0) {
-        snprintf(name, sizeof(name), "txn.%u.n", i);
-        rc = eng_snap_set_u64(st, name, t->n);
-    }
-    return rc;
 }
 
 static int sink_snapshot(struct eng_op *op, struct eng_snap_state *st,
@@ -85,65 +93,60 @@ static int sink_snapshot(struct eng_op *op, struct eng_snap_state *st,
 {
     struct sink_op *s = (struct sink_op *)op;
     *ks = NULL;
-    uint64_t open = s->n_rec - s->n_pending_rec;
-    uint32_t txns = s->n_txn + (open ? 1 : 0);
-    /* Count the free value slots first, so a failed snapshot changes nothing. */
+    uint64_t chk = st->checkpoint_id;
+    uint32_t txns = s->n_txn + (s->open_n ? 1 : 0);
+    /* Check everything first, so a failed snapshot changes nothing. */
     uint32_t free_slots = ENG_SNAP_VALUES_MAX - st->n_values;
-    if (st->n_values > ENG_SNAP_VALUES_MAX || free_slots < 2 || (free_slots - 2) / 2 < txns)
+    if (st->n_values > ENG_SNAP_VALUES_MAX || free_slots < 2 || free_slots - 2 < txns ||
+        txns > SINK_TXN_MAX)
         return eng__op_fail(op, -ENOSPC,
                             "checkpoint %llu: %u pending transactions do not fit the %u "
                             "values of a state file (checkpoints are not completing: "
                             "%u is the most a sink can carry)",
-                            (unsigned long long)st->checkpoint_id, txns, ENG_SNAP_VALUES_MAX,
-                            (ENG_SNAP_VALUES_MAX - 2) / 2);
-    if (open > UINT32_MAX)
-        return eng__op_fail(op, -EFBIG, "checkpoint %llu: %llu records in one transaction",
-                            (unsigned long long)st->checkpoint_id, (unsigned long long)open);
-    if (open) {
-        if (s->n_txn == s->cap_txn) {
-            s->cap_txn = s->cap_txn ? s->cap_txn * 2 : 8;
-            s->txn = rt_xrealloc(s->txn, s->cap_txn * sizeof(*s->txn));
-        }
-        s->txn[s->n_txn++] = (struct sink_txn){.id = st->checkpoint_id, .n = (uint32_t)open};
-        s->n_pending_rec = s->n_rec;
-    }
+                            (unsigned long long)chk, txns, ENG_SNAP_VALUES_MAX, SINK_TXN_MAX);
+    if (chk < s->open_id)
+        return eng__op_fail(op, -EINVAL, "checkpoint %llu is older than the open txn %llu "
+                            "(checkpoint ids must ascend)", (unsigned long long)chk,
+                            (unsigned long long)s->open_id);
+    char name[ENG_SNAP_NAME_MAX];
     int rc = eng_snap_set_u64(st, SINK_SUBTASK_VALUE, op->env.subtask);
     if (rc == 0)
-        rc = eng_snap_set_u64(st, SINK_COUNT_VALUE, s->n_txn);
-    for (uint32_t i = 0; rc == 0 && i < s->n_txn; i++)
-        rc = put_txn_values(st, i, &s->txn[i]);
+        rc = eng_snap_set_u64(st, SINK_COUNT_VALUE, txns);
+    for (uint32_t i = 0; rc == 0 && i < txns; i++) {
+        snprintf(name, sizeof(name), "txn.%u.id", i);
+        rc = eng_snap_set_u64(st, name, i < s->n_txn ? s->txn[i].id : s->open_id);
+    }
     if (rc < 0)
         return eng__op_fail(op, rc, "checkpoint %llu: cannot store the transaction list",
-                            (unsigned long long)st->checkpoint_id);
-    if (s->n_pending_rec > UINT32_MAX)
-        return eng__op_fail(op, -EFBIG, "checkpoint %llu: %llu pending records",
-                            (unsigned long long)st->checkpoint_id,
-                            (unsigned long long)s->n_pending_rec);
-    st->staged = s->rec;    /* borrowed until the task has encoded the file */
-    st->n_staged = (uint32_t)s->n_pending_rec;
+                            (unsigned long long)chk);
+    if (s->open_n) {
+        s->txn[s->n_txn++] = (struct sink_txn){.id = s->open_id, .chk = chk};
+        s->open_n = 0;
+    }
+    /* Even when empty (nothing staged under it), the open txn moves past
+     * chk: whatever is staged after this snapshot must be > chk. */
+    s->open_id = chk + 1;
     return 0;
 }
 
-/* Commits pending txns <= m, oldest first; a txn the output refuses (out of
- * memory) stays pending with everything after it, for the next notify. */
+/* Commits pending txns pre-committed at checkpoints <= m, oldest first.  A
+ * txn the output does not know (it was aborted: impossible while fencing
+ * works) stays pending with everything after it, and the error says so; the
+ * list then fills up and the next snapshot fails loudly. */
 static void sink_notify(struct eng_op *op, uint64_t m)
 {
     struct sink_op *s = (struct sink_op *)op;
     uint32_t done = 0;
-    uint64_t off = 0;
-    while (done < s->n_txn && s->txn[done].id <= m) {
-        bool applied;
-        if (eng_output_commit(op->env.output, op->env.vertex, op->env.subtask,
-                              s->txn[done].id, s->rec + off, s->txn[done].n, &applied) < 0)
+    while (done < s->n_txn && s->txn[done].chk <= m) {
+        int rc = eng_output_commit_txn(op->env.output, op->env.vertex, op->env.subtask,
+                                       s->txn[done].id, NULL);
+        if (rc < 0) {
+            eng__op_fail(op, rc, "checkpoint %llu: committing txn %llu failed",
+                         (unsigned long long)m, (unsigned long long)s->txn[done].id);
             break;
-        off += s->txn[done].n;
+        }
         done++;
     }
-    if (!done)
-        return;
-    memmove(s->rec, s->rec + off, (size_t)(s->n_rec - off) * sizeof(*s->rec));
-    s->n_rec -= off;
-    s->n_pending_rec -= off;
     memmove(s->txn, s->txn + done, (size_t)(s->n_txn - done) * sizeof(*s->txn));
     s->n_txn -= done;
 }
@@ -151,64 +154,50 @@ static void sink_notify(struct eng_op *op, uint64_t m)
 static int sink_restore(struct eng_op *op, const struct eng_snap_state *st)
 {
     struct sink_op *s = (struct sink_op *)op;
-    /* Whatever this instance held belongs to the failed attempt. */
-    s->n_rec = s->n_pending_rec = 0;
-    s->n_txn = 0;
+    uint64_t chk = st->checkpoint_id;
     uint64_t count = 0, owner = op->env.subtask;
     (void)eng_snap_get_u64(st, SINK_SUBTASK_VALUE, &owner);
     if (eng_snap_get_u64(st, SINK_COUNT_VALUE, &count) < 0)
         count = 0;
-    if (count > ENG_SNAP_VALUES_MAX || owner > UINT32_MAX)
-        return eng__op_fail(op, -EBADMSG, "checkpoint %llu: %s %llu is impossible",
-                            (unsigned long long)st->checkpoint_id, SINK_COUNT_VALUE,
-                            (unsigned long long)count);
-    /* Check the whole list against the staged records before committing any. */
-    uint64_t total = 0;
+    if (count > SINK_TXN_MAX || owner > UINT32_MAX)
+        return eng__op_fail(op, -EBADMSG, "checkpoint %llu: %s %llu, %s %llu is impossible",
+                            (unsigned long long)chk, SINK_COUNT_VALUE,
+                            (unsigned long long)count, SINK_SUBTASK_VALUE,
+                            (unsigned long long)owner);
+    /* Check the whole list before committing any. */
+    uint64_t id[SINK_TXN_MAX];
     for (uint32_t i = 0; i < count; i++) {
         char name[ENG_SNAP_NAME_MAX];
-        uint64_t id, n;
         snprintf(name, sizeof(name), "txn.%u.id", i);
-        int rc = eng_snap_get_u64(st, name, &id);
-        snprintf(name, sizeof(name), "txn.%u.n", i);
-        if (rc < 0 || eng_snap_get_u64(st, name, &n) < 0)
+        if (eng_snap_get_u64(st, name, &id[i]) < 0)
             return eng__op_fail(op, -EBADMSG, "checkpoint %llu: transaction %u of %llu has "
-                                "no id or size", (unsigned long long)st->checkpoint_id, i,
+                                "no id", (unsigned long long)chk, i,
                                 (unsigned long long)count);
-        if (id > st->checkpoint_id)
-            return eng__op_fail(op, -EBADMSG, "checkpoint %llu: pending txn %llu is newer "
-                                "than the checkpoint", (unsigned long long)st->checkpoint_id,
-                                (unsigned long long)id);
-        total += n;
+        if (id[i] > chk || id[i] == 0 || (i && id[i] <= id[i - 1]))
+            return eng__op_fail(op, -EBADMSG, "checkpoint %llu: pending txn %llu is out of "
+                                "order or newer than the checkpoint", (unsigned long long)chk,
+                                (unsigned long long)id[i]);
     }
-    if (total != st->n_staged)
-        return eng__op_fail(op, -EBADMSG, "checkpoint %llu: transactions hold %llu records "
-                            "but the file stages %u", (unsigned long long)st->checkpoint_id,
-                            (unsigned long long)total, st->n_staged);
-    uint64_t off = 0;
     for (uint32_t i = 0; i < count; i++) {
-        char name[ENG_SNAP_NAME_MAX];
-        uint64_t id = 0, n = 0;
-        snprintf(name, sizeof(name), "txn.%u.id", i);
-        (void)eng_snap_get_u64(st, name, &id);
-        snprintf(name, sizeof(name), "txn.%u.n", i);
-        (void)eng_snap_get_u64(st, name, &n);
-        bool applied;
-        int rc = eng_output_commit(op->env.output, op->env.vertex, (uint32_t)owner, id,
-                                   st->staged + off, (uint32_t)n, &applied);
+        int rc = eng_output_commit_txn(op->env.output, op->env.vertex, (uint32_t)owner, id[i],
+                                       NULL);
         if (rc < 0)
-            return eng__op_fail(op, rc, "checkpoint %llu: re-committing txn %llu failed",
-                                (unsigned long long)st->checkpoint_id,
-                                (unsigned long long)id);
-        off += n;
+            return eng__op_fail(op, rc, "checkpoint %llu: re-committing txn %llu of subtask "
+                                "%llu failed: the output has no such txn",
+                                (unsigned long long)chk, (unsigned long long)id[i],
+                                (unsigned long long)owner);
+    }
+    /* Whatever this instance held belongs to the failed attempt. */
+    s->n_txn = 0;
+    s->open_n = 0;
+    if (chk > s->restored)
+        s->restored = chk;
+    s->open_id = s->restored + 1;
+    if (owner == op->env.subtask) {
+        (void)eng_output_abort_after(op->env.output, op->env.vertex, op->env.subtask, chk);
+        s->fenced = true;
     }
     return 0;
-}
-
-static void sink_free(struct eng_op *op)
-{
-    struct sink_op *s = (struct sink_op *)op;
-    rt_free(s->rec);
-    rt_free(s->txn);
 }
 
 static const struct eng_op_ops sink_ops = {
@@ -216,7 +205,7 @@ static const struct eng_op_ops sink_ops = {
     .snapshot = sink_snapshot,
     .restore = sink_restore,
     .notify_complete = sink_notify,
-    .free = sink_free,
+    .free = eng__op_free_none,
 };
 
 struct eng_op *eng__op_sink_new(const struct eng_vertex *v, const struct eng_op_env *env,
@@ -227,5 +216,7 @@ struct eng_op *eng__op_sink_new(const struct eng_vertex *v, const struct eng_op_
                  v->name);
         return NULL;
     }
-    return eng__op_alloc(sizeof(struct sink_op), &sink_ops, v, env);
+    struct eng_op *op = eng__op_alloc(sizeof(struct sink_op), &sink_ops, v, env);
+    ((struct sink_op *)op)->open_id = 1;
+    return op;
 }

@@ -10,15 +10,23 @@
  * (notify_complete).  Operators never block, never sleep, and never touch
  * the world except through the env they are given.
  *
- * Exactly-once: the sink is transactional.  Records it receives are staged in
- * the current transaction; at snapshot(n) that transaction is pre-committed
- * as txn n and its records go into the snapshot; at notify_complete(m) every
- * pending txn <= m is committed to the external system (struct eng_output);
- * a restore from checkpoint n commits the snapshot's pending txns (<= n,
- * idempotently: the output remembers what it committed per sink subtask) and
- * drops everything staged after n.  So no record is lost or duplicated in the
- * committed output whatever fails, and eng_output_verify proves it against
- * eng_reference.
+ * Exactly-once: the sink is a two-phase-commit sink, as Flink's Kafka sink
+ * is.  Records it receives go straight to the external system (struct
+ * eng_output) inside an open transaction of the sink subtask; at snapshot(n)
+ * that transaction is pre-committed (when it holds records) and the snapshot
+ * stores only the ids of the pending (pre-committed, uncommitted) txns - no
+ * records; at notify_complete(m) every pending txn pre-committed at a
+ * checkpoint <= m is committed, which makes it visible.  Txn ids order like
+ * checkpoints: the txn opened after checkpoint c has id c + 1 and is
+ * pre-committed at the next snapshot n >= c + 1.  A restore from checkpoint
+ * n commits the snapshot's pending txns (ids <= n; idempotently: committing
+ * a committed txn is ignored) and aborts the subtask's txns > n, which only
+ * the failed attempt can have staged (the new attempt owns the subtask's
+ * transactions again, as Kafka's transactional.id fencing does).  A sink that
+ * starts without a restore aborts all of its subtask's pending txns before
+ * its first record.  So no record is lost or duplicated in the committed
+ * output whatever fails, and eng_output_verify, which sees committed records
+ * only, proves it against eng_reference.
  */
 #ifndef ENG_OPERATOR_H
 #define ENG_OPERATOR_H
@@ -82,9 +90,10 @@ struct eng_op_ops {
      * ENG_PROCESS_STALL, or -errno with eng_op_error() saying why (the task fails). */
     int (*process)(struct eng_op *op, const struct eng_record *in, uint32_t n,
                    struct eng_rvec *out, uint64_t *stall_ns);
-    /* Fills st's values and staged records for checkpoint st->checkpoint_id and
-     * returns the keyed state to store (NULL for none).  Borrowed until the
-     * task has encoded the file. */
+    /* Fills st's values for checkpoint st->checkpoint_id (no built-in stages
+     * records in st any more: the sink's live in the output) and returns the
+     * keyed state to store (NULL for none).  Borrowed until the task has
+     * encoded the file. */
     int (*snapshot)(struct eng_op *op, struct eng_snap_state *st, const struct eng_kstate **ks);
     /* Restores from a decoded snapshot; the task has already loaded the keyed
      * entries of this subtask's key groups into eng_op_kstate(op). */
@@ -120,14 +129,38 @@ static inline const char *eng_op_error(const struct eng_op *op) { return op->err
 /* ---- the sink's external system ------------------------------------------- */
 
 /* Lives outside every node (plain malloc, a mutex): it is the database the job
- * writes to, and it must survive any crash.  Any thread. */
+ * writes to, and it must survive any crash - pending txns included, as a
+ * real database keeps an open transaction when its client dies.  Every
+ * function below may be called from any thread.  Txns belong to a sink
+ * subtask (vertex, subtask), whatever attempt or instance stages them. */
 struct eng_output *eng_output_new(void);
 void eng_output_free(struct eng_output *o);
-/* Commits txn `txn` of sink subtask (vertex, subtask): ignored (returns 0,
- * *applied false) when that subtask already committed a txn >= txn. */
+/* Appends n records to pending txn `txn` of (vertex, subtask), opening it
+ * when absent (n 0 opens nothing).  Staged records are invisible until
+ * eng_output_commit_txn.  Reusing the id of a txn already committed opens a
+ * new txn (only a restore from a checkpoint older than a committed one does
+ * that, and verification then reports the duplicates).  Returns 0. */
+int eng_output_stage(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint64_t txn,
+                     const struct eng_record *rec, uint32_t n);
+/* Commits pending txn `txn` of (vertex, subtask): its records become visible
+ * at once for every reader.  0 with *applied (may be NULL) true; 0 with
+ * *applied false when there is no such pending txn and the subtask already
+ * committed a txn >= txn (a repeated commit: ignored); -ENOENT when there is
+ * no such txn at all (never staged, or aborted). */
+int eng_output_commit_txn(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint64_t txn,
+                          bool *applied);
+/* Discards every pending txn of (vertex, subtask) with id > txn; returns the
+ * records discarded.  The fencing step of a restore (and, with txn 0, of a
+ * start without one). */
+uint64_t eng_output_abort_after(struct eng_output *o, uint32_t vertex, uint32_t subtask,
+                                uint64_t txn);
+/* Stages n records and commits them as txn `txn` in one step (the reference
+ * model's way in): ignored (returns 0, *applied false) when that subtask
+ * already committed a txn >= txn. */
 int eng_output_commit(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint64_t txn,
                       const struct eng_record *rec, uint32_t n, bool *applied);
 uint64_t eng_output_records(const struct eng_output *o);   /* committed so far */
+uint64_t eng_output_pending_records(const struct eng_output *o); /* staged, uncommitted */
 /* The highest txn committed by sink subtask (vertex, subtask), or 0 for none
  * (checkpoint ids, hence txn ids, start at 1). */
 uint64_t eng_output_committed_txn(const struct eng_output *o, uint32_t vertex, uint32_t subtask);
@@ -170,6 +203,8 @@ struct eng_verdict {
     uint64_t wrong_values;          /* keys whose final aggregate (max) differs */
     bool exactly_once;              /* lost == duplicated == wrong_values == 0 */
 };
+/* Compares o's committed records with e; pending (staged, uncommitted) txns
+ * count for nothing, exactly as a reader of the real database sees them. */
 void eng_output_verify(const struct eng_output *o, const struct eng_expected *e,
                        struct eng_verdict *out);
 

@@ -47,8 +47,19 @@ static bool room(struct task *k, struct out_edge *oe, uint32_t c)
 static uint32_t target(const struct out_edge *oe, const struct eng_record *r)
 {
     switch (oe->kind) {
-    case ENG_EDGE_HASH:
-        return eng_key_group_subtask(eng_key_group(r->key, oe->maxp), oe->par, oe->maxp);
+    case ENG_EDGE_HASH: {
+        /* One consumer takes every key: no hash needed (key group * 1 /
+         * maxp is 0 for every key group). */
+        if (oe->par == 1)
+            return 0;
+        uint32_t kg = eng_key_group(r->key, oe->maxp);
+        /* kg * par / maxp, as eng_key_group_subtask, with a shift for a
+         * power-of-two maxp (the default) instead of a division. */
+        uint64_t scaled = (uint64_t)kg * oe->par;
+        if ((oe->maxp & (oe->maxp - 1)) == 0)
+            return (uint32_t)(scaled >> __builtin_ctz(oe->maxp));
+        return (uint32_t)(scaled / oe->maxp);
+    }
     case ENG_EDGE_REBALANCE:
         return oe->rr % oe->nch;
     default:

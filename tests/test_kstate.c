@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <xxhash.h>
 
 #include "engine/jobgraph.h"
 #include "engine/kstate.h"
@@ -290,8 +291,60 @@ static void test_add_batch(void **state)
     eng_kstate_free(batched);
 }
 
-/* The state's inlined hash must place keys in the same key groups as
- * eng_key_group (libxxhash), for power-of-two and other max parallelisms. */
+/* Per-record running aggregates from the batched call must be those of one
+ * get-or-insert per record, for every agg, with the table growing inside a
+ * batch, and with out == in. */
+static void test_aggregate_batch(void **state)
+{
+    static struct eng_batch b;
+    static struct eng_record got[ENG_BATCH_CAP];
+    for (int agg = ENG_KSTATE_COUNT; agg <= ENG_KSTATE_MAX; agg++) {
+        struct eng_kstate *one = eng_kstate_new(128), *batched = eng_kstate_new(128);
+        uint64_t seed = 23 + (uint64_t)agg;
+        for (int round = 0; round < 120; round++) {
+            b.n = (uint32_t)(next_rand(&seed) % (ENG_BATCH_CAP + 1));
+            for (uint32_t i = 0; i < b.n; i++) {
+                b.rec[i].key = key_of((uint32_t)(next_rand(&seed) % 50000));
+                b.rec[i].value = (int64_t)(next_rand(&seed) % 1000) - 500;
+                b.rec[i].ts = (int64_t)i;
+            }
+            bool in_place = round % 3 == 0;
+            struct eng_record *out = got;
+            if (in_place)
+                memcpy(got, b.rec, b.n * sizeof(*got));
+            eng_kstate_aggregate_batch(batched, (enum eng_kstate_agg)agg,
+                                       in_place ? got : b.rec, b.n, out);
+            for (uint32_t i = 0; i < b.n; i++) {
+                bool inserted;
+                int64_t *v = eng_kstate_get_or_insert(one, b.rec[i].key, &inserted);
+                if (agg == ENG_KSTATE_COUNT)
+                    *v += 1;
+                else if (agg == ENG_KSTATE_SUM)
+                    *v += b.rec[i].value;
+                else if (inserted || b.rec[i].value > *v)
+                    *v = b.rec[i].value;
+                assert_true(out[i].key == b.rec[i].key && out[i].ts == b.rec[i].ts);
+                if (out[i].value != *v)
+                    fail_msg("agg %d round %d record %u: %lld, want %lld", agg, round, i,
+                             (long long)out[i].value, (long long)*v);
+            }
+        }
+        struct eng_kstate_entry *e1, *e2;
+        size_t n1 = eng_kstate_collect(one, 0, 127, &e1);
+        size_t n2 = eng_kstate_collect(batched, 0, 127, &e2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(e1, e2, n1 * sizeof(*e1));
+        rt_free(e1);
+        rt_free(e2);
+        eng_kstate_free(one);
+        eng_kstate_free(batched);
+    }
+}
+
+/* The state's hash must place keys in the key groups of Flink's scheme,
+ * libxxhash's XXH64 of the 8 little-endian key bytes modulo max
+ * parallelism, as must the inline eng_key_group, for power-of-two and other
+ * max parallelisms. */
 static void test_key_groups_match(void **state)
 {
     static const uint32_t maxps[] = {1, 7, 128, 1000, 32768};
@@ -303,8 +356,14 @@ static void test_key_groups_match(void **state)
         struct eng_kstate_entry *e;
         size_t n = eng_kstate_collect(ks, 0, maxps[m] - 1, &e);
         assert_int_equal(n, 20000);
-        for (size_t i = 0; i < n; i++)
-            assert_int_equal(e[i].key_group, eng_key_group(e[i].key, maxps[m]));
+        for (size_t i = 0; i < n; i++) {
+            uint8_t le[8];
+            for (int j = 0; j < 8; j++)
+                le[j] = (uint8_t)(e[i].key >> (8 * j));
+            uint32_t want = (uint32_t)(XXH64(le, 8, 0) % maxps[m]);
+            assert_int_equal(e[i].key_group, want);
+            assert_int_equal(eng_key_group(e[i].key, maxps[m]), want);
+        }
         rt_free(e);
         eng_kstate_free(ks);
     }
@@ -319,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_deterministic_order),
         cmocka_unit_test(test_key_groups_match),
         cmocka_unit_test(test_add_batch),
+        cmocka_unit_test(test_aggregate_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
