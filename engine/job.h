@@ -121,6 +121,16 @@ void eng_job_last_error(const struct eng_job *j, char *buf, size_t len);
 void eng_job_event(struct eng_job *j, uint64_t t_ns, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The failinfo of the "task/process" failpoint (faults/, docs/failpoints.md):
+ * a task of job `job` with subtask index `subtask` fails at the first step at
+ * which it has taken in at least at_record records since its deployment
+ * (0: at its next step).  Checked once per step, never per record. */
+struct eng_fail_point {
+    uint32_t job;
+    uint32_t subtask;
+    uint64_t at_record;
+};
+
 /* Deploys one task: the payload of ENG_MSG_DEPLOY. */
 struct eng_deploy {
     struct eng_job *job;

@@ -35,6 +35,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <fiu.h>
+
 #include "engine/kstate.h"
 #include "engine/task_internal.h"
 #include "runtime/dfs.h"
@@ -205,6 +207,15 @@ static void step(struct task *k)
     k->step_queued = false;
     if (k->st != ENG_TASK_RUNNING || k->stalled)
         return;
+    if (fiu_fail("task/process")) {     /* injected fault: see struct eng_fail_point */
+        const struct eng_fail_point *fp = fiu_failinfo();
+        if (fp && fp->job == k->job->id && fp->subtask == k->t->subtask &&
+            (fp->at_record == 0 || k->records_in >= fp->at_record)) {
+            eng__task_fail(k, false, "injected failure (task/process) at record %llu",
+                           (unsigned long long)k->records_in);
+            return;
+        }
+    }
     if (!check_links(k))
         return;
     if (!eng__task_unblock(k))

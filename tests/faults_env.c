@@ -1,0 +1,202 @@
+/*
+ * faults_env.c - the test environment of test_faults.c (see faults_env.h):
+ * three TaskManagers with two slots, heartbeats every 50 ms with a 300 ms
+ * timeout, checkpoints every 50 ms, a fixed-delay restart strategy, and one
+ * job (source -> count -> sink, parallelism 2) already checkpointing.
+ */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/operator.h"
+#include "tests/faults_env.h"
+struct eng_jobgraph *job_graph(uint64_t records)
+{
+    struct eng_jobgraph *g = eng_jobgraph_new("orders");
+    struct eng_op_args src = { .records = records, .keys = 50, .rate = 20000 };
+    int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, 2, 0);
+    int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, NULL, 2, 0);
+    int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, 2, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
+    eng_jobgraph_add_edge(g, (uint32_t)c, (uint32_t)k, ENG_EDGE_FORWARD);
+    return g;
+}
+
+bool ready(void *arg) { return mc_cluster_ready(arg); }
+
+bool running(void *arg)
+{
+    return atomic_load(&((struct env *)arg)->job->ej->last_checkpoint) >= 2;
+}
+
+/* A cluster with a running job.  tolerable: failed checkpoints the job takes
+ * without failing (failpoint tests keep it running through them). */
+void env_up(struct env *e, enum rt_world_kind kind, uint64_t seed, uint32_t tolerable,
+                   uint64_t records)
+{
+    memset(e, 0, sizeof(*e));
+    e->records = records;
+    struct rt_world_config wc = { .kind = kind, .seed = seed, .link_latency_ns = 100000 };
+    assert_int_equal(rt_world_new(&wc, &e->w), 0);
+    snprintf(e->root, sizeof(e->root), "/tmp/mc-test-faults-XXXXXX");
+    assert_non_null(mkdtemp(e->root));
+    struct dfs_config dc = { .root = e->root, .base_latency_ns = 100000 };
+    assert_int_equal(dfs_new(e->w, &dc, &e->dfs), 0);
+    struct mc_cluster_config cfg;
+    mc_cluster_config_defaults(&cfg);
+    cfg.taskmanagers = 3;
+    cfg.slots = 2;
+    cfg.evenly_spread = true;
+    cfg.hb_interval_ns = 50 * MS;
+    cfg.hb_timeout_ns = 300 * MS;
+    cfg.job.checkpoint_interval_ns = 50 * MS;
+    cfg.job.tolerable_failed = tolerable;
+    cfg.job.num_retained = 2;
+    mc_restart_config_defaults(&cfg.restart, MC_RESTART_FIXED_DELAY);
+    char err[256];
+    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.attempts",
+                                           "5", err, sizeof(err)), 0);
+    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.delay",
+                                           "100ms", err, sizeof(err)), 0);
+    assert_int_equal(mc_cluster_new(e->w, e->dfs, "session", &cfg, &e->c), 0);
+    assert_int_equal(rt_world_wait(e->w, ready, e->c, WAIT_NS), 0);
+    assert_int_equal(mc_cluster_submit(e->c, job_graph(records), 1, NULL, &e->job, err,
+                                       sizeof(err)), 0);
+    assert_int_equal(rt_world_wait(e->w, running, e, WAIT_NS), 0);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void env_down(struct env *e)
+{
+    assert_int_equal(flt_failpoints_active(), 0);
+    rt_world_free(e->w);
+    dfs_free(e->dfs);
+    mc_job_free(e->job);
+    mc_cluster_free(e->c);
+    nftw(e->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+struct flt_active *apply(struct env *e, struct flt_spec s)
+{
+    char d[256];
+    struct flt_active *a = NULL;
+    int rc = flt_apply(e->w, &s, &a, d, sizeof(d));
+    if (rc != 0)
+        fail_msg("flt_apply: %s (%d)", d, rc);
+    print_message("# %s\n", d);
+    return a;
+}
+
+int apply_err(struct env *e, struct flt_spec s)
+{
+    char d[256];
+    struct flt_active *a = NULL;
+    int rc = flt_apply(e->w, &s, &a, d, sizeof(d));
+    assert_null(a);
+    assert_true(d[0] != '\0');
+    print_message("# refused: %s\n", d);
+    return rc;
+}
+
+/* ---- predicates ------------------------------------------------------------- */
+
+
+
+bool lost_n(void *arg)
+{
+    struct until *u = arg;
+    return atomic_load(&u->e->c->tms_lost) >= u->n;
+}
+
+bool registered_n(void *arg)
+{
+    struct until *u = arg;
+    return atomic_load(&u->e->c->registered) >= u->n;
+}
+
+bool failed_chk_n(void *arg)
+{
+    struct until *u = arg;
+    return atomic_load(&u->e->job->ej->checkpoints_failed) >= u->n;
+}
+
+bool chk_n(void *arg)
+{
+    struct until *u = arg;
+    return atomic_load(&u->e->job->ej->last_checkpoint) >= u->n;
+}
+
+bool fell_back(void *arg)
+{
+    return atomic_load(&((struct env *)arg)->job->ej->restores_fell_back) >= 1;
+}
+
+bool node_down(void *arg) { return rt_node_is_down(arg); }
+
+bool job_over(void *arg)
+{
+    enum eng_job_state s = eng_job_state(((struct env *)arg)->job->ej);
+    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+}
+
+void wait_for(struct env *e, bool (*pred)(void *), void *arg, const char *what)
+{
+    if (rt_world_wait(e->w, pred, arg, WAIT_NS) != 0)
+        fail_msg("timed out waiting for %s", what);
+}
+
+/* Waits for the job's end and checks its output against the reference:
+ * exactly once, or (dups_ok) at least once with right values. */
+void finishes(struct env *e, bool dups_ok)
+{
+    int rc = rt_world_wait(e->w, job_over, e, WAIT_NS);
+    char err[256];
+    eng_job_last_error(e->job->ej, err, sizeof(err));
+    if (rc != 0 || eng_job_state(e->job->ej) != ENG_JOB_FINISHED) {
+        for (struct eng_job_event *ev = atomic_load(&e->job->ej->events); ev; ev = ev->next)
+            print_message("#   event @%llu ms: %s\n", (unsigned long long)(ev->t_ns / MS), ev->text);
+        fail_msg("job ended %s: %s", eng_job_state_name(eng_job_state(e->job->ej)), err);
+    }
+    struct eng_jobgraph *ref = job_graph(e->records);
+    struct eng_expected *ex = NULL;
+    assert_int_equal(eng_reference(ref, &ex, err, sizeof(err)), 0);
+    struct eng_verdict v;
+    eng_output_verify(e->job->ej->output, ex, &v);
+    if (dups_ok && v.duplicated)
+        print_message("# %llu records duplicated (allowed here)\n", (unsigned long long)v.duplicated);
+    if (dups_ok ? v.lost || v.wrong_values : !v.exactly_once)
+        fail_msg("lost %llu duplicated %llu wrong %llu", (unsigned long long)v.lost,
+                 (unsigned long long)v.duplicated, (unsigned long long)v.wrong_values);
+    eng_expected_free(ex);
+    eng_jobgraph_free(ref);
+}
+
+void finishes_exactly_once(struct env *e) { finishes(e, false); }
+
+bool has_event(struct env *e, const char *text)
+{
+    for (struct eng_job_event *ev = atomic_load(&e->job->ej->events); ev; ev = ev->next)
+        if (strstr(ev->text, text))
+            return true;
+    return false;
+}
+
+struct flt_target tm_of(struct env *e, uint32_t subtask)
+{
+    return (struct flt_target){ .job = e->job, .subtask = subtask };
+}
