@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "cli/cli.h"
 #include "mc_config.h"
 
 struct command {
@@ -18,13 +19,13 @@ struct command {
 };
 
 static const struct command commands[] = {
-    { "run", NULL, "run [SCENARIO] [--mode session|per-job|application] [--world real|sim] "
+    { "run", cli_run, "run [SCENARIO] [--mode session|per-job|application] [--world real|sim] "
                    "[--seed N] [--json FILE] [--trace FILE] [--html FILE] [--quiet]",
       "run a scenario in one deployment mode" },
-    { "compare", NULL, "compare [SCENARIO] [--modes session,per-job,application] "
+    { "compare", cli_compare, "compare [SCENARIO] [--modes session,per-job,application] "
                        "[--world real|sim] [--seed N] [--json FILE] [--html FILE]",
       "run a scenario in each mode and compare them side by side" },
-    { "check", NULL, "check SCENARIO...", "parse and validate scenario files" },
+    { "check", cli_check, "check SCENARIO...", "parse and validate scenario files" },
     { "replay", NULL, "replay TRACE", "re-run a recorded sim run and verify the same hash" },
     { "explore", NULL, "explore SCENARIO --seeds A..B [--json FILE]", "run many seeds, report failing ones" },
     { "shrink", NULL, "shrink SCENARIO --seed N -o OUT.scn", "cut a failing run down to what matters" },

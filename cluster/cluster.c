@@ -39,6 +39,8 @@ int mc__tm_reserve(struct mc_cluster *c)
         return -ENOSPC;
     }
     c->tms[idx].node = n;
+    c->tms[idx].cluster = c;
+    c->tms[idx].index = idx;
     atomic_store(&c->tms[idx].state, MC_TM_DOWN);
     return (int)idx;
 }
@@ -53,10 +55,7 @@ int mc__tm_launch(struct mc_cluster *c, uint32_t tm)
         rt_node_set_mem_limit(n, c->cfg.tm_memory);
     atomic_store(&c->tms[tm].state, MC_TM_STARTING);
     atomic_store(&c->tms[tm].te, 0);
-    struct mc__te_spawn *sp = rt_xcalloc_process(1, sizeof(*sp));
-    sp->c = c;
-    sp->tm = tm;
-    return rt_node_call(n, mc__te_spawn, sp);
+    return rt_node_call(n, mc__te_spawn, &c->tms[tm]);
 }
 
 int mc_cluster_new(struct rt_world *w, struct dfs *dfs, const char *name,

@@ -68,6 +68,8 @@ void mc_cluster_config_defaults(struct mc_cluster_config *c);
 enum { MC_TM_DOWN, MC_TM_STARTING, MC_TM_REGISTERED };
 
 struct mc_tm {
+    struct mc_cluster *cluster;         /* back-pointer, so a node call needs no allocation */
+    uint32_t index;
     struct rt_node *node;
     _Atomic rt_addr te;                 /* its task executor, once spawned */
     atomic_int state;                   /* MC_TM_* as the resource manager sees it */

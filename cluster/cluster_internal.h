@@ -61,11 +61,8 @@ void mc__jm_spawn(struct rt_node *jm, void *cluster);
 /* Submits on the JobManager node (called through rt_node_call). */
 void mc__jm_submit(struct rt_node *jm, void *job);
 
-/* tm.c: the task executor, spawned on a TaskManager node; arg is the index. */
-struct mc__te_spawn {
-    struct mc_cluster *c;
-    uint32_t tm;
-};
+/* tm.c: the task executor, spawned on a TaskManager node; arg is its struct
+ * mc_tm (cluster memory: nothing to free if the node dies before the call). */
 void mc__te_spawn(struct rt_node *tm, void *arg);
 
 /* cluster.c: a new TaskManager slot in the cluster, its node created but not

@@ -14,7 +14,7 @@
 
 #include "cluster/cluster_internal.h"
 
-#define REGISTER_RETRY_NS (100 * RT_NS_PER_MS)
+#define REGISTER_RETRY_NS (10 * RT_NS_PER_MS)   /* until the resource manager answers */
 
 struct te {
     struct rt_actor *self;
@@ -69,12 +69,11 @@ static const struct rt_actor_ops te_ops = { "taskexecutor", te_msg, te_stop };
 
 void mc__te_spawn(struct rt_node *n, void *arg)
 {
-    struct mc__te_spawn *sp = arg;
+    struct mc_tm *tm = arg;
     struct te *t = rt_xcalloc(1, sizeof(*t));
-    t->c = sp->c;
-    t->tm = sp->tm;
+    t->c = tm->cluster;
+    t->tm = tm->index;
     t->self = rt_actor_spawn(n, &te_ops, t);
-    atomic_store(&t->c->tms[t->tm].te, rt_actor_addr(t->self));
-    rt_free(sp);    /* process memory, handed over by the launcher */
+    atomic_store(&tm->te, rt_actor_addr(t->self));
     try_register(t);
 }

@@ -40,6 +40,7 @@ struct jobrun {
     uint32_t ntasks, attempt;
     struct eng_attempt *att;
     uint8_t *tstate;            /* enum eng_task_state per task */
+    uint8_t *input_ended;       /* per task: its source reported the end of input */
     rt_addr *taddr;             /* task actors, learned from their status */
     uint32_t running, finished, sources, sources_ended;
     uint32_t failures;
@@ -118,6 +119,7 @@ static void deploy(struct jobrun *r)
     r->att = a;
     r->running = r->finished = r->sources_ended = 0;
     r->final_triggered = false;
+    memset(r->input_ended, 0, r->ntasks * sizeof(*r->input_ended));
     memset(r->taddr, 0, r->ntasks * sizeof(*r->taddr));
 
     const struct completed *from = r->ndone ? &r->done[r->ndone - 1] : NULL;
@@ -136,7 +138,8 @@ static void deploy(struct jobrun *r)
         }
         r->tstate[t] = ENG_TASK_DEPLOYING;
         rt_addr host = r->pol.place(r->pol.arg, t, r->attempt);
-        if (!host || rt_send(r->self, host, ENG_MSG_DEPLOY, &d, sizeof(d)) < 0) {
+        /* Opaque: the deployment carries pointers to the shared job. */
+        if (!host || rt_send_opaque(r->self, host, ENG_MSG_DEPLOY, &d, sizeof(d)) < 0) {
             /* Nowhere to run it: the attempt cannot start. */
             char why[96];
             snprintf(why, sizeof(why), "no TaskManager to deploy task %u of attempt %u", t,
@@ -354,6 +357,10 @@ static void on_status(struct jobrun *r, const struct rt_msg *m)
             set_state(r, ENG_JOB_RUNNING, NULL);
         break;
     case ENG_TASK_INPUT_ENDED:
+        /* Count each task once: the network may duplicate a message. */
+        if (r->input_ended[s->task])
+            break;
+        r->input_ended[s->task] = 1;
         if (++r->sources_ended == r->sources && !r->final_triggered &&
             eng_job_state(r->job) == ENG_JOB_RUNNING) {
             /* A final checkpoint lets the sinks commit the last records. */
@@ -364,6 +371,8 @@ static void on_status(struct jobrun *r, const struct rt_msg *m)
         }
         break;
     case ENG_TASK_FINISHED:
+        if (before == ENG_TASK_FINISHED)
+            break;      /* a duplicate */
         r->tstate[s->task] = ENG_TASK_FINISHED;
         if (before == ENG_TASK_RUNNING)
             r->running--;
@@ -467,6 +476,7 @@ struct rt_actor *eng_jobrun_spawn(struct rt_node *n, struct eng_job *j,
     r->pol = *policy;
     r->ntasks = eng_execgraph_task_count(j->eg);
     r->tstate = rt_xcalloc(r->ntasks, sizeof(*r->tstate));
+    r->input_ended = rt_xcalloc(r->ntasks, sizeof(*r->input_ended));
     r->taddr = rt_xcalloc(r->ntasks, sizeof(*r->taddr));
     for (uint32_t t = 0; t < r->ntasks; t++)
         r->sources += is_source_task(r, t);

@@ -209,6 +209,12 @@ struct rt_world *rt_actor_world(const struct rt_actor *a);
  */
 int rt_send(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data, uint32_t len);
 
+/* As rt_send, for a payload whose bytes are not comparable between runs (it
+ * carries pointers into process memory): the trace hashes its length only,
+ * so the sim world's run hash does not depend on where the heap put things. */
+int rt_send_opaque(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
+                   uint32_t len);
+
 /* Starts a one-shot timer that delivers RT_MSG_TIMER {id, tag} to the actor
  * after delay_ns.  Returns the timer id (never 0).  Actor's own node only. */
 uint64_t rt_timer_start(struct rt_actor *a, uint64_t delay_ns, uint64_t tag);

@@ -65,6 +65,7 @@ struct rt__qmsg {
     uint32_t node;              /* destination node id */
     uint32_t incarnation;       /* of the destination node when sent */
     enum rt__qkind kind;
+    int opaque;                 /* payload not hashed: it holds pointers */
     enum rt__ctrl ctrl;
     uint64_t ctrl_ns;
     rt_addr src, dst;

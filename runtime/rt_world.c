@@ -522,7 +522,22 @@ int rt__net_filter(struct rt_world *w, uint32_t from, uint32_t to, uint64_t *del
     return copies;
 }
 
+static int send_msg(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
+                    uint32_t len, int opaque);
+
 int rt_send(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data, uint32_t len)
+{
+    return send_msg(from, dst, type, data, len, 0);
+}
+
+int rt_send_opaque(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
+                   uint32_t len)
+{
+    return send_msg(from, dst, type, data, len, 1);
+}
+
+static int send_msg(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
+                    uint32_t len, int opaque)
 {
     struct rt_world *w;
     uint32_t src_node;
@@ -555,6 +570,7 @@ int rt_send(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
     for (int c = 0; c < copies; c++) {
         struct rt__qmsg *q = rt__qmsg_new(len);
         q->kind = RT__Q_MSG;
+        q->opaque = opaque;
         q->src = from ? from->addr : 0;
         q->dst = dst;
         q->type = type;

@@ -221,15 +221,20 @@ static void test_default(void **state)
 {
     struct scn_scenario *s = parse_ok(scn_default_text);
     (void)state;
-    assert_true(s->n_jobs >= 2);
-    assert_int_equal(s->n_apps, s->n_jobs); /* every job is its own application */
-    for (size_t i = 0; i < s->n_apps; i++) {
-        assert_true(s->apps[i].implicit);
-        assert_int_equal(s->apps[i].n_jobs, 1);
-        assert_int_equal(s->apps[i].jobs[0].index, i);
-        assert_int_equal(s->jobs[i].app, i);
-    }
+    assert_int_equal(s->n_jobs, 3);
+    /* shop runs orders and clicks with execute_async; audit is a bare job. */
+    assert_int_equal(s->n_apps, 2);
+    assert_string_equal(s->apps[0].name, "shop");
+    assert_false(s->apps[0].implicit);
+    assert_int_equal(s->apps[0].n_jobs, 2);
+    assert_int_equal(s->apps[0].execute, SCN_EXECUTE_ASYNC);
+    assert_int_equal(s->apps[0].artifacts_bytes, 4 * 1000 * 1000);
+    assert_true(s->apps[1].implicit);
+    assert_int_equal(s->jobs[2].app, 1);
+    /* The fault is tied to the job's life, so it means the same in every mode. */
     assert_int_equal(s->faults[0].action, SCN_ACT_KILL);
+    assert_int_equal(s->faults[0].trigger.kind, SCN_TRIGGER_WHEN);
+    assert_int_equal(s->faults[0].trigger.event.kind, SCN_EVENT_CHECKPOINT_DONE);
     scn_scenario_free(s);
 
     /* The library copy says the same thing, when the source tree is at hand. */

@@ -1,0 +1,704 @@
+/*
+ * run.c - one scenario in one mode: set the world up, drive the
+ * applications and the fault plan, and end when every job has ended or the
+ * deadline has passed (so a hung run ends as a failed expectation, never a
+ * hang).
+ *
+ * The loop.  The runner's thread waits on the world (rt_world_wait) with a
+ * predicate that is true when anything needs it: an application whose next
+ * step is due, an event a fault waits for, a job that ended, a cluster to
+ * tear down.  Timed faults bound the wait.  In the sim world that wait runs
+ * the simulation itself, so everything the runner does happens at an exact
+ * virtual instant and the run replays from its seed.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <ftw.h>
+
+#include "faults/faults.h"
+#include "runtime/dfs.h"
+#include "scenarios/run_internal.h"
+
+#define SETUP_WAIT_NS (60 * RT_NS_PER_SEC)
+
+void run__say(struct run *r, const char *fmt, ...)
+{
+    if (r->o.quiet)
+        return;
+    char line[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    uint64_t t = r->w ? rt_now(r->w) - r->t0_ns : 0;
+    fprintf(stderr, "[%-11s %7.3fs] %s\n", scn_mode_name(r->o.mode), (double)t / 1e9, line);
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- clusters ---------------------------------------------------------------- */
+
+static struct run_cluster *new_cluster(struct run *r, const char *name, uint32_t tms,
+                                       bool active)
+{
+    if (r->nclusters == RUN_MAX_CLUSTERS)
+        return NULL;
+    struct mc_cluster_config cfg = r->ccfg;
+    cfg.taskmanagers = tms;
+    if (active)
+        cfg.provider = MC_PROVIDER_ACTIVE;
+    struct run_cluster *rc = &r->clusters[r->nclusters];
+    if (mc_cluster_new(r->w, r->dfs, name, &cfg, &rc->c) < 0)
+        return NULL;
+    r->nclusters++;
+    return rc;
+}
+
+static uint32_t job_slots(const struct scn_job *j)
+{
+    return j->parallelism ? j->parallelism : 1;
+}
+
+static uint32_t tms_for(struct run *r, uint32_t slots)
+{
+    uint32_t per = r->ccfg.slots ? r->ccfg.slots : 1;
+    return (slots + per - 1) / per;
+}
+
+static void teardown(struct run *r, struct run_cluster *rc)
+{
+    if (rc->torn_down)
+        return;
+    uint64_t t0 = rt_now(r->w);
+    mc_cluster_stop(rc->c);
+    char prefix[80];
+    snprintf(prefix, sizeof(prefix), "%s/", rc->c->name);
+    mc_driver_delete_prefix(r->driver, prefix, DFS_PHASE_OTHER);
+    rc->teardown_ns = rt_now(r->w) - t0;
+    if (!rc->teardown_ns)
+        rc->teardown_ns = 1;
+    rc->lingering = dfs_count_files(r->dfs, prefix);
+    rc->torn_down = true;
+    run__say(r, "cluster %s torn down in %.1f ms, %d file(s) left", rc->c->name,
+             (double)rc->teardown_ns / 1e6, rc->lingering);
+}
+
+/* ---- applications -------------------------------------------------------------- */
+
+static bool job_ended(const struct run_job *j)
+{
+    if (!j->mj)
+        return false;
+    enum eng_job_state s = eng_job_state(j->mj->ej);
+    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+}
+
+static void app_fail(struct run *r, struct run_app *app, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void app_fail(struct run *r, struct run_app *app, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(app->error, sizeof(app->error), fmt, ap);
+    va_end(ap);
+    app->state = APP_FAILED;
+    run__say(r, "application %s failed: %s", app->a->name, app->error);
+}
+
+static int submit_job(struct run *r, struct run_app *app, struct run_job *j)
+{
+    const struct scn_job *sj = j->sj;
+    struct run_cluster *rc = NULL;
+    if (r->o.mode == SCN_MODE_SESSION) {
+        rc = &r->clusters[0];
+    } else if (r->o.mode == SCN_MODE_PER_JOB) {
+        char name[64];
+        snprintf(name, sizeof(name), "%s-cluster", sj->name);
+        rc = new_cluster(r, name, tms_for(r, job_slots(sj)), true);
+        run__say(r, "cluster %s starting for job %s", name, sj->name);
+    } else {
+        rc = app->cluster;
+    }
+    if (!rc)
+        return -ENOSPC;
+    char err[256];
+    size_t idx = (size_t)(j - r->jobs);
+    int rc2 = mc_cluster_submit(rc->c, run__job_graph(sj), (uint32_t)idx + 1, app->a->name, &j->mj,
+                                err, sizeof(err));
+    if (rc2 < 0) {
+        app_fail(r, app, "job %s: %s", sj->name, err);
+        return rc2;
+    }
+    j->cluster = rc;
+    run__say(r, "job %s submitted to %s", sj->name, rc->c->name);
+    return 0;
+}
+
+/* Moves an application on: main() first, then its execute() calls in order -
+ * blocking ones wait for the previous job to end, async ones do not. */
+static void app_step(struct run *r, struct run_app *app)
+{
+    const struct scn_application *a = app->a;
+    if (app->state == APP_WAITING) {
+        struct rt_node *where = r->o.mode == SCN_MODE_APPLICATION ? app->cluster->c->jm : r->client;
+        if (r->o.mode == SCN_MODE_APPLICATION) {
+            for (size_t f = 0; f < a->n_files; f++)
+                if (a->files[f].on == SCN_FILE_ON_CLIENT) {
+                    app_fail(r, app, "cached file '%s' registered by main() exists only on the "
+                             "client; in application mode main() runs on the JobManager, which "
+                             "cannot read it (put it on the shared filesystem)", a->files[f].path);
+                    return;
+                }
+        }
+        if (mc_app_work_start(where, r->dfs, &app->work) < 0) {
+            app_fail(r, app, "cannot start main(): its node is down");
+            return;
+        }
+        app->state = APP_MAIN;
+        return;
+    }
+    if (app->state == APP_MAIN) {
+        int d = atomic_load(&app->work.done);
+        if (d == 0)
+            return;
+        if (d < 0) {
+            app_fail(r, app, "main() failed: %s", strerror(-d));
+            return;
+        }
+        app->state = APP_RUNNING;
+    }
+    if (app->state != APP_RUNNING)
+        return;
+    while (app->next < a->n_jobs) {
+        struct run_job *prev = app->next ? &r->jobs[a->jobs[app->next - 1].index] : NULL;
+        if (prev && a->execute == SCN_EXECUTE_BLOCKING && !job_ended(prev))
+            return;
+        if (app->next == 1 && r->s->cluster.ha && r->o.mode == SCN_MODE_APPLICATION) {
+            /* Flink's rule: with HA, application mode takes one execute() only. */
+            app_fail(r, app, "Cannot have more than one execute() or executeAsync() call in a "
+                     "single environment.");
+            return;
+        }
+        struct run_job *j = &r->jobs[a->jobs[app->next].index];
+        app->next++;
+        if (submit_job(r, app, j) < 0)
+            return;
+    }
+    for (size_t k = 0; k < a->n_jobs; k++)
+        if (!job_ended(&r->jobs[a->jobs[k].index]))
+            return;
+    app->state = APP_DONE;
+    run__say(r, "application %s done", a->name);
+}
+
+/* ---- faults ------------------------------------------------------------------- */
+
+static struct run_job *job_of(struct run *r, const struct scn_ref *ref)
+{
+    return ref->name ? &r->jobs[ref->index] : NULL;
+}
+
+/* A scenario target to what the fault layer takes; false when it does not
+ * exist (yet) in this mode, with a reason. */
+static bool resolve(struct run *r, const struct scn_target *t, struct flt_target *out,
+                    char *why, size_t len)
+{
+    memset(out, 0, sizeof(*out));
+    struct run_job *j = job_of(r, &t->job);
+    switch (t->kind) {
+    case SCN_TARGET_TASKMANAGER_OF:
+    case SCN_TARGET_TASK:
+        if (!j || !j->mj) {
+            snprintf(why, len, "job %s is not running yet", t->job.name);
+            return false;
+        }
+        out->job = j->mj;
+        out->cluster = j->mj->cluster;
+        out->subtask = t->index;
+        out->tm = mc_job_tm_of(j->mj, t->index);
+        if (t->kind == SCN_TARGET_TASKMANAGER_OF && out->tm < 0) {
+            snprintf(why, len, "%s[%u] has no TaskManager now", t->job.name, t->index);
+            return false;
+        }
+        return true;
+    case SCN_TARGET_JOBMANAGER_OF:
+        if (!j || !j->mj) {
+            snprintf(why, len, "job %s is not running yet", t->job.name);
+            return false;
+        }
+        out->cluster = j->mj->cluster;
+        out->tm = FLT_TM_JM;
+        return true;
+    case SCN_TARGET_TASKMANAGER:
+    case SCN_TARGET_JOBMANAGER:
+        if (!r->nclusters) {
+            snprintf(why, len, "no cluster is up");
+            return false;
+        }
+        out->cluster = r->clusters[0].c;
+        out->tm = t->kind == SCN_TARGET_JOBMANAGER ? FLT_TM_JM : (int)t->index;
+        return true;
+    case SCN_TARGET_CLIENT: out->node = r->client; return true;
+    case SCN_TARGET_PROBE: out->node = r->probe_node; return true;
+    case SCN_TARGET_DFS: out->node = dfs_node(r->dfs); return true;
+    }
+    return false;
+}
+
+static const int kind_map[] = {
+    [SCN_ACT_KILL] = FLT_KILL, [SCN_ACT_STOP] = FLT_STOP, [SCN_ACT_PAUSE] = FLT_PAUSE,
+    [SCN_ACT_RESTART] = FLT_RESTART, [SCN_ACT_ADD_TASKMANAGER] = FLT_ADD_TM,
+    [SCN_ACT_CRASH_JM_LEADER] = FLT_CRASH_JM, [SCN_ACT_PARTITION] = FLT_PARTITION,
+    [SCN_ACT_DELAY_MESSAGES] = FLT_DELAY, [SCN_ACT_DROP_MESSAGES] = FLT_DROP,
+    [SCN_ACT_DUPLICATE_MESSAGES] = FLT_DUPLICATE, [SCN_ACT_FAIL_TASK] = FLT_FAIL_TASK,
+    [SCN_ACT_EXHAUST_MEMORY] = FLT_EXHAUST_MEMORY, [SCN_ACT_FAIL_FAILPOINT] = FLT_FAILPOINT_FAIL,
+    [SCN_ACT_SLOW_FAILPOINT] = FLT_FAILPOINT_SLOW, [SCN_ACT_CORRUPT_FAILPOINT] = FLT_FAILPOINT_CORRUPT,
+};
+
+static void fire(struct run *r, struct run_fault *rf)
+{
+    const struct scn_fault *f = rf->f;
+    struct flt_spec spec = { .kind = (enum flt_kind)kind_map[f->action],
+                             .duration_ns = f->duration_ns, .delay_ns = f->delay_ns,
+                             .probability = f->probability, .nth = f->nth,
+                             .fp_mode = (int)f->fp_mode, .failpoint = f->failpoint,
+                             .count = f->count };
+    char why[200] = "";
+    bool ok = true;
+    if (f->action == SCN_ACT_CRASH_JM_LEADER && !f->target.job.name && r->nclusters) {
+        spec.a.cluster = r->clusters[0].c;
+        spec.a.tm = FLT_TM_JM;
+    } else if (f->action == SCN_ACT_ADD_TASKMANAGER) {
+        ok = r->nclusters > 0;
+        spec.a.cluster = ok ? r->clusters[0].c : NULL;
+    } else if (f->action < SCN_ACT_FAIL_FAILPOINT) {
+        ok = resolve(r, &f->target, &spec.a, why, sizeof(why));
+        if (ok && (f->action == SCN_ACT_PARTITION || f->action == SCN_ACT_DELAY_MESSAGES ||
+                   f->action == SCN_ACT_DROP_MESSAGES || f->action == SCN_ACT_DUPLICATE_MESSAGES) &&
+            f->peer.kind != SCN_TARGET_JOBMANAGER && f->peer.job.name)
+            ok = resolve(r, &f->peer, &spec.b, why, sizeof(why));
+    }
+    struct run_fault_log *lg = r->nlog < sizeof(r->log) / sizeof(r->log[0]) ? &r->log[r->nlog++] : NULL;
+    uint64_t now = rt_now(r->w);
+    if (lg) {
+        lg->at_ns = now - r->t0_ns;
+        lg->until_ns = lg->at_ns + (f->action == SCN_ACT_PAUSE || f->duration_ns ? f->duration_ns : 0);
+        char *txt = scn_fault_text(r->s, f);
+        snprintf(lg->action, sizeof(lg->action), "%s", txt ? txt : "?");
+        rt_free(txt);
+        snprintf(lg->target, sizeof(lg->target), "%s", f->failpoint ? f->failpoint : "");
+    }
+    rf->fired++;
+    if (!ok) {
+        run__say(r, "fault skipped: %s (%s)", rf->text, why);
+        if (lg)
+            snprintf(lg->detail, sizeof(lg->detail), "skipped: %.140s", why);
+        return;
+    }
+    char detail[160] = "";
+    struct flt_active *act = NULL;
+    int rc = flt_apply(r->w, &spec, &act, detail, sizeof(detail));
+    if (!r->first_fault_ns)
+        r->first_fault_ns = now;
+    if (lg)
+        snprintf(lg->detail, sizeof(lg->detail), "%s%.140s", rc < 0 ? "not applied: " : "", detail);
+    run__say(r, "fault: %s -> %s%s", rf->text, rc < 0 ? "not applied: " : "", detail);
+    if (rc == 0 && act) {
+        if (rf->active)
+            flt_heal(rf->active);
+        rf->active = act;
+        rf->heal_at = f->duration_ns ? now + f->duration_ns : 0;
+    }
+}
+
+/* How often the event a fault waits for has happened so far. */
+static uint64_t event_count(struct run *r, const struct scn_event *e)
+{
+    struct run_job *j = job_of(r, &e->job);
+    switch (e->kind) {
+    case SCN_EVENT_CHECKPOINT_DONE:
+        if (!j || !j->mj)
+            return 0;
+        if (e->checkpoint)
+            return atomic_load(&j->mj->ej->last_checkpoint) >= e->checkpoint;
+        return atomic_load(&j->mj->ej->checkpoints_completed);
+    case SCN_EVENT_JOB_STATE: {
+        if (!j || !j->mj)
+            return 0;
+        static const int map[] = { ENG_JOB_RUNNING, ENG_JOB_RESTARTING, ENG_JOB_FINISHED,
+                                   ENG_JOB_FAILED, ENG_JOB_CANCELED };
+        uint64_t n = 0;
+        for (struct eng_job_event *ev = atomic_load(&j->mj->ej->events); ev; ev = ev->next)
+            n += ev->state == map[e->state] &&
+                 strncmp(ev->text, eng_job_state_name((enum eng_job_state)ev->state),
+                         strlen(eng_job_state_name((enum eng_job_state)ev->state))) == 0;
+        return n;
+    }
+    case SCN_EVENT_RESTORE_STARTED:
+        return j && j->mj ? atomic_load(&j->mj->ej->restarts) : 0;
+    case SCN_EVENT_TM_REGISTERED: {
+        uint64_t n = 0;
+        for (size_t c = 0; c < r->nclusters; c++)
+            n += atomic_load(&r->clusters[c].c->ntms);
+        return n;
+    }
+    }
+    return 0;
+}
+
+/* Fires event-triggered faults whose event happened; true if any did. */
+static bool check_events(struct run *r, bool act)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->s->n_faults; i++) {
+        struct run_fault *rf = &r->faults[i];
+        const struct scn_trigger *t = &rf->f->trigger;
+        if (t->kind != SCN_TRIGGER_WHEN || (t->repeat && rf->fired >= t->repeat))
+            continue;
+        uint64_t n = event_count(r, &t->event);
+        if (n <= rf->last_count)
+            continue;
+        any = true;
+        if (!act)
+            continue;
+        while (rf->last_count < n) {
+            rf->last_count++;
+            if (++rf->seen % (t->every ? t->every : 1) == 0 && (!t->repeat || rf->fired < t->repeat))
+                fire(r, rf);
+        }
+    }
+    return any;
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+static bool all_done(struct run *r)
+{
+    for (size_t a = 0; a < r->s->n_apps; a++)
+        if (r->apps[a].state != APP_DONE && r->apps[a].state != APP_FAILED)
+            return false;
+    return true;
+}
+
+static bool needs_teardown(struct run *r, struct run_cluster *rc)
+{
+    if (rc->torn_down || r->o.mode == SCN_MODE_SESSION)
+        return false;
+    bool any = false;
+    for (size_t j = 0; j < r->s->n_jobs; j++)
+        if (r->jobs[j].cluster == rc) {
+            any = true;
+            if (!job_ended(&r->jobs[j]))
+                return false;
+        }
+    if (r->o.mode == SCN_MODE_APPLICATION)
+        for (size_t a = 0; a < r->s->n_apps; a++)
+            if (r->apps[a].cluster == rc && r->apps[a].state != APP_DONE &&
+                r->apps[a].state != APP_FAILED)
+                return false;
+    return any || r->o.mode == SCN_MODE_APPLICATION;
+}
+
+static bool something_due(void *arg)
+{
+    struct run *r = arg;
+    for (size_t a = 0; a < r->s->n_apps; a++) {
+        struct run_app *app = &r->apps[a];
+        if (app->state == APP_MAIN && atomic_load(&app->work.done))
+            return true;
+        if (app->state == APP_RUNNING) {
+            const struct scn_application *sa = app->a;
+            if (app->next < sa->n_jobs &&
+                (sa->execute == SCN_EXECUTE_ASYNC || job_ended(&r->jobs[sa->jobs[app->next - 1].index])))
+                return true;
+            bool all = true;
+            for (size_t k = 0; k < sa->n_jobs; k++)
+                all &= job_ended(&r->jobs[sa->jobs[k].index]);
+            if (all)
+                return true;
+        }
+    }
+    for (size_t c = 0; c < r->nclusters; c++) {
+        struct run_cluster *rc = &r->clusters[c];
+        if (!rc->spinup_ns && mc_cluster_ready(rc->c))
+            return true;
+        if (needs_teardown(r, rc))
+            return true;
+    }
+    return check_events(r, false);
+}
+
+static uint64_t next_timed(struct run *r, uint64_t now)
+{
+    uint64_t next = r->t0_ns + r->s->deadline_ns;
+    for (size_t i = 0; i < r->s->n_faults; i++) {
+        struct run_fault *rf = &r->faults[i];
+        if (rf->f->trigger.kind == SCN_TRIGGER_AT && !rf->fired && r->t0_ns + rf->f->trigger.at_ns < next)
+            next = r->t0_ns + rf->f->trigger.at_ns;
+        if (rf->heal_at && rf->heal_at < next)
+            next = rf->heal_at;
+    }
+    return next > now ? next : now;
+}
+
+static void loop(struct run *r)
+{
+    for (;;) {
+        uint64_t now = rt_now(r->w);
+        for (size_t c = 0; c < r->nclusters; c++) {
+            struct run_cluster *rc = &r->clusters[c];
+            if (!rc->spinup_ns && mc_cluster_ready(rc->c)) {
+                rc->spinup_ns = atomic_load(&rc->c->ready_ns) - atomic_load(&rc->c->created_ns);
+                if (!rc->spinup_ns)
+                    rc->spinup_ns = 1;
+            }
+        }
+        for (size_t i = 0; i < r->s->n_faults; i++) {
+            struct run_fault *rf = &r->faults[i];
+            if (rf->f->trigger.kind == SCN_TRIGGER_AT && !rf->fired &&
+                now >= r->t0_ns + rf->f->trigger.at_ns)
+                fire(r, rf);
+            if (rf->heal_at && now >= rf->heal_at) {
+                flt_heal(rf->active);
+                rf->active = NULL;
+                rf->heal_at = 0;
+                run__say(r, "healed: %s", rf->text);
+            }
+        }
+        check_events(r, true);
+        for (size_t a = 0; a < r->s->n_apps; a++)
+            app_step(r, &r->apps[a]);
+        for (size_t c = 0; c < r->nclusters; c++)
+            if (needs_teardown(r, &r->clusters[c]))
+                teardown(r, &r->clusters[c]);
+        if (all_done(r))
+            break;
+        now = rt_now(r->w);
+        if (now >= r->t0_ns + r->s->deadline_ns) {
+            r->deadline_hit = true;
+            run__say(r, "deadline of %.1f s reached: ending the run",
+                     (double)r->s->deadline_ns / 1e9);
+            break;
+        }
+        uint64_t until = next_timed(r, now);
+        rt_world_wait(r->w, something_due, r, until > now ? until - now : 0);
+    }
+    r->end_ns = rt_now(r->w);
+    for (size_t i = 0; i < r->s->n_faults; i++)
+        if (r->faults[i].active) {
+            flt_heal(r->faults[i].active);
+            r->faults[i].active = NULL;
+        }
+}
+
+/* ---- set-up --------------------------------------------------------------------- */
+
+static int setup(struct run *r, char *err, size_t errlen)
+{
+    const struct scn_scenario *s = r->s;
+    if (r->o.workdir) {
+        snprintf(r->root, sizeof(r->root), "%s", r->o.workdir);
+        if (mkdir(r->root, 0700) < 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %s: %s", r->root, strerror(errno));
+            return -errno;
+        }
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(r->root, sizeof(r->root), "%s/minicluster-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(r->root)) {
+            snprintf(err, errlen, "cannot create a run directory in %s: %s",
+                     tmp && *tmp ? tmp : "/tmp", strerror(errno));
+            return -errno;
+        }
+    }
+    int rc = run__cluster_config(s, &r->ccfg, err, errlen);
+    if (rc < 0)
+        return rc;
+    struct rt_world_config wc = { .kind = r->o.world, .seed = r->seed,
+                                  .link_latency_ns = 100000, .link_jitter_ns = 20000 };
+    if ((rc = rt_world_new(&wc, &r->w)) < 0) {
+        snprintf(err, errlen, "cannot create the world");
+        return rc;
+    }
+    if (r->o.trace_path && (rc = rt_trace_open(r->w, r->o.trace_path)) < 0) {
+        snprintf(err, errlen, "cannot write the trace to %s: %s", r->o.trace_path, strerror(-rc));
+        return rc;
+    }
+    struct dfs_config dc = { .bandwidth = s->dfs.bandwidth, .ops_per_s = s->dfs.ops,
+                             .streams = s->dfs.streams, .base_latency_ns = s->dfs.latency_ns,
+                             .root = r->root };
+    if ((rc = dfs_new(r->w, &dc, &r->dfs)) < 0) {
+        snprintf(err, errlen, "cannot start the shared filesystem in %s: %s", r->root, strerror(-rc));
+        return rc;
+    }
+    r->client = rt_node_new(r->w, "client");
+    r->probe_node = rt_node_new(r->w, "probe");
+    r->driver_node = rt_node_new(r->w, "driver");
+    rt_node_start(r->client);
+    rt_node_start(r->probe_node);
+    rt_node_start(r->driver_node);
+    r->driver = mc_driver_new(r->driver_node, r->dfs);
+    if (!r->driver) {
+        snprintf(err, errlen, "cannot start the driver agent");
+        return -EIO;
+    }
+    /* What the workload reads before it runs: artifacts and the probe's file. */
+    for (size_t a = 0; a < s->n_apps; a++)
+        if (s->apps[a].artifacts_bytes) {
+            char path[128];
+            snprintf(path, sizeof(path), "artifacts/%s.jar", s->apps[a].name);
+            if ((rc = mc_driver_write(r->driver, path, s->apps[a].artifacts_bytes,
+                                      DFS_PHASE_ARTIFACT)) < 0) {
+                snprintf(err, errlen, "cannot store the artifacts of %s: %s", s->apps[a].name,
+                         strerror(-rc));
+                return rc;
+            }
+        }
+    if (s->probe.present)
+        mc_driver_write(r->driver, "probe/data", s->probe.read_bytes, DFS_PHASE_PROBE);
+    struct dfs_stats st;
+    dfs_stats_get(r->dfs, &st);
+    r->setup_bytes_read = st.total.bytes_read;
+    r->setup_bytes_written = st.total.bytes_written;
+    r->setup_ops = st.total.ops;
+    r->setup_files = st.files_created;
+    return 0;
+}
+
+static void init_apps(struct run *r)
+{
+    const struct scn_scenario *s = r->s;
+    for (size_t j = 0; j < s->n_jobs; j++)
+        r->jobs[j].sj = &s->jobs[j];
+    for (size_t a = 0; a < s->n_apps; a++) {
+        struct run_app *app = &r->apps[a];
+        const struct scn_application *sa = &s->apps[a];
+        app->a = sa;
+        struct mc_app_work *w = &app->work;
+        snprintf(w->name, sizeof(w->name), "%s", sa->name);
+        if (sa->artifacts_bytes)
+            snprintf(w->artifact, sizeof(w->artifact), "artifacts/%s.jar", sa->name);
+        w->main_cpu_ns = sa->main_cpu_ns;
+        /* The client ships the artifacts plus the job graphs (~4 KiB each here). */
+        uint64_t up = sa->artifacts_bytes + 4096 * sa->n_jobs;
+        if (r->o.mode == SCN_MODE_SESSION) {
+            snprintf(w->upload_dir, sizeof(w->upload_dir), "session/blobs");
+            w->upload_bytes = up;
+        } else if (r->o.mode == SCN_MODE_PER_JOB) {
+            /* One cluster per job: the client uploads to each of them. */
+            snprintf(w->upload_dir, sizeof(w->upload_dir), "%s-cluster/blobs",
+                     s->jobs[sa->jobs[0].index].name);
+            w->upload_bytes = up * sa->n_jobs;
+        }
+    }
+}
+
+static void start_mode(struct run *r)
+{
+    const struct scn_scenario *s = r->s;
+    if (r->o.mode == SCN_MODE_SESSION) {
+        uint32_t tms = s->cluster.taskmanagers ? s->cluster.taskmanagers : 1;
+        new_cluster(r, "session", tms, false);
+        run__say(r, "session cluster starting: %u TaskManagers x %u slots", tms, r->ccfg.slots);
+        rt_world_wait(r->w, (bool (*)(void *))mc_cluster_ready, r->clusters[0].c, SETUP_WAIT_NS);
+    } else if (r->o.mode == SCN_MODE_APPLICATION) {
+        for (size_t a = 0; a < s->n_apps; a++) {
+            const struct scn_application *sa = &s->apps[a];
+            uint32_t slots = 0;
+            for (size_t k = 0; k < sa->n_jobs; k++) {
+                uint32_t js = job_slots(&s->jobs[sa->jobs[k].index]);
+                slots = sa->execute == SCN_EXECUTE_ASYNC ? slots + js : (js > slots ? js : slots);
+            }
+            char name[64];
+            snprintf(name, sizeof(name), "%s-app", sa->name);
+            r->apps[a].cluster = new_cluster(r, name, tms_for(r, slots), true);
+            run__say(r, "application cluster %s starting (%u slots)", name, slots);
+        }
+    }
+}
+
+static void cleanup(struct run *r)
+{
+    rt_world_free(r->w);
+    for (size_t j = 0; r->jobs && j < r->s->n_jobs; j++)
+        mc_job_free(r->jobs[j].mj);
+    for (size_t c = 0; c < r->nclusters; c++)
+        mc_cluster_free(r->clusters[c].c);
+    dfs_free(r->dfs);
+    mc_driver_free(r->driver);
+    rt_free(r->probe.t_ns);
+    rt_free(r->probe.lat_ns);
+    flt_failpoints_reset();
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t **out,
+            char *err, size_t errlen)
+{
+    struct run *r = rt_xcalloc_process(1, sizeof(*r));
+    r->s = s;
+    r->o = *o;
+    r->seed = o->has_seed ? o->seed : s->has_seed ? s->seed : 1;
+    r->apps = rt_xcalloc_process(s->n_apps ? s->n_apps : 1, sizeof(*r->apps));
+    r->jobs = rt_xcalloc_process(s->n_jobs ? s->n_jobs : 1, sizeof(*r->jobs));
+    r->faults = rt_xcalloc_process(s->n_faults ? s->n_faults : 1, sizeof(*r->faults));
+    for (size_t i = 0; i < s->n_faults; i++) {
+        r->faults[i].f = &s->faults[i];
+        char *t = scn_fault_text(s, &s->faults[i]);
+        snprintf(r->faults[i].text, sizeof(r->faults[i].text), "%s", t ? t : "?");
+        rt_free(t);
+    }
+    uint64_t wall0 = mono_ms();
+    *out = NULL;
+    int rc = setup(r, err, errlen);
+    if (rc == 0) {
+        init_apps(r);
+        if (s->probe.present) {
+            r->probe.every_ns = s->probe.every_ns;
+            r->probe.read_bytes = s->probe.read_bytes;
+            snprintf(r->probe.path, sizeof(r->probe.path), "probe/data");
+            r->probe.cap = (uint32_t)(s->deadline_ns / (s->probe.every_ns ? s->probe.every_ns : 1)) + 16;
+            if (r->probe.cap > 1000000)
+                r->probe.cap = 1000000;
+            r->probe.t_ns = rt_xcalloc_process(r->probe.cap, sizeof(uint64_t));
+            r->probe.lat_ns = rt_xcalloc_process(r->probe.cap, sizeof(uint64_t));
+        }
+        r->t0_ns = rt_now(r->w);
+        if (s->probe.present)
+            mc_probe_start(r->probe_node, r->dfs, &r->probe);
+        start_mode(r);
+        loop(r);
+        atomic_store(&r->probe.stop, 1);
+        /* The session cluster ends with the run: its teardown is measured too. */
+        for (size_t c = 0; c < r->nclusters; c++)
+            teardown(r, &r->clusters[c]);
+        r->wall_ms = mono_ms() - wall0;
+        rc = run__report(r, out);
+    }
+    cleanup(r);
+    if (!o->keep && r->root[0] && !o->workdir)
+        nftw(r->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rt_free(r->apps);
+    rt_free(r->jobs);
+    rt_free(r->faults);
+    rt_free(r);
+    return rc;
+}

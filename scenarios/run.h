@@ -1,0 +1,60 @@
+/*
+ * run.h - running a scenario: build the world for one deployment mode, run
+ * the workload with the fault plan until everything ends or the deadline
+ * passes, evaluate the expectations, and describe the run as the JSON object
+ * of INTERFACE.md (docs/json-schema.md).
+ *
+ * Modes, as Flink deploys them:
+ *   session      one long-lived cluster shared by every job; the client
+ *                downloads artifacts, runs main() and uploads blobs for each
+ *                application
+ *   per-job      a cluster per job, sized to it (active provider), torn down
+ *                when it ends; the client does main() and uploads to each
+ *   application  a cluster per application; main() runs on its JobManager,
+ *                which downloads the artifacts itself; nothing is uploaded
+ *
+ * Threads: scn_run drives the world from the calling thread (the sim world
+ * runs on it; the real world's nodes have their own).  Not reentrant with
+ * respect to libfiu failpoints, which are process-wide.
+ */
+#ifndef SCN_RUN_H
+#define SCN_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "runtime/rt.h"
+#include "scenarios/scn.h"
+
+struct scn_run_opts {
+    enum scn_mode mode;             /* SESSION, PER_JOB or APPLICATION */
+    enum rt_world_kind world;
+    bool has_seed;                  /* else the scenario's seed, else 1 */
+    uint64_t seed;
+    const char *trace_path;         /* NULL: no trace file */
+    const char *workdir;            /* NULL: a fresh 0700 dir under $TMPDIR */
+    bool keep;                      /* keep the run directory */
+    bool quiet;                     /* no progress lines */
+    bool check_determinism;         /* sim: run twice, compare hashes */
+};
+
+/* Outcome of scn_run (also the CLI's exit code). */
+enum {
+    SCN_RUN_OK = 0,                 /* every expectation holds */
+    SCN_RUN_FAILED = 1,             /* an expectation failed, or a job failed unexpectedly */
+};
+
+/*
+ * Runs s in one mode.  On return *out is the run object (caller frees with
+ * json_decref) whenever the run happened, even if it failed.  Returns
+ * SCN_RUN_OK, SCN_RUN_FAILED, or -errno for an internal error with err
+ * saying what.
+ */
+int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t **out,
+            char *err, size_t errlen);
+
+const char *scn_mode_name(enum scn_mode m);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * run_build.c - from a scenario to what the cluster and engine take: the
+ * cluster configuration (Flink's keys) and one job graph per job.
+ *
+ * A pipeline `source | map | keyby | sum | sink` becomes vertices joined by
+ * forward edges, except that `keyby` is a partitioning, not an operator: it
+ * makes the next edge a HASH edge (keyed operators always get one).  The
+ * scenario speaks of whole jobs (records=2M, rate=500k/s); the engine's
+ * sources are per subtask, so totals are split over the parallelism.  A
+ * job's `state=SIZE` becomes an ALLOC operator after its keyed operator
+ * holding SIZE / keys bytes per key, so the job really carries that state.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cluster/cluster.h"
+#include "scenarios/run_internal.h"
+
+static uint64_t cfg_u(const struct scn_scenario *s, const char *key, uint64_t dflt)
+{
+    union scn_value v;
+    return scn_config_get(s, key, &v) == 0 ? v.u : dflt;
+}
+
+static bool cfg_set(const struct scn_scenario *s, const char *key)
+{
+    for (size_t i = 0; i < s->n_config; i++)
+        if (strcmp(s->config[i].key->name, key) == 0)
+            return true;
+    return false;
+}
+
+/* Restart-strategy keys go to the restart module as text, in Flink's form. */
+static int restart_from(const struct scn_scenario *s, struct mc_restart_config *rc,
+                        bool checkpointing, char *err, size_t errlen)
+{
+    enum mc_restart_type type = mc_restart_default_type(checkpointing);
+    const struct scn_config_key *tk = scn_config_lookup("restart-strategy.type");
+    union scn_value v;
+    if (tk && cfg_set(s, "restart-strategy.type") && scn_config_get(s, tk->name, &v) == 0)
+        mc_restart_config_set(rc, tk->name, tk->choices[v.u], err, errlen);
+    else
+        mc_restart_config_defaults(rc, type);
+    if (tk && cfg_set(s, "restart-strategy.type"))
+        mc_restart_config_defaults(rc, rc->type);
+    for (size_t i = 0; i < s->n_config; i++) {
+        const struct scn_config_key *k = s->config[i].key;
+        if (strncmp(k->name, "restart-strategy.", 17) != 0 || strcmp(k->name, tk->name) == 0)
+            continue;
+        char val[64];
+        if (k->type == SCN_CFG_DURATION)
+            snprintf(val, sizeof(val), "%llums",
+                     (unsigned long long)(s->config[i].value.u / RT_NS_PER_MS));
+        else if (k->type == SCN_CFG_DOUBLE)
+            snprintf(val, sizeof(val), "%g", s->config[i].value.d);
+        else
+            snprintf(val, sizeof(val), "%llu", (unsigned long long)s->config[i].value.u);
+        int rc2 = mc_restart_config_set(rc, k->name, val, err, errlen);
+        if (rc2 < 0)
+            return rc2;
+    }
+    return mc_restart_config_validate(rc, err, errlen);
+}
+
+int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *c, char *err,
+                        size_t errlen)
+{
+    mc_cluster_config_defaults(c);
+    c->taskmanagers = s->cluster.taskmanagers;
+    c->slots = (uint32_t)cfg_u(s, "taskmanager.numberOfTaskSlots", s->cluster.slots);
+    if (s->cluster.slots)
+        c->slots = s->cluster.slots;
+    c->provider = s->cluster.provider == SCN_PROVIDER_ACTIVE ? MC_PROVIDER_ACTIVE
+                                                             : MC_PROVIDER_STANDALONE;
+    c->launch_latency_ns = s->cluster.launch_latency_ns;
+    c->quota = s->cluster.quota;
+    c->tm_memory = s->cluster.tm_memory_bytes;
+    c->hb_interval_ns = cfg_u(s, "heartbeat.interval", c->hb_interval_ns);
+    c->hb_timeout_ns = cfg_u(s, "heartbeat.timeout", c->hb_timeout_ns);
+    c->hb_rpc_failure_threshold = (uint32_t)cfg_u(s, "heartbeat.rpc-failure-threshold",
+                                                  c->hb_rpc_failure_threshold);
+    c->tm_idle_timeout_ns = cfg_u(s, "resourcemanager.taskmanager-timeout", c->tm_idle_timeout_ns);
+    c->evenly_spread = cfg_u(s, "cluster.evenly-spread-out-slots", 0) != 0;
+    union scn_value v;
+    const struct scn_config_key *fk = scn_config_lookup("jobmanager.execution.failover-strategy");
+    if (fk && scn_config_get(s, fk->name, &v) == 0)
+        mc_failover_parse(fk->choices[v.u], &c->failover, err, errlen);
+    struct eng_job_config *j = &c->job;
+    j->checkpoint_interval_ns = cfg_u(s, "execution.checkpointing.interval", 0);
+    j->checkpoint_timeout_ns = cfg_u(s, "execution.checkpointing.timeout", j->checkpoint_timeout_ns);
+    j->min_pause_ns = cfg_u(s, "execution.checkpointing.min-pause", 0);
+    j->max_concurrent = (uint32_t)cfg_u(s, "execution.checkpointing.max-concurrent-checkpoints", 1);
+    j->tolerable_failed = (uint32_t)cfg_u(s, "execution.checkpointing.tolerable-failed-checkpoints", 0);
+    j->num_retained = (uint32_t)cfg_u(s, "state.checkpoints.num-retained", 1);
+    return restart_from(s, &c->restart, j->checkpoint_interval_ns != 0, err, errlen);
+}
+
+static uint64_t per_subtask(uint64_t total, uint32_t par)
+{
+    return total ? (total + par - 1) / par : 0;
+}
+
+static bool keyed(enum scn_op_kind k)
+{
+    return k == SCN_OP_COUNT || k == SCN_OP_SUM || k == SCN_OP_REDUCE || k == SCN_OP_WINDOW;
+}
+
+struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
+{
+    struct eng_jobgraph *g = eng_jobgraph_new(sj->name);
+    uint32_t par = sj->parallelism ? sj->parallelism : 1;
+    uint64_t keys = 1000;
+    int prev = -1;
+    enum eng_edge_kind next_edge = ENG_EDGE_FORWARD;
+    bool state_placed = false, after_keyed = false;
+    for (size_t i = 0; i < sj->n_ops; i++) {
+        const struct scn_op *op = &sj->ops[i];
+        struct eng_op_args a = { 0 };
+        enum eng_op_kind kind;
+        char name[32];
+        switch (op->kind) {
+        case SCN_OP_SEQUENCE:
+        case SCN_OP_RANDOM:
+            kind = op->kind == SCN_OP_SEQUENCE ? ENG_OP_SOURCE_SEQUENCE : ENG_OP_SOURCE_RANDOM;
+            a.records = per_subtask(op->records, par);
+            a.keys = keys = op->keys ? op->keys : 1000;
+            a.rate = per_subtask(op->rate, par);
+            a.seed = op->seed;
+            break;
+        case SCN_OP_KEYBY:
+            next_edge = ENG_EDGE_HASH;
+            continue;
+        case SCN_OP_MAP: kind = ENG_OP_MAP; break;
+        case SCN_OP_FILTER: kind = ENG_OP_FILTER; a.probability = 0.5; a.seed = 1; break;
+        case SCN_OP_FLATMAP: kind = ENG_OP_FLATMAP; a.fanout = 2; break;
+        case SCN_OP_COUNT: kind = ENG_OP_COUNT; break;
+        case SCN_OP_SUM: kind = ENG_OP_SUM; break;
+        case SCN_OP_REDUCE: kind = ENG_OP_REDUCE; break;
+        case SCN_OP_WINDOW: kind = ENG_OP_WINDOW; a.window_ms = op->size_ns / RT_NS_PER_MS; break;
+        case SCN_OP_SINK: kind = ENG_OP_SINK; break;
+        case SCN_OP_FAIL: kind = ENG_OP_FAIL; a.at_record = op->at; a.probability = op->probability; break;
+        case SCN_OP_STALL: kind = ENG_OP_STALL; a.stall_ms = op->for_ns / RT_NS_PER_MS; a.at_record = 1; break;
+        case SCN_OP_BURN: kind = ENG_OP_BURN; a.ns_per_record = op->per_record_ns; break;
+        case SCN_OP_ALLOC: kind = ENG_OP_ALLOC; a.bytes_per_key = op->per_key_bytes; break;
+        default: continue;
+        }
+        /* The job's declared state lives just before the sink, keyed. */
+        if (kind == ENG_OP_SINK && sj->state_bytes && !state_placed) {
+            struct eng_op_args sa = { .bytes_per_key = sj->state_bytes / (keys ? keys : 1) };
+            int v = eng_jobgraph_add_vertex(g, "state", ENG_OP_ALLOC, &sa, par, sj->max_parallelism);
+            /* Already partitioned by key after a keyed operator; else partition. */
+            eng_jobgraph_add_edge(g, (uint32_t)prev, (uint32_t)v,
+                                  after_keyed ? ENG_EDGE_FORWARD : ENG_EDGE_HASH);
+            prev = v;
+            next_edge = ENG_EDGE_FORWARD;
+            state_placed = true;
+        }
+        snprintf(name, sizeof(name), "%s%zu", eng_op_kind_name(kind), i);
+        int v = eng_jobgraph_add_vertex(g, name, kind, &a, par, sj->max_parallelism);
+        if (prev >= 0)
+            eng_jobgraph_add_edge(g, (uint32_t)prev, (uint32_t)v,
+                                  keyed(op->kind) ? ENG_EDGE_HASH : next_edge);
+        after_keyed |= keyed(op->kind);
+        next_edge = ENG_EDGE_FORWARD;
+        prev = v;
+    }
+    return g;
+}
+
+const char *scn_mode_name(enum scn_mode m)
+{
+    switch (m) {
+    case SCN_MODE_SESSION: return "session";
+    case SCN_MODE_PER_JOB: return "per-job";
+    case SCN_MODE_APPLICATION: return "application";
+    default: return "any";
+    }
+}

@@ -1,0 +1,94 @@
+/*
+ * run_internal.h - what the runner's files share: run_build.c (scenario to
+ * configuration and job graphs), run.c (the run itself), run_report.c (the
+ * run object and the expectations).
+ */
+#ifndef SCN_RUN_INTERNAL_H
+#define SCN_RUN_INTERNAL_H
+
+#include <stdio.h>
+
+#include "cluster/client.h"
+#include "cluster/cluster.h"
+#include "scenarios/run.h"
+
+struct dfs;
+struct flt_active;
+
+#define RUN_MAX_CLUSTERS 64
+
+struct run_cluster {
+    struct mc_cluster *c;
+    uint64_t spinup_ns;             /* creation to every TaskManager registered; 0: not yet */
+    uint64_t teardown_ns;           /* stop + delete of its files; 0: not torn down */
+    int lingering;                  /* files left under its folder after teardown */
+    bool torn_down;
+};
+
+enum run_app_state { APP_WAITING, APP_MAIN, APP_RUNNING, APP_DONE, APP_FAILED };
+
+struct run_app {
+    const struct scn_application *a;
+    struct mc_app_work work;        /* client or JobManager pre-submission work */
+    enum run_app_state state;
+    size_t next;                    /* next job of a->jobs to execute */
+    struct run_cluster *cluster;    /* application mode */
+    char error[256];
+};
+
+struct run_job {
+    const struct scn_job *sj;
+    struct mc_job *mj;
+    struct run_cluster *cluster;    /* where it runs */
+    bool done;
+};
+
+struct run_fault {
+    const struct scn_fault *f;
+    uint32_t seen, fired;           /* event occurrences, firings */
+    uint64_t last_count;            /* event counter at the last look */
+    uint64_t heal_at;               /* world ns; 0: nothing to heal */
+    struct flt_active *active;
+    char text[200];
+};
+
+struct run_fault_log {
+    uint64_t at_ns, until_ns;
+    char action[96], target[96], detail[160];
+};
+
+struct run {
+    const struct scn_scenario *s;
+    struct scn_run_opts o;
+    uint64_t seed;
+    struct mc_cluster_config ccfg;
+    struct rt_world *w;
+    struct dfs *dfs;
+    char root[256];
+    struct rt_node *client, *probe_node, *driver_node;
+    struct mc_driver *driver;
+    struct mc_probe probe;
+    struct run_cluster clusters[RUN_MAX_CLUSTERS];
+    size_t nclusters;
+    struct run_app *apps;
+    struct run_job *jobs;
+    struct run_fault *faults;
+    struct run_fault_log log[128];
+    size_t nlog;
+    uint64_t t0_ns, first_fault_ns, end_ns, wall_ms;
+    bool deadline_hit;
+    uint64_t setup_bytes_read, setup_bytes_written, setup_ops, setup_files;
+};
+
+/* run_build.c */
+int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *c, char *err,
+                        size_t errlen);
+struct eng_jobgraph *run__job_graph(const struct scn_job *sj);
+
+/* run_report.c: the run object; returns SCN_RUN_OK or SCN_RUN_FAILED. */
+int run__report(struct run *r, json_t **out);
+
+/* run.c: a progress line on stderr (unless quiet). */
+void run__say(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

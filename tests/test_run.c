@@ -1,0 +1,252 @@
+/*
+ * test_run.c - the scenario runner: a small scenario in every mode and both
+ * worlds; the run objects are complete (report_json_check) and consistent
+ * (per-job starts a cluster per job, application mode costs the client
+ * nothing, the fault restarts the jobs it should); the same seed in the sim
+ * world gives the same trace hash and figures; the default scenario's
+ * expectations hold in the sim world.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scenarios/report.h"
+#include "scenarios/run.h"
+
+static const char small[] =
+    "cluster taskmanagers=3 slots=2\n"
+    "config cluster.evenly-spread-out-slots=true\n"
+    "config heartbeat.interval=50ms heartbeat.timeout=250ms\n"
+    "config restart-strategy.type=fixed-delay restart-strategy.fixed-delay.attempts=3\n"
+    "config restart-strategy.fixed-delay.delay=50ms\n"
+    "config execution.checkpointing.interval=100ms\n"
+    "dfs bandwidth=400MB/s streams=8 latency=1ms\n"
+    "probe every=10ms read=4KiB\n"
+    "deadline 20s\n"
+    "job a source=sequence(records=40k, keys=500, rate=40k/s) | keyby | count | sink parallelism=2\n"
+    "job b source=sequence(records=20k, keys=200, rate=20k/s) | keyby | sum | sink parallelism=2\n"
+    "application app jobs=a,b execute=async artifacts=1MB main-cpu=5ms\n"
+    "when checkpoint a 2 done kill taskmanager-of a[0]\n"
+    "expect all jobs finished exactly-once\n"
+    "expect per-job: jobs-restarted = 1\n"
+    "expect lingering-files = 0\n";
+
+static struct scn_scenario *parse(const char *text)
+{
+    struct scn_diags d;
+    scn_diags_init(&d);
+    struct scn_scenario *s = NULL;
+    int rc = scn_parse_text("small.scn", text, strlen(text), &s, &d);
+    if (rc < 0)
+        scn_diags_print(stderr, &d);
+    scn_diags_free(&d);
+    assert_int_equal(rc, 0);
+    return s;
+}
+
+static json_t *run(const struct scn_scenario *s, enum scn_mode mode, enum rt_world_kind w,
+                   uint64_t seed, int want)
+{
+    struct scn_run_opts o = { .mode = mode, .world = w, .has_seed = true, .seed = seed,
+                              .quiet = true };
+    json_t *out = NULL;
+    char err[256] = "";
+    int rc = scn_run(s, &o, &out, err, sizeof(err));
+    if (rc != want) {
+        char *dump = out ? json_dumps(json_object_get(out, "expectations"), 0) : NULL;
+        fail_msg("%s: scn_run gave %d (%s) %s", scn_mode_name(mode), rc, err, dump ? dump : "");
+    }
+    char why[256];
+    if (report_json_check(out, why, sizeof(why)) != 0)
+        fail_msg("run object incomplete: %s", why);
+    return out;
+}
+
+static long long geti(const json_t *o, const char *a, const char *b)
+{
+    const json_t *v = json_object_get(o, a);
+    return json_integer_value(b ? json_object_get(v, b) : v);
+}
+
+static void modes_body(enum rt_world_kind w)
+{
+    struct scn_scenario *s = parse(small);
+    json_t *ses = run(s, SCN_MODE_SESSION, w, 3, SCN_RUN_OK);
+    json_t *per = run(s, SCN_MODE_PER_JOB, w, 3, SCN_RUN_OK);
+    json_t *app = run(s, SCN_MODE_APPLICATION, w, 3, SCN_RUN_OK);
+    /* One cluster, one per job, one per application. */
+    assert_int_equal(geti(ses, "clusters", "started"), 1);
+    assert_int_equal(geti(per, "clusters", "started"), 2);
+    assert_int_equal(geti(app, "clusters", "started"), 1);
+    assert_int_equal(geti(per, "clusters", "lingering_files"), 0);
+    assert_int_equal(geti(app, "clusters", "lingering_files"), 0);
+    /* The client downloads and uploads in session and per-job mode, not in
+     * application mode, where the JobManager runs main(). */
+    assert_true(geti(ses, "client", "bytes_downloaded") >= 1000000);
+    assert_true(geti(per, "client", "bytes_uploaded") >= geti(ses, "client", "bytes_uploaded"));
+    assert_int_equal(geti(app, "client", "bytes_downloaded"), 0);
+    assert_int_equal(geti(app, "client", "bytes_uploaded"), 0);
+    /* Blast radius: in session mode a and b share the killed TaskManager. */
+    assert_int_equal(geti(ses, "recovery", "jobs_restarted"), 2);
+    assert_int_equal(geti(per, "recovery", "jobs_restarted"), 1);
+    /* One cluster for both jobs: in the sim world they share the killed
+     * TaskManager; in the real world placement follows the order in which
+     * TaskManagers happen to register, so a may have it to itself. */
+    if (w == RT_WORLD_SIM)
+        assert_int_equal(geti(app, "recovery", "jobs_restarted"), 2);
+    else
+        assert_in_range(geti(app, "recovery", "jobs_restarted"), 1, 2);
+    assert_true(json_is_true(json_object_get(ses, "ok")));
+    assert_true(geti(ses, "probe", "samples") > 10);
+    assert_true(geti(ses, "dfs", "recovery_bytes_read") > 0);
+    json_decref(ses);
+    json_decref(per);
+    json_decref(app);
+    scn_scenario_free(s);
+}
+
+static void test_modes_sim(void **st) { (void)st; modes_body(RT_WORLD_SIM); }
+static void test_modes_real(void **st) { (void)st; modes_body(RT_WORLD_REAL); }
+
+/* The same seed gives the same run in the sim world; another seed another. */
+static void test_same_seed_same_run(void **st)
+{
+    (void)st;
+    struct scn_scenario *s = parse(small);
+    json_t *a = run(s, SCN_MODE_SESSION, RT_WORLD_SIM, 11, SCN_RUN_OK);
+    json_t *b = run(s, SCN_MODE_SESSION, RT_WORLD_SIM, 11, SCN_RUN_OK);
+    json_t *c = run(s, SCN_MODE_SESSION, RT_WORLD_SIM, 12, SCN_RUN_OK);
+    const char *ha = json_string_value(json_object_get(a, "trace_hash"));
+    assert_string_equal(ha, json_string_value(json_object_get(b, "trace_hash")));
+    assert_string_not_equal(ha, json_string_value(json_object_get(c, "trace_hash")));
+    assert_true(json_equal(json_object_get(a, "recovery"), json_object_get(b, "recovery")));
+    assert_true(json_equal(json_object_get(a, "dfs"), json_object_get(b, "dfs")));
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    scn_scenario_free(s);
+}
+
+/* A failed expectation is exit 1 with the reason; a missed deadline is a
+ * failed run, not a hang. */
+static void test_failing_expectation(void **st)
+{
+    (void)st;
+    char text[2048];
+    snprintf(text, sizeof(text), "%s%s", small, "expect session: jobs-restarted = 0\n");
+    struct scn_scenario *s = parse(text);
+    json_t *r = run(s, SCN_MODE_SESSION, RT_WORLD_SIM, 3, SCN_RUN_FAILED);
+    bool found = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r, "expectations"), i, e)
+        if (!json_is_true(json_object_get(e, "ok")) &&
+            strstr(json_string_value(json_object_get(e, "detail")), "jobs-restarted = 2"))
+            found = true;
+    assert_true(found);
+    json_decref(r);
+    scn_scenario_free(s);
+
+    s = parse("deadline 500ms\n"
+              "job slow source=sequence(records=1M, rate=10k/s) | sink\n"
+              "expect all jobs finished exactly-once\n");
+    r = run(s, SCN_MODE_SESSION, RT_WORLD_SIM, 1, SCN_RUN_FAILED);
+    assert_true(json_real_value(json_object_get(r, "sim_ms")) < 600.0);
+    json_decref(r);
+    scn_scenario_free(s);
+}
+
+/* Application mode rules: HA with several execute() calls fails with Flink's
+ * message; a cached file only on the client fails in application mode only. */
+static void test_application_rules(void **st)
+{
+    (void)st;
+    struct scn_scenario *s = parse(
+        "cluster taskmanagers=2 slots=2 ha=on\n"
+        "job a source=sequence(records=2k) | sink\n"
+        "job b source=sequence(records=2k) | sink\n"
+        "application app jobs=a,b execute=blocking\n"
+        "expect application: application app failed with \"Cannot have more than one execute()\"\n");
+    json_t *r = run(s, SCN_MODE_APPLICATION, RT_WORLD_SIM, 1, SCN_RUN_OK);
+    json_decref(r);
+    scn_scenario_free(s);
+
+    s = parse("cluster taskmanagers=1 slots=1\n"
+              "job a source=sequence(records=2k) | sink\n"
+              "application app jobs=a cached-file=conf/rules.txt on client\n"
+              "expect application: application app failed with \"exists only on the client\"\n"
+              "expect session: all jobs finished exactly-once\n");
+    r = run(s, SCN_MODE_APPLICATION, RT_WORLD_SIM, 1, SCN_RUN_OK);
+    json_decref(r);
+    r = run(s, SCN_MODE_SESSION, RT_WORLD_SIM, 1, SCN_RUN_OK);
+    json_decref(r);
+    scn_scenario_free(s);
+}
+
+/* execute() blocks: b starts after a ends; execute_async() overlaps them. */
+static double first_state_ms(const json_t *r, const char *job, const char *state)
+{
+    size_t i, k;
+    json_t *j, *e;
+    json_array_foreach(json_object_get(json_object_get(r, "timeline"), "jobs"), i, j) {
+        if (strcmp(json_string_value(json_object_get(j, "name")), job) != 0)
+            continue;
+        json_array_foreach(json_object_get(j, "events"), k, e)
+            if (strcmp(json_string_value(json_object_get(e, "state")), state) == 0)
+                return json_real_value(json_object_get(e, "t_ms"));
+    }
+    return -1;
+}
+
+static void test_execute_order(void **st)
+{
+    (void)st;
+    const char *fmt = "cluster taskmanagers=2 slots=2\n"
+                      "job a source=sequence(records=20k, rate=20k/s) | sink\n"
+                      "job b source=sequence(records=20k, rate=20k/s) | sink\n"
+                      "application app jobs=a,b execute=%s\n";
+    char text[512];
+    snprintf(text, sizeof(text), fmt, "blocking");
+    struct scn_scenario *s = parse(text);
+    json_t *r = run(s, SCN_MODE_APPLICATION, RT_WORLD_SIM, 1, SCN_RUN_OK);
+    assert_true(first_state_ms(r, "b", "CREATED") >= first_state_ms(r, "a", "FINISHED"));
+    json_decref(r);
+    scn_scenario_free(s);
+    snprintf(text, sizeof(text), fmt, "async");
+    s = parse(text);
+    r = run(s, SCN_MODE_APPLICATION, RT_WORLD_SIM, 1, SCN_RUN_OK);
+    assert_true(first_state_ms(r, "b", "RUNNING") < first_state_ms(r, "a", "FINISHED"));
+    json_decref(r);
+    scn_scenario_free(s);
+}
+
+/* The default scenario holds its expectations in every mode (sim). */
+static void test_default_scenario(void **st)
+{
+    (void)st;
+    struct scn_scenario *s = parse(scn_default_text);
+    for (enum scn_mode m = SCN_MODE_SESSION; m <= SCN_MODE_APPLICATION; m++)
+        json_decref(run(s, m, RT_WORLD_SIM, 1, SCN_RUN_OK));
+    scn_scenario_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_modes_sim),
+        cmocka_unit_test(test_modes_real),
+        cmocka_unit_test(test_same_seed_same_run),
+        cmocka_unit_test(test_failing_expectation),
+        cmocka_unit_test(test_application_rules),
+        cmocka_unit_test(test_execute_order),
+        cmocka_unit_test(test_default_scenario),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
