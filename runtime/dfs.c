@@ -135,6 +135,7 @@ static void start(struct server *s, struct dfs__req *r, uint64_t now)
     if (fiu_fail("dfs/slow"))
         extra = (uint64_t)(uintptr_t)fiu_failinfo();
     dfs__exec(d, r);
+    r->started = now;
     r->due = now + service_ns(&d->cfg, moved_bytes(r), extra);
     finish_when_due(s, r);
 }

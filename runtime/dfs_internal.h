@@ -29,6 +29,7 @@ struct dfs__req {
     const char *path, *path2;
     const unsigned char *data;
     struct dfs_done done;       /* filled when the op runs */
+    uint64_t started;           /* when its service began (its bytes move from then to due) */
     uint64_t due;               /* completion time per the model */
     uint64_t seq;               /* server's start order: the completion timer's tag */
     unsigned char *payload;     /* READ data / LIST names, node memory */

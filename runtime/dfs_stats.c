@@ -150,6 +150,30 @@ static struct dfs_io_stats *node_slot(struct dfs__stats *st, uint32_t node)
     return &st->nodes[node];
 }
 
+/* Credits a transfer's bytes to the buckets its service spanned, in
+ * proportion to the time spent in each: throughput over time then shows the
+ * service's real rate instead of a spike where each transfer completed.
+ * The last bucket takes the remainder, so sums stay exact; mu held. */
+static void spread_bytes(struct dfs__stats *st, uint64_t t0, uint64_t t1, uint64_t rd,
+                         uint64_t wr)
+{
+    bucket_at(st, t1);  /* creates (and merges) first: the width is final below */
+    uint64_t w = st->width_ns, span = t1 - t0, left_rd = rd, left_wr = wr;
+    for (uint64_t t = t0; span && t / w < t1 / w; t = (t / w + 1) * w) {
+        struct dfs_bucket *b = &st->series[t / w];
+        uint64_t part = (t / w + 1) * w - t;
+        uint64_t prd = (uint64_t)((double)rd * (double)part / (double)span);
+        uint64_t pwr = (uint64_t)((double)wr * (double)part / (double)span);
+        b->bytes_read += prd;
+        b->bytes_written += pwr;
+        left_rd -= prd;
+        left_wr -= pwr;
+    }
+    struct dfs_bucket *last = &st->series[t1 / w];
+    last->bytes_read += left_rd;
+    last->bytes_written += left_wr;
+}
+
 void dfs__stats_done(struct dfs__stats *st, uint64_t now, const struct dfs__req *r)
 {
     int failed = r->done.status < 0;
@@ -173,8 +197,7 @@ void dfs__stats_done(struct dfs__stats *st, uint64_t now, const struct dfs__req 
         st->lat_max = lat;
     struct dfs_bucket *b = bucket_at(st, now);
     b->ops++;
-    b->bytes_read += rd;
-    b->bytes_written += wr;
+    spread_bytes(st, r->started < now ? r->started : now, now, rd, wr);
     pthread_mutex_unlock(&st->mu);
 }
 

@@ -566,8 +566,10 @@ static void bandwidth_body(enum rt_world_kind kind)
     struct dfs_window win;
     dfs_window_get(e.d, t0, rt_now(e.w) + 1, &win);
     assert_int_equal(win.bytes_read, 5 * MiB);
-    /* Bucket resolution: the last write may share t0's bucket. */
-    assert_true(win.ops == 5 || (win.ops == 6 && win.bytes_written == MiB));
+    /* Bucket resolution: the write before the storm may share t0's bucket;
+     * its bytes count for the part of its service inside the window. */
+    assert_true(win.ops == 5 || win.ops == 6);
+    assert_true(win.bytes_written <= MiB);
     assert_int_equal(win.peak_concurrency, 5);
     struct dfs_io_stats ph;
     dfs_stats_phase(e.d, DFS_PHASE_RESTORE, &ph);
