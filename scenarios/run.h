@@ -57,4 +57,9 @@ int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t *
 
 const char *scn_mode_name(enum scn_mode m);
 
+/* The job graph of a scenario's job (keyby becomes a HASH edge, totals are
+ * split per subtask, state= becomes keyed state); the caller owns it. */
+struct eng_jobgraph;
+struct eng_jobgraph *scn_job_graph(const struct scn_job *sj);
+
 #endif

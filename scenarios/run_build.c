@@ -177,3 +177,8 @@ const char *scn_mode_name(enum scn_mode m)
     default: return "any";
     }
 }
+
+struct eng_jobgraph *scn_job_graph(const struct scn_job *sj)
+{
+    return run__job_graph(sj);
+}

@@ -1,0 +1,361 @@
+/*
+ * minicluster.c - the public C API (include/minicluster/minicluster.h): a
+ * session cluster in a world of its own, driven from the caller's thread.
+ *
+ * It is a thin layer over the cluster (cluster/cluster.h), reusing the
+ * scenario language to read pipelines and the engine's reference model to
+ * judge exactly-once, so that a test and a scenario mean the same thing.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cluster/cluster.h"
+#include "engine/operator.h"
+#include "minicluster/minicluster.h"
+#include "runtime/dfs.h"
+#include "scenarios/run.h"
+
+#define MAX_JOBS 256
+
+struct minicluster {
+    struct rt_world *w;
+    struct dfs *dfs;
+    struct mc_cluster *c;
+    char root[256];
+    bool own_root;
+    struct mc_job *jobs[MAX_JOBS];
+    int njobs;
+    char err[256];
+};
+
+static _Thread_local char open_err[256];
+
+static int fail(struct minicluster *mc, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct minicluster *mc, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(mc ? mc->err : open_err, sizeof(open_err), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void mc_options_default(struct mc_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->world = MC_WORLD_REAL;
+    o->seed = 1;
+    o->taskmanagers = 2;
+    o->slots = 2;
+    o->heartbeat_interval_ms = 100;
+    o->heartbeat_timeout_ms = 500;
+    o->checkpoint_interval_ms = 200;
+    o->restart_attempts = 3;
+    o->restart_delay_ms = 100;
+}
+
+const char *mc_errmsg(const struct minicluster *mc)
+{
+    return mc ? mc->err : open_err;
+}
+
+static bool cluster_ready(void *arg) { return mc_cluster_ready(arg); }
+
+int mc_open(const struct mc_options *o, struct minicluster **out)
+{
+    if (!o || !out || o->taskmanagers == 0 || o->taskmanagers > MC_MAX_TMS || o->slots == 0)
+        return fail(NULL, -EINVAL, "mc_open: taskmanagers must be 1..%d and slots at least 1",
+                    MC_MAX_TMS);
+    struct minicluster *mc = calloc(1, sizeof(*mc));
+    if (!mc)
+        return fail(NULL, -ENOMEM, "mc_open: out of memory");
+    int rc;
+    if (o->workdir) {
+        snprintf(mc->root, sizeof(mc->root), "%s", o->workdir);
+        if (mkdir(mc->root, 0700) < 0 && errno != EEXIST) {
+            rc = fail(NULL, -errno, "mc_open: cannot create %s: %s", mc->root, strerror(errno));
+            goto fail_root;
+        }
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(mc->root, sizeof(mc->root), "%s/minicluster-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(mc->root)) {
+            rc = fail(NULL, -errno, "mc_open: cannot create a run directory: %s", strerror(errno));
+            goto fail_root;
+        }
+        mc->own_root = true;
+    }
+    struct rt_world_config wc = { .kind = o->world == MC_WORLD_SIM ? RT_WORLD_SIM : RT_WORLD_REAL,
+                                  .seed = o->seed, .link_latency_ns = 100000 };
+    if ((rc = rt_world_new(&wc, &mc->w)) < 0) {
+        fail(NULL, rc, "mc_open: cannot create the world");
+        goto fail_world;
+    }
+    struct dfs_config dc = { .root = mc->root };
+    if ((rc = dfs_new(mc->w, &dc, &mc->dfs)) < 0) {
+        fail(NULL, rc, "mc_open: cannot start the shared filesystem: %s", strerror(-rc));
+        goto fail_dfs;
+    }
+    struct mc_cluster_config cfg;
+    mc_cluster_config_defaults(&cfg);
+    cfg.taskmanagers = o->taskmanagers;
+    cfg.slots = o->slots;
+    cfg.evenly_spread = true;
+    cfg.hb_interval_ns = o->heartbeat_interval_ms * RT_NS_PER_MS;
+    cfg.hb_timeout_ns = o->heartbeat_timeout_ms * RT_NS_PER_MS;
+    cfg.tm_memory = o->taskmanager_memory;
+    cfg.job.checkpoint_interval_ns = o->checkpoint_interval_ms * RT_NS_PER_MS;
+    mc_restart_config_defaults(&cfg.restart, o->restart_attempts ? MC_RESTART_FIXED_DELAY
+                                                                 : MC_RESTART_NONE);
+    char v[32], err[160];
+    snprintf(v, sizeof(v), "%u", o->restart_attempts);
+    if (o->restart_attempts)
+        mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.attempts", v, err, sizeof(err));
+    snprintf(v, sizeof(v), "%llums", (unsigned long long)o->restart_delay_ms);
+    if (o->restart_attempts)
+        mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.delay", v, err, sizeof(err));
+    if ((rc = mc_cluster_new(mc->w, mc->dfs, "mc", &cfg, &mc->c)) < 0) {
+        fail(NULL, rc, "mc_open: cannot create the cluster's nodes");
+        goto fail_cluster;
+    }
+    if (rt_world_wait(mc->w, cluster_ready, mc->c, 30 * RT_NS_PER_SEC) < 0) {
+        rc = fail(NULL, -ETIMEDOUT, "mc_open: the TaskManagers did not register within 30 s");
+        goto fail_cluster;
+    }
+    *out = mc;
+    return 0;
+
+fail_cluster:
+    rt_world_free(mc->w);
+    dfs_free(mc->dfs);
+    mc_cluster_free(mc->c);
+    goto fail_root;
+fail_dfs:
+    rt_world_free(mc->w);
+fail_world:
+fail_root:
+    free(mc);
+    return rc;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void mc_close(struct minicluster *mc)
+{
+    if (!mc)
+        return;
+    rt_world_free(mc->w);
+    dfs_free(mc->dfs);
+    for (int i = 0; i < mc->njobs; i++)
+        mc_job_free(mc->jobs[i]);
+    mc_cluster_free(mc->c);
+    if (mc->own_root)
+        nftw(mc->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(mc);
+}
+
+int mc_submit(struct minicluster *mc, const char *name, const char *pipeline, int *job)
+{
+    if (!name || !pipeline || !job)
+        return fail(mc, -EINVAL, "mc_submit: name, pipeline and job are required");
+    if (mc->njobs == MAX_JOBS)
+        return fail(mc, -ENOSPC, "mc_submit: at most %d jobs per cluster", MAX_JOBS);
+    size_t len = strlen(name) + strlen(pipeline) + 8;
+    char *text = malloc(len);
+    if (!text)
+        return fail(mc, -ENOMEM, "mc_submit: out of memory");
+    snprintf(text, len, "job %s %s\n", name, pipeline);
+    struct scn_diags d;
+    scn_diags_init(&d);
+    struct scn_scenario *s = NULL;
+    int rc = scn_parse_text("pipeline", text, strlen(text), &s, &d);
+    free(text);
+    if (rc < 0 || !s || s->n_jobs != 1) {
+        char *msg = NULL;
+        size_t msz = 0;
+        FILE *f = open_memstream(&msg, &msz);
+        if (f) {
+            scn_diags_print(f, &d);
+            fclose(f);
+        }
+        /* Positions are in "job NAME PIPELINE": name them as such. */
+        fail(mc, -EINVAL, "mc_submit: invalid job \"%s\": %s", name, msg && *msg ? msg : "?");
+        free(msg);
+        scn_diags_free(&d);
+        scn_scenario_free(s);
+        return -EINVAL;
+    }
+    scn_diags_free(&d);
+    char err[256];
+    struct mc_job *j = NULL;
+    rc = mc_cluster_submit(mc->c, scn_job_graph(&s->jobs[0]), (uint32_t)mc->njobs + 1, name, &j,
+                           err, sizeof(err));
+    scn_scenario_free(s);
+    if (rc < 0)
+        return fail(mc, rc, "mc_submit: %s", err);
+    mc->jobs[mc->njobs] = j;
+    *job = ++mc->njobs;
+    return 0;
+}
+
+static struct mc_job *job_of(struct minicluster *mc, int job)
+{
+    return job >= 1 && job <= mc->njobs ? mc->jobs[job - 1] : NULL;
+}
+
+struct wait_arg {
+    struct mc_job *j;
+    enum eng_job_state want;
+};
+
+static bool terminal(enum eng_job_state s)
+{
+    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+}
+
+static bool reached(void *arg)
+{
+    struct wait_arg *a = arg;
+    enum eng_job_state s = eng_job_state(a->j->ej);
+    return s == a->want || (a->want == ENG_JOB_FINISHED && terminal(s));
+}
+
+int mc_wait(struct minicluster *mc, int job, enum mc_job_state state, uint64_t timeout_ms)
+{
+    struct mc_job *j = job_of(mc, job);
+    if (!j)
+        return fail(mc, -ENOENT, "mc_wait: no job %d", job);
+    struct wait_arg a = { j, (enum eng_job_state)state };
+    if (rt_world_wait(mc->w, reached, &a, timeout_ms * RT_NS_PER_MS) < 0)
+        return fail(mc, -ETIMEDOUT, "mc_wait: job %d is %s after %llu ms, not %s", job,
+                    eng_job_state_name(eng_job_state(j->ej)), (unsigned long long)timeout_ms,
+                    mc_job_state_name(state));
+    if (state == MC_JOB_FINISHED && eng_job_state(j->ej) != ENG_JOB_FINISHED) {
+        char why[200];
+        eng_job_last_error(j->ej, why, sizeof(why));
+        return fail(mc, -ECANCELED, "mc_wait: job %d ended %s: %s", job,
+                    eng_job_state_name(eng_job_state(j->ej)), why);
+    }
+    return 0;
+}
+
+int mc_run_for(struct minicluster *mc, uint64_t ms)
+{
+    rt_world_wait(mc->w, NULL, NULL, ms * RT_NS_PER_MS);
+    return 0;
+}
+
+int mc_job_info(struct minicluster *mc, int job, struct mc_job_info *out)
+{
+    struct mc_job *j = job_of(mc, job);
+    if (!j || !out)
+        return fail(mc, -ENOENT, "mc_job_info: no job %d", job);
+    memset(out, 0, sizeof(*out));
+    struct eng_job *ej = j->ej;
+    out->state = (enum mc_job_state)eng_job_state(ej);
+    out->restarts = atomic_load(&ej->restarts);
+    out->last_checkpoint = atomic_load(&ej->last_checkpoint);
+    out->records_in = atomic_load(&ej->records_in);
+    out->records_committed = eng_output_records(ej->output);
+    eng_job_last_error(ej, out->last_error, sizeof(out->last_error));
+    if (out->state == MC_JOB_FINISHED) {
+        struct eng_expected *e = NULL;
+        char err[200];
+        if (eng_reference(ej->graph, &e, err, sizeof(err)) == 0) {
+            struct eng_verdict v;
+            eng_output_verify(ej->output, e, &v);
+            out->lost = v.lost;
+            out->duplicated = v.duplicated;
+            out->exactly_once = v.exactly_once;
+            eng_expected_free(e);
+        }
+    }
+    return 0;
+}
+
+const char *mc_job_state_name(enum mc_job_state s)
+{
+    return eng_job_state_name((enum eng_job_state)s);
+}
+
+int mc_taskmanager_of(struct minicluster *mc, int job, unsigned subtask)
+{
+    struct mc_job *j = job_of(mc, job);
+    int tm = j ? mc_job_tm_of(j, subtask) : -1;
+    return tm >= 0 ? tm : fail(mc, -ENOENT, "job %d subtask %u has no TaskManager now", job, subtask);
+}
+
+static int tm_ok(struct minicluster *mc, int tm)
+{
+    if (tm < 0 || (unsigned)tm >= atomic_load(&mc->c->ntms))
+        return fail(mc, -EINVAL, "no TaskManager %d (the cluster has %u)", tm,
+                    atomic_load(&mc->c->ntms));
+    return 0;
+}
+
+int mc_kill_taskmanager(struct minicluster *mc, int tm)
+{
+    int rc = tm_ok(mc, tm);
+    if (rc == 0)
+        mc_tm_kill(mc->c, (uint32_t)tm);
+    return rc;
+}
+
+int mc_crash_taskmanager(struct minicluster *mc, int tm)
+{
+    int rc = tm_ok(mc, tm);
+    if (rc == 0)
+        mc_tm_crash(mc->c, (uint32_t)tm);
+    return rc;
+}
+
+int mc_stop_taskmanager(struct minicluster *mc, int tm)
+{
+    int rc = tm_ok(mc, tm);
+    if (rc == 0)
+        mc_tm_stop(mc->c, (uint32_t)tm);
+    return rc;
+}
+
+int mc_restart_taskmanager(struct minicluster *mc, int tm)
+{
+    int rc = tm_ok(mc, tm);
+    if (rc == 0 && (rc = mc_tm_restart(mc->c, (uint32_t)tm)) < 0)
+        fail(mc, rc, "TaskManager %d cannot restart: it is still up", tm);
+    return rc;
+}
+
+int mc_add_taskmanager(struct minicluster *mc)
+{
+    int rc = mc_tm_add(mc->c);
+    return rc < 0 ? fail(mc, rc, "the cluster is full (%d TaskManagers)", MC_MAX_TMS) : rc;
+}
+
+int mc_crash_jobmanager(struct minicluster *mc)
+{
+    rt_node_crash(mc->c->jm);
+    return 0;
+}
+
+int mc_taskmanagers_registered(struct minicluster *mc)
+{
+    return (int)atomic_load(&mc->c->registered);
+}
+
+int mc_taskmanagers_lost(struct minicluster *mc)
+{
+    return (int)atomic_load(&mc->c->tms_lost);
+}
