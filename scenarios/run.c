@@ -682,6 +682,11 @@ int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t *
             r->probe.lat_ns = rt_xcalloc_process(r->probe.cap, sizeof(uint64_t));
         }
         r->t0_ns = rt_now(r->w);
+        const char *um[16];
+        size_t nu = run__unmodelled(s, um, 16);
+        for (size_t i = 0; i < nu; i++)
+            run__say(r, "warning: %s is not modelled by minicluster yet: the setting has no effect",
+                     um[i]);
         if (s->probe.present)
             mc_probe_start(r->probe_node, r->dfs, &r->probe);
         start_mode(r);

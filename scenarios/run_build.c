@@ -168,6 +168,23 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
     return g;
 }
 
+/* Flink keys the language accepts but this runner does not model yet: a
+ * setting of one has no effect, and the run says so rather than pretend. */
+static const char *const unmodelled[] = {
+    "execution.checkpointing.mode", "execution.checkpointing.incremental", "state.backend.type",
+    "slot.request.timeout", "pekko.ask.timeout", "parallelism.default", NULL,
+};
+
+size_t run__unmodelled(const struct scn_scenario *s, const char **out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_config; i++)
+        for (size_t k = 0; unmodelled[k]; k++)
+            if (strcmp(s->config[i].key->name, unmodelled[k]) == 0 && n < cap)
+                out[n++] = unmodelled[k];
+    return n;
+}
+
 const char *scn_mode_name(enum scn_mode m)
 {
     switch (m) {

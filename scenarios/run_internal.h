@@ -84,6 +84,8 @@ struct run {
 int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *c, char *err,
                         size_t errlen);
 struct eng_jobgraph *run__job_graph(const struct scn_job *sj);
+/* Configuration keys set in s that the runner does not model (no effect). */
+size_t run__unmodelled(const struct scn_scenario *s, const char **out, size_t cap);
 
 /* run_report.c: the run object; returns SCN_RUN_OK or SCN_RUN_FAILED. */
 int run__report(struct run *r, json_t **out);

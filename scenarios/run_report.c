@@ -428,6 +428,16 @@ int run__report(struct run *r, json_t **out)
     json_object_set_new(run, "memory", json_pack("{s:I, s:o}", "peak_bytes", (json_int_t)peak_mem,
         "taskmanager_peak_bytes", tm_peaks));
     json_object_set_new(run, "faults", faults);
+    json_t *warn = json_array();
+    const char *um[16];
+    size_t nu = run__unmodelled(s, um, 16);
+    for (size_t i = 0; i < nu; i++) {
+        char w[160];
+        snprintf(w, sizeof(w), "%s is not modelled by minicluster yet: the setting has no effect",
+                 um[i]);
+        json_array_append_new(warn, json_string(w));
+    }
+    json_object_set_new(run, "warnings", warn);
     json_object_set_new(run, "timeline", timeline(r));
     json_object_set_new(run, "dfs_series", dfs_series(r));
     json_object_set_new(run, "probe_series", json_pack("{s:o}", "points", ppts));

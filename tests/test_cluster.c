@@ -123,6 +123,24 @@ static bool all_terminal(void *arg)
     return true;
 }
 
+static bool jobs_running_one(void *arg)
+{
+    return atomic_load(&((struct env *)arg)->jobs[0]->ej->last_checkpoint) >= 2;
+}
+
+static bool job0_terminal(void *arg)
+{
+    enum eng_job_state s = eng_job_state(((struct env *)arg)->jobs[0]->ej);
+    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+}
+
+/* Two registered again after a loss: the replacement is up. */
+static bool three_tms(void *arg)
+{
+    struct mc_cluster *c = arg;
+    return atomic_load(&c->ntms) == 3 && atomic_load(&c->registered) == 2;
+}
+
 static bool lost_one(void *arg)
 {
     return atomic_load(&((struct mc_cluster *)arg)->tms_lost) >= 1;
@@ -236,6 +254,56 @@ static void crash_body(enum rt_world_kind kind)
 static void test_crash_sim(void **s) { (void)s; crash_body(RT_WORLD_SIM); }
 static void test_crash_real(void **s) { (void)s; crash_body(RT_WORLD_REAL); }
 
+/* Active provider: the lost TaskManager is replaced by a new container, not
+ * before the provider's launch latency, and the job finishes on it. */
+static void active_body(enum rt_world_kind kind)
+{
+    struct env e;
+    memset(&e, 0, sizeof(e));
+    struct rt_world_config wc = { .kind = kind, .seed = 8, .link_latency_ns = 100000 };
+    assert_int_equal(rt_world_new(&wc, &e.w), 0);
+    snprintf(e.root, sizeof(e.root), "/tmp/mc-test-cluster-XXXXXX");
+    assert_non_null(mkdtemp(e.root));
+    struct dfs_config dc = { .root = e.root };
+    assert_int_equal(dfs_new(e.w, &dc, &e.dfs), 0);
+    struct mc_cluster_config cfg;
+    mc_cluster_config_defaults(&cfg);
+    cfg.taskmanagers = 2;
+    cfg.slots = 1;
+    cfg.provider = MC_PROVIDER_ACTIVE;
+    cfg.launch_latency_ns = 300 * RT_NS_PER_MS;
+    cfg.quota = 3;
+    cfg.hb_interval_ns = 50 * RT_NS_PER_MS;
+    cfg.hb_timeout_ns = 300 * RT_NS_PER_MS;
+    cfg.job.checkpoint_interval_ns = 50 * RT_NS_PER_MS;
+    mc_restart_config_defaults(&cfg.restart, MC_RESTART_FIXED_DELAY);
+    char err[128];
+    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.attempts",
+                                           "3", err, sizeof(err)), 0);
+    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.delay",
+                                           "50ms", err, sizeof(err)), 0);
+    assert_int_equal(mc_cluster_new(e.w, e.dfs, "active", &cfg, &e.c), 0);
+    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
+    assert_int_equal(mc_cluster_submit(e.c, job_graph("orders", 8000, 2), 1, NULL, &e.jobs[0],
+                                       err, sizeof(err)), 0);
+    struct env *ep = &e;
+    assert_int_equal(rt_world_wait(e.w, jobs_running_one, ep, WAIT_NS), 0);
+    mc_tm_crash(e.c, (uint32_t)mc_job_tm_of(e.jobs[0], 0));
+    assert_int_equal(rt_world_wait(e.w, lost_one, e.c, WAIT_NS), 0);
+    uint64_t t_lost = rt_now(e.w);
+    assert_int_equal(rt_world_wait(e.w, three_tms, e.c, WAIT_NS), 0);
+    /* A new container, registered no sooner than its launch latency. */
+    assert_true(rt_now(e.w) - t_lost >= 300 * RT_NS_PER_MS);
+    assert_int_equal(atomic_load(&e.c->ntms), 3);
+    assert_int_equal(rt_world_wait(e.w, job0_terminal, ep, WAIT_NS), 0);
+    assert_job_exactly_once(e.jobs[0], 8000);
+    assert_true(atomic_load(&e.jobs[0]->ej->restarts) >= 1);
+    env_down(&e);
+}
+
+static void test_active_sim(void **s) { (void)s; active_body(RT_WORLD_SIM); }
+static void test_active_real(void **s) { (void)s; active_body(RT_WORLD_REAL); }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +313,8 @@ int main(void)
         cmocka_unit_test(test_graceful_real),
         cmocka_unit_test(test_crash_sim),
         cmocka_unit_test(test_crash_real),
+        cmocka_unit_test(test_active_sim),
+        cmocka_unit_test(test_active_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

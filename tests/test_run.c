@@ -237,6 +237,109 @@ static void test_default_scenario(void **st)
     scn_scenario_free(s);
 }
 
+/* Every action and trigger of the language, each in a tiny scenario in the
+ * sim world: the fault is applied (not skipped) and its effect shows in the
+ * scenario's own expectations. */
+struct fault_case {
+    const char *cluster_extra, *config_extra, *faults, *expects;
+    int want_rc;                /* SCN_RUN_OK or SCN_RUN_FAILED */
+    int applied;                /* faults that must have applied */
+};
+
+static const struct fault_case fault_cases[] = {
+    { "", "", "at 500ms kill taskmanager-of a[0]\n", "expect restarts a >= 1\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 500ms stop taskmanager-of a[0]\n", "expect restarts a >= 1\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 500ms pause taskmanager-of a[0] for 1s\n", "expect restarts a >= 1\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 500ms pause taskmanager-of a[0] for 100ms\n", "expect restarts a = 0\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 300ms kill taskmanager 2\nat 600ms restart taskmanager 2\n", "expect restarts a = 0\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 2 },
+    { "", "", "at 300ms add 2 taskmanagers\n", "expect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 500ms partition taskmanager-of a[0] from jobmanager for 1s\n", "expect restarts a >= 1\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 500ms for 1s drop messages on link taskmanager-of a[0] <-> jobmanager\n", "expect restarts a >= 1\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 500ms for 1s delay messages on link taskmanager-of a[0] <-> jobmanager by 20ms\n", "expect restarts a = 0\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 500ms for 300ms duplicate messages on link taskmanager-of a[0] <-> jobmanager\n", "expect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 400ms fail task a[0] at record 5000\n", "expect restarts a = 1\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { " tm-memory=256MB", "", "at 500ms exhaust memory of taskmanager-of a[0]\n", "expect restarts a >= 1\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "config execution.checkpointing.tolerable-failed-checkpoints=100\n", "at 300ms for 500ms fail dfs/write probability=0.5\n", "expect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 300ms for 500ms slow dfs/write by 20ms\n", "expect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "config state.checkpoints.num-retained=2\n", "at 500ms kill taskmanager-of a[0]\nwhen restore a started corrupt dfs/read once\n", "expect restarts a >= 1\nexpect job a finished\n", SCN_RUN_OK, 2 },
+    { "", "", "at 500ms crash jobmanager-leader\n", "expect all jobs finished exactly-once\n", SCN_RUN_FAILED, 1 },
+    { "", "", "when checkpoint a 3 done kill taskmanager-of a[0]\n", "expect restarts a >= 1\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+    { "", "", "at 500ms kill taskmanager-of a[0]\nwhen job a restarting pause taskmanager-of a[1] for 20ms\n", "expect restarts a >= 1\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 2 },
+    { "", "", "when taskmanager registered repeat 1 pause taskmanager 2 for 10ms\n", "expect restarts a = 0\nexpect all jobs finished exactly-once\n", SCN_RUN_OK, 1 },
+};
+
+static void test_every_action_and_trigger(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < sizeof(fault_cases) / sizeof(fault_cases[0]); i++) {
+        const struct fault_case *fc = &fault_cases[i];
+        char text[2048];
+        snprintf(text, sizeof(text),
+                 "cluster taskmanagers=3 slots=2%s\n"
+                 "config cluster.evenly-spread-out-slots=true\n"
+                 "config heartbeat.interval=50ms heartbeat.timeout=250ms\n"
+                 "config restart-strategy.type=fixed-delay restart-strategy.fixed-delay.attempts=5\n"
+                 "config restart-strategy.fixed-delay.delay=50ms\n"
+                 "config execution.checkpointing.interval=100ms\n%s"
+                 "dfs bandwidth=400MB/s streams=8 latency=1ms\n"
+                 "deadline 10s\n"
+                 "job a source=sequence(records=40k, keys=500, rate=40k/s) | keyby | count | sink parallelism=2\n"
+                 "%s%s", fc->cluster_extra, fc->config_extra, fc->faults, fc->expects);
+        struct scn_scenario *s = parse(text);
+        json_t *r = run(s, SCN_MODE_SESSION, RT_WORLD_SIM, 5, fc->want_rc);
+        int applied = 0;
+        size_t k;
+        json_t *f;
+        json_array_foreach(json_object_get(r, "faults"), k, f) {
+            const char *d = json_string_value(json_object_get(f, "detail"));
+            if (d && strncmp(d, "skipped", 7) != 0 && strncmp(d, "not applied", 11) != 0)
+                applied++;
+        }
+        if (applied < fc->applied)
+            fail_msg("case %zu (%s): %d of %d faults applied: %s", i, fc->faults, applied,
+                     fc->applied, json_dumps(json_object_get(r, "faults"), 0));
+        json_decref(r);
+        scn_scenario_free(s);
+    }
+}
+
+/* compare's outputs on a real comparison: the table and the HTML render. */
+static void test_compare_renders(void **st)
+{
+    (void)st;
+    struct scn_scenario *s = parse(small);
+    json_t *modes = json_object();
+    for (enum scn_mode m = SCN_MODE_SESSION; m <= SCN_MODE_APPLICATION; m++)
+        json_object_set_new(modes, scn_mode_name(m), run(s, m, RT_WORLD_SIM, 3, SCN_RUN_OK));
+    json_t *cmp = json_pack("{s:s, s:i, s:s, s:o}", "scenario", "small", "seed", 3, "world", "sim",
+                            "modes", modes);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(report_text_table(f, cmp), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "Jobs restarted by the fault"));
+    assert_non_null(strstr(buf, "application"));
+    free(buf);
+    f = open_memstream(&buf, &len);
+    char err[200] = "";
+    assert_int_equal(report_html_write(f, cmp, err, sizeof(err)), 0);
+    fclose(f);
+    for (enum scn_mode m = SCN_MODE_SESSION; m <= SCN_MODE_APPLICATION; m++) {
+        char needle[80];
+        snprintf(needle, sizeof(needle), "data-chart=\"timeline\" data-mode=\"%s\"", scn_mode_name(m));
+        if (!strstr(buf, needle))
+            snprintf(needle, sizeof(needle), "data-mode=\"%s\"", scn_mode_name(m));
+        assert_non_null(strstr(buf, needle));
+    }
+    assert_non_null(strstr(buf, "data-chart=\"dfs\""));
+    assert_non_null(strstr(buf, "data-chart=\"probe\""));
+    assert_null(strstr(buf, "no data"));    /* a real run has every series */
+    free(buf);
+    json_decref(cmp);
+    scn_scenario_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +350,8 @@ int main(void)
         cmocka_unit_test(test_application_rules),
         cmocka_unit_test(test_execute_order),
         cmocka_unit_test(test_default_scenario),
+        cmocka_unit_test(test_every_action_and_trigger),
+        cmocka_unit_test(test_compare_renders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

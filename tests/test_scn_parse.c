@@ -83,7 +83,7 @@ static const char everything[] =
     "at 4s fail task b[0] probability=0.01\n"
     "at 5s exhaust memory of taskmanager-of a[0]\n"
     "at 5s fail dfs/write nth=3\n"
-    "at 5s fail rpc/send once\n"
+    "at 5s fail dfs/open once\n"
     "at 5s fail dfs/fsync\n"
     "at 6s for 500ms slow dfs/read by 40ms\n"
     "at 6s corrupt dfs/rename probability=0.5\n"
