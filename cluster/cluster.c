@@ -1,6 +1,7 @@
 /*
- * cluster.c - creating a cluster's nodes, submitting jobs, and the
- * TaskManager operations faults use (kill, crash, stop, restart, add).
+ * cluster.c - creating a cluster's nodes, submitting jobs, the TaskManager
+ * operations faults use (kill, crash, stop, restart, add), and failing the
+ * jobs of a JobManager lost without HA.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -67,14 +68,31 @@ int mc_cluster_new(struct rt_world *w, struct dfs *dfs, const char *name,
     c->dfs = dfs;
     c->cfg = *cfg;
     atomic_store(&c->created_ns, rt_now(w));
-    char jm[64];
-    snprintf(jm, sizeof(jm), "%s-jm", name);
-    c->jm = rt_node_new(w, jm);
-    if (!c->jm || rt_node_start(c->jm) < 0) {
-        rt_free(c);
-        return -ENOSPC;
+    c->njms = 1 + (cfg->ha ? cfg->standby_jms : 0);
+    if (c->njms > MC_MAX_JMS)
+        c->njms = MC_MAX_JMS;
+    for (uint32_t i = 0; i < c->njms; i++) {
+        char jm[64];
+        if (i == 0)
+            snprintf(jm, sizeof(jm), "%s-jm", name);
+        else
+            snprintf(jm, sizeof(jm), "%s-jm%u", name, i);
+        struct rt_node *n = rt_node_new(w, jm);
+        if (!n || rt_node_start(n) < 0) {
+            rt_free(c);
+            return -ENOSPC;
+        }
+        c->jms[i] = (struct mc_jm){ .cluster = c, .index = i, .node = n };
     }
+    c->jm = c->jms[0].node;
+    /* The first JobManager leads from the start; with HA its elector
+     * publishes the lease (term 1) and the standbys watch it. */
+    atomic_store(&c->leader, c->jm);
+    atomic_store(&c->leader_term, cfg->ha ? 1 : 0);
+    atomic_store(&c->leader_since_ns, rt_now(w));
     rt_node_call(c->jm, mc__jm_spawn, c);
+    for (uint32_t i = 0; cfg->ha && i < c->njms; i++)
+        rt_node_call(c->jms[i].node, mc__ha_spawn, &c->jms[i]);
     for (uint32_t i = 0; i < cfg->taskmanagers; i++) {
         int idx = mc__tm_reserve(c);
         if (idx < 0)
@@ -98,7 +116,59 @@ void mc_cluster_stop(struct mc_cluster *c)
     for (uint32_t i = 0; i < n; i++)
         if (rt_node_is_up(c->tms[i].node))
             rt_node_stop(c->tms[i].node);
-    rt_node_stop(c->jm);
+    for (uint32_t i = 0; i < c->njms; i++)
+        if (rt_node_is_up(c->jms[i].node))
+            rt_node_stop(c->jms[i].node);
+}
+
+struct rt_node *mc_cluster_leader(const struct mc_cluster *c)
+{
+    return atomic_load(&((struct mc_cluster *)c)->leader);
+}
+
+static bool job_ended(const struct mc_job *j)
+{
+    enum eng_job_state s = eng_job_state(j->ej);
+    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+}
+
+bool mc_cluster_jobs_orphaned(const struct mc_cluster *c)
+{
+    struct mc_cluster *cc = (struct mc_cluster *)c;
+    if (c->cfg.ha || !rt_node_is_down(c->jm))
+        return false;
+    uint32_t n = atomic_load(&cc->njobs);
+    for (uint32_t i = 0; i < n && i < MC_MAX_JOBS; i++) {
+        struct mc_job *j = atomic_load(&cc->jobs[i]);
+        if (j && !job_ended(j))
+            return true;
+    }
+    return false;
+}
+
+int mc_cluster_fail_orphaned(struct mc_cluster *c)
+{
+    static const char reason[] = "JobManager lost and high availability is off: the job cannot "
+                                 "be recovered";
+    if (!mc_cluster_jobs_orphaned(c))
+        return 0;
+    int failed = 0;
+    uint64_t now = rt_now(c->w);
+    uint32_t n = atomic_load(&c->njobs);
+    for (uint32_t i = 0; i < n && i < MC_MAX_JOBS; i++) {
+        struct mc_job *j = atomic_load(&c->jobs[i]);
+        if (!j || job_ended(j))
+            continue;
+        /* The runner died with the JobManager node: nobody else writes the job. */
+        atomic_store_explicit(&j->ej->state, ENG_JOB_FAILED, memory_order_release);
+        eng_job_event(j->ej, now, "%s: %s", eng_job_state_name(ENG_JOB_FAILED), reason);
+        atomic_store(&j->finished_ns, now);
+        rt_trace(c->w, NULL, "job_state", "\"job\":%u,\"state\":\"%s\",\"reason\":\"jobmanager lost\"",
+                 j->ej->id, eng_job_state_name(ENG_JOB_FAILED));
+        failed++;
+    }
+    rt_world_notify(c->w);
+    return failed;
 }
 
 void mc_cluster_free(struct mc_cluster *c)
@@ -121,9 +191,19 @@ int mc_cluster_submit(struct mc_cluster *c, struct eng_jobgraph *g, uint32_t job
     for (uint32_t s = 0; s < 64; s++)
         atomic_store(&j->slot_tm[s], -1);
     atomic_store(&j->submitted_ns, rt_now(c->w));
-    rc = rt_node_call(c->jm, mc__jm_submit, j);
+    /* Registered before the leader sees it, so that a later leader finds the
+     * job its store names (the process memory standing for the graph). */
+    unsigned slot = atomic_fetch_add(&c->njobs, 1);
+    if (slot < MC_MAX_JOBS)
+        atomic_store(&c->jobs[slot], j);
+    rc = slot < MC_MAX_JOBS ? rt_node_call(mc_cluster_leader(c), mc__jm_submit, j) : -ENOSPC;
     if (rc < 0) {
-        snprintf(err, errlen, "the JobManager of %s is down", c->name);
+        if (slot < MC_MAX_JOBS)
+            atomic_store(&c->jobs[slot], NULL);
+        if (rc == -ENOSPC)
+            snprintf(err, errlen, "%s has %d jobs already", c->name, MC_MAX_JOBS);
+        else
+            snprintf(err, errlen, "the JobManager of %s is down", c->name);
         eng_job_free(ej);
         rt_free(j);
         return rc;

@@ -12,6 +12,16 @@
  *   <name>-tmN    taskexecutor registration, heartbeat replies, slots, deploys
  *                             tasks (eng_task_spawn)
  *
+ * High availability (cfg.ha, cluster/ha.c): 1 + standby_jms JobManager nodes
+ * (<name>-jm, <name>-jm1, ...), each with an elector actor.  The leader holds
+ * a lease on the DFS and alone runs the resource manager and job masters; it
+ * keeps the HA stores under <name>/ha/ (job graphs, latest checkpoint ids,
+ * job results).  When its lease goes stale a standby takes over: it spawns a
+ * resource manager (TaskManagers re-register with it) and recovers every job
+ * without a result from its latest stored checkpoint.  Without HA a crashed
+ * JobManager takes its jobs with it: mc_cluster_fail_orphaned marks them
+ * FAILED.
+ *
  * Failure detection, as in Flink: the resource manager sends a heartbeat to
  * every TaskManager each heartbeat.interval; a TaskManager that has not
  * answered for heartbeat.timeout, or whose heartbeat RPCs failed
@@ -39,6 +49,8 @@
 struct dfs;
 
 #define MC_MAX_TMS 64
+#define MC_MAX_JMS 8        /* JobManager nodes: the leader and its standbys */
+#define MC_MAX_JOBS 256     /* jobs submitted to one cluster */
 
 enum mc_provider {
     MC_PROVIDER_STANDALONE,     /* fixed TaskManagers; a dead one stays dead */
@@ -60,6 +72,8 @@ struct mc_cluster_config {
     struct mc_restart_config restart;
     enum mc_failover failover;          /* jobmanager.execution.failover-strategy */
     struct eng_job_config job;          /* checkpointing */
+    bool ha;                            /* high-availability.type: leader election + stores */
+    uint32_t standby_jms;               /* ha: JobManagers besides the first (< MC_MAX_JMS) */
 };
 
 /* Flink's defaults for everything (restart strategy per Flink's rule). */
@@ -73,6 +87,14 @@ struct mc_tm {
     struct rt_node *node;
     _Atomic rt_addr te;                 /* its task executor, once spawned */
     atomic_int state;                   /* MC_TM_* as the resource manager sees it */
+    _Atomic rt_addr rm;                 /* the resource manager it registered with last */
+};
+
+/* A JobManager node (with HA, one of several). */
+struct mc_jm {
+    struct mc_cluster *cluster;         /* back-pointer, so a node call needs no allocation */
+    uint32_t index;                     /* 0: <name>-jm, k: <name>-jmk */
+    struct rt_node *node;
 };
 
 struct mc_cluster {
@@ -80,7 +102,17 @@ struct mc_cluster {
     struct rt_world *w;
     struct dfs *dfs;
     struct mc_cluster_config cfg;
-    struct rt_node *jm;
+    struct rt_node *jm;                 /* the first JobManager (the only one without HA) */
+    struct mc_jm jms[MC_MAX_JMS];       /* every JobManager node, jms[0].node == jm */
+    uint32_t njms;
+    _Atomic(struct rt_node *) leader;   /* the JobManager leading now (see mc_cluster_leader) */
+    atomic_uint leader_term;            /* ha: the leader's lease term (1 for the first) */
+    atomic_uint takeovers;              /* ha: standbys that became leader */
+    atomic_uint_fast64_t leader_since_ns;       /* world time the leader took over */
+    atomic_uint jobs_recovered;         /* ha: jobs a new leader recovered */
+    _Atomic(struct mc_job *) jobs[MC_MAX_JOBS]; /* submitted jobs, in order (what an HA
+                                                   job graph store entry stands for) */
+    atomic_uint njobs;
     _Atomic rt_addr rm, dispatcher;
     struct mc_tm tms[MC_MAX_TMS];
     atomic_uint ntms;                   /* TaskManagers ever created */
@@ -104,6 +136,22 @@ bool mc_cluster_ready(const struct mc_cluster *c);
 void mc_cluster_stop(struct mc_cluster *c);
 /* Frees the cluster's memory; after its nodes are down or the world is freed. */
 void mc_cluster_free(struct mc_cluster *c);
+
+/* The JobManager node leading now (the first one without HA).  With HA it
+ * may be down for a while after a crash, until a standby takes over.  Any
+ * thread. */
+struct rt_node *mc_cluster_leader(const struct mc_cluster *c);
+
+/* Without HA, a JobManager that crashed takes its jobs with it: true when
+ * the JobManager node is down and some job of the cluster has not ended.
+ * Always false with HA (a standby recovers them).  Any thread; cheap enough
+ * for an rt_world_wait predicate. */
+bool mc_cluster_jobs_orphaned(const struct mc_cluster *c);
+/* Marks those jobs FAILED ("JobManager lost and high availability is off:
+ * the job cannot be recovered"), as a Flink client sees them; returns how
+ * many.  Their runners died with the node, so the caller is the jobs' only
+ * writer.  From the thread driving the world, not from a handler. */
+int mc_cluster_fail_orphaned(struct mc_cluster *c);
 
 /* A submitted job. */
 struct mc_job {

@@ -58,8 +58,21 @@ struct mc_tm_lost {
 
 /* jm.c: the JobManager's actors, spawned on the JobManager node. */
 void mc__jm_spawn(struct rt_node *jm, void *cluster);
-/* Submits on the JobManager node (called through rt_node_call). */
+/* Submits on the JobManager node (called through rt_node_call).  With HA the
+ * job master stores the job graph entry first, then starts the job. */
 void mc__jm_submit(struct rt_node *jm, void *job);
+/* A new leader recovers job (its entry is in the job graph store, no result):
+ * a job master whose runner restores checkpoint_id (0: none).  On the
+ * leader's node, from one of its handlers. */
+void mc__jm_recover(struct rt_node *jm, struct mc_job *job, uint64_t checkpoint_id);
+
+/* ha.c: the elector of a JobManager node, spawned on it through
+ * rt_node_call; arg is its struct mc_jm (cluster memory: nothing leaks if
+ * the node dies before the call).  Paths of the HA stores:
+ * "<cluster>/ha/<store>/<job id>". */
+void mc__ha_spawn(struct rt_node *n, void *jm);
+void mc__ha_path(const struct mc_cluster *c, const char *store, uint32_t job, char *buf,
+                 size_t len);
 
 /* tm.c: the task executor, spawned on a TaskManager node; arg is its struct
  * mc_tm (cluster memory: nothing to free if the node dies before the call). */

@@ -17,6 +17,15 @@
  * timeout or RPC failures) or it leaves, every job master with a slot there
  * hears MC_MSG_TM_LOST, fails its job in the runner, and before the restart
  * (the runner's prepare) asks for replacement slots.
+ *
+ * High availability (cluster/ha.c has the election): a job master of an HA
+ * cluster keeps the leader's stores on the DFS - it writes the job graph
+ * entry <cluster>/ha/jobs/<id> before the job starts, the latest completed
+ * checkpoint id to <cluster>/ha/checkpoints/<id> (write to a temporary name,
+ * then rename: a reader never sees half a number) before the runner may
+ * announce that checkpoint, and the final state to <cluster>/ha/results/<id>.
+ * Pointer writes go one at a time, newest id next, so the stored id only
+ * grows.  A failed write is retried every heartbeat interval.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +33,7 @@
 
 #include "cluster/cluster_internal.h"
 #include "engine/jobrun.h"
+#include "runtime/dfs.h"
 
 enum { TAG_HEARTBEAT = 1, TAG_LAUNCH_BASE = 100 };
 
@@ -49,8 +59,8 @@ struct rm {
     struct rt_actor *self;
     struct mc_cluster *c;
     struct rm_tm tm[MC_MAX_TMS];
-    struct rm_req queue[32];
-    uint32_t nqueue, launching;
+    struct rm_req *queue;               /* pending slot requests, FIFO; grows */
+    uint32_t nqueue, cap_queue, launching;
     uint64_t hb_seq;
 };
 
@@ -157,7 +167,7 @@ static void rm_lost(struct rm *r, uint32_t i, const char *reason)
     atomic_store(&c->tms[i].state, MC_TM_DOWN);
     atomic_fetch_sub(&c->registered, 1);
     atomic_fetch_add(&c->tms_lost, 1);
-    rt_trace(c->w, c->jm, "tm_lost", "\"cluster\":\"%s\",\"tm\":%u,\"reason\":\"%s\"", c->name, i,
+    rt_trace(c->w, rt_actor_node(r->self), "tm_lost", "\"cluster\":\"%s\",\"tm\":%u,\"reason\":\"%s\"", c->name, i,
              reason);
     struct rm_tm *t = &r->tm[i];
     struct mc_tm_lost lost = { .tm = i };
@@ -246,11 +256,12 @@ static void rm_msg(struct rt_actor *a, const struct rt_msg *m)
             if (atomic_fetch_add(&c->registered, 1) + 1 >= c->cfg.taskmanagers &&
                 !atomic_load(&c->ready_ns))
                 atomic_store(&c->ready_ns, rm_now(r));
-            rt_trace(c->w, c->jm, "tm_registered", "\"cluster\":\"%s\",\"tm\":%u", c->name, g->tm);
+            rt_trace(c->w, rt_actor_node(a), "tm_registered", "\"cluster\":\"%s\",\"tm\":%u", c->name, g->tm);
             rt_world_notify(c->w);
         }
         t->te = m->src;
         t->last_reply_ns = rm_now(r);
+        atomic_store(&c->tms[g->tm].rm, rt_actor_addr(a));
         rt_send(a, m->src, MC_MSG_TM_REGISTERED, NULL, 0);
         rm_serve_queue(r);
         break;
@@ -272,7 +283,11 @@ static void rm_msg(struct rt_actor *a, const struct rt_msg *m)
     case MC_MSG_SLOT_REQUEST: {
         const struct mc_slot_req *q = m->data;
         struct rm_req rq = { m->src, q->job, q->count, q->req };
-        if (!rm_allocate(r, &rq) && r->nqueue < sizeof(r->queue) / sizeof(r->queue[0])) {
+        if (!rm_allocate(r, &rq)) {
+            if (r->nqueue == r->cap_queue) {
+                r->cap_queue = r->cap_queue ? 2 * r->cap_queue : 32;
+                r->queue = rt_xrealloc(r->queue, r->cap_queue * sizeof(*r->queue));
+            }
             r->queue[r->nqueue++] = rq;
             rm_launch_if_needed(r);
         }
@@ -308,7 +323,15 @@ struct jobmaster {
     rt_addr slot_te[MC_OFFER_MAX];
     uint64_t req;
     bool waiting;                       /* the runner waits for ENG_MSG_JOB_PROCEED */
+    /* HA stores (cfg.ha only). */
+    uint64_t ptr_latest;                /* newest completed checkpoint to store */
+    bool ptr_busy;                      /* a pointer write is in flight */
 };
+
+/* DFS requests of a job master: the stage in the cookie's low bits, a
+ * checkpoint id above them.  A failed one is retried by a timer whose tag
+ * is its cookie. */
+enum { HA_JOBGRAPH = 1, HA_PTR_WRITE, HA_PTR_RENAME, HA_RESULT };
 
 static uint32_t missing_slots(struct jobmaster *jm)
 {
@@ -325,6 +348,91 @@ static void jm_request(struct jobmaster *jm)
     rt_send(jm->self, rm, MC_MSG_SLOT_REQUEST, &q, sizeof(q));
 }
 
+/* Issues the DFS request of stage cookie (see HA_*) for the job's stores. */
+static void ha_request(struct jobmaster *jm, uint64_t cookie)
+{
+    struct mc_cluster *c = jm->c;
+    struct eng_job *ej = jm->job->ej;
+    char path[DFS_PATH_MAX], path2[DFS_PATH_MAX], data[160];
+    uint64_t id = cookie >> 4;
+    struct dfs_req req = { .op = DFS_OP_WRITE, .path = path, .data = data, .job = ej->id,
+                           .phase = DFS_PHASE_HA, .cookie = cookie };
+    switch (cookie & 0xf) {
+    case HA_JOBGRAPH:
+        /* What Flink would serialize; the graph itself stays in process
+         * memory (struct mc_job), found again by this id. */
+        mc__ha_path(c, "jobs", ej->id, path, sizeof(path));
+        req.len = (size_t)snprintf(data, sizeof(data), "job %u\nname %s\napp %s\n", ej->id,
+                                   ej->name, jm->job->app);
+        break;
+    case HA_PTR_WRITE:
+        mc__ha_path(c, "checkpoints", ej->id, path, sizeof(path));
+        strcat(path, ".tmp");
+        req.len = (size_t)snprintf(data, sizeof(data), "%llu\n", (unsigned long long)id);
+        break;
+    case HA_PTR_RENAME:
+        mc__ha_path(c, "checkpoints", ej->id, path, sizeof(path));
+        snprintf(path2, sizeof(path2), "%s", path);
+        strcat(path, ".tmp");
+        req.op = DFS_OP_RENAME;
+        req.path2 = path2;
+        req.data = NULL;
+        break;
+    case HA_RESULT:
+        mc__ha_path(c, "results", ej->id, path, sizeof(path));
+        req.len = (size_t)snprintf(data, sizeof(data), "%s\n", eng_job_state_name(eng_job_state(ej)));
+        break;
+    }
+    dfs_submit(jm->self, c->dfs, &req);
+}
+
+static void ha_store_pointer(struct jobmaster *jm)
+{
+    jm->ptr_busy = true;
+    ha_request(jm, (jm->ptr_latest << 4) | HA_PTR_WRITE);
+}
+
+static void jm_start(struct jobmaster *jm);
+
+static void ha_done(struct jobmaster *jm, const struct dfs_done *d)
+{
+    if (d->status < 0) {
+        rt_timer_start(jm->self, jm->c->cfg.hb_interval_ns, d->cookie);
+        return;
+    }
+    uint64_t id = d->cookie >> 4;
+    switch (d->cookie & 0xf) {
+    case HA_JOBGRAPH:
+        jm_start(jm);
+        break;
+    case HA_PTR_WRITE:
+        ha_request(jm, (id << 4) | HA_PTR_RENAME);
+        break;
+    case HA_PTR_RENAME:
+        /* Stored: a new leader would restore it, so the tasks may hear of it. */
+        rt_send(jm->self, jm->runner, ENG_MSG_JOB_CHECKPOINT_STORED, &id, sizeof(id));
+        jm->ptr_busy = false;
+        if (jm->ptr_latest > id)
+            ha_store_pointer(jm);
+        break;
+    case HA_RESULT:
+        rt_world_notify(jm->c->w);      /* someone may wait for the stored result */
+        break;
+    }
+}
+
+static int jm_on_checkpoint(void *arg, uint64_t id)
+{
+    struct jobmaster *jm = arg;
+    if (!jm->c->cfg.ha)
+        return 1;
+    if (id > jm->ptr_latest)
+        jm->ptr_latest = id;
+    if (!jm->ptr_busy)
+        ha_store_pointer(jm);
+    return 0;
+}
+
 static rt_addr jm_place(void *arg, uint32_t task, uint32_t attempt)
 {
     struct jobmaster *jm = arg;
@@ -335,6 +443,14 @@ static rt_addr jm_place(void *arg, uint32_t task, uint32_t attempt)
 static int jm_prepare(void *arg, uint32_t attempt)
 {
     struct jobmaster *jm = arg;
+    /* A slot on a TaskManager whose process is gone is no slot: deploying
+     * there fails at once and would burn a restart attempt for nothing.  (A
+     * vanished host still looks alive: only its heartbeat timeout tells.) */
+    for (uint32_t s = 0; s < jm->nslots; s++)
+        if (jm->slot_tm[s] >= 0 && !rt_addr_alive(jm->c->w, jm->slot_te[s])) {
+            jm->slot_tm[s] = -1;
+            atomic_store(&jm->job->slot_tm[s], -1);
+        }
     if (missing_slots(jm) == 0)
         return 1;
     jm->waiting = true;
@@ -367,6 +483,8 @@ static void jm_on_terminal(void *arg, enum eng_job_state st)
     for (uint32_t s = 0; s < jm->nslots; s++)
         jm->slot_tm[s] = -1;
     mc_restart_fini(&jm->rs);      /* the runner asks no more of it */
+    if (jm->c->cfg.ha)
+        ha_request(jm, HA_RESULT);
 }
 
 static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
@@ -374,6 +492,16 @@ static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
     struct jobmaster *jm = rt_actor_state(a);
     atomic_fetch_add_explicit(&jm->c->messages, 1, memory_order_relaxed);
     switch (m->type) {
+    case RT_MSG_TIMER:
+        ha_request(jm, ((const struct rt_timer_fire *)m->data)->tag);    /* a retry */
+        break;
+    case DFS_MSG_DONE: {
+        struct dfs_done d;
+        const void *payload;
+        if (dfs_done_parse(m, &d, &payload) == 0)
+            ha_done(jm, &d);
+        break;
+    }
     case MC_MSG_SLOT_OFFER: {
         const struct mc_slot_offer *off = m->data;
         if (off->req != jm->req)
@@ -412,9 +540,16 @@ static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
 
 static const struct rt_actor_ops jm_ops = { "jobmaster", jm_msg, NULL };
 
-void mc__jm_submit(struct rt_node *n, void *arg)
+static struct eng_jobrun_policy jm_policy(struct jobmaster *jm)
 {
-    struct mc_job *job = arg;
+    return (struct eng_jobrun_policy){ .place = jm_place, .prepare = jm_prepare,
+                                       .on_failure = jm_on_failure, .on_terminal = jm_on_terminal,
+                                       .on_checkpoint = jm_on_checkpoint, .arg = jm };
+}
+
+/* A job master on node n for job, its runner not started yet. */
+static struct jobmaster *jm_new(struct rt_node *n, struct mc_job *job)
+{
     struct mc_cluster *c = job->cluster;
     struct jobmaster *jm = rt_xcalloc(1, sizeof(*jm));
     jm->self = rt_actor_spawn(n, &jm_ops, jm);
@@ -427,14 +562,41 @@ void mc__jm_submit(struct rt_node *n, void *arg)
             jm->nslots = eng_jobgraph_vertex(g, v)->parallelism;
     if (jm->nslots > MC_OFFER_MAX)
         jm->nslots = MC_OFFER_MAX;
-    for (uint32_t s = 0; s < jm->nslots; s++)
+    for (uint32_t s = 0; s < jm->nslots; s++) {
         jm->slot_tm[s] = -1;
+        atomic_store(&job->slot_tm[s], -1);
+    }
     atomic_store(&job->nslots, jm->nslots);
+    return jm;
+}
+
+static void jm_start(struct jobmaster *jm)
+{
+    struct eng_jobrun_policy pol = jm_policy(jm);
+    jm->runner = rt_actor_addr(eng_jobrun_spawn(rt_actor_node(jm->self), jm->job->ej, &pol));
+}
+
+void mc__jm_submit(struct rt_node *n, void *arg)
+{
+    struct mc_job *job = arg;
+    struct mc_cluster *c = job->cluster;
+    struct jobmaster *jm = jm_new(n, job);
     rt_trace(c->w, n, "job_submitted", "\"cluster\":\"%s\",\"job\":%u", c->name, job->ej->id);
-    struct eng_jobrun_policy pol = { .place = jm_place, .prepare = jm_prepare,
-                                     .on_failure = jm_on_failure,
-                                     .on_terminal = jm_on_terminal, .arg = jm };
-    jm->runner = rt_actor_addr(eng_jobrun_spawn(n, job->ej, &pol));
+    if (c->cfg.ha)
+        ha_request(jm, HA_JOBGRAPH);    /* the job runs once its entry is stored */
+    else
+        jm_start(jm);
+}
+
+void mc__jm_recover(struct rt_node *n, struct mc_job *job, uint64_t checkpoint_id)
+{
+    struct mc_cluster *c = job->cluster;
+    struct jobmaster *jm = jm_new(n, job);
+    rt_trace(c->w, n, "job_recovered", "\"cluster\":\"%s\",\"job\":%u,\"checkpoint\":%llu",
+             c->name, job->ej->id, (unsigned long long)checkpoint_id);
+    jm->ptr_latest = checkpoint_id;
+    struct eng_jobrun_policy pol = jm_policy(jm);
+    jm->runner = rt_actor_addr(eng_jobrun_spawn_restoring(n, job->ej, &pol, checkpoint_id));
 }
 
 void mc__jm_spawn(struct rt_node *n, void *arg)

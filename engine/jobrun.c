@@ -15,7 +15,7 @@
 enum { TAG_TRIGGER = 1, TAG_RESTART = 2, TAG_TIMEOUT_BASE = 16 };
 
 /* Metadata write stages, in the low bits of the DFS cookie. */
-enum { META_WRITE = 1, META_FSYNC, META_RENAME, META_DELETE };
+enum { META_WRITE = 1, META_FSYNC, META_RENAME, META_DELETE, META_READ };
 
 struct pending {
     uint64_t id;                /* 0: free */
@@ -49,6 +49,9 @@ struct jobrun {
     struct pending *pend;       /* max_concurrent */
     struct completed *done;     /* num_retained, oldest first */
     uint32_t ndone;
+    uint64_t *subsumed;         /* completed, no longer retained, deleted once announced */
+    uint32_t nsubsumed;
+    uint64_t announced;         /* latest checkpoint the tasks were notified of */
     uint64_t trigger_timer;
 };
 
@@ -247,11 +250,34 @@ static void on_ack(struct jobrun *r, const struct rt_msg *m)
     rt_free(buf);
 }
 
+/* Tells the tasks that checkpoint id completed (sinks commit up to it) and
+ * deletes the checkpoints it subsumes.  With an owner storing checkpoint ids
+ * this waits for the store: until then a new JobManager would restore the
+ * previous checkpoint, which must therefore exist and be what the sinks
+ * committed last. */
+static void announce(struct jobrun *r, uint64_t id)
+{
+    if (id <= r->announced)
+        return;
+    r->announced = id;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->nsubsumed; i++) {
+        if (r->subsumed[i] < id)
+            delete_checkpoint(r, r->subsumed[i]);
+        else
+            r->subsumed[k++] = r->subsumed[i];
+    }
+    r->nsubsumed = k;
+    struct eng_notify nt = { .attempt = r->attempt, .checkpoint_id = id };
+    send_all(r, ENG_MSG_NOTIFY, &nt, sizeof(nt));
+}
+
 static void complete(struct jobrun *r, struct pending *p)
 {
     uint32_t keep = r->job->cfg.num_retained ? r->job->cfg.num_retained : 1;
     if (r->ndone == keep) {
-        delete_checkpoint(r, r->done[0].id);
+        r->subsumed = rt_xrealloc(r->subsumed, (r->nsubsumed + 1) * sizeof(*r->subsumed));
+        r->subsumed[r->nsubsumed++] = r->done[0].id;
         rt_free(r->done[0].e);
         memmove(&r->done[0], &r->done[1], (keep - 1) * sizeof(*r->done));
         r->ndone--;
@@ -271,16 +297,68 @@ static void complete(struct jobrun *r, struct pending *p)
     rt_trace(rt_actor_world(r->self), rt_actor_node(r->self), "checkpoint_complete",
              "\"job\":%u,\"id\":%llu", r->job->id, (unsigned long long)id);
     rt_world_notify(rt_actor_world(r->self));
-    struct eng_notify nt = { .attempt = r->attempt, .checkpoint_id = id };
-    send_all(r, ENG_MSG_NOTIFY, &nt, sizeof(nt));
+    if (!r->pol.on_checkpoint || r->pol.on_checkpoint(r->pol.arg, id))
+        announce(r, id);
 }
 
-static void on_meta_io(struct jobrun *r, const struct dfs_done *d)
+static void deploy_if_ready(struct jobrun *r)
+{
+    /* The owner may need to find resources first (a lost TaskManager's
+     * slots); it says ENG_MSG_JOB_PROCEED when they are there. */
+    if (!r->pol.prepare || r->pol.prepare(r->pol.arg, r->attempt))
+        deploy(r);
+}
+
+/* The metadata of the checkpoint a recovered job starts from has been read:
+ * it becomes the one completed checkpoint, and attempt 0 restores it. */
+static void on_restore_meta(struct jobrun *r, uint64_t id, const struct dfs_done *d,
+                            const void *payload)
+{
+    char why[320] = "";
+    struct eng_meta meta;
+    bool decoded = false;
+    if (d->status < 0) {
+        snprintf(why, sizeof(why), "cannot read the metadata of checkpoint %llu: %s",
+                 (unsigned long long)id, strerror(-d->status));
+    } else {
+        char what[160], err[160];
+        snprintf(what, sizeof(what), "%s/chk-%llu/_metadata", r->job->dir, (unsigned long long)id);
+        decoded = eng_meta_decode(payload, (size_t)d->bytes, what, &meta, err, sizeof(err)) == 0;
+        if (!decoded)
+            snprintf(why, sizeof(why), "cannot decode the metadata of checkpoint %llu: %s",
+                     (unsigned long long)id, err);
+        else if (meta.checkpoint_id != id)
+            snprintf(why, sizeof(why), "the metadata of checkpoint %llu names checkpoint %llu",
+                     (unsigned long long)id, (unsigned long long)meta.checkpoint_id);
+    }
+    if (why[0]) {
+        if (decoded)
+            eng_meta_release(&meta);
+        /* A fresh start would repeat what the sinks committed: give up. */
+        set_state(r, ENG_JOB_FAILED, why);
+        return;
+    }
+    struct completed *c = &r->done[r->ndone++];
+    c->id = id;
+    c->n = meta.n_entries;
+    c->e = rt_xmalloc((c->n ? c->n : 1) * sizeof(*c->e));
+    memcpy(c->e, meta.entries, c->n * sizeof(*c->e));
+    eng_meta_release(&meta);
+    r->next_chk = id + 1;
+    r->announced = id;
+    deploy_if_ready(r);
+}
+
+static void on_meta_io(struct jobrun *r, const struct dfs_done *d, const void *payload)
 {
     uint64_t id = d->cookie >> 4;
     unsigned stage = (unsigned)(d->cookie & 0xf);
     if (stage == META_DELETE)
         return;
+    if (stage == META_READ) {
+        on_restore_meta(r, id, d, payload);
+        return;
+    }
     struct pending *p = find_pending(r, id);
     if (!p)
         return;     /* aborted meanwhile */
@@ -361,14 +439,7 @@ static void on_status(struct jobrun *r, const struct rt_msg *m)
         if (r->input_ended[s->task])
             break;
         r->input_ended[s->task] = 1;
-        if (++r->sources_ended == r->sources && !r->final_triggered &&
-            eng_job_state(r->job) == ENG_JOB_RUNNING) {
-            /* A final checkpoint lets the sinks commit the last records. */
-            for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
-                if (r->pend[i].id)
-                    return;     /* triggered when the pending one completes */
-            trigger(r, true);
-        }
+        r->sources_ended++;
         break;
     case ENG_TASK_FINISHED:
         if (before == ENG_TASK_FINISHED)
@@ -406,10 +477,7 @@ static void on_timer(struct jobrun *r, const struct rt_timer_fire *f)
         r->attempt++;
         atomic_fetch_add(&r->job->restarts, 1);
         set_state(r, ENG_JOB_CREATED, NULL);
-        /* The owner may need to find resources first (a lost TaskManager's
-         * slots); it says ENG_MSG_JOB_PROCEED when they are there. */
-        if (!r->pol.prepare || r->pol.prepare(r->pol.arg, r->attempt))
-            deploy(r);
+        deploy_if_ready(r);
     } else if (f->tag >= TAG_TIMEOUT_BASE) {
         struct pending *p = find_pending(r, f->tag - TAG_TIMEOUT_BASE);
         if (p) {
@@ -417,6 +485,24 @@ static void on_timer(struct jobrun *r, const struct rt_timer_fire *f)
             checkpoint_failed(r, p, "Checkpoint expired before completing.");
         }
     }
+}
+
+/*
+ * Every source has reached the end of its input: a final checkpoint lets the
+ * sinks commit the last records.  Checked after anything that can make it
+ * true - a source ending, the job becoming RUNNING (a tiny job's sources may
+ * end before its last task runs), a pending checkpoint finishing (the final
+ * one waits for it).
+ */
+static void maybe_final(struct jobrun *r)
+{
+    if (!r->sources || r->sources_ended < r->sources || r->final_triggered ||
+        eng_job_state(r->job) != ENG_JOB_RUNNING)
+        return;
+    for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
+        if (r->pend[i].id)
+            return;
+    trigger(r, true);
 }
 
 static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
@@ -428,22 +514,18 @@ static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
         break;
     case ENG_MSG_TASK_STATUS:
         on_status(r, m);
+        maybe_final(r);
         break;
     case ENG_MSG_TASK_ACK:
         on_ack(r, m);
-        /* A final checkpoint waits for pending ones to finish first. */
-        if (r->sources_ended == r->sources && r->sources && !r->final_triggered &&
-            eng_job_state(r->job) == ENG_JOB_RUNNING && !find_pending(r, r->next_chk - 1))
-            trigger(r, true);
+        maybe_final(r);
         break;
     case DFS_MSG_DONE: {
         struct dfs_done d;
         const void *payload;
         if (dfs_done_parse(m, &d, &payload) == 0)
-            on_meta_io(r, &d);
-        if (r->sources_ended == r->sources && r->sources && !r->final_triggered &&
-            eng_job_state(r->job) == ENG_JOB_RUNNING && !find_pending(r, r->next_chk - 1))
-            trigger(r, true);
+            on_meta_io(r, &d, payload);
+        maybe_final(r);
         break;
     }
     case ENG_MSG_JOB_FAIL: {
@@ -452,6 +534,10 @@ static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
         fail_job(r, why, false);
         break;
     }
+    case ENG_MSG_JOB_CHECKPOINT_STORED:
+        if (m->len == sizeof(uint64_t))
+            announce(r, *(const uint64_t *)m->data);
+        break;
     case ENG_MSG_JOB_PROCEED:
         if (eng_job_state(r->job) == ENG_JOB_CREATED && (!r->att || r->att->attempt != r->attempt))
             deploy(r);
@@ -467,8 +553,9 @@ static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
 
 static const struct rt_actor_ops runner_ops = { "jobrun", runner_msg, NULL };
 
-struct rt_actor *eng_jobrun_spawn(struct rt_node *n, struct eng_job *j,
-                                  const struct eng_jobrun_policy *policy)
+/* The runner's state, its first checkpoint trigger scheduled; nothing deployed. */
+static struct jobrun *runner_new(struct rt_node *n, struct eng_job *j,
+                                 const struct eng_jobrun_policy *policy)
 {
     struct jobrun *r = rt_xcalloc(1, sizeof(*r));
     r->self = rt_actor_spawn(n, &runner_ops, r);
@@ -488,7 +575,39 @@ struct rt_actor *eng_jobrun_spawn(struct rt_node *n, struct eng_job *j,
     r->done = rt_xcalloc(j->cfg.num_retained ? j->cfg.num_retained : 1, sizeof(*r->done));
     if (j->cfg.checkpoint_interval_ns)
         r->trigger_timer = rt_timer_start(r->self, j->cfg.checkpoint_interval_ns, TAG_TRIGGER);
-    if (!r->pol.prepare || r->pol.prepare(r->pol.arg, r->attempt))
-        deploy(r);
+    return r;
+}
+
+struct rt_actor *eng_jobrun_spawn(struct rt_node *n, struct eng_job *j,
+                                  const struct eng_jobrun_policy *policy)
+{
+    struct jobrun *r = runner_new(n, j, policy);
+    deploy_if_ready(r);
+    return r->self;
+}
+
+struct rt_actor *eng_jobrun_spawn_restoring(struct rt_node *n, struct eng_job *j,
+                                            const struct eng_jobrun_policy *policy,
+                                            uint64_t checkpoint_id)
+{
+    struct jobrun *r = runner_new(n, j, policy);
+    /* Whatever state the dead runner left the job in, it starts over here. */
+    char why[128];
+    if (checkpoint_id)
+        snprintf(why, sizeof(why), "recovered by %s, restoring checkpoint %llu", rt_node_name(n),
+                 (unsigned long long)checkpoint_id);
+    else
+        snprintf(why, sizeof(why), "recovered by %s, no checkpoint: starting afresh",
+                 rt_node_name(n));
+    set_state(r, ENG_JOB_CREATED, why);
+    if (!checkpoint_id) {
+        deploy_if_ready(r);
+        return r->self;
+    }
+    char path[160];
+    snprintf(path, sizeof(path), "%s/chk-%llu/_metadata", j->dir, (unsigned long long)checkpoint_id);
+    struct dfs_req req = { .op = DFS_OP_READ, .path = path, .job = j->id,
+                           .phase = DFS_PHASE_RESTORE, .cookie = (checkpoint_id << 4) | META_READ };
+    dfs_submit(r->self, j->dfs, &req);
     return r->self;
 }

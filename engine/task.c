@@ -317,8 +317,12 @@ static void on_restore_read(struct task *k, const struct dfs_done *d, const void
     snprintf(path, sizeof(path), "chk-%llu of %s", (unsigned long long)k->restore_chk,
              op->vertex->name);
     if (d->status < 0) {
-        eng__task_fail(k, true, "restore from checkpoint %llu: reading state of %s: %s",
-                  (unsigned long long)k->restore_chk, op->vertex->name, strerror(-d->status));
+        /* Only a missing file condemns the checkpoint; an I/O error may pass,
+         * and dropping a checkpoint whose transactions the sink committed
+         * would replay them: retry it instead. */
+        eng__task_fail(k, d->status == -ENOENT,
+                       "restore from checkpoint %llu: reading state of %s: %s",
+                       (unsigned long long)k->restore_chk, op->vertex->name, strerror(-d->status));
         return;
     }
     struct eng_snap_state st;

@@ -202,12 +202,14 @@ static int cluster_fault(const struct flt_spec *s, char *d, size_t len)
         return -EINVAL;
     }
     if (s->kind == FLT_CRASH_JM) {
-        if (!rt_node_is_up(c->jm)) {
-            snprintf(d, len, "%s is not up", rt_node_name(c->jm));
+        /* With HA, the JobManager leading now (a standby after a takeover). */
+        struct rt_node *jm = mc_cluster_leader(c);
+        if (!rt_node_is_up(jm)) {
+            snprintf(d, len, "%s is not up", rt_node_name(jm));
             return -EINVAL;
         }
-        rt_node_crash(c->jm);
-        snprintf(d, len, "crashed %s (JobManager)", rt_node_name(c->jm));
+        rt_node_crash(jm);
+        snprintf(d, len, "crashed %s (JobManager%s)", rt_node_name(jm), c->cfg.ha ? " leader" : "");
         return 0;
     }
     uint32_t n = s->count ? s->count : 1;

@@ -650,6 +650,17 @@ static struct rt_actor *find_actor(struct rt_node *n, rt_addr dst)
     return n->actors[id - 1];
 }
 
+/* Frees a queued item that will not run.  A sim timer deferred by a pause
+ * still owns its record (teardown already took it off the node's list). */
+static void drop_queued(struct rt_node *n, struct rt__qmsg *q)
+{
+    if (q->kind == RT__Q_MSG)
+        atomic_fetch_add(&n->dropped, 1);
+    if (q->kind == RT__Q_TIMER)
+        free(q->timer);
+    rt__qmsg_free(q);
+}
+
 void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
 {
     struct rt_world *w = n->w;
@@ -678,7 +689,7 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
         while ((d = rt__fifo_pop(&later)) != NULL && rt_node_is_up(n))
             rt__deliver(n, d);
         while ((d = rt__fifo_pop(&later)) != NULL)
-            rt__qmsg_free(d);
+            drop_queued(n, d);
         return;
     }
     if (n->paused_until && rt_now(w) < n->paused_until) {
@@ -778,11 +789,8 @@ void rt__node_teardown(struct rt_node *n, int graceful)
         }
     }
     struct rt__qmsg *q;
-    while ((q = rt__fifo_pop(&n->deferred)) != NULL) {
-        if (q->kind == RT__Q_MSG)
-            atomic_fetch_add(&n->dropped, 1);
-        rt__qmsg_free(q);
-    }
+    while ((q = rt__fifo_pop(&n->deferred)) != NULL)
+        drop_queued(n, q);
     while ((q = rt__fifo_pop(&n->delayed)) != NULL) {
         atomic_fetch_add(&n->dropped, 1);
         rt__qmsg_free(q);

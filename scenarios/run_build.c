@@ -82,6 +82,8 @@ int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *
                                                   c->hb_rpc_failure_threshold);
     c->tm_idle_timeout_ns = cfg_u(s, "resourcemanager.taskmanager-timeout", c->tm_idle_timeout_ns);
     c->evenly_spread = cfg_u(s, "cluster.evenly-spread-out-slots", 0) != 0;
+    c->ha = s->cluster.ha;
+    c->standby_jms = s->cluster.ha ? s->cluster.jobmanagers : 0;
     union scn_value v;
     const struct scn_config_key *fk = scn_config_lookup("jobmanager.execution.failover-strategy");
     if (fk && scn_config_get(s, fk->name, &v) == 0)
@@ -178,6 +180,12 @@ static const char *const unmodelled[] = {
 size_t run__unmodelled(const struct scn_scenario *s, const char **out, size_t cap)
 {
     size_t n = 0;
+    /* Checkpoints write the job's real state; a separate figure is not modelled. */
+    for (size_t j = 0; j < s->n_jobs; j++)
+        if (s->jobs[j].checkpoint_bytes != s->jobs[j].state_bytes && n < cap) {
+            out[n++] = "checkpoint-bytes";
+            break;
+        }
     for (size_t i = 0; i < s->n_config; i++)
         for (size_t k = 0; unmodelled[k]; k++)
             if (strcmp(s->config[i].key->name, unmodelled[k]) == 0 && n < cap)

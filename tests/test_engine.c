@@ -358,6 +358,41 @@ static void backpressure_body(enum rt_world_kind kind)
 static void test_backpressure_real(void **s) { (void)s; backpressure_body(RT_WORLD_REAL); }
 static void test_backpressure_sim(void **s) { (void)s; backpressure_body(RT_WORLD_SIM); }
 
+/* Jobs so small that their sources end before every task is running: the
+ * final checkpoint must still come (it used to be forgotten: the job stayed
+ * RUNNING for ever).  Many seeds, so that the race is really run. */
+static void test_tiny_jobs_finish(void **s)
+{
+    (void)s;
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        struct harness h;
+        struct run_req req;
+        memset(&h, 0, sizeof(h));
+        struct rt_world_config cfg = { .kind = RT_WORLD_SIM, .seed = seed,
+                                       .link_latency_ns = 100000, .link_jitter_ns = 300000 };
+        assert_int_equal(rt_world_new(&cfg, &h.w), 0);
+        snprintf(h.root, sizeof(h.root), "/tmp/mc-test-engine-XXXXXX");
+        assert_non_null(mkdtemp(h.root));
+        struct dfs_config dc = { .root = h.root };
+        assert_int_equal(dfs_new(h.w, &dc, &h.dfs), 0);
+        h.jm = rt_node_new(h.w, "jm");
+        assert_int_equal(rt_node_start(h.jm), 0);
+        for (int i = 0; i < WORKERS; i++) {
+            char name[8];
+            snprintf(name, sizeof(name), "tm%d", i);
+            h.tm[i] = rt_node_new(h.w, name);
+            assert_int_equal(rt_node_start(h.tm[i]), 0);
+            start_host(&h, i);
+        }
+        submit(&h, keyed_count(50, 10, 0, 0, 0), 0, 1, &req);
+        if (rt_world_wait(h.w, terminal, h.job, 10 * RT_NS_PER_SEC) != 0)
+            fail_msg("seed %llu: the job is still %s after 10 s", (unsigned long long)seed,
+                     eng_job_state_name(eng_job_state(h.job)));
+        assert_int_equal(eng_job_state(h.job), ENG_JOB_FINISHED);
+        harness_down(&h);
+    }
+}
+
 int main(void)
 {
     fiu_init(0);
@@ -372,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_real),
         cmocka_unit_test(test_backpressure_sim),
         cmocka_unit_test(test_backpressure_real),
+        cmocka_unit_test(test_tiny_jobs_finish),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
