@@ -16,6 +16,9 @@ int bench_main(int argc, char **argv);
 /* One bench: fills *out with its figures (a new object).  0 or -errno. */
 int bench_spinup(json_t **out);
 int bench_engine(json_t **out);
+int bench_recovery(json_t **out);
+int bench_modes(json_t **out);
+int bench_sim(json_t **out);
 
 /* --quick: smaller sizes and one repetition (CI smoke runs); benches may ignore it. */
 extern bool bench_quick;

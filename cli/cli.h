@@ -5,5 +5,9 @@
 int cli_run(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_check(int argc, char **argv);
+/* cmd_tools.c: the determinism tools */
+int cli_replay(int argc, char **argv);
+int cli_explore(int argc, char **argv);
+int cli_shrink(int argc, char **argv);
 
 #endif

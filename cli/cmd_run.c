@@ -15,7 +15,7 @@ struct common {
     const char *scenario, *json, *html, *trace, *workdir;
     const char *modes;
     enum rt_world_kind world;
-    bool has_seed, quiet, keep;
+    bool has_seed, quiet, keep, check_determinism;
     uint64_t seed;
     enum scn_mode mode;
 };
@@ -90,6 +90,8 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, stru
             c->quiet = true;
         } else if (strcmp(a, "--keep") == 0) {
             c->keep = true;
+        } else if (strcmp(a, "--check-determinism") == 0) {
+            c->check_determinism = true;
         } else if (a[0] == '-') {
             fprintf(stderr, "minicluster %s: unknown option '%s'\n%s", cmd, a, usage);
             return 2;
@@ -157,10 +159,12 @@ static void print_expectations(const json_t *run)
 static const char run_usage[] =
     "usage: minicluster run [SCENARIO] [--mode session|per-job|application] [--world real|sim]\n"
     "                       [--seed N] [--json FILE] [--trace FILE] [--html FILE] [--quiet]\n"
-    "                       [--workdir DIR] [--keep]\n\n"
+    "                       [--workdir DIR] [--keep] [--check-determinism]\n\n"
     "Runs SCENARIO (the built-in default without one) in one deployment mode (session by\n"
-    "default) and checks its expectations.  Exit: 0 all hold, 1 one failed, 2 bad input,\n"
-    "3 internal error.\n";
+    "default) and checks its expectations.  --trace FILE (sim) writes every event, after\n"
+    "a header `minicluster replay FILE` re-runs from.  --check-determinism (sim) runs\n"
+    "twice and compares the trace hashes.  Exit: 0 all hold, 1 one failed, 2 bad input,\n"
+    "3 internal error (a nondeterministic simulation included).\n";
 
 int cli_run(int argc, char **argv)
 {
@@ -173,7 +177,14 @@ int cli_run(int argc, char **argv)
         return 2;
     struct scn_run_opts o = { .mode = c.mode, .world = c.world, .has_seed = c.has_seed,
                               .seed = c.seed, .trace_path = c.trace, .workdir = c.workdir,
-                              .keep = c.keep, .quiet = c.quiet };
+                              .keep = c.keep, .quiet = c.quiet,
+                              .check_determinism = c.check_determinism };
+    if (c.check_determinism && c.world != RT_WORLD_SIM) {
+        fprintf(stderr, "minicluster run: --check-determinism needs --world sim (the real "
+                "world differs run to run by nature)\n");
+        scn_scenario_free(s);
+        return 2;
+    }
     json_t *run = NULL;
     char err[256] = "";
     int rc = scn_run(s, &o, &run, err, sizeof(err));

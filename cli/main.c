@@ -20,15 +20,15 @@ struct command {
 
 static const struct command commands[] = {
     { "run", cli_run, "run [SCENARIO] [--mode session|per-job|application] [--world real|sim] "
-                   "[--seed N] [--json FILE] [--trace FILE] [--html FILE] [--quiet]",
+                   "[--seed N] [--json FILE] [--trace FILE] [--html FILE] [--quiet] [--check-determinism]",
       "run a scenario in one deployment mode" },
     { "compare", cli_compare, "compare [SCENARIO] [--modes session,per-job,application] "
                        "[--world real|sim] [--seed N] [--json FILE] [--html FILE]",
       "run a scenario in each mode and compare them side by side" },
     { "check", cli_check, "check SCENARIO...", "parse and validate scenario files" },
-    { "replay", NULL, "replay TRACE", "re-run a recorded sim run and verify the same hash" },
-    { "explore", NULL, "explore SCENARIO --seeds A..B [--json FILE]", "run many seeds, report failing ones" },
-    { "shrink", NULL, "shrink SCENARIO --seed N -o OUT.scn", "cut a failing run down to what matters" },
+    { "replay", cli_replay, "replay TRACE", "re-run a recorded sim run and verify the same hash" },
+    { "explore", cli_explore, "explore SCENARIO --seeds A..B [--json FILE]", "run many seeds, report failing ones" },
+    { "shrink", cli_shrink, "shrink SCENARIO --seed N -o OUT.scn", "cut a failing run down to what matters" },
     { "bench", bench_main, "bench spinup|engine|recovery|modes|sim [--json FILE]",
       "measure a figure against its floor" },
 };

@@ -57,6 +57,10 @@ struct rt_world_config {
     uint32_t max_nodes;         /* 0: RT_DEFAULT_MAX_NODES */
     uint64_t link_latency_ns;   /* sim: one-way latency between nodes */
     uint64_t link_jitter_ns;    /* sim: uniform extra latency from the seeded RNG */
+    /* TEST ONLY: sim ties at one instant are broken with the wall clock, so
+     * the world stops being deterministic.  The determinism self-check's test
+     * sets it to prove the check catches that; nothing else may. */
+    bool test_nondeterministic;
 };
 
 #define RT_DEFAULT_MAX_NODES 256
@@ -262,6 +266,12 @@ int rt_trace_open(struct rt_world *w, const char *path);
  * event also goes into the running trace hash.  Any thread. */
 void rt_trace(struct rt_world *w, const struct rt_node *n, const char *kind,
               const char *fields_fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Writes LINE (one or more complete lines) to the trace file as it is,
+ * without hashing it: a header or footer that describes the run rather than
+ * being part of it, so a traced run and an untraced one keep one hash.
+ * No-op without a trace file.  Any thread. */
+void rt_trace_note(struct rt_world *w, const char *line);
 
 /* The running 64-bit hash over every delivery and trace event so far.  In the
  * sim world it identifies the run; in the real world it differs run to run. */

@@ -7,7 +7,9 @@
  * at the same virtual instant therefore run in an order that depends on the
  * seed - different seeds explore different interleavings - while the same seed
  * gives the same order every time.  Nothing here reads the wall clock, a
- * pointer value or an unseeded random source.
+ * pointer value or an unseeded random source - except the test-only
+ * test_nondeterministic flag, which exists to prove the determinism check
+ * would catch exactly that.
  *
  * FIFO per link: a message from node A to node B is due no earlier than 1 ns
  * after the previous message on that link, so latency jitter never reorders a
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime/rt_internal.h"
 
@@ -81,6 +84,13 @@ void rt__sim_schedule(struct rt_world *w, struct rt__qmsg *q)
     if (q->at < s->now)
         q->at = s->now;
     q->tie = rt__rng_next(w->rng);
+    if (w->cfg.test_nondeterministic) {
+        /* TEST ONLY (rt_world_config.test_nondeterministic): the planted
+         * nondeterminism the determinism self-check must catch. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        q->tie ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull;   /* reach the high bits */
+    }
     q->seq = s->seq++;
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 1024;

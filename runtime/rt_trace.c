@@ -45,6 +45,14 @@ int rt_trace_open(struct rt_world *w, const char *path)
     return 0;
 }
 
+void rt_trace_note(struct rt_world *w, const char *line)
+{
+    pthread_mutex_lock(&w->trace_mu);
+    if (w->trace_fp)
+        fputs(line, w->trace_fp);
+    pthread_mutex_unlock(&w->trace_mu);
+}
+
 static void emit(struct rt_world *w, const char *line, size_t len)
 {
     XXH64_update(w->trace_hash, line, len);

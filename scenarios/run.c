@@ -22,6 +22,7 @@
 
 #include "faults/faults.h"
 #include "runtime/dfs.h"
+#include "scenarios/replay.h"
 #include "scenarios/run_internal.h"
 
 #define SETUP_WAIT_NS (60 * RT_NS_PER_SEC)
@@ -435,6 +436,8 @@ static bool something_due(void *arg)
             return true;
         if (needs_teardown(r, rc))
             return true;
+        if (mc_cluster_jobs_orphaned(rc->c))
+            return true;
     }
     return check_events(r, false);
 }
@@ -475,6 +478,13 @@ static void loop(struct run *r)
                 rf->heal_at = 0;
                 run__say(r, "healed: %s", rf->text);
             }
+        }
+        /* Without HA a crashed JobManager takes its jobs with it. */
+        for (size_t c = 0; c < r->nclusters; c++) {
+            int lost = mc_cluster_fail_orphaned(r->clusters[c].c);
+            if (lost > 0)
+                run__say(r, "%d job(s) of %s failed: JobManager lost and high availability is off",
+                         lost, r->clusters[c].c->name);
         }
         check_events(r, true);
         for (size_t a = 0; a < r->s->n_apps; a++)
@@ -525,8 +535,10 @@ static int setup(struct run *r, char *err, size_t errlen)
     int rc = run__cluster_config(s, &r->ccfg, err, errlen);
     if (rc < 0)
         return rc;
+    uint64_t lat = r->o.link_latency_ns ? r->o.link_latency_ns : SCN_RUN_LINK_LATENCY_NS;
     struct rt_world_config wc = { .kind = r->o.world, .seed = r->seed,
-                                  .link_latency_ns = 100000, .link_jitter_ns = 20000 };
+                                  .link_latency_ns = lat, .link_jitter_ns = lat / 5,
+                                  .test_nondeterministic = r->o.test_nondeterministic };
     if ((rc = rt_world_new(&wc, &r->w)) < 0) {
         snprintf(err, errlen, "cannot create the world");
         return rc;
@@ -534,6 +546,12 @@ static int setup(struct run *r, char *err, size_t errlen)
     if (r->o.trace_path && (rc = rt_trace_open(r->w, r->o.trace_path)) < 0) {
         snprintf(err, errlen, "cannot write the trace to %s: %s", r->o.trace_path, strerror(-rc));
         return rc;
+    }
+    if (r->o.trace_path) {
+        /* Everything replay needs to rebuild this world, before any event. */
+        char *h = scn_trace_header(s, r->o.mode, &wc);
+        rt_trace_note(r->w, h);
+        free(h);
     }
     struct dfs_config dc = { .bandwidth = s->dfs.bandwidth, .ops_per_s = s->dfs.ops,
                              .streams = s->dfs.streams, .base_latency_ns = s->dfs.latency_ns,
@@ -650,8 +668,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
-int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t **out,
-            char *err, size_t errlen)
+static int run_once(const struct scn_scenario *s, const struct scn_run_opts *o, json_t **out,
+                    char *err, size_t errlen)
 {
     struct run *r = rt_xcalloc_process(1, sizeof(*r));
     r->s = s;
@@ -697,6 +715,11 @@ int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t *
             teardown(r, &r->clusters[c]);
         r->wall_ms = mono_ms() - wall0;
         rc = run__report(r, out);
+        if (r->o.trace_path) {
+            char *f = scn_trace_footer(*out);
+            rt_trace_note(r->w, f);
+            free(f);
+        }
     }
     cleanup(r);
     if (!o->keep && r->root[0] && !o->workdir)
@@ -705,5 +728,41 @@ int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t *
     rt_free(r->jobs);
     rt_free(r->faults);
     rt_free(r);
+    return rc;
+}
+
+/* The determinism self-check runs the same world twice; the second run
+ * writes no trace (the file does not enter the hash) and says nothing. */
+int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t **out,
+            char *err, size_t errlen)
+{
+    int rc = run_once(s, o, out, err, errlen);
+    if (rc < 0 || !o->check_determinism || o->world != RT_WORLD_SIM)
+        return rc;
+    struct scn_run_opts again = *o;
+    again.trace_path = NULL;
+    again.quiet = true;
+    again.check_determinism = false;
+    json_t *second = NULL;
+    int rc2 = run_once(s, &again, &second, err, errlen);
+    if (rc2 < 0) {
+        json_decref(*out);
+        *out = NULL;
+        return rc2;
+    }
+    const char *h1 = json_string_value(json_object_get(*out, "trace_hash"));
+    const char *h2 = json_string_value(json_object_get(second, "trace_hash"));
+    if (!h1 || !h2 || strcmp(h1, h2) != 0 || rc != rc2) {
+        snprintf(err, errlen, "the simulation is not deterministic: seed %lld gave trace %s, "
+                 "then %s on a second run of the same world (record both with --trace and "
+                 "`minicluster replay` shows the first event that differs)",
+                 (long long)json_integer_value(json_object_get(*out, "seed")),
+                 h1 ? h1 : "?", h2 ? h2 : "?");
+        json_decref(second);
+        json_decref(*out);
+        *out = NULL;
+        return -ENOTRECOVERABLE;
+    }
+    json_decref(second);
     return rc;
 }

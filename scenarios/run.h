@@ -38,7 +38,12 @@ struct scn_run_opts {
     bool keep;                      /* keep the run directory */
     bool quiet;                     /* no progress lines */
     bool check_determinism;         /* sim: run twice, compare hashes */
+    uint64_t link_latency_ns;       /* sim: one-way latency, jitter a fifth of it;
+                                     * 0 = SCN_RUN_LINK_LATENCY_NS */
+    bool test_nondeterministic;     /* TEST ONLY: see rt_world_config */
 };
+
+#define SCN_RUN_LINK_LATENCY_NS 100000ull   /* 100 us: a LAN hop */
 
 /* Outcome of scn_run (also the CLI's exit code). */
 enum {
@@ -50,7 +55,11 @@ enum {
  * Runs s in one mode.  On return *out is the run object (caller frees with
  * json_decref) whenever the run happened, even if it failed.  Returns
  * SCN_RUN_OK, SCN_RUN_FAILED, or -errno for an internal error with err
- * saying what.
+ * saying what.  With a trace_path the file starts with a header line
+ * (scenarios/replay.h) and ends with a footer {"end":..}.  With
+ * check_determinism in the sim world the run is repeated and -ENOTRECOVERABLE
+ * returned (err: "the simulation is not deterministic: ...") when the two
+ * trace hashes differ; *out is then NULL.
  */
 int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t **out,
             char *err, size_t errlen);

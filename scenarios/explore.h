@@ -1,0 +1,129 @@
+/*
+ * explore.h - many seeds of one scenario, and the pieces shrink shares:
+ * editing a parsed scenario, the seeded variant of a scenario, and the
+ * verdict on one run.
+ *
+ * What a seed varies (scn_explore_variant), always within the scenario's own
+ * fault model - no fault is added, none changes its kind:
+ *   - `at T` faults: T uniform in [T/2, 3T/2] (below 90% of the deadline);
+ *     `when checkpoint JOB N done`: N - 1, N or N + 1 (at least 1);
+ *     durations of pause/partition/link faults: x0.5 .. x1.5
+ *   - targets: the subtask of `taskmanager-of JOB[i]` / `task JOB[i]`, the
+ *     number of `taskmanager N`: uniform over what exists in the variant
+ *   - cluster size: taskmanagers - 1, +0 or + 1, never below what the jobs
+ *     need at once (sum of parallelism / slots)
+ *   - parallelism of each job: - 1, +0 or + 1 (at least 1, at most its
+ *     max-parallelism)
+ *   - checkpoint interval (if set): x0.5, x0.75, x1, x1.5 or x2
+ *   - DFS capacity (if limited): bandwidth and streams x0.5 .. x2
+ *   - link latency of the sim network: 50 us .. 2 ms (jitter a fifth)
+ * The variant is printed with `seed N`, so it is an ordinary scenario.
+ *
+ * What every run must show (scn_explore_verdict): the run ends before its
+ * deadline (liveness), the scenario's expectations hold, every job ends in
+ * the state expected of it (FINISHED unless `expect job J failed|canceled`),
+ * every finished job is exactly-once, and no job runs again after finishing.
+ */
+#ifndef SCN_EXPLORE_H
+#define SCN_EXPLORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "scenarios/run.h"
+#include "scenarios/scn.h"
+
+/* ---- editing a parsed scenario ------------------------------------------ */
+
+/* A shallow copy of a scenario whose arrays (config, jobs and their ops,
+ * faults) are private: numbers may change and faults be dropped without
+ * touching the original, which must outlive the edit.  Strings stay shared. */
+struct scn_edit {
+    struct scn_scenario s;
+};
+
+/* Begin an edit of BASE.  Aborts on OOM. */
+void scn_edit_begin(struct scn_edit *e, const struct scn_scenario *base);
+/* Drop fault I of the edit. */
+void scn_edit_drop_fault(struct scn_edit *e, size_t i);
+/* Print the edit and parse it back into *out, a scenario of its own; frees
+ * the edit either way.  -EINVAL when the edited scenario does not pass the
+ * checks (err: the first diagnostic). */
+int scn_edit_finish(struct scn_edit *e, struct scn_scenario **out, char *err, size_t errlen);
+
+/* ---- variants and verdicts ---------------------------------------------- */
+
+/* The world a variant runs in, beyond the scenario text. */
+struct scn_variant_world {
+    uint64_t link_latency_ns;
+};
+
+/* The randomised copy of BASE for SEED (see above); *out is the caller's.
+ * Returns 0 or -EINVAL (a variant that fails the checks: a bug here). */
+int scn_explore_variant(const struct scn_scenario *base, uint64_t seed,
+                        struct scn_scenario **out, struct scn_variant_world *world,
+                        char *err, size_t errlen);
+
+/* Judges one run: RUN_RC and RUN from scn_run.  Returns 0 when the run is
+ * good, 1 with a one-line REASON "<what> -- <detail>" when not; <what> (an
+ * expectation's text, or e.g. "job orders not exactly-once") is what shrink
+ * keeps constant ("fails the same way"), the detail may change. */
+int scn_explore_verdict(const struct scn_scenario *s, int run_rc, const json_t *run,
+                        char *reason, size_t len);
+
+/* True when two reasons name the same failure (equal up to " -- "). */
+bool scn_reason_same(const char *a, const char *b);
+
+/* Runs S (already a variant) once in MODE with its own seed; fills REASON and
+ * HASH (17 bytes).  Returns 0 good, 1 failing, -errno internal (REASON says). */
+int scn_explore_run_one(const struct scn_scenario *s, enum scn_mode mode,
+                        const struct scn_variant_world *world, char *reason, size_t len,
+                        char *hash);
+
+/* ---- explore ------------------------------------------------------------ */
+
+struct scn_explore_opts {
+    enum scn_mode mode;
+    uint64_t first, last;           /* seeds, inclusive */
+    unsigned workers;               /* 0: 2 (one sim world per worker) */
+    size_t stop_after;              /* stop once this many seeds failed; 0: never */
+    FILE *progress;                 /* a progress line now and then; NULL: none */
+};
+
+struct scn_explore_failure {
+    uint64_t seed;
+    char reason[256];
+    char trace_hash[17];
+};
+
+struct scn_explore_result {
+    uint64_t runs;
+    struct scn_explore_failure *failures;   /* sorted by seed */
+    size_t n_failures;
+    unsigned workers;               /* as used: 1 when the scenario arms failpoints */
+    double wall_s, seeds_per_minute;
+};
+
+/*
+ * Runs every seed of [first, last] (until stop_after failures) on the worker
+ * threads, each seed's variant in its own sim world.  Libfiu failpoints are
+ * process-wide, so a scenario with failpoint actions runs on one worker.
+ * Returns 0 (failures or not) or -errno.  Free res with
+ * scn_explore_result_free.  Call from one thread at a time.
+ */
+int scn_explore(const struct scn_scenario *s, const struct scn_explore_opts *o,
+                struct scn_explore_result *res, char *err, size_t errlen);
+void scn_explore_result_free(struct scn_explore_result *res);
+
+/* {scenario, seeds:[A,B], runs, failures:[{seed, reason, trace_hash}],
+ *  seeds_per_minute, workers, mode} */
+json_t *scn_explore_json(const struct scn_scenario *s, const struct scn_explore_opts *o,
+                         const struct scn_explore_result *res);
+
+/* True when S arms a libfiu failpoint (then runs must not overlap). */
+bool scn_uses_failpoints(const struct scn_scenario *s);
+
+#endif
