@@ -332,9 +332,14 @@ int run__report(struct run *r, json_t **out)
             struct rt_node *jn = rc->c->jms[k].node;
             struct rt_node_stats ns;
             rt_node_get_stats(jn, &ns);
-            json_array_append_new(jms, json_pack("{s:s, s:i, s:I, s:f}", "name", rt_node_name(jn),
+            /* What this JobManager read from the shared filesystem: in
+             * application mode, the artifacts main() fetched on it. */
+            struct dfs_io_stats io;
+            dfs_stats_node(r->dfs, rt_node_id(jn), &io);
+            json_array_append_new(jms, json_pack("{s:s, s:i, s:I, s:f, s:I}", "name", rt_node_name(jn),
                 "jobs", jn == mc_cluster_leader(rc->c) ? (int)njobs : 0,
-                "messages", (json_int_t)ns.delivered, "busy_ms", ms(ns.busy_ns)));
+                "messages", (json_int_t)ns.delivered, "busy_ms", ms(ns.busy_ns),
+                "bytes_read", (json_int_t)io.bytes_read));
             if (k)
                 peak_mem += rt_node_mem_peak(jn);
         }
@@ -428,6 +433,25 @@ int run__report(struct run *r, json_t **out)
         "p50_ms", num_or_null(np, ms(f.p50)), "p99_ms", num_or_null(np, ms(f.p99)),
         "max_ms", num_or_null(np, ms(f.max)), "baseline_p99_ms", num_or_null(nb, ms(base_p99))));
     json_object_set_new(run, "jobmanagers", jms);
+    /* Each application's outcome: what its cluster reports when it shuts down. */
+    json_t *apps = json_array();
+    for (size_t a = 0; a < s->n_apps; a++) {
+        const struct run_app *app = &r->apps[a];
+        const char *ast = app->state == APP_DONE ? "SUCCEEDED" : app->state == APP_FAILED ? "FAILED"
+                                                                                         : "UNFINISHED";
+        bool all_ok = app->state == APP_DONE;
+        for (size_t k = 0; all_ok && k < app->a->n_jobs; k++) {
+            const struct run_job *rj = &r->jobs[app->a->jobs[k].index];
+            all_ok = rj->mj && eng_job_state(rj->mj->ej) == ENG_JOB_FINISHED;
+        }
+        if (app->state == APP_DONE && !all_ok)
+            ast = "FAILED";     /* main() returned, but a job of it did not finish */
+        json_array_append_new(apps, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", app->a->name,
+            "state", ast, "error", app->error, "cluster",
+            app->cluster ? app->cluster->c->name : r->nclusters ? r->clusters[0].c->name : "",
+            "jobs", (int)app->a->n_jobs));
+    }
+    json_object_set_new(run, "applications", apps);
     json_object_set_new(run, "client", json_pack("{s:f, s:I, s:I}", "cpu_ms", ms(cpu),
         "bytes_downloaded", (json_int_t)down_b, "bytes_uploaded", (json_int_t)up_b));
     json_object_set_new(run, "clusters", json_pack("{s:i, s:o, s:o, s:I}", "started", (int)r->nclusters,

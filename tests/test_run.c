@@ -93,6 +93,11 @@ static void modes_body(enum rt_world_kind w)
     assert_true(geti(per, "client", "bytes_uploaded") >= geti(ses, "client", "bytes_uploaded"));
     assert_int_equal(geti(app, "client", "bytes_downloaded"), 0);
     assert_int_equal(geti(app, "client", "bytes_uploaded"), 0);
+    /* ... so the download lands on the application's JobManager. */
+    const json_t *jm0 = json_array_get(json_object_get(app, "jobmanagers"), 0);
+    assert_true(json_integer_value(json_object_get(jm0, "bytes_read")) >= 1000000);
+    const json_t *a0 = json_array_get(json_object_get(app, "applications"), 0);
+    assert_string_equal(json_string_value(json_object_get(a0, "state")), "SUCCEEDED");
     /* Blast radius: in session mode a and b share the killed TaskManager. */
     assert_int_equal(geti(ses, "recovery", "jobs_restarted"), 2);
     assert_int_equal(geti(per, "recovery", "jobs_restarted"), 1);
