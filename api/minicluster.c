@@ -20,6 +20,8 @@
 #include "runtime/dfs.h"
 #include "scenarios/run.h"
 
+#include <jansson.h>
+
 #define MAX_JOBS 256
 
 struct minicluster {
@@ -358,4 +360,45 @@ int mc_taskmanagers_registered(struct minicluster *mc)
 int mc_taskmanagers_lost(struct minicluster *mc)
 {
     return (int)atomic_load(&mc->c->tms_lost);
+}
+
+int mc_run_scenario(const char *text, enum mc_mode mode, enum mc_world_kind world, uint64_t seed,
+                    char **json)
+{
+    if (!text)
+        return fail(NULL, -EINVAL, "mc_run_scenario: no scenario text");
+    struct scn_diags d;
+    scn_diags_init(&d);
+    struct scn_scenario *s = NULL;
+    int rc = scn_parse_text("scenario", text, strlen(text), &s, &d);
+    if (rc < 0) {
+        char *msg = NULL;
+        size_t msz = 0;
+        FILE *f = open_memstream(&msg, &msz);
+        if (f) {
+            scn_diags_print(f, &d);
+            fclose(f);
+        }
+        fail(NULL, -EINVAL, "mc_run_scenario: %s", msg && *msg ? msg : "invalid scenario");
+        free(msg);
+        scn_diags_free(&d);
+        return -EINVAL;
+    }
+    scn_diags_free(&d);
+    static const enum scn_mode modes[] = { SCN_MODE_SESSION, SCN_MODE_PER_JOB, SCN_MODE_APPLICATION };
+    struct scn_run_opts o = { .mode = modes[mode <= MC_MODE_APPLICATION ? mode : 0],
+                              .world = world == MC_WORLD_SIM ? RT_WORLD_SIM : RT_WORLD_REAL,
+                              .has_seed = true, .seed = seed, .quiet = true };
+    json_t *run = NULL;
+    char err[256] = "";
+    rc = scn_run(s, &o, &run, err, sizeof(err));
+    scn_scenario_free(s);
+    if (rc < 0) {
+        json_decref(run);
+        return fail(NULL, rc, "mc_run_scenario: %s", err);
+    }
+    if (json)
+        *json = json_dumps(run, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(run);
+    return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -87,12 +88,41 @@ static void test_errors(void **s)
     mc_close(mc);
 }
 
+/* The same two-job application in each mode: same committed output, and
+ * main()'s cost lands on the client except in application mode. */
+static void test_application_modes(void **s)
+{
+    (void)s;
+    const char *app =
+        "cluster taskmanagers=2 slots=2\n"
+        "config execution.checkpointing.interval=100ms\n"
+        "job a source=sequence(records=20k, keys=100, rate=40k/s) | keyby | sum | sink parallelism=2\n"
+        "job b source=sequence(records=10k, keys=50, rate=40k/s) | keyby | count | sink\n"
+        "application shop jobs=a,b execute=blocking artifacts=2MB main-cpu=10ms\n"
+        "expect all jobs finished exactly-once\n";
+    const enum mc_mode modes[] = { MC_MODE_SESSION, MC_MODE_PER_JOB, MC_MODE_APPLICATION };
+    for (int m = 0; m < 3; m++) {
+        char *json = NULL;
+        int rc = mc_run_scenario(app, modes[m], MC_WORLD_SIM, 1, &json);
+        if (rc != 0)
+            fail_msg("mode %d: %d %s %s", m, rc, mc_errmsg(NULL), json ? json : "");
+        assert_non_null(json);
+        bool client_paid = strstr(json, "\"bytes_downloaded\":2000000") != NULL;
+        assert_true(m == 2 ? !client_paid : client_paid);
+        free(json);
+    }
+    assert_int_equal(mc_run_scenario("job x source=sequense(records=1) | sink\n", MC_MODE_SESSION,
+                                     MC_WORLD_SIM, 1, NULL), -EINVAL);
+    assert_non_null(strstr(mc_errmsg(NULL), "scenario:1:"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_sim),
         cmocka_unit_test(test_kill_real),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_application_modes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

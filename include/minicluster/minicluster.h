@@ -116,6 +116,19 @@ int mc_stop_taskmanager(struct minicluster *mc, int tm);
 int mc_restart_taskmanager(struct minicluster *mc, int tm);
 int mc_add_taskmanager(struct minicluster *mc);
 int mc_crash_jobmanager(struct minicluster *mc);
+/* ---- applications in a chosen deployment mode ------------------------------
+
+ * Runs a declarative description - a scenario (docs/scenario-language.md):
+ * the cluster, the applications (jobs, execute or executeAsync, artifact
+ * bytes, main()'s CPU, cached files), faults and expectations - in one
+ * deployment mode, in a world of its own.  Returns 0 when every expectation
+ * holds, 1 when one failed, -EINVAL for an invalid description (positions in
+ * mc_errmsg(NULL)), or another -errno.  With json non-NULL, *json receives
+ * the run object (docs/json-schema.md) as a string the caller free()s. */
+enum mc_mode { MC_MODE_SESSION, MC_MODE_PER_JOB, MC_MODE_APPLICATION };
+int mc_run_scenario(const char *scenario_text, enum mc_mode mode, enum mc_world_kind world,
+                    uint64_t seed, char **json);
+
 /* TaskManagers registered with the JobManager now, and lost so far. */
 int mc_taskmanagers_registered(struct minicluster *mc);
 int mc_taskmanagers_lost(struct minicluster *mc);
