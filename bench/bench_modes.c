@@ -72,7 +72,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static int world_up(struct world *x)
 {
     memset(x, 0, sizeof(*x));
-    struct rt_world_config wc = { .kind = RT_WORLD_REAL, .seed = 3, .max_nodes = 64 };
+    /* Every per-job and application cycle adds a cluster's nodes to this world. */
+    struct rt_world_config wc = { .kind = RT_WORLD_REAL, .seed = 3, .max_nodes = 4096 };
     int rc = rt_world_new(&wc, &x->w);
     if (rc < 0)
         return rc;

@@ -50,7 +50,7 @@ struct dfs;
 
 #define MC_MAX_TMS 64
 #define MC_MAX_JMS 8        /* JobManager nodes: the leader and its standbys */
-#define MC_MAX_JOBS 256     /* jobs submitted to one cluster */
+#define MC_MAX_JOBS 16384   /* jobs submitted to one cluster (a session runs many) */
 
 enum mc_provider {
     MC_PROVIDER_STANDALONE,     /* fixed TaskManagers; a dead one stays dead */
