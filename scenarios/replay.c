@@ -164,7 +164,7 @@ static int read_header(const char *path, const char *line, struct header *h, cha
     h->latency = (uint64_t)json_integer_value(json_object_get(h->j, "link_latency_ns"));
     h->nondeterministic = json_is_true(json_object_get(h->j, "test_nondeterministic"));
     if ((uint64_t)json_integer_value(json_object_get(h->j, "link_jitter_ns")) != h->latency / 5 ||
-        json_integer_value(json_object_get(h->j, "max_nodes")) != RT_DEFAULT_MAX_NODES) {
+        json_integer_value(json_object_get(h->j, "max_nodes")) != SCN_RUN_MAX_NODES) {
         snprintf(err, errlen, "%s:1: the recorded world's network parameters are not ones this "
                  "version can rebuild", path);
         return -EINVAL;

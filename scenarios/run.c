@@ -537,7 +537,8 @@ static int setup(struct run *r, char *err, size_t errlen)
         return rc;
     uint64_t lat = r->o.link_latency_ns ? r->o.link_latency_ns : SCN_RUN_LINK_LATENCY_NS;
     /* Per-job mode adds a cluster's nodes for every job: room for many. */
-    struct rt_world_config wc = { .kind = r->o.world, .seed = r->seed, .max_nodes = 1024,
+    struct rt_world_config wc = { .kind = r->o.world, .seed = r->seed,
+                                  .max_nodes = SCN_RUN_MAX_NODES,
                                   .link_latency_ns = lat, .link_jitter_ns = lat / 5,
                                   .test_nondeterministic = r->o.test_nondeterministic };
     if ((rc = rt_world_new(&wc, &r->w)) < 0) {

@@ -66,6 +66,10 @@ int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t *
 
 const char *scn_mode_name(enum scn_mode m);
 
+/* Nodes a run's world holds: per-job mode adds a cluster's nodes for every
+ * job.  Part of what a trace header records (replay rebuilds the same). */
+#define SCN_RUN_MAX_NODES 1024
+
 /* The job graph of a scenario's job (keyby becomes a HASH edge, totals are
  * split per subtask, state= becomes keyed state); the caller owns it. */
 struct eng_jobgraph;
