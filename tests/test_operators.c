@@ -1,9 +1,8 @@
 /*
  * test_operators.c - the built-in operators driven directly, without a task
  * runtime: each operator's output, source replay and rate limits, keyed
- * state across a rescaled restore, the test operators' triggers, the
- * transactional sink's exactly-once proof (crash and restore from every
- * checkpoint), and the reference model with its verdict.
+ * state across a rescaled restore, the test operators' triggers, and the
+ * reference model with its verdict.  The sink's proof is in test_sink.c.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,111 +22,7 @@
 #include "runtime/rt.h"
 #include "runtime/rt_mem.h"
 
-/* ---- helpers ---------------------------------------------------------------- */
-
-struct fixture {
-    struct eng_jobgraph *g;
-    char err[256];
-};
-
-/* A one-vertex graph is all eng_op_new needs: the vertex and its args. */
-static const struct eng_vertex *vertex(struct fixture *f, const char *name,
-                                       enum eng_op_kind kind, const struct eng_op_args *a,
-                                       uint32_t par, uint32_t maxp)
-{
-    if (!f->g)
-        f->g = eng_jobgraph_new("t");
-    int id = eng_jobgraph_add_vertex(f->g, name, kind, a, par, maxp);
-    assert_true(id >= 0);
-    return eng_jobgraph_vertex(f->g, (uint32_t)id);
-}
-
-static struct eng_op *new_op(struct fixture *f, const struct eng_vertex *v, uint32_t subtask,
-                             uint32_t attempt, struct eng_output *out)
-{
-    struct eng_op_env env = {.vertex = 0, .subtask = subtask, .parallelism = v->parallelism,
-                             .max_parallelism = v->max_parallelism, .attempt = attempt,
-                             .output = out};
-    struct eng_op *op = eng_op_new(v, &env, f->err, sizeof(f->err));
-    if (!op)
-        fail_msg("eng_op_new(%s): %s", v->name, f->err);
-    return op;
-}
-
-static int setup(void **state)
-{
-    *state = rt_xcalloc(1, sizeof(struct fixture));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    eng_jobgraph_free(f->g);
-    rt_free(f);
-    return 0;
-}
-
-static void snap_init(struct eng_snap_state *st, uint64_t id, uint32_t maxp)
-{
-    memset(st, 0, sizeof(*st));
-    st->checkpoint_id = id;
-    st->max_parallelism = maxp;
-    st->kg_first = 0;
-    st->kg_last = maxp - 1;
-}
-
-/* Snapshots op and encodes the state file, as a task would. */
-static void snap_encode(struct eng_op *op, uint64_t id, uint8_t **buf, size_t *len)
-{
-    struct eng_snap_state st;
-    snap_init(&st, id, op->vertex->max_parallelism);
-    const struct eng_kstate *ks = NULL;
-    int rc = op->ops->snapshot(op, &st, &ks);
-    if (rc != 0)
-        fail_msg("snapshot %llu: %d %s", (unsigned long long)id, rc, eng_op_error(op));
-    assert_int_equal(eng_snapshot_encode(&st, ks, buf, len), 0);
-}
-
-/* Decodes buf into op's key groups [first, last] and restores op from it. */
-static void restore_from(struct eng_op *op, const uint8_t *buf, size_t len, uint32_t first,
-                         uint32_t last)
-{
-    struct eng_snap_state st;
-    char err[256];
-    int rc = eng_snapshot_decode(buf, len, "test.state", first, last, op->kstate, &st, err,
-                                 sizeof(err));
-    if (rc != 0)
-        fail_msg("decode: %s", err);
-    rc = op->ops->restore(op, &st);
-    if (rc != 0)
-        fail_msg("restore: %s", eng_op_error(op));
-    eng_snap_state_release(&st);
-}
-
-static struct eng_rvec run(struct eng_op *op, const struct eng_record *in, uint32_t n)
-{
-    struct eng_rvec out = {0};
-    uint64_t stall = 0;
-    int rc = op->ops->process(op, in, n, &out, &stall);
-    if (rc != 0)
-        fail_msg("process: %d %s", rc, eng_op_error(op));
-    return out;
-}
-
-/* Pulls n records from a source (unthrottled) into rec. */
-static void pull(struct eng_op *op, struct eng_record *rec, uint32_t n)
-{
-    struct eng_batch b;
-    uint32_t got = 0;
-    while (got < n) {
-        uint64_t wake;
-        assert_int_equal(op->ops->produce(op, 0, &b, &wake), ENG_SRC_MORE);
-        assert_true(b.n > 0 && b.n <= ENG_BATCH_CAP && got + b.n <= n);
-        memcpy(rec + got, b.rec, b.n * sizeof(*rec));
-        got += b.n;
-    }
-}
+#include "tests/ops_fixture.h"
 
 /* ---- rvec and construction ------------------------------------------------- */
 
@@ -154,13 +49,13 @@ static void test_new_errors(void **state)
     struct fixture *f = *state;
     struct eng_op_env env = {.parallelism = 1, .max_parallelism = 128};
     struct eng_op_args a = {0};
-    const struct eng_vertex *w = vertex(f, "w", ENG_OP_WINDOW, &a, 1, 0);
+    const struct eng_vertex *w = ops_vertex(f, "w", ENG_OP_WINDOW, &a, 1, 0);
     assert_null(eng_op_new(w, &env, f->err, sizeof(f->err)));
     assert_non_null(strstr(f->err, "window_ms"));
-    const struct eng_vertex *fm = vertex(f, "fm", ENG_OP_FLATMAP, &a, 1, 0);
+    const struct eng_vertex *fm = ops_vertex(f, "fm", ENG_OP_FLATMAP, &a, 1, 0);
     assert_null(eng_op_new(fm, &env, f->err, sizeof(f->err)));
     assert_non_null(strstr(f->err, "fanout"));
-    const struct eng_vertex *sk = vertex(f, "sk", ENG_OP_SINK, &a, 1, 0);
+    const struct eng_vertex *sk = ops_vertex(f, "sk", ENG_OP_SINK, &a, 1, 0);
     assert_null(eng_op_new(sk, &env, f->err, sizeof(f->err)));
     assert_non_null(strstr(f->err, "output"));
     struct eng_vertex bogus = *sk;
@@ -174,8 +69,8 @@ static void test_new_errors(void **state)
     for (int k = 0; k < ENG_OP_KIND_COUNT; k++) {
         char name[16];
         snprintf(name, sizeof(name), "k%d", k);
-        const struct eng_vertex *v = vertex(f, name, (enum eng_op_kind)k, &a, 1, 0);
-        struct eng_op *op = new_op(f, v, 0, 0, o);
+        const struct eng_vertex *v = ops_vertex(f, name, (enum eng_op_kind)k, &a, 1, 0);
+        struct eng_op *op = ops_new_op(f, v, 0, 0, o);
         bool src = eng_op_kind_is_source(v->kind);
         assert_true((op->ops->produce != NULL) == src);
         assert_true((op->ops->process != NULL) == !src);
@@ -194,10 +89,10 @@ static void test_sequence_formula(void **state)
 {
     struct fixture *f = *state;
     struct eng_op_args a = {.records = 1000, .keys = 7};
-    const struct eng_vertex *v = vertex(f, "seq", ENG_OP_SOURCE_SEQUENCE, &a, 3, 0);
-    struct eng_op *op = new_op(f, v, 1, 0, NULL);
+    const struct eng_vertex *v = ops_vertex(f, "seq", ENG_OP_SOURCE_SEQUENCE, &a, 3, 0);
+    struct eng_op *op = ops_new_op(f, v, 1, 0, NULL);
     static struct eng_record rec[1000];
-    pull(op, rec, 1000);
+    ops_pull(op, rec, 1000);
     for (uint64_t i = 0; i < 1000; i++) {
         uint64_t g = i * 3 + 1;
         assert_int_equal(rec[i].key, g % 7);
@@ -218,23 +113,23 @@ static void test_source_replay(void **state)
     for (int kind = 0; kind < 2; kind++) {
         struct eng_op_args a = {.records = 3000, .keys = 50, .seed = 99};
         const struct eng_vertex *v =
-            vertex(f, kind ? "rnd" : "sq", kind ? ENG_OP_SOURCE_RANDOM : ENG_OP_SOURCE_SEQUENCE,
+            ops_vertex(f, kind ? "rnd" : "sq", kind ? ENG_OP_SOURCE_RANDOM : ENG_OP_SOURCE_SEQUENCE,
                    &a, 2, 0);
         static struct eng_record full[3000], part[3000];
-        struct eng_op *op = new_op(f, v, 1, 0, NULL);
-        pull(op, full, 3000);
+        struct eng_op *op = ops_new_op(f, v, 1, 0, NULL);
+        ops_pull(op, full, 3000);
         eng_op_free(op);
 
-        op = new_op(f, v, 1, 0, NULL);
-        pull(op, part, 1024);
+        op = ops_new_op(f, v, 1, 0, NULL);
+        ops_pull(op, part, 1024);
         uint8_t *buf;
         size_t len;
-        snap_encode(op, 1, &buf, &len);
-        pull(op, part + 1024, 512); /* lost with the crash */
+        ops_snap_encode(op, 1, &buf, &len);
+        ops_pull(op, part + 1024, 512); /* lost with the crash */
         eng_op_free(op);
-        op = new_op(f, v, 1, 1, NULL);
-        restore_from(op, buf, len, 0, v->max_parallelism - 1);
-        pull(op, part + 1024, 3000 - 1024);
+        op = ops_new_op(f, v, 1, 1, NULL);
+        ops_restore_from(op, buf, len, 0, v->max_parallelism - 1);
+        ops_pull(op, part + 1024, 3000 - 1024);
         assert_memory_equal(full, part, sizeof(full));
         eng_op_free(op);
         rt_free(buf);
@@ -253,8 +148,8 @@ static void test_source_rate(void **state)
 {
     struct fixture *f = *state;
     struct eng_op_args a = {.rate = 1000};
-    const struct eng_vertex *v = vertex(f, "r", ENG_OP_SOURCE_SEQUENCE, &a, 1, 0);
-    struct eng_op *op = new_op(f, v, 0, 0, NULL);
+    const struct eng_vertex *v = ops_vertex(f, "r", ENG_OP_SOURCE_SEQUENCE, &a, 1, 0);
+    struct eng_op *op = ops_new_op(f, v, 0, 0, NULL);
     struct eng_batch b;
     uint64_t wake = 0, t0 = 5000;
     assert_int_equal(op->ops->produce(op, t0, &b, &wake), ENG_SRC_MORE);
@@ -278,8 +173,8 @@ static void test_source_rate(void **state)
     /* A rate that does not divide 1e9: record j is due at ceil(j * 1e9 / 3). */
     a.rate = 3;
     a.records = 4;
-    v = vertex(f, "r3", ENG_OP_SOURCE_SEQUENCE, &a, 1, 0);
-    op = new_op(f, v, 0, 0, NULL);
+    v = ops_vertex(f, "r3", ENG_OP_SOURCE_SEQUENCE, &a, 1, 0);
+    op = ops_new_op(f, v, 0, 0, NULL);
     assert_int_equal(op->ops->produce(op, 0, &b, &wake), ENG_SRC_MORE);
     assert_int_equal(op->ops->produce(op, 0, &b, &wake), ENG_SRC_WAIT);
     assert_int_equal(wake, 333333334);
@@ -301,9 +196,9 @@ static void test_basic_ops(void **state)
         in[i] = (struct eng_record){.key = (uint64_t)(i % 13), .value = i, .ts = i};
 
     struct eng_op_args a = {.seed = 5};
-    struct eng_op *m1 = new_op(f, vertex(f, "map", ENG_OP_MAP, &a, 1, 0), 0, 0, NULL);
-    struct eng_op *m2 = new_op(f, vertex(f, "map2", ENG_OP_MAP, &a, 1, 0), 0, 1, NULL);
-    struct eng_rvec o1 = run(m1, in, 2000), o2 = run(m2, in, 2000);
+    struct eng_op *m1 = ops_new_op(f, ops_vertex(f, "map", ENG_OP_MAP, &a, 1, 0), 0, 0, NULL);
+    struct eng_op *m2 = ops_new_op(f, ops_vertex(f, "map2", ENG_OP_MAP, &a, 1, 0), 0, 1, NULL);
+    struct eng_rvec o1 = ops_run(m1, in, 2000), o2 = ops_run(m2, in, 2000);
     assert_int_equal(o1.n, 2000);
     assert_memory_equal(o1.rec, o2.rec, 2000 * sizeof(*in));   /* a pure function */
     for (int i = 0; i < 2000; i++) {
@@ -318,25 +213,25 @@ static void test_basic_ops(void **state)
     eng_op_free(m2);
 
     a.probability = 0.25;
-    struct eng_op *fl = new_op(f, vertex(f, "filter", ENG_OP_FILTER, &a, 1, 0), 0, 0, NULL);
-    o1 = run(fl, in, 2000);
+    struct eng_op *fl = ops_new_op(f, ops_vertex(f, "filter", ENG_OP_FILTER, &a, 1, 0), 0, 0, NULL);
+    o1 = ops_run(fl, in, 2000);
     assert_true(o1.n > 400 && o1.n < 600);
-    o2 = run(fl, in, 2000);
+    o2 = ops_run(fl, in, 2000);
     assert_int_equal(o1.n, o2.n);
     assert_memory_equal(o1.rec, o2.rec, o1.n * sizeof(*in));
     eng_rvec_free(&o1);
     eng_rvec_free(&o2);
     eng_op_free(fl);
     a.probability = 1.0;
-    fl = new_op(f, vertex(f, "all", ENG_OP_FILTER, &a, 1, 0), 0, 0, NULL);
-    o1 = run(fl, in, 2000);
+    fl = ops_new_op(f, ops_vertex(f, "all", ENG_OP_FILTER, &a, 1, 0), 0, 0, NULL);
+    o1 = ops_run(fl, in, 2000);
     assert_int_equal(o1.n, 2000);
     eng_rvec_free(&o1);
     eng_op_free(fl);
 
     a.fanout = 3;
-    struct eng_op *fm = new_op(f, vertex(f, "flat", ENG_OP_FLATMAP, &a, 1, 0), 0, 0, NULL);
-    o1 = run(fm, in, 2000);
+    struct eng_op *fm = ops_new_op(f, ops_vertex(f, "flat", ENG_OP_FLATMAP, &a, 1, 0), 0, 0, NULL);
+    o1 = ops_run(fm, in, 2000);
     assert_int_equal(o1.n, 6000);
     for (int i = 0; i < 6000; i++) {
         assert_int_equal(o1.rec[i].key, in[i / 3].key);
@@ -346,8 +241,8 @@ static void test_basic_ops(void **state)
     eng_op_free(fm);
 
     a.keys = 4;
-    struct eng_op *kb = new_op(f, vertex(f, "keyby", ENG_OP_KEYBY, &a, 1, 0), 0, 0, NULL);
-    o1 = run(kb, in, 2000);
+    struct eng_op *kb = ops_new_op(f, ops_vertex(f, "keyby", ENG_OP_KEYBY, &a, 1, 0), 0, 0, NULL);
+    o1 = ops_run(kb, in, 2000);
     for (int i = 0; i < 2000; i++) {
         assert_int_equal(o1.rec[i].key, in[i].key % 4);
         assert_int_equal(o1.rec[i].value, in[i].value);
@@ -365,10 +260,10 @@ static void test_keyed_ops(void **state)
         {1, 5, 0}, {2, 7, 1}, {1, 3, 2}, {1, 9, 3}, {2, 1, 4}, {3, 0, 5},
     };
     struct eng_op_args a = {0};
-    struct eng_op *c = new_op(f, vertex(f, "count", ENG_OP_COUNT, &a, 1, 0), 0, 0, NULL);
-    struct eng_op *s = new_op(f, vertex(f, "sum", ENG_OP_SUM, &a, 1, 0), 0, 0, NULL);
-    struct eng_op *r = new_op(f, vertex(f, "reduce", ENG_OP_REDUCE, &a, 1, 0), 0, 0, NULL);
-    struct eng_rvec oc = run(c, in, 6), os = run(s, in, 6), orr = run(r, in, 6);
+    struct eng_op *c = ops_new_op(f, ops_vertex(f, "count", ENG_OP_COUNT, &a, 1, 0), 0, 0, NULL);
+    struct eng_op *s = ops_new_op(f, ops_vertex(f, "sum", ENG_OP_SUM, &a, 1, 0), 0, 0, NULL);
+    struct eng_op *r = ops_new_op(f, ops_vertex(f, "reduce", ENG_OP_REDUCE, &a, 1, 0), 0, 0, NULL);
+    struct eng_rvec oc = ops_run(c, in, 6), os = ops_run(s, in, 6), orr = ops_run(r, in, 6);
     const int64_t count[6] = {1, 1, 2, 3, 2, 1}, sum[6] = {5, 7, 8, 17, 8, 0},
                   max[6] = {5, 7, 5, 9, 7, 0};
     for (int i = 0; i < 6; i++) {
@@ -389,11 +284,11 @@ static void test_keyed_ops(void **state)
     /* Window of 10 ms: key 1 fills [0,10) and [10,20), a late record for
      * [0,10) is dropped, [20,30) closes [10,20); key 2 never closes. */
     a.window_ms = 10;
-    struct eng_op *w = new_op(f, vertex(f, "window", ENG_OP_WINDOW, &a, 1, 0), 0, 0, NULL);
+    struct eng_op *w = ops_new_op(f, ops_vertex(f, "window", ENG_OP_WINDOW, &a, 1, 0), 0, 0, NULL);
     struct eng_record win[7] = {
         {1, 1, 0}, {1, 2, 9}, {2, 4, 3}, {1, 10, 10}, {1, 100, 5}, {1, 20, 19}, {1, 7, 25},
     };
-    struct eng_rvec ow = run(w, win, 7);
+    struct eng_rvec ow = ops_run(w, win, 7);
     assert_int_equal(ow.n, 2);
     assert_true(ow.rec[0].key == 1 && ow.rec[0].value == 3 && ow.rec[0].ts == 9);
     assert_true(ow.rec[1].key == 1 && ow.rec[1].value == 30 && ow.rec[1].ts == 19);
@@ -411,14 +306,14 @@ static void test_keyed_rescale(void **state)
     for (int i = 0; i < 2 * HALF; i++)
         in[i] = (struct eng_record){.key = (uint64_t)((i * 7) % KEYS) * 1000003u, .value = 1};
     struct eng_op_args a = {0};
-    const struct eng_vertex *v1 = vertex(f, "c1", ENG_OP_COUNT, &a, 1, 128);
-    const struct eng_vertex *v3 = vertex(f, "c3", ENG_OP_COUNT, &a, 3, 128);
-    struct eng_op *op = new_op(f, v1, 0, 0, NULL);
-    struct eng_rvec o = run(op, in, HALF);
+    const struct eng_vertex *v1 = ops_vertex(f, "c1", ENG_OP_COUNT, &a, 1, 128);
+    const struct eng_vertex *v3 = ops_vertex(f, "c3", ENG_OP_COUNT, &a, 3, 128);
+    struct eng_op *op = ops_new_op(f, v1, 0, 0, NULL);
+    struct eng_rvec o = ops_run(op, in, HALF);
     eng_rvec_free(&o);
     uint8_t *buf;
     size_t len;
-    snap_encode(op, 4, &buf, &len);
+    ops_snap_encode(op, 4, &buf, &len);
     eng_op_free(op);
 
     struct eng_op *sub[3];
@@ -426,8 +321,8 @@ static void test_keyed_rescale(void **state)
     for (uint32_t s = 0; s < 3; s++) {
         uint32_t first, last;
         eng_key_group_range(s, 3, 128, &first, &last);
-        sub[s] = new_op(f, v3, s, 1, NULL);
-        restore_from(sub[s], buf, len, first, last);
+        sub[s] = ops_new_op(f, v3, s, 1, NULL);
+        ops_restore_from(sub[s], buf, len, first, last);
         keys += eng_kstate_count(sub[s]->kstate);
         assert_true(eng_kstate_count(sub[s]->kstate) > 0);
     }
@@ -438,7 +333,7 @@ static void test_keyed_rescale(void **state)
     for (int i = HALF; i < 2 * HALF; i++) {
         uint32_t kg = eng_key_group(in[i].key, 128);
         uint32_t s = eng_key_group_subtask(kg, 3, 128);
-        o = run(sub[s], &in[i], 1);
+        o = ops_run(sub[s], &in[i], 1);
         final[(i * 7) % KEYS] = o.rec[0].value;
         eng_rvec_free(&o);
     }
@@ -455,9 +350,9 @@ static void test_fail_at_record(void **state)
     struct fixture *f = *state;
     static struct eng_record in[ENG_BATCH_CAP];
     struct eng_op_args a = {.at_record = 700};
-    const struct eng_vertex *v = vertex(f, "fail", ENG_OP_FAIL, &a, 2, 0);
+    const struct eng_vertex *v = ops_vertex(f, "fail", ENG_OP_FAIL, &a, 2, 0);
     for (uint32_t attempt = 0; attempt < 3; attempt++) {
-        struct eng_op *op = new_op(f, v, 1, attempt, NULL);
+        struct eng_op *op = ops_new_op(f, v, 1, attempt, NULL);
         struct eng_rvec out = {0};
         uint64_t stall = 0;
         assert_int_equal(op->ops->process(op, in, ENG_BATCH_CAP, &out, &stall), 0);
@@ -476,9 +371,9 @@ static void test_fail_at_record(void **state)
     /* The reference never fails. */
     struct eng_op_env env = {.parallelism = 2, .max_parallelism = 128, .reference = true};
     struct eng_op *op = eng_op_new(v, &env, f->err, sizeof(f->err));
-    struct eng_rvec out = run(op, in, ENG_BATCH_CAP);
+    struct eng_rvec out = ops_run(op, in, ENG_BATCH_CAP);
     eng_rvec_free(&out);
-    out = run(op, in, ENG_BATCH_CAP);
+    out = ops_run(op, in, ENG_BATCH_CAP);
     assert_int_equal(out.n, ENG_BATCH_CAP);
     eng_rvec_free(&out);
     eng_op_free(op);
@@ -494,7 +389,7 @@ static void test_fail_probability(void **state)
     assert_int_equal(rt_node_start(node), 0);
     static struct eng_record in[100];
     struct eng_op_args a = {.probability = 0.01};
-    const struct eng_vertex *v = vertex(f, "pfail", ENG_OP_FAIL, &a, 1, 0);
+    const struct eng_vertex *v = ops_vertex(f, "pfail", ENG_OP_FAIL, &a, 1, 0);
     struct eng_op_env env = {.parallelism = 1, .max_parallelism = 128, .attempt = 3,
                              .node = node};
     struct eng_op *op = eng_op_new(v, &env, f->err, sizeof(f->err));
@@ -511,8 +406,8 @@ static void test_fail_probability(void **state)
     eng_op_free(op);
     /* Without a node there is nothing to draw from: pass-through. */
     a.probability = 1.0;
-    op = new_op(f, vertex(f, "pfail1", ENG_OP_FAIL, &a, 1, 0), 0, 0, NULL);
-    struct eng_rvec out = run(op, in, 100);
+    op = ops_new_op(f, ops_vertex(f, "pfail1", ENG_OP_FAIL, &a, 1, 0), 0, 0, NULL);
+    struct eng_rvec out = ops_run(op, in, 100);
     assert_int_equal(out.n, 100);
     eng_rvec_free(&out);
     eng_op_free(op);
@@ -524,9 +419,9 @@ static void test_stall(void **state)
     struct fixture *f = *state;
     static struct eng_record in[10];
     struct eng_op_args a = {.at_record = 15, .stall_ms = 250};
-    const struct eng_vertex *v = vertex(f, "stall", ENG_OP_STALL, &a, 1, 0);
+    const struct eng_vertex *v = ops_vertex(f, "stall", ENG_OP_STALL, &a, 1, 0);
     for (uint32_t attempt = 0; attempt < 2; attempt++) {
-        struct eng_op *op = new_op(f, v, 0, attempt, NULL);
+        struct eng_op *op = ops_new_op(f, v, 0, attempt, NULL);
         struct eng_rvec out = {0};
         uint64_t stall = 0;
         assert_int_equal(op->ops->process(op, in, 10, &out, &stall), 0);
@@ -555,18 +450,18 @@ static void test_burn_and_alloc(void **state)
     for (int i = 0; i < 200; i++)
         in[i] = (struct eng_record){.key = (uint64_t)(i % 50), .value = i};
     struct eng_op_args a = {.ns_per_record = 20000};
-    struct eng_op *b = new_op(f, vertex(f, "burn", ENG_OP_BURN, &a, 1, 0), 0, 0, NULL);
+    struct eng_op *b = ops_new_op(f, ops_vertex(f, "burn", ENG_OP_BURN, &a, 1, 0), 0, 0, NULL);
     uint64_t t = now_ns();
-    struct eng_rvec out = run(b, in, 200);
+    struct eng_rvec out = ops_run(b, in, 200);
     assert_true(now_ns() - t >= 200 * 20000ull); /* 4 ms of real spinning */
     assert_memory_equal(out.rec, in, sizeof(in));
     eng_rvec_free(&out);
     eng_op_free(b);
 
     a.bytes_per_key = 4096;
-    struct eng_op *al = new_op(f, vertex(f, "alloc", ENG_OP_ALLOC, &a, 1, 0), 0, 0, NULL);
+    struct eng_op *al = ops_new_op(f, ops_vertex(f, "alloc", ENG_OP_ALLOC, &a, 1, 0), 0, 0, NULL);
     size_t before = eng_kstate_bytes(al->kstate);
-    out = run(al, in, 200);
+    out = ops_run(al, in, 200);
     assert_int_equal(out.n, 200);
     assert_int_equal(eng_kstate_count(al->kstate), 50);
     assert_true(eng_kstate_bytes(al->kstate) >= before + 50 * 4096);
@@ -575,284 +470,6 @@ static void test_burn_and_alloc(void **state)
     assert_int_equal(len, 4096);
     eng_rvec_free(&out);
     eng_op_free(al);
-}
-
-/* ---- the transactional sink ------------------------------------------------- */
-
-#define SINK_RECORDS 2000
-#define PER_CKPT 300
-
-/* The sink's input: a sequence source's records, as the reference sees them. */
-static struct eng_record sink_in[SINK_RECORDS];
-
-static struct eng_expected *sink_expected(void)
-{
-    struct eng_jobgraph *g = eng_jobgraph_new("sinkjob");
-    struct eng_op_args a = {.records = SINK_RECORDS, .keys = 7};
-    assert_int_equal(eng_jobgraph_add_vertex(g, "src", ENG_OP_SOURCE_SEQUENCE, &a, 1, 0), 0);
-    assert_int_equal(eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, 1, 0), 1);
-    assert_int_equal(eng_jobgraph_add_edge(g, 0, 1, ENG_EDGE_FORWARD), 0);
-    struct eng_expected *e;
-    char err[256];
-    assert_int_equal(eng_reference(g, &e, err, sizeof(err)), 0);
-    assert_int_equal(eng_expected_records(e), SINK_RECORDS);
-    eng_jobgraph_free(g);
-    for (int i = 0; i < SINK_RECORDS; i++)
-        sink_in[i] = (struct eng_record){.key = (uint64_t)i % 7, .value = i, .ts = i};
-    return e;
-}
-
-static void feed(struct eng_op *op, uint32_t from, uint32_t to)
-{
-    while (from < to) {
-        uint32_t n = to - from < 100 ? to - from : 100;
-        struct eng_rvec out = run(op, sink_in + from, n);
-        assert_int_equal(out.n, 0);
-        eng_rvec_free(&out);
-        from += n;
-    }
-}
-
-/*
- * One life of the sink: checkpoints 1..crash_after at every PER_CKPT
- * records, notifications of 1..notified (each one, or only the last: a lost
- * notification is covered by the next), some records past the last
- * checkpoint, a crash, a restore from checkpoint `from` (0: a fresh start
- * without one, as after a failure before any checkpoint completed), the rest
- * re-fed and a final checkpoint notified.  Returns the verdict.
- */
-static void sink_life(struct fixture *f, const struct eng_vertex *v,
-                      const struct eng_expected *e, uint32_t crash_after, uint32_t notified,
-                      bool notify_each, uint32_t from, struct eng_verdict *verdict)
-{
-    struct eng_output *o = eng_output_new();
-    struct eng_op *op = new_op(f, v, 0, 0, o);
-    uint8_t *buf[8] = {0};
-    size_t len[8];
-    for (uint32_t c = 1; c <= crash_after; c++) {
-        feed(op, (c - 1) * PER_CKPT, c * PER_CKPT);
-        snap_encode(op, c, &buf[c], &len[c]);
-        if (c <= notified && (notify_each || c == notified))
-            op->ops->notify_complete(op, c);
-    }
-    assert_int_equal(eng_output_records(o), notified * PER_CKPT);
-    assert_int_equal(eng_output_committed_txn(o, 0, 0), notified);
-    feed(op, crash_after * PER_CKPT, crash_after * PER_CKPT + 150);
-    /* Everything not committed is staged in the output, not in the files. */
-    assert_int_equal(eng_output_pending_records(o), (crash_after - notified) * PER_CKPT + 150);
-    eng_op_free(op); /* the crash: no notify, nothing flushed */
-
-    op = new_op(f, v, 0, 1, o);
-    if (from) {
-        restore_from(op, buf[from], len[from], 0, v->max_parallelism - 1);
-        assert_int_equal(eng_output_records(o), (notified > from ? notified : from) * PER_CKPT);
-        /* The failed attempt's txns after `from` are aborted by the restore. */
-        assert_int_equal(eng_output_pending_records(o), 0);
-    }
-    feed(op, from * PER_CKPT, SINK_RECORDS);
-    uint8_t *last;
-    size_t last_len;
-    snap_encode(op, 100, &last, &last_len);
-    op->ops->notify_complete(op, 100);
-    assert_int_equal(eng_output_pending_records(o), 0);
-    eng_output_verify(o, e, verdict);
-    rt_free(last);
-    eng_op_free(op);
-    for (int i = 0; i < 8; i++)
-        rt_free(buf[i]);
-    eng_output_free(o);
-}
-
-static void test_sink_exactly_once(void **state)
-{
-    struct fixture *f = *state;
-    struct eng_expected *e = sink_expected();
-    const struct eng_vertex *v = vertex(f, "sink", ENG_OP_SINK, NULL, 1, 0);
-    int cases = 0;
-    for (uint32_t crash = 1; crash <= 5; crash++)
-        for (uint32_t notified = 0; notified <= crash; notified++)
-            for (int each = 0; each < 2; each++)
-                for (uint32_t from = notified; from <= crash; from++) {
-                    struct eng_verdict vd;
-                    sink_life(f, v, e, crash, notified, each, from, &vd);
-                    if (!vd.exactly_once)
-                        fail_msg("crash after %u, notified %u, restore %u: lost %llu dup "
-                                 "%llu wrong %llu", crash, notified, from,
-                                 (unsigned long long)vd.lost, (unsigned long long)vd.duplicated,
-                                 (unsigned long long)vd.wrong_values);
-                    assert_int_equal(vd.expected, SINK_RECORDS);
-                    assert_int_equal(vd.committed, SINK_RECORDS);
-                    cases++;
-                }
-    assert_true(cases > 40);
-    /* The control: restoring from a checkpoint older than one already
-     * committed duplicates its records, and the verdict says so. */
-    struct eng_verdict vd;
-    sink_life(f, v, e, 4, 3, true, 2, &vd);
-    assert_false(vd.exactly_once);
-    assert_int_equal(vd.duplicated, PER_CKPT);
-    assert_int_equal(vd.lost, 0);
-    eng_expected_free(e);
-}
-
-static void test_sink_snapshot_values(void **state)
-{
-    struct fixture *f = *state;
-    struct eng_output *o = eng_output_new();
-    const struct eng_vertex *v = vertex(f, "sink", ENG_OP_SINK, NULL, 2, 0);
-    struct eng_op *op = new_op(f, v, 1, 0, o);
-    struct eng_expected *e = sink_expected(); /* fills sink_in */
-    eng_expected_free(e);
-    struct eng_snap_state st;
-    const struct eng_kstate *ks;
-    /* 30 pending txn ids fit (2 + 30 = 32 values); a 31st does not. */
-    for (uint32_t c = 1; c <= 31; c++) {
-        feed(op, c * 10, c * 10 + 10);
-        snap_init(&st, c, v->max_parallelism);
-        int rc = op->ops->snapshot(op, &st, &ks);
-        if (c <= 30) {
-            assert_int_equal(rc, 0);
-            assert_int_equal(st.n_staged, 0);   /* records stay in the output */
-            uint64_t x;
-            assert_int_equal(eng_snap_get_u64(&st, "txn.count", &x), 0);
-            assert_int_equal(x, c);
-            assert_int_equal(eng_snap_get_u64(&st, "sink.subtask", &x), 0);
-            assert_int_equal(x, 1);
-            char name[32];
-            snprintf(name, sizeof(name), "txn.%u.id", c - 1);
-            assert_int_equal(eng_snap_get_u64(&st, name, &x), 0);
-            assert_int_equal(x, c);
-            assert_int_equal(eng_output_pending_records(o), c * 10);
-        } else {
-            assert_int_equal(rc, -ENOSPC);
-            assert_non_null(strstr(eng_op_error(op), "pending transactions"));
-        }
-    }
-    assert_int_equal(eng_output_records(o), 0);
-    /* Completing 30 frees the list; the failed checkpoint's records are in
-     * the open txn (id 31), which the next snapshot pre-commits. */
-    op->ops->notify_complete(op, 30);
-    assert_int_equal(eng_output_records(o), 300);
-    snap_init(&st, 33, v->max_parallelism);
-    assert_int_equal(op->ops->snapshot(op, &st, &ks), 0);
-    uint64_t x;
-    assert_int_equal(eng_snap_get_u64(&st, "txn.0.id", &x), 0);
-    assert_int_equal(x, 31);
-    op->ops->notify_complete(op, 32);   /* before txn 31's checkpoint 33: nothing */
-    assert_int_equal(eng_output_records(o), 300);
-    op->ops->notify_complete(op, 33);
-    assert_int_equal(eng_output_records(o), 310);
-    assert_int_equal(eng_output_committed_txn(o, 0, 1), 31);
-    /* A stale re-commit is ignored, both ways in. */
-    bool applied = true;
-    assert_int_equal(eng_output_commit(o, 0, 1, 30, sink_in, 5, &applied), 0);
-    assert_false(applied);
-    applied = true;
-    assert_int_equal(eng_output_commit_txn(o, 0, 1, 31, &applied), 0);
-    assert_false(applied);
-    assert_int_equal(eng_output_records(o), 310);
-    eng_op_free(op);
-    eng_output_free(o);
-}
-
-/* The external system's transactions on their own: invisible until
- * committed, commits idempotent, aborts per subtask, chunked staging. */
-static void test_output_txns(void **state)
-{
-    enum { BIG = 10007 };   /* several chunks, not a multiple of anything */
-    static struct eng_record rec[BIG];
-    for (uint32_t i = 0; i < BIG; i++)
-        rec[i] = (struct eng_record){.key = i % 13, .value = i, .ts = i};
-    struct eng_output *o = eng_output_new();
-    /* Staged in uneven batches into txn 1 of (3, 0), and a little into txn 2. */
-    for (uint32_t at = 0; at < BIG;) {
-        uint32_t n = BIG - at < 777 ? BIG - at : 777;
-        assert_int_equal(eng_output_stage(o, 3, 0, 1, rec + at, n), 0);
-        at += n;
-    }
-    assert_int_equal(eng_output_stage(o, 3, 0, 2, rec, 5), 0);
-    assert_int_equal(eng_output_stage(o, 3, 1, 2, rec, 7), 0);
-    assert_int_equal(eng_output_stage(o, 3, 1, 9, rec, 0), 0);  /* opens nothing */
-    assert_int_equal(eng_output_records(o), 0);
-    assert_int_equal(eng_output_key_count(o), 0);
-    assert_int_equal(eng_output_pending_records(o), BIG + 12);
-    struct eng_output_key k;
-    assert_int_equal(eng_output_key(o, 1, &k), -ENOENT);
-
-    bool applied = false;
-    assert_int_equal(eng_output_commit_txn(o, 3, 0, 1, &applied), 0);
-    assert_true(applied);
-    assert_int_equal(eng_output_records(o), BIG);
-    assert_int_equal(eng_output_key(o, 12, &k), 0);
-    uint64_t want = 0;
-    int64_t want_max = 0;
-    for (uint32_t i = 0; i < BIG; i++)
-        if (rec[i].key == 12) {
-            want++;
-            want_max = rec[i].value;
-        }
-    assert_int_equal(k.records, want);
-    assert_int_equal(k.max, want_max);
-    assert_int_equal(k.last, want_max);   /* staging order is commit order */
-    /* Again: ignored.  Never staged, or aborted: -ENOENT. */
-    assert_int_equal(eng_output_commit_txn(o, 3, 0, 1, &applied), 0);
-    assert_false(applied);
-    assert_int_equal(eng_output_commit_txn(o, 3, 0, 5, NULL), -ENOENT);
-    assert_int_equal(eng_output_commit_txn(o, 4, 0, 1, NULL), -ENOENT);
-    assert_int_equal(eng_output_commit_txn(o, 3, 1, 9, NULL), -ENOENT);
-    /* Aborting (3, 0) after 1 drops its txn 2 and nothing of (3, 1). */
-    assert_int_equal(eng_output_abort_after(o, 3, 0, 1), 5);
-    assert_int_equal(eng_output_commit_txn(o, 3, 0, 2, NULL), -ENOENT);
-    assert_int_equal(eng_output_pending_records(o), 7);
-    assert_int_equal(eng_output_abort_after(o, 3, 1, 2), 0);
-    assert_int_equal(eng_output_commit_txn(o, 3, 1, 2, &applied), 0);
-    assert_true(applied);
-    assert_int_equal(eng_output_records(o), BIG + 7);
-    assert_int_equal(eng_output_committed_txn(o, 3, 0), 1);
-    assert_int_equal(eng_output_committed_txn(o, 3, 1), 2);
-    assert_int_equal(eng_output_pending_records(o), 0);
-    /* Freed with pending txns in it: no leak (ASan checks). */
-    assert_int_equal(eng_output_stage(o, 3, 2, 1, rec, BIG), 0);
-    eng_output_free(o);
-}
-
-/* A sink restored from another subtask's file (a rescaled restore) commits
- * that subtask's pending txns but does not abort the subtask's later ones:
- * that subtask's new instance, which may be staging already, fences its own
- * identity when it is restored or starts. */
-static void test_sink_foreign_restore(void **state)
-{
-    struct fixture *f = *state;
-    const struct eng_vertex *v = vertex(f, "sink", ENG_OP_SINK, NULL, 2, 0);
-    struct eng_expected *e = sink_expected(); /* fills sink_in */
-    eng_expected_free(e);
-    struct eng_output *o = eng_output_new();
-    struct eng_op *old1 = new_op(f, v, 1, 0, o);
-    feed(old1, 0, 100);                 /* txn 1, pre-committed at checkpoint 4 */
-    uint8_t *buf;
-    size_t len;
-    snap_encode(old1, 4, &buf, &len);
-    feed(old1, 100, 150);               /* txn 5: the failed attempt's */
-    eng_op_free(old1);
-    struct eng_op *new0 = new_op(f, v, 0, 1, o);
-    struct eng_op *new1 = new_op(f, v, 1, 1, o);
-    restore_from(new0, buf, len, 0, v->max_parallelism - 1);
-    assert_int_equal(eng_output_records(o), 100);
-    assert_int_equal(eng_output_pending_records(o), 50);   /* not new0's to abort */
-    restore_from(new1, buf, len, 0, v->max_parallelism - 1);   /* its own: fences */
-    assert_int_equal(eng_output_records(o), 100);
-    assert_int_equal(eng_output_pending_records(o), 0);
-    feed(new1, 200, 210);
-    assert_int_equal(eng_output_pending_records(o), 10);
-    rt_free(buf);
-    snap_encode(new1, 5, &buf, &len);
-    new1->ops->notify_complete(new1, 5);
-    assert_int_equal(eng_output_records(o), 110);
-    assert_int_equal(eng_output_committed_txn(o, 0, 1), 5);
-    rt_free(buf);
-    eng_op_free(new0);
-    eng_op_free(new1);
-    eng_output_free(o);
 }
 
 /* ---- reference and verdict --------------------------------------------------- */
@@ -988,21 +605,17 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rvec),
-        cmocka_unit_test_setup_teardown(test_new_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sequence_formula, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_source_replay, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_source_rate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_basic_ops, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_keyed_ops, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_keyed_rescale, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fail_at_record, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fail_probability, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stall, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_burn_and_alloc, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sink_exactly_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sink_snapshot_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_output_txns, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sink_foreign_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_errors, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_sequence_formula, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_source_replay, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_source_rate, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_basic_ops, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_keyed_ops, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_keyed_rescale, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_fail_at_record, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_fail_probability, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_stall, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_burn_and_alloc, ops_setup, ops_teardown),
         cmocka_unit_test(test_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
