@@ -7,7 +7,6 @@
  * judge exactly-once, so that a test and a scenario mean the same thing.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "minicluster/minicluster.h"
 #include "runtime/dfs.h"
 #include "scenarios/run.h"
+#include "runtime/rt_dir.h"
 
 #include <jansson.h>
 
@@ -86,10 +86,8 @@ int mc_open(const struct mc_options *o, struct minicluster **out)
             goto fail_root;
         }
     } else {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(mc->root, sizeof(mc->root), "%s/minicluster-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(mc->root)) {
-            rc = fail(NULL, -errno, "mc_open: cannot create a run directory: %s", strerror(errno));
+        if ((rc = rt_dir_make_temp("minicluster", mc->root, sizeof(mc->root))) < 0) {
+            fail(NULL, rc, "mc_open: cannot create a run directory: %s", strerror(-rc));
             goto fail_root;
         }
         mc->own_root = true;
@@ -147,13 +145,6 @@ fail_root:
     return rc;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 void mc_close(struct minicluster *mc)
 {
@@ -165,7 +156,7 @@ void mc_close(struct minicluster *mc)
         mc_job_free(mc->jobs[i]);
     mc_cluster_free(mc->c);
     if (mc->own_root)
-        nftw(mc->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        rt_dir_remove(mc->root);
     free(mc);
 }
 

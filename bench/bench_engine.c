@@ -35,7 +35,6 @@
  * sizes and one repetition, for CI.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -47,6 +46,7 @@
 #include "engine/jobrun.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
+#include "runtime/rt_dir.h"
 
 #define WAIT_NS (60 * RT_NS_PER_SEC)
 #define POLL_NS (2 * RT_NS_PER_MS)      /* how often the drain moment is looked for */
@@ -109,10 +109,6 @@ static int no_restart(void *arg, uint32_t failures, const char *reason, uint64_t
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 static void harness_down(struct harness *h)
 {
@@ -120,7 +116,7 @@ static void harness_down(struct harness *h)
     dfs_free(h->dfs);
     eng_job_free(h->job);
     if (h->root[0])
-        nftw(h->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        rt_dir_remove(h->root);
 }
 
 static int harness_up(struct harness *h)
@@ -130,10 +126,7 @@ static int harness_up(struct harness *h)
     int rc = rt_world_new(&cfg, &h->w);
     if (rc < 0)
         return rc;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(h->root, sizeof(h->root), "%s/mc-bench-engine-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(h->root)) {
-        rc = -errno;
+    if ((rc = rt_dir_make_temp("mc-bench-engine", h->root, sizeof(h->root))) < 0) {
         h->root[0] = '\0';
         goto fail;
     }

@@ -36,7 +36,6 @@
  * bench fails (exit 3).
  */
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
@@ -49,6 +48,7 @@
 #include "cluster/cluster.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
+#include "runtime/rt_dir.h"
 
 #define WAIT_NS (20 * RT_NS_PER_SEC)
 #define SMALL 100               /* records of the trivial job */
@@ -61,13 +61,6 @@ struct world {
     char root[256];
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int world_up(struct world *x)
 {
@@ -77,11 +70,9 @@ static int world_up(struct world *x)
     int rc = rt_world_new(&wc, &x->w);
     if (rc < 0)
         return rc;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(x->root, sizeof(x->root), "%s/mc-bench-modes-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(x->root)) {
+    if ((rc = rt_dir_make_temp("mc-bench-modes", x->root, sizeof(x->root))) < 0) {
         x->root[0] = '\0';
-        return -errno;
+        return rc;
     }
     struct dfs_config dc = { .root = x->root };
     return dfs_new(x->w, &dc, &x->dfs);
@@ -92,7 +83,7 @@ static void world_down(struct world *x)
     rt_world_free(x->w);
     dfs_free(x->dfs);
     if (x->root[0])
-        nftw(x->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        rt_dir_remove(x->root);
 }
 
 struct eng_jobgraph *bench_modes_graph(void)

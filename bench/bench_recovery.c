@@ -36,7 +36,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +48,7 @@
 #include "engine/kstate.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
+#include "runtime/rt_dir.h"
 
 #define KEYS 100000u
 #define BYTES_PER_KEY 1000u             /* KEYS * BYTES_PER_KEY = 100 MB */
@@ -86,13 +86,6 @@ static struct eng_jobgraph *rec_graph(const struct bench_rec_params *p)
     return g;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void env_down(struct rec_env *e)
 {
@@ -101,7 +94,7 @@ static void env_down(struct rec_env *e)
     mc_job_free(e->j);
     mc_cluster_free(e->c);
     if (e->root[0])
-        nftw(e->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        rt_dir_remove(e->root);
 }
 
 static int env_up(struct rec_env *e, const struct bench_rec_params *p)
@@ -112,11 +105,9 @@ static int env_up(struct rec_env *e, const struct bench_rec_params *p)
     int rc = rt_world_new(&wc, &e->w);
     if (rc < 0)
         return rc;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(e->root, sizeof(e->root), "%s/mc-bench-recovery-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(e->root)) {
+    if ((rc = rt_dir_make_temp("mc-bench-recovery", e->root, sizeof(e->root))) < 0) {
         e->root[0] = '\0';
-        return -errno;
+        return rc;
     }
     struct dfs_config dc = { .root = e->root };     /* unthrottled */
     if ((rc = dfs_new(e->w, &dc, &e->dfs)) < 0)

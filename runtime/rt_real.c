@@ -84,16 +84,13 @@ static void delayed_insert(struct rt_node *n, struct rt__qmsg *q)
     for (struct rt__qmsg *d = n->delayed.head; d; d = d->next)
         if (q->src && RT_ADDR_NODE(d->src) == src && d->at > q->at)
             q->at = d->at;
-    struct rt__qmsg **pp = &n->delayed.head, *prev = NULL;
-    while (*pp && (*pp)->at <= q->at) {
-        prev = *pp;
+    struct rt__qmsg **pp = &n->delayed.head;
+    while (*pp && (*pp)->at <= q->at)
         pp = &(*pp)->next;
-    }
     q->next = *pp;
     *pp = q;
     if (!q->next)
         n->delayed.tail = q;
-    (void)prev;
     uint64_t now = rt_now(n->w);
     arm(n, n->delay_ev, n->delayed.head->at > now ? n->delayed.head->at - now : 0);
 }

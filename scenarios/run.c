@@ -18,12 +18,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <ftw.h>
 
 #include "faults/faults.h"
 #include "runtime/dfs.h"
 #include "scenarios/replay.h"
 #include "scenarios/run_internal.h"
+#include "runtime/rt_dir.h"
 
 #define SETUP_WAIT_NS (60 * RT_NS_PER_SEC)
 
@@ -524,12 +524,11 @@ static int setup(struct run *r, char *err, size_t errlen)
             return -errno;
         }
     } else {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(r->root, sizeof(r->root), "%s/minicluster-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(r->root)) {
-            snprintf(err, errlen, "cannot create a run directory in %s: %s",
-                     tmp && *tmp ? tmp : "/tmp", strerror(errno));
-            return -errno;
+        int rc = rt_dir_make_temp("minicluster", r->root, sizeof(r->root));
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot create a run directory under $TMPDIR (or /tmp): %s",
+                     strerror(-rc));
+            return rc;
         }
     }
     int rc = run__cluster_config(s, &r->ccfg, err, errlen);
@@ -662,13 +661,6 @@ static void cleanup(struct run *r)
     flt_failpoints_reset();
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int run_once(const struct scn_scenario *s, const struct scn_run_opts *o, json_t **out,
                     char *err, size_t errlen)
@@ -725,7 +717,7 @@ static int run_once(const struct scn_scenario *s, const struct scn_run_opts *o, 
     }
     cleanup(r);
     if (!o->keep && r->root[0] && !o->workdir)
-        nftw(r->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        rt_dir_remove(r->root);
     rt_free(r->apps);
     rt_free(r->jobs);
     rt_free(r->faults);

@@ -4,7 +4,6 @@
  * timeout, checkpoints every 50 ms, a fixed-delay restart strategy, and one
  * job (source -> count -> sink, parallelism 2) already checkpointing.
  */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,6 +17,7 @@
 
 #include "engine/operator.h"
 #include "tests/faults_env.h"
+#include "runtime/rt_dir.h"
 struct eng_jobgraph *job_graph(uint64_t records)
 {
     struct eng_jobgraph *g = eng_jobgraph_new("orders");
@@ -46,8 +46,7 @@ void env_up(struct env *e, enum rt_world_kind kind, uint64_t seed, uint32_t tole
     e->records = records;
     struct rt_world_config wc = { .kind = kind, .seed = seed, .link_latency_ns = 100000 };
     assert_int_equal(rt_world_new(&wc, &e->w), 0);
-    snprintf(e->root, sizeof(e->root), "/tmp/mc-test-faults-XXXXXX");
-    assert_non_null(mkdtemp(e->root));
+    assert_int_equal(rt_dir_make_temp("mc-test-faults", e->root, sizeof(e->root)), 0);
     struct dfs_config dc = { .root = e->root, .base_latency_ns = 100000 };
     assert_int_equal(dfs_new(e->w, &dc, &e->dfs), 0);
     struct mc_cluster_config cfg;
@@ -73,13 +72,6 @@ void env_up(struct env *e, enum rt_world_kind kind, uint64_t seed, uint32_t tole
     assert_int_equal(rt_world_wait(e->w, running, e, WAIT_NS), 0);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 void env_down(struct env *e)
 {
@@ -88,7 +80,7 @@ void env_down(struct env *e)
     dfs_free(e->dfs);
     mc_job_free(e->job);
     mc_cluster_free(e->c);
-    nftw(e->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rt_dir_remove(e->root);
 }
 
 struct flt_active *apply(struct env *e, struct flt_spec s)

@@ -5,7 +5,6 @@
  * checkpoint, exactly once.  Every test runs in both worlds.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -20,6 +19,7 @@
 #include "cluster/cluster.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
+#include "runtime/rt_dir.h"
 
 #define WAIT_NS (120 * RT_NS_PER_SEC)
 #define NJOBS 3
@@ -49,8 +49,7 @@ static void env_up(struct env *e, enum rt_world_kind kind, uint32_t tms)
     memset(e, 0, sizeof(*e));
     struct rt_world_config wc = { .kind = kind, .seed = 5, .link_latency_ns = 100000 };
     assert_int_equal(rt_world_new(&wc, &e->w), 0);
-    snprintf(e->root, sizeof(e->root), "/tmp/mc-test-cluster-XXXXXX");
-    assert_non_null(mkdtemp(e->root));
+    assert_int_equal(rt_dir_make_temp("mc-test-cluster", e->root, sizeof(e->root)), 0);
     struct dfs_config dc = { .root = e->root, .base_latency_ns = 100000 };
     assert_int_equal(dfs_new(e->w, &dc, &e->dfs), 0);
     struct mc_cluster_config cfg;
@@ -72,13 +71,6 @@ static void env_up(struct env *e, enum rt_world_kind kind, uint32_t tms)
 
 static bool ready(void *arg) { return mc_cluster_ready(arg); }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void env_down(struct env *e)
 {
@@ -87,7 +79,7 @@ static void env_down(struct env *e)
     for (int i = 0; i < NJOBS; i++)
         mc_job_free(e->jobs[i]);
     mc_cluster_free(e->c);
-    nftw(e->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rt_dir_remove(e->root);
 }
 
 static void submit_all(struct env *e, uint64_t records)
@@ -262,8 +254,7 @@ static void active_body(enum rt_world_kind kind)
     memset(&e, 0, sizeof(e));
     struct rt_world_config wc = { .kind = kind, .seed = 8, .link_latency_ns = 100000 };
     assert_int_equal(rt_world_new(&wc, &e.w), 0);
-    snprintf(e.root, sizeof(e.root), "/tmp/mc-test-cluster-XXXXXX");
-    assert_non_null(mkdtemp(e.root));
+    assert_int_equal(rt_dir_make_temp("mc-test-cluster", e.root, sizeof(e.root)), 0);
     struct dfs_config dc = { .root = e.root };
     assert_int_equal(dfs_new(e.w, &dc, &e.dfs), 0);
     struct mc_cluster_config cfg;

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fiu-control.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -26,6 +25,7 @@
 #include <cmocka.h>
 
 #include "runtime/dfs.h"
+#include "runtime/rt_dir.h"
 
 #define WAIT_NS (20 * RT_NS_PER_SEC)
 #define LINK_NS 100000ull               /* one-way link latency, no jitter */
@@ -134,9 +134,7 @@ static void env_up(struct env *e, enum rt_world_kind kind, const struct dfs_conf
     assert_int_equal(rt_world_new(&wc, &e->w), 0);
     struct dfs_config cfg = model ? *model : (struct dfs_config){ 0 };
     if (kind == RT_WORLD_REAL) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(e->root, sizeof(e->root), "%s/mc-dfs-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-        assert_non_null(mkdtemp(e->root));
+        assert_int_equal(rt_dir_make_temp("mc-dfs", e->root, sizeof(e->root)), 0);
         cfg.root = e->root;
     }
     assert_int_equal(dfs_new(e->w, &cfg, &e->d), 0);
@@ -155,10 +153,6 @@ static void env_up(struct env *e, enum rt_world_kind kind, const struct dfs_conf
     }
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 static void env_down(struct env *e)
 {
@@ -170,7 +164,7 @@ static void env_down(struct env *e)
             free(e->cl[i].slots[k].buf);
     }
     if (e->root[0])
-        assert_int_equal(nftw(e->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+        assert_int_equal(rt_dir_remove(e->root), 0);
 }
 
 /* Submits reqs (cookies 0..n-1) from client ci and waits for every answer. */

@@ -8,7 +8,6 @@
  * test runs in both worlds through the same code.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -26,6 +25,7 @@
 #include "engine/jobrun.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
+#include "runtime/rt_dir.h"
 
 #define WORKERS 3
 #define WAIT_NS (60 * RT_NS_PER_SEC)
@@ -79,8 +79,7 @@ static void harness_up(struct harness *h, enum rt_world_kind kind)
     memset(h, 0, sizeof(*h));
     struct rt_world_config cfg = { .kind = kind, .seed = 99, .link_latency_ns = 100000 };
     assert_int_equal(rt_world_new(&cfg, &h->w), 0);
-    snprintf(h->root, sizeof(h->root), "/tmp/mc-test-engine-XXXXXX");
-    assert_non_null(mkdtemp(h->root));
+    assert_int_equal(rt_dir_make_temp("mc-test-engine", h->root, sizeof(h->root)), 0);
     struct dfs_config dc = { .root = h->root, .base_latency_ns = 200000 };
     assert_int_equal(dfs_new(h->w, &dc, &h->dfs), 0);
     h->jm = rt_node_new(h->w, "jm");
@@ -94,20 +93,13 @@ static void harness_up(struct harness *h, enum rt_world_kind kind)
     }
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void harness_down(struct harness *h)
 {
     rt_world_free(h->w);
     dfs_free(h->dfs);
     eng_job_free(h->job);
-    nftw(h->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rt_dir_remove(h->root);
 }
 
 /* source(records, keys, rate) --hash--> count [--> fail(at)] --> sink */
@@ -371,8 +363,7 @@ static void test_tiny_jobs_finish(void **s)
         struct rt_world_config cfg = { .kind = RT_WORLD_SIM, .seed = seed,
                                        .link_latency_ns = 100000, .link_jitter_ns = 300000 };
         assert_int_equal(rt_world_new(&cfg, &h.w), 0);
-        snprintf(h.root, sizeof(h.root), "/tmp/mc-test-engine-XXXXXX");
-        assert_non_null(mkdtemp(h.root));
+        assert_int_equal(rt_dir_make_temp("mc-test-engine", h.root, sizeof(h.root)), 0);
         struct dfs_config dc = { .root = h.root };
         assert_int_equal(dfs_new(h.w, &dc, &h.dfs), 0);
         h.jm = rt_node_new(h.w, "jm");

@@ -8,7 +8,6 @@
  * survives `crash jobmanager-leader`.  Every test runs in both worlds.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -24,6 +23,7 @@
 #include "engine/operator.h"
 #include "runtime/dfs.h"
 #include "scenarios/run.h"
+#include "runtime/rt_dir.h"
 
 #define WAIT_NS (30 * RT_NS_PER_SEC)
 #define HB_NS (50 * RT_NS_PER_MS)
@@ -56,8 +56,7 @@ static void env_up(struct env *e, enum rt_world_kind kind, bool ha)
     memset(e, 0, sizeof(*e));
     struct rt_world_config wc = { .kind = kind, .seed = 7, .link_latency_ns = 100000 };
     assert_int_equal(rt_world_new(&wc, &e->w), 0);
-    snprintf(e->root, sizeof(e->root), "/tmp/mc-test-ha-XXXXXX");
-    assert_non_null(mkdtemp(e->root));
+    assert_int_equal(rt_dir_make_temp("mc-test-ha", e->root, sizeof(e->root)), 0);
     struct dfs_config dc = { .root = e->root, .base_latency_ns = 100000 };
     assert_int_equal(dfs_new(e->w, &dc, &e->dfs), 0);
     struct mc_cluster_config cfg;
@@ -79,13 +78,6 @@ static void env_up(struct env *e, enum rt_world_kind kind, bool ha)
     assert_int_equal(mc_cluster_new(e->w, e->dfs, "session", &cfg, &e->c), 0);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void env_down(struct env *e)
 {
@@ -94,7 +86,7 @@ static void env_down(struct env *e)
     for (int i = 0; i < NJOBS; i++)
         mc_job_free(e->jobs[i]);
     mc_cluster_free(e->c);
-    nftw(e->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rt_dir_remove(e->root);
 }
 
 static void submit(struct env *e, int i, const char *name, uint64_t records)

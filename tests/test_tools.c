@@ -25,6 +25,7 @@
 #include "scenarios/explore.h"
 #include "scenarios/replay.h"
 #include "scenarios/shrink.h"
+#include "runtime/rt_dir.h"
 
 #define PLANTED_SEEDS 20        /* explore must find the planted bug in these */
 
@@ -260,15 +261,13 @@ static void test_find_shrink_replay(void **st)
 static int setup(void **st)
 {
     (void)st;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof(dir), "%s/test-tools-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return mkdtemp(dir) ? 0 : -1;
+    return rt_dir_make_temp("test-tools", dir, sizeof(dir));
 }
 
 static int teardown(void **st)
 {
     (void)st;
-    return rmdir(dir);
+    return rt_dir_remove(dir);      /* whatever a failed test left in it too */
 }
 
 int main(void)
