@@ -43,15 +43,23 @@
 
 static struct rt_world *W(struct task *k) { return rt_actor_world(k->self); }
 
-static void report(struct task *k, bool restore_failed, const char *reason)
+/* Tells the runner the task's state (or, for INPUT_ENDED, an event: the
+ * source is done but the task keeps running until the final checkpoint). */
+static void report_as(struct task *k, enum eng_task_state st, bool restore_failed,
+                      const char *reason)
 {
-    struct eng_task_status s = { .task = k->id, .attempt = k->attempt, .state = k->st,
+    struct eng_task_status s = { .task = k->id, .attempt = k->attempt, .state = st,
                                  .restore_failed = restore_failed,
                                  .restore_checkpoint = k->restore_chk,
                                  .records_in = k->records_in, .records_out = k->records_out };
     if (reason)
         snprintf(s.reason, sizeof(s.reason), "%s", reason);
     rt_send(k->self, k->runner, ENG_MSG_TASK_STATUS, &s, sizeof(s));
+}
+
+static void report(struct task *k, bool restore_failed, const char *reason)
+{
+    report_as(k, k->st, restore_failed, reason);
 }
 
 static void release_all(struct task *k)
@@ -241,9 +249,7 @@ static void step(struct task *k)
             }
             if (s == ENG_SRC_END) {
                 k->src_ended = true;
-                k->st = ENG_TASK_INPUT_ENDED;
-                report(k, false, NULL);
-                k->st = ENG_TASK_RUNNING;
+                report_as(k, ENG_TASK_INPUT_ENDED, false, NULL);
                 break;
             }
             k->records_in += k->src.n;
