@@ -17,6 +17,7 @@
 
 #include "engine/operator.h"
 #include "tests/faults_env.h"
+#include "tests/verdict.h"
 #include "runtime/rt_dir.h"
 struct eng_jobgraph *job_graph(uint64_t records)
 {
@@ -156,26 +157,10 @@ void wait_for(struct env *e, bool (*pred)(void *), void *arg, const char *what)
  * exactly once, or (dups_ok) at least once with right values. */
 void finishes(struct env *e, bool dups_ok)
 {
-    int rc = rt_world_wait(e->w, job_over, e, WAIT_NS);
-    char err[256];
-    eng_job_last_error(e->job->ej, err, sizeof(err));
-    if (rc != 0 || eng_job_state(e->job->ej) != ENG_JOB_FINISHED) {
-        for (struct eng_job_event *ev = atomic_load(&e->job->ej->events); ev; ev = ev->next)
-            print_message("#   event @%llu ms: %s\n", (unsigned long long)(ev->t_ns / MS), ev->text);
-        fail_msg("job ended %s: %s", eng_job_state_name(eng_job_state(e->job->ej)), err);
-    }
-    struct eng_jobgraph *ref = job_graph(e->records);
-    struct eng_expected *ex = NULL;
-    assert_int_equal(eng_reference(ref, &ex, err, sizeof(err)), 0);
-    struct eng_verdict v;
-    eng_output_verify(e->job->ej->output, ex, &v);
+    rt_world_wait(e->w, job_over, e, WAIT_NS);
+    struct eng_verdict v = assert_output(e->job->ej, NULL, dups_ok);
     if (dups_ok && v.duplicated)
         print_message("# %llu records duplicated (allowed here)\n", (unsigned long long)v.duplicated);
-    if (dups_ok ? v.lost || v.wrong_values : !v.exactly_once)
-        fail_msg("lost %llu duplicated %llu wrong %llu", (unsigned long long)v.lost,
-                 (unsigned long long)v.duplicated, (unsigned long long)v.wrong_values);
-    eng_expected_free(ex);
-    eng_jobgraph_free(ref);
 }
 
 void finishes_exactly_once(struct env *e) { finishes(e, false); }

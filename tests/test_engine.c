@@ -25,6 +25,7 @@
 #include "engine/jobrun.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
+#include "tests/verdict.h"
 #include "runtime/rt_dir.h"
 
 #define WORKERS 3
@@ -175,30 +176,8 @@ static bool checkpoint_reached(void *arg)
 static void assert_exactly_once(struct harness *h, struct eng_jobgraph *ref_graph)
 {
     assert_int_equal(rt_world_wait(h->w, terminal, h->job, WAIT_NS), 0);
-    char err[256];
-    eng_job_last_error(h->job, err, sizeof(err));
-    if (eng_job_state(h->job) != ENG_JOB_FINISHED)
-        fail_msg("job ended %s: %s", eng_job_state_name(eng_job_state(h->job)), err);
-    struct eng_expected *e = NULL;
-    assert_int_equal(eng_reference(ref_graph, &e, err, sizeof(err)), 0);
-    struct eng_verdict v;
-    eng_output_verify(h->job->output, e, &v);
-    if (!v.exactly_once) {
-        /* Context for the failure: the job's counters and its history. */
-        fprintf(stderr, "records from sources %llu, into sinks %llu, checkpoints %u\n",
-                (unsigned long long)atomic_load(&h->job->records_in),
-                (unsigned long long)atomic_load(&h->job->records_out),
-                atomic_load(&h->job->checkpoints_completed));
-        for (struct eng_job_event *ev = atomic_load(&h->job->events); ev; ev = ev->next)
-            fprintf(stderr, "  at %llu ns: %s\n", (unsigned long long)ev->t_ns, ev->text);
-    }
-    if (!v.exactly_once)
-        fail_msg("expected %llu committed %llu lost %llu duplicated %llu wrong %llu",
-                 (unsigned long long)v.expected, (unsigned long long)v.committed,
-                 (unsigned long long)v.lost, (unsigned long long)v.duplicated,
-                 (unsigned long long)v.wrong_values);
+    struct eng_verdict v = assert_output(h->job, ref_graph, false);
     assert_true(v.committed > 0);
-    eng_expected_free(e);
 }
 
 /* ---- a job runs to the end, exactly once ------------------------------------ */
@@ -295,13 +274,8 @@ static void corrupt_body(enum rt_world_kind kind)
      * transaction committed: nothing is lost, some records come twice - the
      * verdict must say so rather than call it exactly once. */
     struct eng_jobgraph *ref = keyed_count(40000, 100, 100000, 0, 0);
-    struct eng_expected *e = NULL;
-    char err[256];
-    assert_int_equal(eng_reference(ref, &e, err, sizeof(err)), 0);
-    struct eng_verdict v;
-    eng_output_verify(h.job->output, e, &v);
+    struct eng_verdict v = assert_output(h.job, ref, true);
     assert_int_equal(v.lost, 0);
-    eng_expected_free(e);
     eng_jobgraph_free(ref);
     harness_down(&h);
 }
