@@ -7,9 +7,9 @@
  * purpose: the output belongs to no node (a node crash must not free it, and
  * its memory must not count against a TaskManager), and sink subtasks on
  * different TaskManager threads stage and commit concurrently.  One mutex
- * guards everything; a stage is a memcpy, a commit a hash update per record
- * of the txn, both under one lock hold so readers see a txn wholly or not at
- * all.  eng_output_foreach calls back under the lock, so a callback must not
+ * guards everything; a stage is a hash update per record into its txn's
+ * table, a commit one per key of the txn, each under one lock hold so
+ * readers see a txn wholly or not at all.  eng_output_foreach calls back under the lock, so a callback must not
  * re-enter the same output; taking another output's lock inside is fine as
  * long as no caller nests the two the other way round (eng_output_verify
  * only nests expected -> committed).
@@ -21,10 +21,15 @@
  * Per key it keeps the committed record count, the largest committed value
  * and the last one.  Per sink subtask (an "owner": vertex, subtask) it keeps
  * the highest committed txn id and the pending (staged, uncommitted) txns in
- * ascending id order.  A pending txn's records live in a list of fixed-size
- * chunks, so staging never copies what is already staged; freed chunks go
- * to a small spare list for the next txn.  Pending records are invisible to
- * every reader (records, keys, foreach, hence eng_output_verify).
+ * ascending id order.  A pending txn holds the same three figures per key
+ * for its own records, folded in as they are staged: committing it merges
+ * one entry per key it touched instead of replaying every record, and
+ * staging writes a small table instead of copying records (a keyed job
+ * stages millions of records over a few thousand keys).  Nothing a reader
+ * can see is lost by folding early: count, max and last of a key after a
+ * commit are the same as if its records had been applied one by one.  Spare
+ * tables of committed txns are kept for the next ones.  Pending records are
+ * invisible to every reader (records, keys, foreach, hence eng_output_verify).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,20 +40,19 @@
 #include "engine/operator.h"
 
 #define KEYS_MIN_CAP 1024
-#define CHUNK_RECS 4000     /* ~94 KiB a chunk: below malloc's mmap threshold */
-#define SPARE_MAX 32        /* chunks kept for reuse; the rest go back to malloc */
+#define SPARE_MAX 4         /* txn tables kept for reuse */
 
-struct chunk {
-    struct chunk *next;
-    uint32_t n;
-    struct eng_record rec[CHUNK_RECS];
+/* Open addressing on eng_key_hash; records == 0 marks a free slot. */
+struct ktab {
+    struct eng_output_key *keys;
+    uint64_t cap, n;            /* cap a power of two, load <= 1/2 */
 };
 
 struct txn {
-    struct txn *next;       /* the owner's next pending txn, higher id */
+    struct txn *next;       /* the owner's next pending txn, higher id; or the spare list */
     uint64_t id;
     uint64_t records;
-    struct chunk *head, *tail;
+    struct ktab t;
 };
 
 struct owner {
@@ -59,23 +63,14 @@ struct owner {
 
 struct eng_output {
     pthread_mutex_t lock;
-    struct eng_output_key *keys;    /* open addressing; records == 0 marks a free slot */
-    uint64_t cap, n_keys;           /* cap a power of two */
+    struct ktab committed;
     uint64_t records;               /* committed */
     uint64_t pending_records;
     struct owner *owners;
     uint32_t n_owners, cap_owners;
-    struct chunk *spare;
+    struct txn *spare;
     uint32_t n_spare;
 };
-
-static void *xmalloc(size_t size)
-{
-    void *p = malloc(size);
-    if (!p)
-        abort();
-    return p;
-}
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -85,23 +80,32 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
+static void ktab_init(struct ktab *t)
+{
+    t->keys = xcalloc(KEYS_MIN_CAP, sizeof(*t->keys));
+    t->cap = KEYS_MIN_CAP;
+    t->n = 0;
+}
+
+static void ktab_clear(struct ktab *t)
+{
+    memset(t->keys, 0, t->cap * sizeof(*t->keys));
+    t->n = 0;
+}
+
 /* Creates an empty output; never NULL.  Any thread. */
 struct eng_output *eng_output_new(void)
 {
     struct eng_output *o = xcalloc(1, sizeof(*o));
-    o->keys = xcalloc(KEYS_MIN_CAP, sizeof(*o->keys));
-    o->cap = KEYS_MIN_CAP;
+    ktab_init(&o->committed);
     pthread_mutex_init(&o->lock, NULL);
     return o;
 }
 
-static void free_chunks(struct chunk *c)
+static void txn_destroy(struct txn *t)
 {
-    while (c) {
-        struct chunk *next = c->next;
-        free(c);
-        c = next;
-    }
+    free(t->t.keys);
+    free(t);
 }
 
 /* Frees the output and every pending txn; NULL is a no-op.  No call into o
@@ -115,68 +119,98 @@ void eng_output_free(struct eng_output *o)
         struct txn *t = o->owners[i].pending;
         while (t) {
             struct txn *next = t->next;
-            free_chunks(t->head);
-            free(t);
+            txn_destroy(t);
             t = next;
         }
     }
-    free_chunks(o->spare);
-    free(o->keys);
+    while (o->spare) {
+        struct txn *next = o->spare->next;
+        txn_destroy(o->spare);
+        o->spare = next;
+    }
+    free(o->committed.keys);
     free(o->owners);
     free(o);
 }
 
-static inline uint64_t home_of(const struct eng_output *o, uint64_t key)
+static inline uint64_t home_of(const struct ktab *t, uint64_t key)
 {
-    return eng_key_hash(key) & (o->cap - 1);
+    return eng_key_hash(key) & (t->cap - 1);
 }
 
-static uint64_t slot_of(const struct eng_output *o, uint64_t key)
+static uint64_t slot_of(const struct ktab *t, uint64_t key)
 {
-    uint64_t i = home_of(o, key);
-    while (o->keys[i].records && o->keys[i].key != key)
-        i = (i + 1) & (o->cap - 1);
+    uint64_t i = home_of(t, key);
+    while (t->keys[i].records && t->keys[i].key != key)
+        i = (i + 1) & (t->cap - 1);
     return i;
 }
 
 /* Doubles the table when one more key would pass a load factor of 1/2. */
-static void grow_keys(struct eng_output *o)
+static void ktab_grow(struct ktab *t)
 {
-    if ((o->n_keys + 1) * 2 <= o->cap)
+    if ((t->n + 1) * 2 <= t->cap)
         return;
-    struct eng_output_key *old = o->keys;
-    uint64_t old_cap = o->cap;
-    o->cap *= 2;
-    o->keys = xcalloc(o->cap, sizeof(*o->keys));
+    struct eng_output_key *old = t->keys;
+    uint64_t old_cap = t->cap;
+    t->cap *= 2;
+    t->keys = xcalloc(t->cap, sizeof(*t->keys));
     for (uint64_t i = 0; i < old_cap; i++)
         if (old[i].records)
-            o->keys[slot_of(o, old[i].key)] = old[i];
+            t->keys[slot_of(t, old[i].key)] = old[i];
     free(old);
 }
 
-/* Makes n records visible.  Caller holds the lock. */
-static void apply(struct eng_output *o, const struct eng_record *rec, uint32_t n)
+/* The entry of key, created empty (records 0, not yet counted) if absent. */
+static struct eng_output_key *ktab_entry(struct ktab *t, uint64_t key)
 {
-    /* Fetch the home slot a few records ahead: a large output table
-     * otherwise costs a memory latency per record. */
+    struct eng_output_key *k = &t->keys[slot_of(t, key)];
+    if (!k->records) {
+        ktab_grow(t);
+        k = &t->keys[slot_of(t, key)];
+        t->n++;
+    }
+    return k;
+}
+
+/* Folds n records into t, in order.  Caller holds the lock. */
+static void ktab_add_records(struct ktab *t, const struct eng_record *rec, uint32_t n)
+{
+    /* Fetch the home slot a few records ahead: a large table otherwise
+     * costs a memory latency per record. */
     enum { AHEAD = 8 };
     for (uint32_t i = 0; i < n; i++) {
         if (i + AHEAD < n)
-            __builtin_prefetch(&o->keys[home_of(o, rec[i + AHEAD].key)], 1);
-        struct eng_output_key *k = &o->keys[slot_of(o, rec[i].key)];
+            __builtin_prefetch(&t->keys[home_of(t, rec[i + AHEAD].key)], 1);
+        struct eng_output_key *k = ktab_entry(t, rec[i].key);
         if (!k->records) {
-            grow_keys(o);
-            k = &o->keys[slot_of(o, rec[i].key)];
             k->key = rec[i].key;
             k->max = rec[i].value;
-            o->n_keys++;
         } else if (rec[i].value > k->max) {
             k->max = rec[i].value;
         }
         k->records++;
         k->last = rec[i].value;
     }
-    o->records += n;
+}
+
+/* Folds every key of `from` (records that came after t's) into t. */
+static void ktab_merge(struct ktab *t, const struct ktab *from)
+{
+    for (uint64_t i = 0; i < from->cap; i++) {
+        const struct eng_output_key *f = &from->keys[i];
+        if (!f->records)
+            continue;
+        struct eng_output_key *k = ktab_entry(t, f->key);
+        if (!k->records) {
+            *k = *f;
+            continue;
+        }
+        if (f->max > k->max)
+            k->max = f->max;
+        k->records += f->records;
+        k->last = f->last;
+    }
 }
 
 static struct owner *find_owner(struct eng_output *o, uint32_t vertex, uint32_t subtask)
@@ -205,37 +239,34 @@ static struct owner *get_owner(struct eng_output *o, uint32_t vertex, uint32_t s
     return w;
 }
 
-static struct chunk *chunk_new(struct eng_output *o)
+static struct txn *txn_new(struct eng_output *o, uint64_t id)
 {
-    struct chunk *c = o->spare;
-    if (c) {
-        o->spare = c->next;
+    struct txn *t = o->spare;
+    if (t) {
+        o->spare = t->next;
         o->n_spare--;
     } else {
-        c = xmalloc(sizeof(*c));
+        t = xcalloc(1, sizeof(*t));
+        ktab_init(&t->t);
     }
-    c->next = NULL;
-    c->n = 0;
-    return c;
+    t->next = NULL;
+    t->id = id;
+    t->records = 0;
+    return t;
 }
 
-/* Releases a txn (already unlinked) and its chunks, keeping a few spares. */
+/* Releases a txn (already unlinked), keeping a few tables for reuse. */
 static void txn_free(struct eng_output *o, struct txn *t)
 {
-    struct chunk *c = t->head;
-    while (c) {
-        struct chunk *next = c->next;
-        if (o->n_spare < SPARE_MAX) {
-            c->next = o->spare;
-            o->spare = c;
-            o->n_spare++;
-        } else {
-            free(c);
-        }
-        c = next;
-    }
     o->pending_records -= t->records;
-    free(t);
+    if (o->n_spare >= SPARE_MAX) {
+        txn_destroy(t);
+        return;
+    }
+    ktab_clear(&t->t);
+    t->next = o->spare;
+    o->spare = t;
+    o->n_spare++;
 }
 
 /* Stages records into a pending txn; see operator.h.  Always 0 today. */
@@ -251,29 +282,13 @@ int eng_output_stage(struct eng_output *o, uint32_t vertex, uint32_t subtask, ui
         at = &(*at)->next;
     struct txn *t = *at;
     if (!t || t->id != txn) {
-        t = xcalloc(1, sizeof(*t));
-        t->id = txn;
+        t = txn_new(o, txn);
         t->next = *at;
         *at = t;
     }
     t->records += n;
     o->pending_records += n;
-    while (n) {
-        if (!t->tail || t->tail->n == CHUNK_RECS) {
-            struct chunk *c = chunk_new(o);
-            if (t->tail)
-                t->tail->next = c;
-            else
-                t->head = c;
-            t->tail = c;
-        }
-        struct chunk *c = t->tail;
-        uint32_t take = CHUNK_RECS - c->n < n ? CHUNK_RECS - c->n : n;
-        memcpy(c->rec + c->n, rec, (size_t)take * sizeof(*rec));
-        c->n += take;
-        rec += take;
-        n -= take;
-    }
+    ktab_add_records(&t->t, rec, n);
     pthread_mutex_unlock(&o->lock);
     return 0;
 }
@@ -292,8 +307,8 @@ int eng_output_commit_txn(struct eng_output *o, uint32_t vertex, uint32_t subtas
     if (at && *at && (*at)->id == txn) {
         struct txn *t = *at;
         *at = t->next;
-        for (struct chunk *c = t->head; c; c = c->next)
-            apply(o, c->rec, c->n);
+        ktab_merge(&o->committed, &t->t);
+        o->records += t->records;
         if (txn > w->txn)
             w->txn = txn;
         txn_free(o, t);
@@ -335,7 +350,8 @@ int eng_output_commit(struct eng_output *o, uint32_t vertex, uint32_t subtask, u
     pthread_mutex_lock(&o->lock);
     struct owner *w = get_owner(o, vertex, subtask);
     if (w->txn < txn) {
-        apply(o, rec, n);
+        ktab_add_records(&o->committed, rec, n);
+        o->records += n;
         w->txn = txn;
         *applied = true;
     }
@@ -365,7 +381,7 @@ uint64_t eng_output_key_count(const struct eng_output *o)
 {
     struct eng_output *m = (struct eng_output *)o;
     pthread_mutex_lock(&m->lock);
-    uint64_t r = o->n_keys;
+    uint64_t r = o->committed.n;
     pthread_mutex_unlock(&m->lock);
     return r;
 }
@@ -384,7 +400,7 @@ int eng_output_key(const struct eng_output *o, uint64_t key, struct eng_output_k
 {
     struct eng_output *m = (struct eng_output *)o;
     pthread_mutex_lock(&m->lock);
-    const struct eng_output_key *k = &o->keys[slot_of(o, key)];
+    const struct eng_output_key *k = &o->committed.keys[slot_of(&o->committed, key)];
     int rc = k->records ? 0 : -ENOENT;
     if (rc == 0)
         *out = *k;
@@ -397,8 +413,8 @@ void eng_output_foreach(const struct eng_output *o,
 {
     struct eng_output *m = (struct eng_output *)o;
     pthread_mutex_lock(&m->lock);
-    for (uint64_t i = 0; i < o->cap; i++)
-        if (o->keys[i].records)
-            fn(&o->keys[i], arg);
+    for (uint64_t i = 0; i < o->committed.cap; i++)
+        if (o->committed.keys[i].records)
+            fn(&o->committed.keys[i], arg);
     pthread_mutex_unlock(&m->lock);
 }
