@@ -84,6 +84,50 @@ static bool room_for(struct task *k, const struct eng_record *r)
 }
 
 /*
+ * The common case, one output edge that sends each record to one channel,
+ * without the per-record walk over edges: records are copied a slot's worth
+ * at a time where one channel takes them all, and appended to the open slot
+ * of their target otherwise.  Returns false when a ring is full; the rest
+ * stays in pend.
+ */
+static bool route_single(struct task *k, struct out_edge *oe)
+{
+    const struct eng_record *rec = k->pend.rec;
+    uint32_t i = k->pend_off, n = k->pend.n;
+    if (oe->nch == 1) {
+        while (i < n) {
+            if (!room(k, oe, 0)) {
+                k->pend_off = i;
+                return false;
+            }
+            struct eng_batch *b = &oe->open[0]->batch;
+            uint32_t take = ENG_BATCH_CAP - b->n < n - i ? ENG_BATCH_CAP - b->n : n - i;
+            memcpy(b->rec + b->n, rec + i, take * sizeof(*rec));
+            b->n += take;
+            i += take;
+        }
+        /* (A round robin over one channel needs no count.) */
+    } else {
+        for (; i < n; i++) {
+            uint32_t c = target(oe, &rec[i]);
+            struct eng_slot *s = oe->open[c];
+            if (!s || s->kind != ENG_SLOT_DATA || s->batch.n == ENG_BATCH_CAP) {
+                if (!room(k, oe, c)) {
+                    k->pend_off = i;
+                    return false;
+                }
+                s = oe->open[c];
+            }
+            s->batch.rec[s->batch.n++] = rec[i];
+            if (oe->kind == ENG_EDGE_REBALANCE)
+                oe->rr++;
+        }
+    }
+    k->pend.n = k->pend_off = 0;
+    return true;
+}
+
+/*
  * Routes pend[pend_off..] to the outputs.  Each record is checked for room on
  * every channel it goes to before it is written to any, so a record stopped
  * by a full ring is retried whole and never reaches a channel twice.
@@ -91,6 +135,8 @@ static bool room_for(struct task *k, const struct eng_record *r)
  */
 bool eng__task_route_pending(struct task *k)
 {
+    if (k->nout == 1 && k->out[0].kind != ENG_EDGE_BROADCAST)
+        return route_single(k, &k->out[0]);
     while (k->pend_off < k->pend.n) {
         const struct eng_record *r = &k->pend.rec[k->pend_off];
         if (!room_for(k, r))
