@@ -39,13 +39,14 @@
 #include "engine/jobgraph.h"
 #include "engine/operator.h"
 
-#define KEYS_MIN_CAP 1024
+#define KEYS_MIN_BITS 10
 #define SPARE_MAX 4         /* txn tables kept for reuse */
 
-/* Open addressing on eng_key_hash; records == 0 marks a free slot. */
+/* Open addressing (home_of); records == 0 marks a free slot. */
 struct ktab {
     struct eng_output_key *keys;
-    uint64_t cap, n;            /* cap a power of two, load <= 1/2 */
+    uint64_t cap, n;            /* cap = 2^bits, load <= 1/2 */
+    unsigned bits;
 };
 
 struct txn {
@@ -82,8 +83,9 @@ static void *xcalloc(size_t n, size_t size)
 
 static void ktab_init(struct ktab *t)
 {
-    t->keys = xcalloc(KEYS_MIN_CAP, sizeof(*t->keys));
-    t->cap = KEYS_MIN_CAP;
+    t->bits = KEYS_MIN_BITS;
+    t->cap = (uint64_t)1 << t->bits;
+    t->keys = xcalloc(t->cap, sizeof(*t->keys));
     t->n = 0;
 }
 
@@ -133,9 +135,11 @@ void eng_output_free(struct eng_output *o)
     free(o);
 }
 
+/* Multiplicative hashing, high bits (as kstate.c): one multiplication per
+ * record; the output has no key groups to keep. */
 static inline uint64_t home_of(const struct ktab *t, uint64_t key)
 {
-    return eng_key_hash(key) & (t->cap - 1);
+    return ((key ^ (key >> 32)) * 0x9E3779B97F4A7C15ull) >> (64 - t->bits);
 }
 
 static uint64_t slot_of(const struct ktab *t, uint64_t key)
@@ -146,14 +150,17 @@ static uint64_t slot_of(const struct ktab *t, uint64_t key)
     return i;
 }
 
-/* Doubles the table when one more key would pass a load factor of 1/2. */
-static void ktab_grow(struct ktab *t)
+/* Grows the table until `n` keys fit at a load factor of 1/2. */
+static void ktab_reserve(struct ktab *t, uint64_t n)
 {
-    if ((t->n + 1) * 2 <= t->cap)
+    if (n * 2 <= t->cap)
         return;
     struct eng_output_key *old = t->keys;
     uint64_t old_cap = t->cap;
-    t->cap *= 2;
+    while (n * 2 > t->cap) {
+        t->bits++;
+        t->cap *= 2;
+    }
     t->keys = xcalloc(t->cap, sizeof(*t->keys));
     for (uint64_t i = 0; i < old_cap; i++)
         if (old[i].records)
@@ -166,7 +173,7 @@ static struct eng_output_key *ktab_entry(struct ktab *t, uint64_t key)
 {
     struct eng_output_key *k = &t->keys[slot_of(t, key)];
     if (!k->records) {
-        ktab_grow(t);
+        ktab_reserve(t, t->n + 1);
         k = &t->keys[slot_of(t, key)];
         t->n++;
     }
@@ -194,9 +201,13 @@ static void ktab_add_records(struct ktab *t, const struct eng_record *rec, uint3
     }
 }
 
-/* Folds every key of `from` (records that came after t's) into t. */
+/* Folds every key of `from` (records that came after t's) into t.  Room
+ * for all of them first: walking `from` in slot order visits keys in the
+ * order of their hash, and inserting that order into a smaller table with
+ * the same hash piles them into one long cluster. */
 static void ktab_merge(struct ktab *t, const struct ktab *from)
 {
+    ktab_reserve(t, t->n + from->n);
     for (uint64_t i = 0; i < from->cap; i++) {
         const struct eng_output_key *f = &from->keys[i];
         if (!f->records)

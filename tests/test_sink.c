@@ -202,7 +202,7 @@ static void test_sink_snapshot_values(void **state)
 }
 
 /* The external system's transactions on their own: invisible until
- * committed, commits idempotent, aborts per subtask, chunked staging. */
+ * committed, commits idempotent, aborts per subtask, staging in batches. */
 static void test_output_txns(void **state)
 {
     enum { BIG = 10007 };   /* several chunks, not a multiple of anything */
@@ -262,6 +262,50 @@ static void test_output_txns(void **state)
     eng_output_free(o);
 }
 
+/* Txns fold their records per key as they are staged; committing them must
+ * leave exactly what applying every record in commit order leaves.  Many
+ * keys, so txn tables and the committed table grow (a merge into a smaller
+ * table included), and keys spread as sequences and as multiples of a
+ * power of two (which a poor multiplicative hash would pile up). */
+static void test_output_fold_matches_replay(void **state)
+{
+    enum { N = 60000, TXNS = 3 };
+    static struct eng_record rec[TXNS][N];
+    for (uint32_t t = 0; t < TXNS; t++)
+        for (uint32_t i = 0; i < N; i++) {
+            uint64_t key = t == 1 ? (uint64_t)(i % 20000) << 20 : (uint64_t)(i * 7 + t) % 50000;
+            rec[t][i] = (struct eng_record){.key = key, .value = (int64_t)((i * 2654435761u) % 997),
+                                            .ts = i};
+        }
+    struct eng_output *folded = eng_output_new(), *replayed = eng_output_new();
+    bool applied;
+    for (uint32_t t = 0; t < TXNS; t++) {
+        for (uint32_t at = 0; at < N; at += 512)
+            assert_int_equal(eng_output_stage(folded, 1, 0, t + 1, rec[t] + at,
+                                              N - at < 512 ? N - at : 512), 0);
+        assert_int_equal(eng_output_commit(replayed, 1, 0, t + 1, rec[t], N, &applied), 0);
+        assert_true(applied);
+    }
+    /* Commit the first txn after a second one was staged: tables in use at once. */
+    for (uint32_t t = 0; t < TXNS; t++) {
+        assert_int_equal(eng_output_commit_txn(folded, 1, 0, t + 1, &applied), 0);
+        assert_true(applied);
+    }
+    assert_int_equal(eng_output_records(folded), eng_output_records(replayed));
+    assert_int_equal(eng_output_key_count(folded), eng_output_key_count(replayed));
+    for (uint32_t t = 0; t < TXNS; t++)
+        for (uint32_t i = 0; i < N; i++) {
+            struct eng_output_key a, b;
+            assert_int_equal(eng_output_key(folded, rec[t][i].key, &a), 0);
+            assert_int_equal(eng_output_key(replayed, rec[t][i].key, &b), 0);
+            assert_int_equal(a.records, b.records);
+            assert_int_equal(a.max, b.max);
+            assert_int_equal(a.last, b.last);
+        }
+    eng_output_free(folded);
+    eng_output_free(replayed);
+}
+
 /* A sink restored from another subtask's file (a rescaled restore) commits
  * that subtask's pending txns but does not abort the subtask's later ones:
  * that subtask's new instance, which may be staging already, fences its own
@@ -307,6 +351,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sink_exactly_once, ops_setup, ops_teardown),
         cmocka_unit_test_setup_teardown(test_sink_snapshot_values, ops_setup, ops_teardown),
         cmocka_unit_test_setup_teardown(test_output_txns, ops_setup, ops_teardown),
+        cmocka_unit_test_setup_teardown(test_output_fold_matches_replay, ops_setup,
+                                        ops_teardown),
         cmocka_unit_test_setup_teardown(test_sink_foreign_restore, ops_setup, ops_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
