@@ -2,10 +2,12 @@
  * kstate.c - open-addressing hash map for keyed operator state.
  *
  * Layout: one array of 24-byte slots (key, value, key group + 1, blob
- * length) probed linearly from a home slot taken from the high bits of the
- * key's XXH64; capacity is a power of two and the load factor stays at or
- * below 0.7.  The key group is the same XXH64 modulo max parallelism, so
- * one hash per record serves both.  A slot whose tag is 0 is empty, which
+ * length) probed linearly from a home slot taken from the high bits of a
+ * multiplicative (Fibonacci) hash of the key; capacity is a power of two and
+ * the load factor stays at or below 0.7.  The key group - XXH64 of the key
+ * modulo max parallelism, as HASH routing computes it - is needed only when
+ * a key is inserted and is kept in its slot, so the per-record path costs
+ * one multiplication instead of an XXH64.  A slot whose tag is 0 is empty, which
  * lets a zeroed allocation be an empty table.  Blob pointers live in a
  * parallel array allocated on the first blob, so states without blobs
  * (every keyed sum/count) pay nothing for them.  Removal shifts the
@@ -21,6 +23,7 @@
 #include "runtime/rt_mem.h"
 
 #define MIN_BITS 4
+#define SLOT_MUL 0x9E3779B97F4A7C15ull     /* 2^64 / golden ratio, odd */
 
 struct slot {
     uint64_t key;
@@ -41,16 +44,19 @@ struct eng_kstate {
     uint32_t *group_count;
 };
 
+/* Where a key lives in the table.  The high half is folded in first so keys
+ * that differ only in their high bits still spread. */
+static inline uint64_t hash_key(uint64_t key)
+{
+    return (key ^ (key >> 32)) * SLOT_MUL;
+}
+
 /* eng_key_hash (jobgraph.h) is the inlined 8-byte XXH64 HASH routing uses
  * too, so the key group a record is routed by is the one it is stored
  * under. */
-static inline uint64_t hash_key(uint64_t key)
+static inline uint32_t group_of(const struct eng_kstate *ks, uint64_t key)
 {
-    return eng_key_hash(key);
-}
-
-static inline uint32_t group_of(const struct eng_kstate *ks, uint64_t h)
-{
+    uint64_t h = eng_key_hash(key);
     return ks->kg_mask ? (uint32_t)(h & ks->kg_mask) : (uint32_t)(h % ks->max_par);
 }
 
@@ -167,26 +173,32 @@ int64_t *eng_kstate_get(struct eng_kstate *ks, uint64_t key)
     return ks->slots[i].tag ? &ks->slots[i].value : NULL;
 }
 
-/* Slot of `key` (whose hash is h), inserted at value 0 when absent. */
-static inline size_t upsert_h(struct eng_kstate *ks, uint64_t key, uint64_t h, bool *inserted)
+/* Inserts `key` (hash h, absent) at value 0; i is the empty slot probe
+ * found.  Out of line: once a state is warm nearly every record finds its
+ * key, and the per-record loops stay small. */
+static __attribute__((noinline)) size_t insert_h(struct eng_kstate *ks, uint64_t key, uint64_t h,
+                                                 size_t i)
 {
-    size_t i = probe(ks, key, h);
-    if (ks->slots[i].tag) {
-        if (inserted)
-            *inserted = false;
-        return i;
-    }
     if (ks->count + 1 > ks->grow_at) {
         rehash(ks, ks->bits + 1);
         i = probe(ks, key, h);
     }
-    uint32_t kg = group_of(ks, h);
+    uint32_t kg = group_of(ks, key);
     ks->slots[i] = (struct slot){.key = key, .value = 0, .tag = kg + 1, .blob_len = 0};
     ks->group_count[kg]++;
     ks->count++;
-    if (inserted)
-        *inserted = true;
     return i;
+}
+
+/* Slot of `key` (whose hash is h), inserted at value 0 when absent. */
+static inline __attribute__((always_inline)) size_t upsert_h(struct eng_kstate *ks, uint64_t key,
+                                                             uint64_t h, bool *inserted)
+{
+    size_t i = probe(ks, key, h);
+    bool found = ks->slots[i].tag != 0;
+    if (inserted)
+        *inserted = !found;
+    return found ? i : insert_h(ks, key, h, i);
 }
 
 static inline size_t upsert(struct eng_kstate *ks, uint64_t key, bool *inserted)
@@ -213,7 +225,7 @@ void eng_kstate_add_batch(struct eng_kstate *ks, const struct eng_record *rec, u
     /* Hash a stretch of records first, then update them while the home
      * slots of records a few places ahead are being fetched: a state larger
      * than the cache otherwise costs one full memory latency per record. */
-    enum { STRETCH = 256, AHEAD = 8 };
+    enum { STRETCH = 256, AHEAD = 16 };
     uint64_t h[STRETCH];
     for (uint32_t base = 0; base < n; base += STRETCH) {
         uint32_t m = n - base < STRETCH ? n - base : STRETCH;
@@ -235,7 +247,7 @@ static inline __attribute__((always_inline)) void
 aggregate(struct eng_kstate *ks, enum eng_kstate_agg agg, const struct eng_record *in,
           uint32_t n, struct eng_record *out)
 {
-    enum { STRETCH = 256, AHEAD = 8 };
+    enum { STRETCH = 256, AHEAD = 16 };
     uint64_t h[STRETCH];
     for (uint32_t base = 0; base < n; base += STRETCH) {
         uint32_t m = n - base < STRETCH ? n - base : STRETCH;
