@@ -31,8 +31,15 @@ struct eng_slot *eng_chan_claim(struct eng_chan *c)
 {
     uint64_t t = atomic_load_explicit(&c->tail, memory_order_relaxed);
     uint64_t h = atomic_load_explicit(&c->head, memory_order_seq_cst);
-    if (t - h > c->mask)
-        return NULL;
+    if (t - h > c->mask) {
+        /* Say we wait, then look again: a release that missed the flag
+         * has moved head where this second load sees it. */
+        atomic_store_explicit(&c->prod_waiting, 1, memory_order_seq_cst);
+        h = atomic_load_explicit(&c->head, memory_order_seq_cst);
+        if (t - h > c->mask)
+            return NULL;
+        atomic_store_explicit(&c->prod_waiting, 0, memory_order_relaxed);
+    }
     return &c->slots[t & c->mask];
 }
 
@@ -74,8 +81,10 @@ void eng_chan_release(struct eng_chan *c, struct rt_actor *self)
 {
     uint64_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
     atomic_store_explicit(&c->head, h + 1, memory_order_seq_cst);
-    /* The ring was full before this release: the producer may be waiting. */
-    if (atomic_load_explicit(&c->tail, memory_order_seq_cst) - h == (uint64_t)c->mask + 1)
+    /* A waiting producer stays asleep until half the ring is free. */
+    if (atomic_load_explicit(&c->prod_waiting, memory_order_seq_cst) &&
+        atomic_load_explicit(&c->tail, memory_order_relaxed) - (h + 1) <= (c->mask + 1) / 2 &&
+        atomic_exchange_explicit(&c->prod_waiting, 0, memory_order_acq_rel))
         wake(c, self, atomic_load_explicit(&c->producer, memory_order_acquire), NULL);
 }
 

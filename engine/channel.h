@@ -9,10 +9,15 @@
  *
  * Wake-ups follow the machine: one costs ~40 us across cores, so the producer
  * wakes the consumer only when its publish takes the ring from empty to
- * non-empty, and the consumer wakes the producer only when its release takes
- * it from full to not full.  Each side stores its index and then loads the
- * other's (both seq_cst), so at least one of them sees the other and no
- * wake-up is lost.
+ * non-empty, and the consumer wakes a producer that found the ring full only
+ * once the ring has drained to half: a slow consumer then pays one wake-up
+ * per half ring, not one per batch (the producer would otherwise fill the
+ * one freed slot and sleep again).  Each side stores its index (or the
+ * producer its waiting flag) and then loads the other's (all seq_cst), so at
+ * least one of them sees the other and no wake-up is lost.  A consumer that
+ * stops short of half without blocking for good cannot exist: it reads until
+ * the ring is empty unless it waits on something (an aligned barrier, its
+ * own output) that lets it read on later.
  *
  * A channel lives in process memory, not in either node's: either end's node
  * may crash while the other still holds it.  Breaking a channel (a peer is
@@ -54,6 +59,7 @@ struct eng_chan {
     atomic_uint_fast64_t head;      /* next slot the consumer reads */
     char pad1[64];
     atomic_uint_fast64_t tail;      /* next slot the producer writes */
+    atomic_int prod_waiting;        /* the producer found the ring full */
     char pad2[64];
     _Atomic rt_addr producer;       /* task actors; 0 until deployed */
     _Atomic rt_addr consumer;
@@ -66,7 +72,8 @@ struct eng_chan {
 struct eng_chan *eng_chan_new(uint32_t id, uint32_t slots);
 void eng_chan_free(struct eng_chan *c);
 
-/* Producer: the next free slot to fill in place, or NULL when full. */
+/* Producer: the next free slot to fill in place, or NULL when full (the
+ * consumer then wakes the producer once the ring has drained to half). */
 struct eng_slot *eng_chan_claim(struct eng_chan *c);
 /* Producer: publishes the claimed slot; wakes the consumer (from self) if the
  * ring was empty.  Returns 0, or -EHOSTDOWN when the wake-up found the
@@ -74,7 +81,8 @@ struct eng_slot *eng_chan_claim(struct eng_chan *c);
 int eng_chan_publish(struct eng_chan *c, struct rt_actor *self);
 /* Consumer: the oldest published slot, or NULL when empty. */
 struct eng_slot *eng_chan_peek(struct eng_chan *c);
-/* Consumer: frees the slot peek returned; wakes the producer if the ring was full. */
+/* Consumer: frees the slot peek returned; wakes a producer that found the
+ * ring full once it is down to half. */
 void eng_chan_release(struct eng_chan *c, struct rt_actor *self);
 
 /* Marks the channel broken with a cause (first cause wins).  Any thread. */
