@@ -219,6 +219,19 @@ int rt_send(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
 int rt_send_opaque(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
                    uint32_t len);
 
+/*
+ * Large payloads (file data, snapshots) without the copy rt_send makes: the
+ * sender fills a buffer from rt_msg_buf_new in place and rt_send_buf hands
+ * it over as the message itself.  rt_send_buf owns buf from the call on,
+ * whatever it returns (a dropped message frees it); len may be less than
+ * the buffer's size (-EINVAL when more).  A buffer never sent goes back with
+ * rt_msg_buf_free.  Process memory, like every message, so either
+ * end may crash in between.  Same results and hashing as rt_send.
+ */
+void *rt_msg_buf_new(uint32_t len);
+void rt_msg_buf_free(void *buf);
+int rt_send_buf(struct rt_actor *from, rt_addr dst, uint32_t type, void *buf, uint32_t len);
+
 /* Starts a one-shot timer that delivers RT_MSG_TIMER {id, tag} to the actor
  * after delay_ns.  Returns the timer id (never 0).  Actor's own node only. */
 uint64_t rt_timer_start(struct rt_actor *a, uint64_t delay_ns, uint64_t tag);

@@ -47,6 +47,34 @@ void rt__qmsg_free(struct rt__qmsg *q)
     free(q);
 }
 
+/* A qmsg whose payload the caller writes in full: only the header is
+ * cleared, so a large payload is not zeroed first. */
+static struct rt__qmsg *qmsg_new_uncleared(uint32_t len)
+{
+    struct rt__qmsg *q = malloc(sizeof(*q) + len);
+    if (!q)
+        abort();
+    memset(q, 0, sizeof(*q));
+    q->len = len;
+    return q;
+}
+
+static struct rt__qmsg *qmsg_of(void *buf)
+{
+    return (struct rt__qmsg *)((unsigned char *)buf - offsetof(struct rt__qmsg, data));
+}
+
+void *rt_msg_buf_new(uint32_t len)
+{
+    return qmsg_new_uncleared(len)->data;
+}
+
+void rt_msg_buf_free(void *buf)
+{
+    if (buf)
+        rt__qmsg_free(qmsg_of(buf));
+}
+
 void rt__fifo_push(struct rt__fifo *f, struct rt__qmsg *q)
 {
     q->next = NULL;
@@ -443,23 +471,38 @@ struct rt_world *rt_actor_world(const struct rt_actor *a) { return a->node->w; }
 
 /* ---- sending ---------------------------------------------------------------- */
 
+/* Sends data (len bytes) to dst.  With own, data is the payload of a qmsg
+ * from rt_msg_buf_new, sent as it is (and freed when it is not sent). */
 static int send_msg(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
-                    uint32_t len, int opaque);
+                    uint32_t len, int opaque, int own);
 
 int rt_send(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data, uint32_t len)
 {
-    return send_msg(from, dst, type, data, len, 0);
+    return send_msg(from, dst, type, data, len, 0, 0);
 }
 
 int rt_send_opaque(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
                    uint32_t len)
 {
-    return send_msg(from, dst, type, data, len, 1);
+    return send_msg(from, dst, type, data, len, 1, 0);
+}
+
+int rt_send_buf(struct rt_actor *from, rt_addr dst, uint32_t type, void *buf, uint32_t len)
+{
+    struct rt__qmsg *q = qmsg_of(buf);
+    if (len > q->len) {
+        rt_msg_buf_free(buf);
+        return -EINVAL;
+    }
+    q->len = len;       /* the sender may use less than it asked for */
+    return send_msg(from, dst, type, buf, len, 0, 1);
 }
 
 static int send_msg(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
-                    uint32_t len, int opaque)
+                    uint32_t len, int opaque, int own)
 {
+    int rc = 0;
+    struct rt__qmsg *mine = own ? qmsg_of((void *)data) : NULL;
     struct rt_world *w;
     uint32_t src_node;
     if (from) {
@@ -467,29 +510,42 @@ static int send_msg(struct rt_actor *from, rt_addr dst, uint32_t type, const voi
         src_node = from->node->id;
     } else {
         struct rt_node *cur = current_node;
-        if (!cur)
-            return -EINVAL;     /* from outside any node: use rt_node_call */
+        if (!cur) {
+            rc = -EINVAL;       /* from outside any node: use rt_node_call */
+            goto out;
+        }
         w = cur->w;
         src_node = cur->id;
     }
     struct rt_node *n = rt_world_node(w, RT_ADDR_NODE(dst));
-    if (!n || RT_ADDR_ACTOR(dst) == 0)
-        return -EINVAL;
+    if (!n || RT_ADDR_ACTOR(dst) == 0) {
+        rc = -EINVAL;
+        goto out;
+    }
     if (!rt_node_is_up(n) || RT_ADDR_INCARNATION(dst) != atomic_load(&n->incarnation)) {
         atomic_fetch_add(&n->dropped, 1);
         atomic_fetch_add(&w->net_dropped, 1);
         /* A vanished host swallows what is sent to it; a dead process refuses. */
-        return atomic_load(&n->vanished) && RT_ADDR_INCARNATION(dst) == atomic_load(&n->incarnation)
-                   ? 0 : -EHOSTDOWN;
+        rc = atomic_load(&n->vanished) && RT_ADDR_INCARNATION(dst) == atomic_load(&n->incarnation)
+                 ? 0 : -EHOSTDOWN;
+        goto out;
     }
     uint64_t delay = 0;
     int copies = rt__net_filter(w, src_node, n->id, &delay);
     if (copies == 0) {
         atomic_fetch_add(&w->net_dropped, 1);
-        return 0;
+        goto out;
     }
     for (int c = 0; c < copies; c++) {
-        struct rt__qmsg *q = rt__qmsg_new(len);
+        struct rt__qmsg *q;
+        if (mine && c == copies - 1) {
+            q = mine;           /* the last copy is the buffer itself */
+            mine = NULL;
+        } else {
+            q = qmsg_new_uncleared(len);
+            if (len)
+                memcpy(q->data, data, len);
+        }
         q->kind = RT__Q_MSG;
         q->opaque = opaque;
         q->src = from ? from->addr : 0;
@@ -497,15 +553,16 @@ static int send_msg(struct rt_actor *from, rt_addr dst, uint32_t type, const voi
         q->type = type;
         q->node = n->id;
         q->incarnation = RT_ADDR_INCARNATION(dst);
-        if (len)
-            memcpy(q->data, data, len);
         if (w->cfg.kind == RT_WORLD_SIM)
             q->at = rt__sim_link_time(w, src_node, n->id, delay);
         else
             q->at = delay ? rt_now(w) + delay : 0;
         enqueue(n, q);
     }
-    return 0;
+out:
+    if (mine)
+        rt__qmsg_free(mine);
+    return rc;
 }
 
 /* ---- timers ----------------------------------------------------------------- */

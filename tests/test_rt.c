@@ -517,6 +517,90 @@ static void net_body(enum rt_world_kind kind)
     rt_world_free(w);
 }
 
+/* ---- messages handed over without a copy (rt_send_buf) ----------------------- */
+
+#define BUF_MSGS 200
+#define BUF_LEN 5000
+
+struct buf_rx {
+    atomic_uint_fast64_t got, bad;
+};
+
+static void buf_rx_msg(struct rt_actor *a, const struct rt_msg *m)
+{
+    struct buf_rx *rx = rt_actor_state(a);
+    const unsigned char *p = m->data;
+    /* Message i is BUF_LEN - i bytes, byte j holding (i + j) & 0xff. */
+    uint32_t i = BUF_LEN - m->len;
+    bool ok = m->type == MSG_SEQ && m->len <= BUF_LEN;
+    for (uint32_t j = 0; ok && j < m->len; j++)
+        ok = p[j] == ((i + j) & 0xff);
+    if (!ok)
+        atomic_fetch_add(&rx->bad, 1);
+    atomic_fetch_add(&rx->got, 1);
+    rt_world_notify(rt_actor_world(a));
+}
+
+static const struct rt_actor_ops buf_rx_ops = { "buf-rx", buf_rx_msg, NULL };
+
+struct buf_tx {
+    rt_addr to, dead;
+    atomic_int rc_dead, rc_len, failed;
+};
+
+static void buf_send_all(struct rt_node *n, void *arg)
+{
+    struct buf_tx *tx = arg;
+    struct rt_actor *a = rt_actor_spawn(n, &silent_ops, NULL);
+    for (uint32_t i = 0; i < BUF_MSGS; i++) {
+        /* Filled in place; all but the first shorter than allocated. */
+        uint32_t len = BUF_LEN - i;
+        unsigned char *b = rt_msg_buf_new(BUF_LEN);
+        for (uint32_t j = 0; j < len; j++)
+            b[j] = (unsigned char)((i + j) & 0xff);
+        if (rt_send_buf(a, tx->to, MSG_SEQ, b, len) != 0)
+            atomic_fetch_add(&tx->failed, 1);
+    }
+    /* Sent to a node that is down: refused, and the buffer is freed (ASan). */
+    atomic_store(&tx->rc_dead, rt_send_buf(a, tx->dead, MSG_SEQ, rt_msg_buf_new(64), 64));
+    /* A length beyond the buffer: refused, freed. */
+    atomic_store(&tx->rc_len, rt_send_buf(a, tx->to, MSG_SEQ, rt_msg_buf_new(8), 9));
+    rt_msg_buf_free(rt_msg_buf_new(16));        /* never sent */
+    rt_world_notify(rt_node_world(n));
+}
+
+static bool buf_sent(void *arg)
+{
+    return atomic_load(&((struct buf_tx *)arg)->rc_len) != 1;
+}
+
+static void buf_body(enum rt_world_kind kind)
+{
+    struct rt_world *w = new_world(kind, 17);
+    struct rt_node *src = up_node(w, "src"), *rxn = up_node(w, "rx");
+    struct rt_node *gone = up_node(w, "gone");
+    struct buf_rx rx = { 0 };
+    rt_addr to = spawn(rxn, &buf_rx_ops, &rx);
+    rt_addr dead = spawn(gone, &buf_rx_ops, &rx);
+    rt_node_crash(gone);
+    /* Every message duplicated: the copies and the handed-over buffer alike. */
+    struct rt_net_rule dup = { .from = rt_node_id(src), .to = rt_node_id(rxn), .dup_p = 1.0 };
+    int id = rt_net_add_rule(w, &dup);
+    assert_true(id > 0);
+    struct buf_tx tx = { .to = to, .dead = dead, .rc_dead = 1, .rc_len = 1 };
+    assert_int_equal(rt_node_call(src, buf_send_all, &tx), 0);
+    assert_int_equal(rt_world_wait(w, buf_sent, &tx, WAIT_NS), 0);
+    assert_int_equal(atomic_load(&tx.rc_dead), -EHOSTDOWN);
+    assert_int_equal(atomic_load(&tx.rc_len), -EINVAL);
+    assert_int_equal(atomic_load(&tx.failed), 0);
+    assert_int_equal(wait_count(w, &rx.got, 2 * BUF_MSGS), 0);
+    assert_int_equal(atomic_load(&rx.bad), 0);
+    rt_world_free(w);
+}
+
+static void test_buf_real(void **s) { (void)s; buf_body(RT_WORLD_REAL); }
+static void test_buf_sim(void **s) { (void)s; buf_body(RT_WORLD_SIM); }
+
 static void test_net_real(void **s) { (void)s; net_body(RT_WORLD_REAL); }
 static void test_net_sim(void **s) { (void)s; net_body(RT_WORLD_SIM); }
 
@@ -682,6 +766,8 @@ int main(void)
         cmocka_unit_test(test_pause_sim),
         cmocka_unit_test(test_net_real),
         cmocka_unit_test(test_net_sim),
+        cmocka_unit_test(test_buf_real),
+        cmocka_unit_test(test_buf_sim),
         cmocka_unit_test(test_determinism_sim),
         cmocka_unit_test(test_stress_real),
     };
