@@ -100,13 +100,15 @@ static void finish(struct server *s, struct dfs__req *r)
              (unsigned long long)r->w.req_id, r->w.op, r->done.status,
              (unsigned long long)r->done.bytes, r->node, r->w.job, r->w.phase);
 
+    /* The payload is copied once, into the message itself.  (Reading into
+     * the message directly would save that copy, but the buffer would then
+     * outlive a crash of this node as a leak.) */
     uint32_t plen = r->done.payload_len;
-    unsigned char *msg = rt_xmalloc(sizeof(r->done) + plen);
+    unsigned char *msg = rt_msg_buf_new((uint32_t)sizeof(r->done) + plen);
     memcpy(msg, &r->done, sizeof(r->done));
     if (plen)
         memcpy(msg + sizeof(r->done), r->payload, plen);
-    rt_send(s->self, r->client, DFS_MSG_DONE, msg, (uint32_t)(sizeof(r->done) + plen));
-    rt_free(msg);
+    rt_send_buf(s->self, r->client, DFS_MSG_DONE, msg, (uint32_t)(sizeof(r->done) + plen));
     rt_free(r->payload);
     rt_free(r);
 }
@@ -398,7 +400,8 @@ uint64_t dfs_submit(struct rt_actor *self, struct dfs *d, const struct dfs_req *
         .flags = req->flags, .job = req->job, .phase = (uint32_t)req->phase,
         .path_len = (uint32_t)plen, .path2_len = (uint32_t)p2len, .data_len = (uint32_t)dlen,
     };
-    unsigned char *buf = rt_xmalloc(total);
+    /* Built in the message itself: a snapshot is copied once on its way. */
+    unsigned char *buf = rt_msg_buf_new((uint32_t)total);
     unsigned char *p = buf;
     memcpy(p, &w, sizeof(w));
     p += sizeof(w);
@@ -413,8 +416,11 @@ uint64_t dfs_submit(struct rt_actor *self, struct dfs *d, const struct dfs_req *
     if (dlen)
         memcpy(p, req->data, dlen);
     rt_addr server = dfs_addr(d);
-    int rc = server ? rt_send(self, server, DFS_MSG_REQ, buf, (uint32_t)total) : -EHOSTDOWN;
-    rt_free(buf);
+    int rc = -EHOSTDOWN;
+    if (server)
+        rc = rt_send_buf(self, server, DFS_MSG_REQ, buf, (uint32_t)total);
+    else
+        rt_msg_buf_free(buf);
     if (rc < 0)
         fail_locally(self, id, req, rc);
     return id;
