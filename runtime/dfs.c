@@ -41,6 +41,7 @@ struct server {
     uint32_t in_service;
     uint64_t tat;                       /* token bucket: theoretical arrival time */
     uint64_t token_timer;               /* pending wake-up for a token, 0: none */
+    struct dfs__req *incoming;          /* the request being received, until finished */
 };
 
 /* Timer tags: TAG_TOKEN wakes the pump for a token; any other tag is the seq
@@ -110,6 +111,9 @@ static void finish(struct server *s, struct dfs__req *r)
         memcpy(msg + sizeof(r->done), r->payload, plen);
     rt_send_buf(s->self, r->client, DFS_MSG_DONE, msg, (uint32_t)(sizeof(r->done) + plen));
     rt_free(r->payload);
+    rt_free(r->body);
+    if (s->incoming == r)
+        s->incoming = NULL;
     rt_free(r);
 }
 
@@ -178,7 +182,16 @@ static void pump(struct server *s)
     }
 }
 
-/* Copies a DFS_MSG_REQ into a request block; NULL if malformed. */
+/* Points r's names and data at body (the message's, or r's own copy). */
+static void aim(struct dfs__req *r, const unsigned char *body)
+{
+    r->path = (const char *)body;
+    r->path2 = (const char *)body + r->w.path_len + 1;
+    r->data = body + r->w.path_len + 1 + r->w.path2_len + 1;
+}
+
+/* A request block for a DFS_MSG_REQ, its names and data still in the
+ * message (see keep_body); NULL if malformed. */
 static struct dfs__req *parse_req(const struct rt_msg *m)
 {
     struct dfs__wire w;
@@ -191,16 +204,11 @@ static struct dfs__req *parse_req(const struct rt_msg *m)
     const unsigned char *p = (const unsigned char *)m->data + sizeof(w);
     if (p[w.path_len] != 0 || p[w.path_len + 1 + w.path2_len] != 0)
         return NULL;
-    size_t body = m->len - sizeof(w);
-    struct dfs__req *r = rt_xcalloc(1, sizeof(*r) + body);
-    unsigned char *copy = (unsigned char *)(r + 1);
-    memcpy(copy, p, body);
+    struct dfs__req *r = rt_xcalloc(1, sizeof(*r));
     r->w = w;
     r->client = m->src;
     r->node = RT_ADDR_NODE(m->src);
-    r->path = (const char *)copy;
-    r->path2 = (const char *)copy + w.path_len + 1;
-    r->data = copy + w.path_len + 1 + w.path2_len + 1;
+    aim(r, p);
     r->done.req_id = w.req_id;
     r->done.cookie = w.cookie;
     r->done.op = w.op;
@@ -241,7 +249,20 @@ static void server_msg(struct rt_actor *a, const struct rt_msg *m)
     TAILQ_INSERT_TAIL(&s->queue, r, link);
     s->nqueued++;
     dfs__stats_flight(&s->d->st, rt_now(s->d->w), 1);
+    s->incoming = r;
     pump(s);
+    /* Names and data are needed until the op runs.  Mostly it has run by
+     * now (a free stream takes it at once; it may even be answered and
+     * gone, which finish() says by clearing incoming), and a large write was
+     * never copied; one that waits in the queue takes a copy of the message's. */
+    r = s->incoming;
+    s->incoming = NULL;
+    if (r && !r->seq) {
+        size_t body = m->len - sizeof(r->w);
+        r->body = rt_xmalloc(body);
+        memcpy(r->body, (const unsigned char *)m->data + sizeof(r->w), body);
+        aim(r, r->body);
+    }
 }
 
 static const struct rt_actor_ops server_ops = { "dfs", server_msg, NULL };
@@ -382,29 +403,40 @@ static void fail_locally(struct rt_actor *self, uint64_t id, const struct dfs_re
     rt_send(self, rt_actor_addr(self), DFS_MSG_DONE, &done, sizeof(done));
 }
 
-uint64_t dfs_submit(struct rt_actor *self, struct dfs *d, const struct dfs_req *req)
+/* A request built in its message: the wire header, the paths, room for
+ * the data. */
+struct dfs_write {
+    unsigned char *msg;
+    uint32_t total;
+    struct dfs_req req;         /* for a local failure: op and cookie */
+};
+
+/* Lays req out in a message with room for dlen bytes of data; NULL when it
+ * is too large for one message. */
+static struct dfs_write *build(const struct dfs_req *req, size_t dlen, unsigned char **data)
 {
-    uint64_t id = atomic_fetch_add_explicit(&d->next_req, 1, memory_order_relaxed);
     size_t plen = req->path ? strlen(req->path) : 0;
     size_t p2len = req->path2 ? strlen(req->path2) : 0;
-    size_t dlen = req->op == DFS_OP_WRITE ? req->len : 0;
     size_t total = sizeof(struct dfs__wire) + plen + 1 + p2len + 1 + dlen;
     if (plen > UINT32_MAX / 2 || p2len > UINT32_MAX / 2 || dlen > UINT32_MAX ||
-        total > UINT32_MAX) {
-        fail_locally(self, id, req, -EMSGSIZE);
-        return id;
-    }
-    struct dfs__wire w = {
-        .req_id = id, .cookie = req->cookie, .submit_ns = rt_now(rt_actor_world(self)),
+        total > UINT32_MAX)
+        return NULL;
+    struct dfs_write *w = rt_xmalloc(sizeof(*w));
+    w->total = (uint32_t)total;
+    w->req = *req;
+    w->req.path = w->req.path2 = NULL;
+    w->req.data = NULL;
+    w->msg = rt_msg_buf_new(w->total);
+    /* The id and submit time go in when it is sent. */
+    struct dfs__wire wire = {
         .offset = req->offset, .length = req->length, .op = (uint32_t)req->op,
         .flags = req->flags, .job = req->job, .phase = (uint32_t)req->phase,
-        .path_len = (uint32_t)plen, .path2_len = (uint32_t)p2len, .data_len = (uint32_t)dlen,
+        .cookie = req->cookie, .path_len = (uint32_t)plen, .path2_len = (uint32_t)p2len,
+        .data_len = (uint32_t)dlen,
     };
-    /* Built in the message itself: a snapshot is copied once on its way. */
-    unsigned char *buf = rt_msg_buf_new((uint32_t)total);
-    unsigned char *p = buf;
-    memcpy(p, &w, sizeof(w));
-    p += sizeof(w);
+    unsigned char *p = w->msg;
+    memcpy(p, &wire, sizeof(wire));
+    p += sizeof(wire);
     if (plen)
         memcpy(p, req->path, plen);
     p[plen] = 0;
@@ -412,18 +444,64 @@ uint64_t dfs_submit(struct rt_actor *self, struct dfs *d, const struct dfs_req *
     if (p2len)
         memcpy(p, req->path2, p2len);
     p[p2len] = 0;
-    p += p2len + 1;
-    if (dlen)
-        memcpy(p, req->data, dlen);
+    *data = p + p2len + 1;
+    return w;
+}
+
+static uint64_t send_built(struct rt_actor *self, struct dfs *d, struct dfs_write *w)
+{
+    uint64_t id = atomic_fetch_add_explicit(&d->next_req, 1, memory_order_relaxed);
+    struct dfs__wire *wire = (struct dfs__wire *)w->msg;
+    wire->req_id = id;
+    wire->submit_ns = rt_now(rt_actor_world(self));
     rt_addr server = dfs_addr(d);
     int rc = -EHOSTDOWN;
     if (server)
-        rc = rt_send_buf(self, server, DFS_MSG_REQ, buf, (uint32_t)total);
+        rc = rt_send_buf(self, server, DFS_MSG_REQ, w->msg, w->total);
     else
-        rt_msg_buf_free(buf);
+        rt_msg_buf_free(w->msg);
     if (rc < 0)
-        fail_locally(self, id, req, rc);
+        fail_locally(self, id, &w->req, rc);
+    rt_free(w);
     return id;
+}
+
+uint64_t dfs_submit(struct rt_actor *self, struct dfs *d, const struct dfs_req *req)
+{
+    size_t dlen = req->op == DFS_OP_WRITE ? req->len : 0;
+    unsigned char *data;
+    struct dfs_write *w = build(req, dlen, &data);
+    if (!w) {
+        uint64_t id = atomic_fetch_add_explicit(&d->next_req, 1, memory_order_relaxed);
+        fail_locally(self, id, req, -EMSGSIZE);
+        return id;
+    }
+    /* Copied once, into the message itself. */
+    if (dlen)
+        memcpy(data, req->data, dlen);
+    return send_built(self, d, w);
+}
+
+void *dfs_write_prepare(const struct dfs_req *req, size_t len, struct dfs_write **out)
+{
+    struct dfs_req r = *req;
+    r.op = DFS_OP_WRITE;
+    unsigned char *data;
+    *out = build(&r, len, &data);
+    return *out ? data : NULL;
+}
+
+uint64_t dfs_submit_write(struct rt_actor *self, struct dfs *d, struct dfs_write *w)
+{
+    return send_built(self, d, w);
+}
+
+void dfs_write_abandon(struct dfs_write *w)
+{
+    if (!w)
+        return;
+    rt_msg_buf_free(w->msg);
+    rt_free(w);
 }
 
 int dfs_done_parse(const struct rt_msg *m, struct dfs_done *out, const void **payload)

@@ -104,6 +104,17 @@ struct dfs_req {
     uint64_t cookie;            /* echoed in dfs_done, for the client's use */
 };
 
+/*
+ * A WRITE whose bytes the caller produces in place, for large files (a
+ * snapshot encodes straight into its request): dfs_write_prepare returns
+ * where to put len bytes (req->data and req->len are not used), and
+ * dfs_submit_write sends it as dfs_submit would; dfs_write_abandon drops one
+ * that will not be sent.  NULL, with nothing to submit or abandon, when the
+ * request is too large for one message (dfs_submit says -EMSGSIZE).
+ */
+struct dfs_write;
+void *dfs_write_prepare(const struct dfs_req *req, size_t len, struct dfs_write **w);
+
 /* The head of a DFS_MSG_DONE payload; the payload follows it at once:
  * READ: `bytes` bytes of data; LIST: `count` names, each NUL-terminated,
  * sorted, `payload_len` bytes in all.  Other ops: no payload. */
@@ -158,6 +169,9 @@ rt_addr dfs_addr(const struct dfs *d);
  * rt_node_call function) of self's node.
  */
 uint64_t dfs_submit(struct rt_actor *self, struct dfs *d, const struct dfs_req *req);
+/* Sends a prepared WRITE (see dfs_write_prepare) as dfs_submit does; w is gone after. */
+uint64_t dfs_submit_write(struct rt_actor *self, struct dfs *d, struct dfs_write *w);
+void dfs_write_abandon(struct dfs_write *w);
 
 /* Reads a DFS_MSG_DONE message: copies the header to *out and points
  * *payload at what follows.  Returns 0, or -EINVAL if m is not a well-formed

@@ -19,8 +19,9 @@ struct dfs__wire {
     uint32_t path_len, path2_len, data_len, pad;
 };
 
-/* A request on the server: one block holding the message copy.  Lives in the
- * dfs node's memory (a crash drops it with the node). */
+/* A request on the server.  Its names and data point into the message while
+ * it is being handled, into `body` (a copy) if it has to wait for its turn.
+ * Lives in the dfs node's memory (a crash drops it with the node). */
 struct dfs__req {
     TAILQ_ENTRY(dfs__req) link; /* in the server's queue or in-service list */
     struct dfs__wire w;
@@ -33,6 +34,7 @@ struct dfs__req {
     uint64_t due;               /* completion time per the model */
     uint64_t seq;               /* server's start order: the completion timer's tag */
     unsigned char *payload;     /* READ data / LIST names, node memory */
+    unsigned char *body;        /* names and data, if copied; else NULL */
     int created, deleted, synced;
 };
 TAILQ_HEAD(dfs__req_list, dfs__req);

@@ -278,6 +278,77 @@ static void roundtrip(enum rt_world_kind kind)
 }
 BOTH(roundtrip)
 
+/* ---- writes built in place, and writes that wait their turn ------------------- */
+
+#define PREP_LEN 70000
+
+struct prep {
+    struct client *c;
+    atomic_int done;
+};
+
+/* Cookie 0: a write prepared and filled in place; one more prepared and
+ * abandoned (nothing is sent; ASan sees it freed). */
+static void prep_fn(struct rt_node *n, void *arg)
+{
+    struct prep *p = arg;
+    struct dfs_req r = { .path = "job-2/prepared", .job = 2, .cookie = 0 };
+    struct dfs_write *w;
+    unsigned char *b = dfs_write_prepare(&r, PREP_LEN, &w);
+    if (b) {
+        fill(b, PREP_LEN, 9);
+        dfs_submit_write(p->c->self, p->c->d, w);
+    }
+    r.path = "job-2/never";
+    if (dfs_write_prepare(&r, 10, &w))
+        dfs_write_abandon(w);
+    atomic_store(&p->done, 1);
+    rt_world_notify(rt_node_world(n));
+}
+
+static void prepared_body(enum rt_world_kind kind)
+{
+    /* One stream: of writes sent together, all but the first wait in the
+     * queue, where the server must hold its own copy of their bytes. */
+    struct dfs_config m = { .streams = 1, .base_latency_ns = RT_NS_PER_MS };
+    struct env e;
+    env_up(&e, kind, &m);
+    struct client *c = &e.cl[0];
+    uint64_t before = atomic_load(&c->ndone);
+    struct prep p = { c, 0 };
+    assert_int_equal(rt_node_call(e.cn[0], prep_fn, &p), 0);
+    struct goal g = { &c->ndone, before + 1 };
+    assert_int_equal(rt_world_wait(e.w, goal_met, &g, WAIT_NS), 0);
+    assert_int_equal(c->slots[0].done.status, 0);
+    assert_int_equal(c->slots[0].done.bytes, PREP_LEN);
+    static unsigned char want[PREP_LEN];
+    fill(want, PREP_LEN, 9);
+    struct slot *s = op(&e, 0, rd("job-2/prepared", 0, 0));
+    assert_int_equal(s->done.bytes, PREP_LEN);
+    assert_memory_equal(s->buf, want, PREP_LEN);
+    assert_int_equal(op_status(&e, simple(DFS_OP_STAT, "job-2/never")), -ENOENT);
+
+    static unsigned char data[4][20000];
+    char names[4][32];
+    struct dfs_req w[4];
+    for (int i = 0; i < 4; i++) {
+        fill(data[i], sizeof(data[i]), 20 + (unsigned)i);
+        snprintf(names[i], sizeof(names[i]), "job-2/queued-%d", i);
+        w[i] = wr(names[i], data[i], sizeof(data[i]));
+    }
+    run(&e, 0, w, 4);
+    struct dfs_stats st;
+    dfs_stats_get(e.d, &st);
+    assert_int_equal(st.peak_queued, 3);
+    for (int i = 0; i < 4; i++) {
+        s = op(&e, 0, rd(names[i], 0, 0));
+        assert_int_equal(s->done.bytes, sizeof(data[i]));
+        assert_memory_equal(s->buf, data[i], sizeof(data[i]));
+    }
+    env_down(&e);
+}
+BOTH(prepared_body)
+
 /* ---- rename: temp name, then the final one ----------------------------------- */
 
 static void rename_body(enum rt_world_kind kind)
@@ -821,6 +892,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roundtrip_sim),
         cmocka_unit_test(roundtrip_real),
+        cmocka_unit_test(prepared_body_sim),
+        cmocka_unit_test(prepared_body_real),
         cmocka_unit_test(rename_body_sim),
         cmocka_unit_test(rename_body_real),
         cmocka_unit_test(list_body_sim),
