@@ -236,8 +236,21 @@ void eng_snap_state_release(struct eng_snap_state *st)
 
 /* ---- state files ---- */
 
+static void *alloc_node(void *arg, size_t len)
+{
+    (void)arg;
+    return rt_xmalloc(len);
+}
+
 int eng_snapshot_encode(const struct eng_snap_state *st, const struct eng_kstate *ks,
                         uint8_t **buf, size_t *len)
+{
+    return eng_snapshot_encode_into(st, ks, alloc_node, NULL, buf, len);
+}
+
+int eng_snapshot_encode_into(const struct eng_snap_state *st, const struct eng_kstate *ks,
+                             void *(*alloc)(void *arg, size_t len), void *arg, uint8_t **buf,
+                             size_t *len)
 {
     if (st->max_parallelism == 0 || st->max_parallelism > ENG_MAX_PARALLELISM_LIMIT ||
         st->kg_first > st->kg_last || st->kg_last >= st->max_parallelism ||
@@ -266,7 +279,11 @@ int eng_snapshot_encode(const struct eng_snap_state *st, const struct eng_kstate
     size_t keyed_off = index_off + nkg * INDEX_ENTRY_LEN;
     size_t total = keyed_off + keyed_len + TRAILER_LEN;
 
-    uint8_t *b = rt_xcalloc(1, total);
+    uint8_t *b = alloc(arg, total);
+    if (!b) {
+        rt_free(e);
+        return -EMSGSIZE;
+    }
     uint8_t *p = put_u64(b + HEADER_LEN, st->checkpoint_id);
     p = put_u32(p, st->max_parallelism);
     p = put_u32(p, st->kg_first);
@@ -298,6 +315,9 @@ int eng_snapshot_encode(const struct eng_snap_state *st, const struct eng_kstate
         uint8_t *start = data;
         uint32_t count = 0;
         for (; k < ne && e[k].key_group == kg; k++, count++) {
+            /* Blobs are scattered over the heap: fetch a few entries ahead. */
+            if (k + 8 < ne && e[k + 8].blob)
+                __builtin_prefetch(e[k + 8].blob);
             data = put_u64(data, e[k].key);
             data = put_u64(data, (uint64_t)e[k].value);
             data = put_u32(data, e[k].blob_len);

@@ -70,6 +70,12 @@ void eng_snap_state_release(struct eng_snap_state *st);
  * value name. */
 int eng_snapshot_encode(const struct eng_snap_state *st, const struct eng_kstate *ks,
                         uint8_t **buf, size_t *len);
+/* As eng_snapshot_encode, into a buffer of *len bytes that alloc(arg, len)
+ * returns (the encoder writes every byte; the caller owns it after).  An
+ * alloc returning NULL makes it return -EMSGSIZE. */
+int eng_snapshot_encode_into(const struct eng_snap_state *st, const struct eng_kstate *ks,
+                             void *(*alloc)(void *arg, size_t len), void *arg, uint8_t **buf,
+                             size_t *len);
 
 /* Decodes a state file named `what` (used in messages only).  Values and
  * staged records go to *out (release with eng_snap_state_release); keys of

@@ -244,6 +244,17 @@ void eng__task_snap_finish(struct task *k, struct snap_job *sj)
     sj->chk = 0;
 }
 
+struct write_slot {
+    const struct dfs_req *req;
+    struct dfs_write *w;
+};
+
+static void *prepare_write(void *arg, size_t len)
+{
+    struct write_slot *ws = arg;
+    return dfs_write_prepare(ws->req, len, &ws->w);
+}
+
 /* Snapshots every operator for checkpoint chk and starts writing the files. */
 static void snapshot(struct task *k, uint64_t chk)
 {
@@ -263,34 +274,35 @@ static void snapshot(struct task *k, uint64_t chk)
                                      .max_parallelism = op->env.max_parallelism };
         eng_key_group_range(op->env.subtask, op->env.parallelism, op->env.max_parallelism,
                             &st.kg_first, &st.kg_last);
+        struct eng_meta_entry *e = &sj->e[sj->n];
+        snprintf(e->file, sizeof(e->file), "%s/chk-%llu/v%u-s%u.state", k->job->dir,
+                 (unsigned long long)chk, op->env.vertex, op->env.subtask);
+        /* Encoded straight into the write request: no copy of the file. */
+        struct dfs_req req = { .op = DFS_OP_WRITE, .path = e->file, .job = k->job->id,
+                               .phase = DFS_PHASE_CHECKPOINT, .cookie = (chk << 8) | i };
+        struct write_slot ws = { &req, NULL };
         const struct eng_kstate *ks = NULL;
         uint8_t *buf = NULL;
         size_t len = 0;
         int rc = op->ops->snapshot ? op->ops->snapshot(op, &st, &ks) : 0;
         if (rc == 0)
-            rc = eng_snapshot_encode(&st, ks, &buf, &len);
+            rc = eng_snapshot_encode_into(&st, ks, prepare_write, &ws, &buf, &len);
         if (rc < 0) {
             sj->failed = true;
             snprintf(sj->reason, sizeof(sj->reason), "snapshot of %.40s failed: %.90s",
                      op->vertex->name, op->error[0] ? op->error : strerror(-rc));
-            rt_free(buf);
+            dfs_write_abandon(ws.w);
             break;
         }
-        struct eng_meta_entry *e = &sj->e[sj->n++];
+        sj->n++;
         e->vertex = op->env.vertex;
         e->subtask = op->env.subtask;
         e->kg_first = st.kg_first;
         e->kg_last = st.kg_last;
         e->size = len;
         e->checksum = eng_snapshot_checksum(buf, len);
-        snprintf(e->file, sizeof(e->file), "%s/chk-%llu/v%u-s%u.state", k->job->dir,
-                 (unsigned long long)chk, e->vertex, e->subtask);
-        struct dfs_req req = { .op = DFS_OP_WRITE, .path = e->file, .data = buf, .len = len,
-                               .job = k->job->id, .phase = DFS_PHASE_CHECKPOINT,
-                               .cookie = (chk << 8) | i };
-        dfs_submit(k->self, k->job->dfs, &req);
+        dfs_submit_write(k->self, k->job->dfs, ws.w);
         sj->outstanding++;
-        rt_free(buf);
     }
     if (sj->outstanding == 0)
         eng__task_snap_finish(k, sj);
