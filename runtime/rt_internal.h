@@ -73,6 +73,7 @@ struct rt__qmsg {
     void (*fn)(struct rt_node *, void *);
     void *arg;
     struct rt__timer *timer;
+    size_t pooled;              /* bytes allocated when from the large-message pool, else 0 */
     _Alignas(max_align_t) unsigned char data[];
 };
 

@@ -13,6 +13,7 @@
  * the handler at once, and measures the handler's busy time.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,43 @@ struct rt__qmsg *rt__qmsg_new(uint32_t len)
     return q;
 }
 
+/*
+ * Large messages (file data, snapshots: megabytes each, one per checkpoint
+ * and state file) come from a small pool of power-of-two blocks.  The
+ * allocator hands out such sizes as fresh mappings and unmaps them when
+ * freed, so each one page-faults its way in again - most of what filling a
+ * 16 MB snapshot costs.  The pool keeps at most POOL_KEEP bytes; the rest
+ * goes back to the allocator as before.
+ */
+#define POOL_MIN_SHIFT 20       /* 1 MiB: smaller messages are malloc'd */
+#define POOL_MAX_SHIFT 31
+#define POOL_KEEP ((size_t)256 << 20)
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct rt__qmsg *pool[POOL_MAX_SHIFT + 1];
+static size_t pool_bytes;
+
+static unsigned pool_shift(size_t bytes)
+{
+    unsigned s = POOL_MIN_SHIFT;
+    while (((size_t)1 << s) < bytes)
+        s++;
+    return s;
+}
+
 void rt__qmsg_free(struct rt__qmsg *q)
 {
+    if (q->pooled) {
+        pthread_mutex_lock(&pool_mu);
+        if (pool_bytes + q->pooled <= POOL_KEEP) {
+            unsigned s = pool_shift(q->pooled);
+            q->next = pool[s];
+            pool[s] = q;
+            pool_bytes += q->pooled;
+            q = NULL;
+        }
+        pthread_mutex_unlock(&pool_mu);
+    }
     free(q);
 }
 
@@ -51,11 +87,24 @@ void rt__qmsg_free(struct rt__qmsg *q)
  * cleared, so a large payload is not zeroed first. */
 static struct rt__qmsg *qmsg_new_uncleared(uint32_t len)
 {
-    struct rt__qmsg *q = malloc(sizeof(*q) + len);
-    if (!q)
+    size_t bytes = sizeof(struct rt__qmsg) + len;
+    struct rt__qmsg *q = NULL;
+    size_t pooled = 0;
+    if (bytes >= ((size_t)1 << POOL_MIN_SHIFT)) {
+        unsigned s = pool_shift(bytes);
+        pooled = bytes = (size_t)1 << s;
+        pthread_mutex_lock(&pool_mu);
+        if ((q = pool[s]) != NULL) {
+            pool[s] = q->next;
+            pool_bytes -= pooled;
+        }
+        pthread_mutex_unlock(&pool_mu);
+    }
+    if (!q && !(q = malloc(bytes)))
         abort();
     memset(q, 0, sizeof(*q));
     q->len = len;
+    q->pooled = pooled;
     return q;
 }
 

@@ -521,6 +521,8 @@ static void net_body(enum rt_world_kind kind)
 
 #define BUF_MSGS 200
 #define BUF_LEN 5000
+#define BUF_BIG (3u << 20)     /* large enough for the runtime's buffer pool */
+#define BUF_BIG_MSGS 6
 
 struct buf_rx {
     atomic_uint_fast64_t got, bad;
@@ -530,6 +532,17 @@ static void buf_rx_msg(struct rt_actor *a, const struct rt_msg *m)
 {
     struct buf_rx *rx = rt_actor_state(a);
     const unsigned char *p = m->data;
+    if (m->type == MSG_GROW) {
+        /* A large one (pooled buffers, reused): byte j holds (j * 7 + len) & 0xff. */
+        bool ok = m->len >= BUF_BIG / 2;
+        for (uint32_t j = 0; ok && j < m->len; j += 4093)
+            ok = p[j] == ((j * 7 + m->len) & 0xff);
+        if (!ok)
+            atomic_fetch_add(&rx->bad, 1);
+        atomic_fetch_add(&rx->got, 1);
+        rt_world_notify(rt_actor_world(a));
+        return;
+    }
     /* Message i is BUF_LEN - i bytes, byte j holding (i + j) & 0xff. */
     uint32_t i = BUF_LEN - m->len;
     bool ok = m->type == MSG_SEQ && m->len <= BUF_LEN;
@@ -559,6 +572,16 @@ static void buf_send_all(struct rt_node *n, void *arg)
         for (uint32_t j = 0; j < len; j++)
             b[j] = (unsigned char)((i + j) & 0xff);
         if (rt_send_buf(a, tx->to, MSG_SEQ, b, len) != 0)
+            atomic_fetch_add(&tx->failed, 1);
+    }
+    for (uint32_t i = 0; i < BUF_BIG_MSGS; i++) {
+        /* Sizes alternate within one pool class, so later ones may get a
+         * block the receiver has freed, still holding earlier bytes. */
+        uint32_t len = BUF_BIG - (i % 2) * 4096;
+        unsigned char *b = rt_msg_buf_new(len);
+        for (uint32_t j = 0; j < len; j++)
+            b[j] = (unsigned char)((j * 7 + len) & 0xff);
+        if (rt_send_buf(a, tx->to, MSG_GROW, b, len) != 0)
             atomic_fetch_add(&tx->failed, 1);
     }
     /* Sent to a node that is down: refused, and the buffer is freed (ASan). */
@@ -593,7 +616,7 @@ static void buf_body(enum rt_world_kind kind)
     assert_int_equal(atomic_load(&tx.rc_dead), -EHOSTDOWN);
     assert_int_equal(atomic_load(&tx.rc_len), -EINVAL);
     assert_int_equal(atomic_load(&tx.failed), 0);
-    assert_int_equal(wait_count(w, &rx.got, 2 * BUF_MSGS), 0);
+    assert_int_equal(wait_count(w, &rx.got, 2 * (BUF_MSGS + BUF_BIG_MSGS)), 0);
     assert_int_equal(atomic_load(&rx.bad), 0);
     rt_world_free(w);
 }
