@@ -360,32 +360,26 @@ size_t eng_kstate_group_count(const struct eng_kstate *ks, uint32_t key_group)
     return key_group < ks->max_par ? ks->group_count[key_group] : 0;
 }
 
-/* A key and where it lives: what collect sorts (16 bytes, not a 32-byte
- * entry, and compared inline, not through qsort's function pointer). */
-struct key_at {
-    uint64_t key;
-    size_t slot;
-};
-
-static inline void swap_key_at(struct key_at *a, struct key_at *b)
+static inline void swap_entry(struct eng_kstate_entry *a, struct eng_kstate_entry *b)
 {
-    struct key_at t = *a;
+    struct eng_kstate_entry t = *a;
     *a = *b;
     *b = t;
 }
 
 /* Sorts a[0..n) by key (keys are distinct): quicksort on a median of three,
- * recursing into the smaller side, insertion sort for short runs. */
-static void sort_keys(struct key_at *a, size_t n)
+ * recursing into the smaller side, insertion sort for short runs.  Compared
+ * inline, not through qsort's function pointer. */
+static void sort_entries(struct eng_kstate_entry *a, size_t n)
 {
     while (n > 16) {
         size_t mid = n / 2;
         if (a[mid].key < a[0].key)
-            swap_key_at(&a[mid], &a[0]);
+            swap_entry(&a[mid], &a[0]);
         if (a[n - 1].key < a[0].key)
-            swap_key_at(&a[n - 1], &a[0]);
+            swap_entry(&a[n - 1], &a[0]);
         if (a[n - 1].key < a[mid].key)
-            swap_key_at(&a[n - 1], &a[mid]);
+            swap_entry(&a[n - 1], &a[mid]);
         uint64_t pivot = a[mid].key;
         size_t i = 0, j = n - 1;
         for (;;) {
@@ -395,23 +389,23 @@ static void sort_keys(struct key_at *a, size_t n)
                 j--;
             if (i >= j)
                 break;
-            swap_key_at(&a[i], &a[j]);
+            swap_entry(&a[i], &a[j]);
             i++;
             j--;
         }
         /* a[0..j] <= pivot <= a[j+1..n) */
         size_t left = j + 1;
         if (left < n - left) {
-            sort_keys(a, left);
+            sort_entries(a, left);
             a += left;
             n -= left;
         } else {
-            sort_keys(a + left, n - left);
+            sort_entries(a + left, n - left);
             n = left;
         }
     }
     for (size_t i = 1; i < n; i++) {
-        struct key_at x = a[i];
+        struct eng_kstate_entry x = a[i];
         size_t j = i;
         while (j > 0 && a[j - 1].key > x.key) {
             a[j] = a[j - 1];
@@ -429,35 +423,31 @@ size_t eng_kstate_collect(const struct eng_kstate *ks, uint32_t kg_first, uint32
     size_t n = 0, ngroups = kg_first <= kg_last ? (size_t)kg_last - kg_first + 1 : 0;
     /* Counting sort by key group (the counts are kept up to date), then
      * each group's run sorted by key: the order depends only on the keys,
-     * never on the table's insertion history or size. */
+     * never on the table's insertion history or size.  Entries are filled
+     * in one walk over the table, in slot order, so nothing is read from it
+     * at random afterwards. */
     size_t *at = rt_xmalloc((ngroups + 1) * sizeof(size_t));
     for (size_t g = 0; g < ngroups; g++) {
         at[g] = n;
         n += ks->group_count[kg_first + g];
     }
     at[ngroups] = n;
-    struct key_at *k = rt_xmalloc((n ? n : 1) * sizeof(*k));
+    struct eng_kstate_entry *e = rt_xmalloc((n ? n : 1) * sizeof(*e));
     size_t cap = (size_t)1 << ks->bits;
     for (size_t i = 0; i < cap && n; i++) {
         const struct slot *s = &ks->slots[i];
         if (!s->tag || s->tag - 1 < kg_first || s->tag - 1 > kg_last)
             continue;
-        k[at[s->tag - 1 - kg_first]++] = (struct key_at){.key = s->key, .slot = i};
+        e[at[s->tag - 1 - kg_first]++] = (struct eng_kstate_entry){
+            .key = s->key, .value = s->value, .key_group = s->tag - 1,
+            .blob_len = s->blob_len, .blob = ks->blobs ? ks->blobs[i] : NULL};
     }
     size_t start = 0;
     for (size_t g = 0; g < ngroups; g++) {
         size_t end = at[g]; /* the fill loop left at[g] at the group's end */
-        sort_keys(k + start, end - start);
+        sort_entries(e + start, end - start);
         start = end;
     }
-    struct eng_kstate_entry *e = rt_xmalloc((n ? n : 1) * sizeof(*e));
-    for (size_t i = 0; i < n; i++) {
-        const struct slot *s = &ks->slots[k[i].slot];
-        e[i] = (struct eng_kstate_entry){
-            .key = s->key, .value = s->value, .key_group = s->tag - 1,
-            .blob_len = s->blob_len, .blob = ks->blobs ? ks->blobs[k[i].slot] : NULL};
-    }
-    rt_free(k);
     rt_free(at);
     *out = e;
     return n;

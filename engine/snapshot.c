@@ -315,9 +315,13 @@ int eng_snapshot_encode_into(const struct eng_snap_state *st, const struct eng_k
         uint8_t *start = data;
         uint32_t count = 0;
         for (; k < ne && e[k].key_group == kg; k++, count++) {
-            /* Blobs are scattered over the heap: fetch a few entries ahead. */
-            if (k + 8 < ne && e[k + 8].blob)
-                __builtin_prefetch(e[k + 8].blob);
+            /* Blobs are scattered over the heap: fetch every line of one a
+             * few entries ahead. */
+            if (k + 16 < ne && e[k + 16].blob) {
+                const uint8_t *pb = e[k + 16].blob;
+                for (uint32_t off = 0; off < e[k + 16].blob_len; off += 64)
+                    __builtin_prefetch(pb + off);
+            }
             data = put_u64(data, e[k].key);
             data = put_u64(data, (uint64_t)e[k].value);
             data = put_u32(data, e[k].blob_len);
