@@ -142,7 +142,7 @@ static inline uint64_t home_of(const struct ktab *t, uint64_t key)
     return ((key ^ (key >> 32)) * 0x9E3779B97F4A7C15ull) >> (64 - t->bits);
 }
 
-static uint64_t slot_of(const struct ktab *t, uint64_t key)
+static inline uint64_t slot_of(const struct ktab *t, uint64_t key)
 {
     uint64_t i = home_of(t, key);
     while (t->keys[i].records && t->keys[i].key != key)
@@ -168,16 +168,22 @@ static void ktab_reserve(struct ktab *t, uint64_t n)
     free(old);
 }
 
+/* Makes room for a new key (absent from t) and returns its empty entry.
+ * Out of line: nearly every record finds its key. */
+static __attribute__((noinline)) struct eng_output_key *ktab_add_key(struct ktab *t,
+                                                                       uint64_t key)
+{
+    ktab_reserve(t, t->n + 1);
+    t->n++;
+    return &t->keys[slot_of(t, key)];
+}
+
 /* The entry of key, created empty (records 0, not yet counted) if absent. */
-static struct eng_output_key *ktab_entry(struct ktab *t, uint64_t key)
+static inline __attribute__((always_inline)) struct eng_output_key *ktab_entry(struct ktab *t,
+                                                                               uint64_t key)
 {
     struct eng_output_key *k = &t->keys[slot_of(t, key)];
-    if (!k->records) {
-        ktab_reserve(t, t->n + 1);
-        k = &t->keys[slot_of(t, key)];
-        t->n++;
-    }
-    return k;
+    return k->records ? k : ktab_add_key(t, key);
 }
 
 /* Folds n records into t, in order.  Caller holds the lock. */
@@ -201,27 +207,35 @@ static void ktab_add_records(struct ktab *t, const struct eng_record *rec, uint3
     }
 }
 
-/* Folds every key of `from` (records that came after t's) into t.  Room
- * for all of them first: walking `from` in slot order visits keys in the
- * order of their hash, and inserting that order into a smaller table with
- * the same hash piles them into one long cluster. */
-static void ktab_merge(struct ktab *t, const struct ktab *from)
+/* Moves every key of `from` (records that came after t's) into t, leaving
+ * `from` empty for reuse (clearing what it used instead of all of it).
+ * t grows to at least from's size first: walking `from` in slot order
+ * visits keys in the order of their hash, and inserting that order into a
+ * smaller table with the same hash piles them into one long cluster (into
+ * a table as large or larger, they land in order, spread out). */
+static void ktab_merge(struct ktab *t, struct ktab *from)
 {
-    ktab_reserve(t, t->n + from->n);
+    if (t->cap < from->cap)
+        ktab_reserve(t, from->cap / 2);
+    enum { AHEAD = 8 };
     for (uint64_t i = 0; i < from->cap; i++) {
-        const struct eng_output_key *f = &from->keys[i];
+        struct eng_output_key *f = &from->keys[i];
+        if (i + AHEAD < from->cap && from->keys[i + AHEAD].records)
+            __builtin_prefetch(&t->keys[home_of(t, from->keys[i + AHEAD].key)], 1);
         if (!f->records)
             continue;
         struct eng_output_key *k = ktab_entry(t, f->key);
         if (!k->records) {
             *k = *f;
-            continue;
+        } else {
+            if (f->max > k->max)
+                k->max = f->max;
+            k->records += f->records;
+            k->last = f->last;
         }
-        if (f->max > k->max)
-            k->max = f->max;
-        k->records += f->records;
-        k->last = f->last;
+        *f = (struct eng_output_key){0};
     }
+    from->n = 0;
 }
 
 static struct owner *find_owner(struct eng_output *o, uint32_t vertex, uint32_t subtask)
@@ -274,7 +288,8 @@ static void txn_free(struct eng_output *o, struct txn *t)
         txn_destroy(t);
         return;
     }
-    ktab_clear(&t->t);
+    if (t->t.n)
+        ktab_clear(&t->t);      /* aborted: a committed one was emptied by its merge */
     t->next = o->spare;
     o->spare = t;
     o->n_spare++;
