@@ -67,11 +67,16 @@ enum eng_job_state {
 };
 const char *eng_job_state_name(enum eng_job_state s);
 
-/* One attempt's channels, indexed like the execution graph's channels. */
+/* One attempt's channels, indexed like the execution graph's channels.  A
+ * partial (region) restart makes new channels only where a restarted task
+ * sits at either end and reuses the running ones, so a channel may appear in
+ * several attempts: owns[c] is set in the attempt that created chans[c],
+ * which alone frees it (and alone counts it when summing over attempts). */
 struct eng_attempt {
     uint32_t attempt;
     uint32_t nchans;
     struct eng_chan **chans;
+    uint8_t *owns;
     struct eng_attempt *next;
 };
 

@@ -115,8 +115,11 @@ static void deploy(struct jobrun *r)
     a->attempt = r->attempt;
     a->nchans = eng_execgraph_channel_count(eg);
     a->chans = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->chans));
-    for (uint32_t c = 0; c < a->nchans; c++)
+    a->owns = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->owns));
+    for (uint32_t c = 0; c < a->nchans; c++) {
         a->chans[c] = eng_chan_new(c, j->cfg.chan_slots);
+        a->owns[c] = 1;
+    }
     a->next = j->attempts;
     j->attempts = a;            /* the runner is the only writer */
     r->att = a;
