@@ -321,6 +321,7 @@ struct jobmaster {
     uint32_t nslots;
     int32_t slot_tm[MC_OFFER_MAX];
     rt_addr slot_te[MC_OFFER_MAX];
+    bool need[MC_OFFER_MAX];            /* the slots the next deployment uses */
     uint64_t req;
     bool waiting;                       /* the runner waits for ENG_MSG_JOB_PROCEED */
     /* HA stores (cfg.ha only). */
@@ -333,11 +334,12 @@ struct jobmaster {
  * is its cookie. */
 enum { HA_JOBGRAPH = 1, HA_PTR_WRITE, HA_PTR_RENAME, HA_RESULT };
 
+/* Slots the next deployment needs and does not have. */
 static uint32_t missing_slots(struct jobmaster *jm)
 {
     uint32_t n = 0;
     for (uint32_t s = 0; s < jm->nslots; s++)
-        n += jm->slot_tm[s] < 0;
+        n += jm->need[s] && jm->slot_tm[s] < 0;
     return n;
 }
 
@@ -440,22 +442,28 @@ static rt_addr jm_place(void *arg, uint32_t task, uint32_t attempt)
     return s < jm->nslots && jm->slot_tm[s] >= 0 ? jm->slot_te[s] : 0;
 }
 
-static int jm_prepare(void *arg, uint32_t attempt)
+static int jm_prepare(void *arg, uint32_t attempt, const uint8_t *deploy)
 {
     struct jobmaster *jm = arg;
+    const struct eng_execgraph *eg = jm->job->ej->eg;
+    memset(jm->need, 0, sizeof(jm->need));
+    for (uint32_t t = 0; t < eng_execgraph_task_count(eg); t++)
+        if (deploy[t] && eng_execgraph_task(eg, t)->subtask < jm->nslots)
+            jm->need[eng_execgraph_task(eg, t)->subtask] = true;
     /* A slot on a TaskManager whose process is gone is no slot: deploying
      * there fails at once and would burn a restart attempt for nothing.  (A
-     * vanished host still looks alive: only its heartbeat timeout tells.) */
+     * vanished host still looks alive: only its heartbeat timeout tells.)
+     * Only the needed slots: the others' tasks run on, and the TaskManager's
+     * loss, when it comes, must still find them there to fail them. */
     for (uint32_t s = 0; s < jm->nslots; s++)
-        if (jm->slot_tm[s] >= 0 && !rt_addr_alive(jm->c->w, jm->slot_te[s])) {
+        if (jm->need[s] && jm->slot_tm[s] >= 0 && !rt_addr_alive(jm->c->w, jm->slot_te[s])) {
             jm->slot_tm[s] = -1;
             atomic_store(&jm->job->slot_tm[s], -1);
         }
-    if (missing_slots(jm) == 0)
-        return 1;
-    jm->waiting = true;
-    jm_request(jm);
-    return 0;
+    jm->waiting = missing_slots(jm) > 0;
+    if (jm->waiting)
+        jm_request(jm);
+    return !jm->waiting;
 }
 
 static uint64_t jm_rand(void *arg)
@@ -508,7 +516,7 @@ static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
             break;      /* an answer to a request we superseded */
         uint32_t k = 0;
         for (uint32_t s = 0; s < jm->nslots && k < off->n; s++) {
-            if (jm->slot_tm[s] >= 0)
+            if (!jm->need[s] || jm->slot_tm[s] >= 0)
                 continue;
             jm->slot_tm[s] = (int32_t)off->slot[k].tm;
             jm->slot_te[s] = off->slot[k].te;

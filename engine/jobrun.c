@@ -2,6 +2,12 @@
  * jobrun.c - the job runner actor: deployment, checkpoint coordination and
  * failover for one job (see jobrun.h for the protocol).  It runs on one node
  * and is the only writer of its job's attempts, counters and events.
+ *
+ * Per task it keeps the attempt the task was deployed with, its state as
+ * last reported, and `restart`: the task has been told to stop (or never
+ * started) and waits for the next deployment.  Such a task counts neither
+ * as running nor as a source that ended, and whatever its stopped instance
+ * still says is ignored.  A deployment deploys exactly the waiting tasks.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -37,14 +43,20 @@ struct jobrun {
     struct rt_actor *self;
     struct eng_job *job;
     struct eng_jobrun_policy pol;
-    uint32_t ntasks, attempt;
-    struct eng_attempt *att;
+    uint32_t ntasks;
+    uint32_t attempt;           /* the latest deployment's; one more per deployment */
+    struct eng_attempt *att;    /* the latest deployment's channels */
+    uint32_t *tattempt;         /* per task: the attempt it was deployed with */
     uint8_t *tstate;            /* enum eng_task_state per task */
     uint8_t *input_ended;       /* per task: its source reported the end of input */
+    uint8_t *restart;           /* per task: waits for the next deployment */
+    uint8_t *mask;              /* a failover's restart set (scratch) */
     rt_addr *taddr;             /* task actors, learned from their status */
     uint32_t running, finished, sources, sources_ended;
     uint32_t failures;
     bool final_triggered;
+    bool deployed;              /* once: later deployments are restarts */
+    uint64_t restart_timer, restart_at;
     uint64_t next_chk, last_complete_ns, consecutive_failed;
     struct pending *pend;       /* max_concurrent */
     struct completed *done;     /* num_retained, oldest first */
@@ -76,11 +88,11 @@ static bool is_source_task(struct jobrun *r, uint32_t t)
     return eng_op_kind_is_source(eng_jobgraph_vertex(r->job->graph, c->ops[0])->kind);
 }
 
-static void send_all(struct jobrun *r, uint32_t type, const void *data, uint32_t len)
+/* Tells task t's current instance, if it has reported, to stop. */
+static void cancel_task(struct jobrun *r, uint32_t t)
 {
-    for (uint32_t t = 0; t < r->ntasks; t++)
-        if (r->taddr[t])
-            rt_send(r->self, r->taddr[t], type, data, len);
+    if (r->taddr[t])
+        rt_send(r->self, r->taddr[t], ENG_MSG_CANCEL, &r->tattempt[t], sizeof(r->tattempt[t]));
 }
 
 static void delete_checkpoint(struct jobrun *r, uint64_t id)
@@ -107,29 +119,42 @@ static void abort_pending(struct jobrun *r, struct pending *p, const char *why)
 
 /* ---- deployment -------------------------------------------------------------- */
 
+/* The channels of a deployment: new ones where a task it deploys sits at
+ * either end, the latest deployment's elsewhere (their tasks run on). */
+static struct eng_attempt *new_attempt(struct jobrun *r)
+{
+    struct eng_job *j = r->job;
+    struct eng_attempt *a = rt_xcalloc_process(1, sizeof(*a));
+    a->attempt = r->attempt;
+    a->nchans = eng_execgraph_channel_count(j->eg);
+    a->chans = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->chans));
+    a->owns = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->owns));
+    for (uint32_t c = 0; c < a->nchans; c++) {
+        const struct eng_channel *ch = eng_execgraph_channel(j->eg, c);
+        a->owns[c] = !r->att || r->restart[ch->producer] || r->restart[ch->consumer];
+        a->chans[c] = a->owns[c] ? eng_chan_new(c, j->cfg.chan_slots) : r->att->chans[c];
+    }
+    a->next = j->attempts;
+    j->attempts = a;            /* the runner is the only writer */
+    return a;
+}
+
+/* Deploys every task waiting for a deployment, restoring the latest
+ * completed checkpoint. */
 static void deploy(struct jobrun *r)
 {
     struct eng_job *j = r->job;
     const struct eng_execgraph *eg = j->eg;
-    struct eng_attempt *a = rt_xcalloc_process(1, sizeof(*a));
-    a->attempt = r->attempt;
-    a->nchans = eng_execgraph_channel_count(eg);
-    a->chans = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->chans));
-    a->owns = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->owns));
-    for (uint32_t c = 0; c < a->nchans; c++) {
-        a->chans[c] = eng_chan_new(c, j->cfg.chan_slots);
-        a->owns[c] = 1;
-    }
-    a->next = j->attempts;
-    j->attempts = a;            /* the runner is the only writer */
+    struct eng_attempt *a = new_attempt(r);
     r->att = a;
-    r->running = r->finished = r->sources_ended = 0;
-    r->final_triggered = false;
-    memset(r->input_ended, 0, r->ntasks * sizeof(*r->input_ended));
-    memset(r->taddr, 0, r->ntasks * sizeof(*r->taddr));
+    bool restart = r->deployed;
+    r->deployed = true;
 
     const struct completed *from = r->ndone ? &r->done[r->ndone - 1] : NULL;
+    uint32_t n = 0;
     for (uint32_t t = 0; t < r->ntasks; t++) {
+        if (!r->restart[t])
+            continue;
         struct eng_deploy d = { .job = j, .att = a, .task = t, .attempt = r->attempt,
                                 .runner = rt_actor_addr(r->self) };
         const struct eng_task *tk = eng_execgraph_task(eg, t);
@@ -153,9 +178,18 @@ static void deploy(struct jobrun *r)
             rt_send(r->self, rt_actor_addr(r->self), ENG_MSG_JOB_FAIL, why, (uint32_t)strlen(why) + 1);
             return;
         }
+        r->tattempt[t] = r->attempt;
+        r->restart[t] = 0;
+        n++;
+        if (restart)
+            atomic_fetch_add(&j->tasks_restarted, 1);
     }
-    eng_job_event(j, now(r), "attempt %u deployed%s%llu", r->attempt,
-                  from ? ", restoring checkpoint " : "", from ? (unsigned long long)from->id : 0ull);
+    char restoring[48] = "";
+    if (from)
+        snprintf(restoring, sizeof(restoring), ", restoring checkpoint %llu",
+                 (unsigned long long)from->id);
+    eng_job_event(j, now(r), "attempt %u deployed: %u of %u tasks%s", r->attempt, n, r->ntasks,
+                  restoring);
 }
 
 /* ---- checkpoints ------------------------------------------------------------- */
@@ -176,11 +210,12 @@ static void trigger(struct jobrun *r, bool final)
         r->final_triggered = true;
     uint64_t tmo = r->job->cfg.checkpoint_timeout_ns;
     p->timeout_timer = rt_timer_start(r->self, tmo, TAG_TIMEOUT_BASE + p->id);
-    struct eng_trigger tr = { .attempt = r->attempt, .checkpoint_id = p->id,
-                              .timestamp_ms = p->ts_ms, .final = final };
+    struct eng_trigger tr = { .checkpoint_id = p->id, .timestamp_ms = p->ts_ms, .final = final };
     for (uint32_t t = 0; t < r->ntasks; t++)
-        if (is_source_task(r, t) && r->taddr[t])
+        if (is_source_task(r, t) && r->taddr[t]) {
+            tr.attempt = r->tattempt[t];
             rt_send(r->self, r->taddr[t], ENG_MSG_TRIGGER, &tr, sizeof(tr));
+        }
     rt_trace(rt_actor_world(r->self), rt_actor_node(r->self), "checkpoint_trigger",
              "\"job\":%u,\"id\":%llu,\"final\":%s", r->job->id, (unsigned long long)p->id,
              final ? "true" : "false");
@@ -202,7 +237,7 @@ static struct pending *find_pending(struct jobrun *r, uint64_t id)
     return NULL;
 }
 
-static void fail_job(struct jobrun *r, const char *reason, bool restore_failed);
+static void fail_job(struct jobrun *r, const char *reason);
 
 static void checkpoint_failed(struct jobrun *r, struct pending *p, const char *why)
 {
@@ -210,17 +245,18 @@ static void checkpoint_failed(struct jobrun *r, struct pending *p, const char *w
     abort_pending(r, p, why);
     if (final) {
         r->final_triggered = false;
-        fail_job(r, "the final checkpoint failed", false);
+        fail_job(r, "the final checkpoint failed");
         return;
     }
     if (++r->consecutive_failed > r->job->cfg.tolerable_failed)
-        fail_job(r, "Exceeded checkpoint tolerable failure threshold.", false);
+        fail_job(r, "Exceeded checkpoint tolerable failure threshold.");
 }
 
 static void on_ack(struct jobrun *r, const struct rt_msg *m)
 {
     const struct eng_ack *a = m->data;
-    if (m->len < sizeof(*a) || a->attempt != r->attempt)
+    if (m->len < sizeof(*a) || a->task >= r->ntasks || a->attempt != r->tattempt[a->task] ||
+        r->restart[a->task])
         return;
     struct pending *p = find_pending(r, a->checkpoint_id);
     if (!p)
@@ -271,8 +307,12 @@ static void announce(struct jobrun *r, uint64_t id)
             r->subsumed[k++] = r->subsumed[i];
     }
     r->nsubsumed = k;
-    struct eng_notify nt = { .attempt = r->attempt, .checkpoint_id = id };
-    send_all(r, ENG_MSG_NOTIFY, &nt, sizeof(nt));
+    struct eng_notify nt = { .checkpoint_id = id };
+    for (uint32_t t = 0; t < r->ntasks; t++)
+        if (r->taddr[t]) {
+            nt.attempt = r->tattempt[t];
+            rt_send(r->self, r->taddr[t], ENG_MSG_NOTIFY, &nt, sizeof(nt));
+        }
 }
 
 static void complete(struct jobrun *r, struct pending *p)
@@ -308,7 +348,7 @@ static void deploy_if_ready(struct jobrun *r)
 {
     /* The owner may need to find resources first (a lost TaskManager's
      * slots); it says ENG_MSG_JOB_PROCEED when they are there. */
-    if (!r->pol.prepare || r->pol.prepare(r->pol.arg, r->attempt))
+    if (!r->pol.prepare || r->pol.prepare(r->pol.arg, r->attempt, r->restart))
         deploy(r);
 }
 
@@ -393,16 +433,122 @@ static void on_meta_io(struct jobrun *r, const struct dfs_done *d, const void *p
 
 /* ---- failure and restart ----------------------------------------------------- */
 
-static void fail_job(struct jobrun *r, const char *reason, bool restore_failed)
+/* Task t is to restart: it stops, and it counts neither as running nor as a
+ * source that ended until its next instance says so. */
+static void stop_task(struct jobrun *r, uint32_t t)
+{
+    cancel_task(r, t);
+    r->taddr[t] = 0;
+    if (r->tstate[t] == ENG_TASK_RUNNING)
+        r->running--;
+    else if (r->tstate[t] == ENG_TASK_FINISHED)
+        r->finished--;
+    r->sources_ended -= r->input_ended[t];
+    r->input_ended[t] = 0;
+    r->tstate[t] = ENG_TASK_CANCELED;
+    r->restart[t] = 1;
+}
+
+/* Whether mask can restart while the other tasks run on: it holds every
+ * failed task, and no channel joins a task in it to one outside (that one
+ * would wait on a channel nobody serves any more). */
+static bool closed_set(struct jobrun *r, const uint32_t *failed, uint32_t nfailed,
+                       const uint8_t *mask)
+{
+    const struct eng_execgraph *eg = r->job->eg;
+    for (uint32_t i = 0; i < nfailed; i++)
+        if (!mask[failed[i]])
+            return false;
+    for (uint32_t c = 0; c < eng_execgraph_channel_count(eg); c++) {
+        const struct eng_channel *ch = eng_execgraph_channel(eg, c);
+        if (mask[ch->producer] != mask[ch->consumer])
+            return false;
+    }
+    return true;
+}
+
+/* Puts the tasks to restart after failed[] (NULL: the whole job) in r->mask.
+ * Returns NULL when the failover strategy's set is a part of the job, or
+ * why every task restarts ("" for no particular reason). */
+static const char *restart_set(struct jobrun *r, const uint32_t *failed, uint32_t nfailed,
+                               bool restore_failed)
+{
+    const char *why = "";
+    if (!failed)
+        why = "the whole job failed";
+    else if (restore_failed)
+        why = "a restore failed";
+    else if (r->final_triggered || r->finished)
+        why = "the job is finishing";   /* see jobrun.h: no region restart then */
+    else if (r->pol.restart_set) {
+        memset(r->mask, 0, r->ntasks);
+        if (r->pol.restart_set(r->pol.arg, failed, nfailed, r->mask) < 0 ||
+            !closed_set(r, failed, nfailed, r->mask)) {
+            why = "the failover strategy gave no restart set that can run alone";
+        } else {
+            for (uint32_t t = 0; t < r->ntasks; t++)
+                if (!r->mask[t])
+                    return NULL;
+            why = "the failover strategy restarts every task";
+        }
+    }
+    memset(r->mask, 1, r->ntasks);
+    return why;
+}
+
+/* "3 of 9 tasks, region 1 of 3 (region failover)": what the waiting
+ * restart deploys, for the job's events. */
+static void describe_restart(struct jobrun *r, const char *full, char *buf, size_t len)
+{
+    const struct eng_execgraph *eg = r->job->eg;
+    uint32_t n = 0, nreg = eng_execgraph_region_count(eg), in = 0;
+    for (uint32_t t = 0; t < r->ntasks; t++)
+        n += r->restart[t];
+    size_t at = (size_t)snprintf(buf, len, "%u of %u tasks", n, r->ntasks);
+    if (full) {
+        snprintf(buf + at, len - at, " (full failover%s%s)", full[0] ? ": " : "", full);
+        return;
+    }
+    for (uint32_t g = 0; g < nreg; g++)
+        in += r->restart[eng_execgraph_region(eg, g)->tasks[0]];
+    at += (size_t)snprintf(buf + at, len - at, ", region%s", in > 1 ? "s" : "");
+    for (uint32_t g = 0; g < nreg && at + 32 < len; g++)
+        if (r->restart[eng_execgraph_region(eg, g)->tasks[0]])
+            at += (size_t)snprintf(buf + at, len - at, " %u", g);
+    snprintf(buf + at, len - at, " of %u (region failover)", nreg);
+}
+
+/*
+ * Tasks failed[] failed (failed NULL: the whole job did).  Stops the tasks
+ * to restart - those the strategy picks and every task in the cases
+ * jobrun.h lists - aborts the pending checkpoints and asks the policy
+ * whether and when to restart.  While a restart waits for its delay, the
+ * failure widens it instead of starting another.  Tasks that already wait
+ * for their restart are no news.
+ */
+static void failover(struct jobrun *r, const uint32_t *failed, uint32_t nfailed,
+                     const char *reason, bool restore_failed)
 {
     enum eng_job_state st = eng_job_state(r->job);
-    if (st != ENG_JOB_RUNNING && st != ENG_JOB_CREATED)
-        return;     /* already failing: the first cause is the one that counts */
-    set_state(r, ENG_JOB_FAILING, reason);
-    uint32_t att = r->attempt;
-    send_all(r, ENG_MSG_CANCEL, &att, sizeof(att));
+    if (st != ENG_JOB_RUNNING && st != ENG_JOB_CREATED && st != ENG_JOB_RESTARTING)
+        return;
+    bool news = !failed;
+    for (uint32_t i = 0; i < nfailed; i++)
+        news |= !r->restart[failed[i]];
+    if (!news)
+        return;
+    const char *full = restart_set(r, failed, nfailed, restore_failed);
+    bool widen = st == ENG_JOB_RESTARTING;
+    if (widen)
+        eng_job_event(r->job, now(r), "failure while restarting: %s", reason);
+    else
+        set_state(r, ENG_JOB_FAILING, reason);
+    for (uint32_t t = 0; t < r->ntasks; t++)
+        if (r->mask[t] && !r->restart[t])
+            stop_task(r, t);
     for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
-        abort_pending(r, &r->pend[i], "the job failed");
+        abort_pending(r, &r->pend[i], "tasks failed");
+    r->final_triggered = false;
     if (restore_failed && r->ndone > 0) {
         /* The checkpoint we restored from is unreadable: fall back to the one before. */
         struct completed *bad = &r->done[--r->ndone];
@@ -415,18 +561,37 @@ static void fail_job(struct jobrun *r, const char *reason, bool restore_failed)
     uint64_t delay = 0;
     int again = r->pol.on_failure ? r->pol.on_failure(r->pol.arg, ++r->failures, reason, &delay) : 1;
     if (!again) {
+        for (uint32_t t = 0; t < r->ntasks; t++)
+            cancel_task(r, t);
         set_state(r, ENG_JOB_FAILED, reason);
         return;
     }
-    set_state(r, ENG_JOB_RESTARTING, NULL);
-    rt_timer_start(r->self, delay, TAG_RESTART);
+    char what[192];
+    describe_restart(r, full, what, sizeof(what));
+    uint64_t at = now(r) + delay;
+    if (widen) {
+        eng_job_event(r->job, now(r), "restart widened to %s", what);
+        if (at <= r->restart_at)
+            return;
+        rt_timer_cancel(r->self, r->restart_timer);
+    } else {
+        set_state(r, ENG_JOB_RESTARTING, what);
+    }
+    r->restart_at = at;
+    r->restart_timer = rt_timer_start(r->self, delay, TAG_RESTART);
+}
+
+static void fail_job(struct jobrun *r, const char *reason)
+{
+    failover(r, NULL, 0, reason, false);
 }
 
 static void on_status(struct jobrun *r, const struct rt_msg *m)
 {
     const struct eng_task_status *s = m->data;
-    if (m->len != sizeof(*s) || s->attempt != r->attempt || s->task >= r->ntasks)
-        return;
+    if (m->len != sizeof(*s) || s->task >= r->ntasks || s->attempt != r->tattempt[s->task] ||
+        r->restart[s->task])
+        return;     /* an attempt left behind, or an instance told to stop */
     r->taddr[s->task] = m->src;
     uint8_t before = r->tstate[s->task];
     switch (s->state) {
@@ -434,7 +599,7 @@ static void on_status(struct jobrun *r, const struct rt_msg *m)
         if (before != ENG_TASK_DEPLOYING)
             break;
         r->tstate[s->task] = ENG_TASK_RUNNING;
-        if (++r->running == r->ntasks && eng_job_state(r->job) != ENG_JOB_RUNNING)
+        if (++r->running == r->ntasks && eng_job_state(r->job) == ENG_JOB_CREATED)
             set_state(r, ENG_JOB_RUNNING, NULL);
         break;
     case ENG_TASK_INPUT_ENDED:
@@ -458,9 +623,8 @@ static void on_status(struct jobrun *r, const struct rt_msg *m)
     case ENG_TASK_FAILED: {
         char why[256];
         snprintf(why, sizeof(why), "task %u: %s", s->task, s->reason);
-        r->tstate[s->task] = ENG_TASK_FAILED;
-        r->taddr[s->task] = 0;
-        fail_job(r, why, s->restore_failed);
+        r->taddr[s->task] = 0;      /* gone: nothing to cancel */
+        failover(r, &s->task, 1, why, s->restore_failed);
         break;
     }
     }
@@ -475,8 +639,8 @@ static void on_timer(struct jobrun *r, const struct rt_timer_fire *f)
             trigger(r, false);
         r->trigger_timer = rt_timer_start(r->self, r->job->cfg.checkpoint_interval_ns, TAG_TRIGGER);
     } else if (f->tag == TAG_RESTART) {
-        if (eng_job_state(r->job) != ENG_JOB_RESTARTING)
-            return;
+        if (eng_job_state(r->job) != ENG_JOB_RESTARTING || f->timer_id != r->restart_timer)
+            return;     /* a timer a widened restart replaced */
         r->attempt++;
         atomic_fetch_add(&r->job->restarts, 1);
         set_state(r, ENG_JOB_CREATED, NULL);
@@ -508,6 +672,20 @@ static void maybe_final(struct jobrun *r)
     trigger(r, true);
 }
 
+/* The owner says these tasks failed (a lost TaskManager's, say). */
+static void on_tasks_fail(struct jobrun *r, const struct rt_msg *m)
+{
+    const struct eng_tasks_fail *f = m->data;
+    if (m->len < sizeof(*f) || (m->len - sizeof(*f)) / sizeof(f->tasks[0]) < f->n)
+        return;
+    for (uint32_t i = 0; i < f->n; i++)
+        if (f->tasks[i] >= r->ntasks)
+            return;
+    char why[sizeof(f->reason)];
+    snprintf(why, sizeof(why), "%.*s", (int)sizeof(f->reason) - 1, f->reason);
+    failover(r, f->tasks, f->n, why, false);
+}
+
 static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
 {
     struct jobrun *r = rt_actor_state(a);
@@ -534,9 +712,12 @@ static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
     case ENG_MSG_JOB_FAIL: {
         char why[200];
         snprintf(why, sizeof(why), "%.*s", (int)(m->len ? m->len : 1), m->len ? (const char *)m->data : "");
-        fail_job(r, why, false);
+        fail_job(r, why);
         break;
     }
+    case ENG_MSG_TASKS_FAIL:
+        on_tasks_fail(r, m);
+        break;
     case ENG_MSG_JOB_CHECKPOINT_STORED:
         if (m->len == sizeof(uint64_t))
             announce(r, *(const uint64_t *)m->data);
@@ -545,12 +726,11 @@ static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
         if (eng_job_state(r->job) == ENG_JOB_CREATED && (!r->att || r->att->attempt != r->attempt))
             deploy(r);
         break;
-    case ENG_MSG_JOB_CANCEL: {
-        uint32_t att = r->attempt;
-        send_all(r, ENG_MSG_CANCEL, &att, sizeof(att));
+    case ENG_MSG_JOB_CANCEL:
+        for (uint32_t t = 0; t < r->ntasks; t++)
+            cancel_task(r, t);
         set_state(r, ENG_JOB_CANCELED, NULL);
         break;
-    }
     }
 }
 
@@ -565,8 +745,12 @@ static struct jobrun *runner_new(struct rt_node *n, struct eng_job *j,
     r->job = j;
     r->pol = *policy;
     r->ntasks = eng_execgraph_task_count(j->eg);
+    r->tattempt = rt_xcalloc(r->ntasks, sizeof(*r->tattempt));
     r->tstate = rt_xcalloc(r->ntasks, sizeof(*r->tstate));
     r->input_ended = rt_xcalloc(r->ntasks, sizeof(*r->input_ended));
+    r->restart = rt_xmalloc(r->ntasks);
+    memset(r->restart, 1, r->ntasks);   /* the first deployment deploys every task */
+    r->mask = rt_xmalloc(r->ntasks);
     r->taddr = rt_xcalloc(r->ntasks, sizeof(*r->taddr));
     for (uint32_t t = 0; t < r->ntasks; t++)
         r->sources += is_source_task(r, t);
