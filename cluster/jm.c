@@ -15,8 +15,12 @@
  *
  * Failure: when the resource manager declares a TaskManager lost (heartbeat
  * timeout or RPC failures) or it leaves, every job master with a slot there
- * hears MC_MSG_TM_LOST, fails its job in the runner, and before the restart
- * (the runner's prepare) asks for replacement slots.
+ * hears MC_MSG_TM_LOST and tells the runner that the tasks in those slots
+ * failed; the runner restarts what the failover strategy
+ * (jobmanager.execution.failover-strategy, cluster/failover.h) says they
+ * take with them, and before the restart (the runner's prepare) the job
+ * master asks for replacement slots - only for the slots the restarted
+ * tasks use, so that a region restart never waits for the rest.
  *
  * High availability (cluster/ha.c has the election): a job master of an HA
  * cluster keeps the leader's stores on the DFS - it writes the job graph
@@ -482,6 +486,38 @@ static int jm_on_failure(void *arg, uint32_t failures, const char *reason, uint6
     return again;
 }
 
+static int jm_restart_set(void *arg, const uint32_t *failed, uint32_t nfailed, uint8_t *restart)
+{
+    struct jobmaster *jm = arg;
+    return mc_failover_tasks(jm->job->ej->eg, jm->c->cfg.failover, failed, nfailed, restart, NULL);
+}
+
+/* The tasks in the lost TaskManager's slots have failed: the runner hears
+ * which, and the slots are gone. */
+static void jm_tm_lost(struct jobmaster *jm, const struct mc_tm_lost *lost)
+{
+    const struct eng_execgraph *eg = jm->job->ej->eg;
+    uint32_t ntasks = eng_execgraph_task_count(eg);
+    uint32_t *placement = rt_xmalloc(ntasks * sizeof(*placement));
+    for (uint32_t t = 0; t < ntasks; t++) {
+        uint32_t s = eng_execgraph_task(eg, t)->subtask;
+        placement[t] = s < jm->nslots && jm->slot_tm[s] >= 0 ? (uint32_t)jm->slot_tm[s] : UINT32_MAX;
+    }
+    struct eng_tasks_fail *f = rt_xcalloc(1, sizeof(*f) + ntasks * sizeof(f->tasks[0]));
+    snprintf(f->reason, sizeof(f->reason), "%s", lost->reason);
+    f->n = mc_failover_tasks_on_tm(placement, ntasks, lost->tm, f->tasks);
+    for (uint32_t s = 0; s < jm->nslots; s++)
+        if (jm->slot_tm[s] == (int32_t)lost->tm) {
+            jm->slot_tm[s] = -1;
+            atomic_store(&jm->job->slot_tm[s], -1);
+        }
+    if (f->n)
+        rt_send(jm->self, jm->runner, ENG_MSG_TASKS_FAIL, f,
+                (uint32_t)(sizeof(*f) + f->n * sizeof(f->tasks[0])));
+    rt_free(f);
+    rt_free(placement);
+}
+
 static void jm_on_terminal(void *arg, enum eng_job_state st)
 {
     struct jobmaster *jm = arg;
@@ -529,20 +565,9 @@ static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
         }
         break;
     }
-    case MC_MSG_TM_LOST: {
-        const struct mc_tm_lost *lost = m->data;
-        bool mine = false;
-        for (uint32_t s = 0; s < jm->nslots; s++)
-            if (jm->slot_tm[s] == (int32_t)lost->tm) {
-                jm->slot_tm[s] = -1;
-                atomic_store(&jm->job->slot_tm[s], -1);
-                mine = true;
-            }
-        if (mine)
-            rt_send(a, jm->runner, ENG_MSG_JOB_FAIL, lost->reason,
-                    (uint32_t)strlen(lost->reason) + 1);
+    case MC_MSG_TM_LOST:
+        jm_tm_lost(jm, m->data);
         break;
-    }
     }
 }
 
@@ -551,7 +576,9 @@ static const struct rt_actor_ops jm_ops = { "jobmaster", jm_msg, NULL };
 static struct eng_jobrun_policy jm_policy(struct jobmaster *jm)
 {
     return (struct eng_jobrun_policy){ .place = jm_place, .prepare = jm_prepare,
-                                       .on_failure = jm_on_failure, .on_terminal = jm_on_terminal,
+                                       .on_failure = jm_on_failure,
+                                       .restart_set = jm_restart_set,
+                                       .on_terminal = jm_on_terminal,
                                        .on_checkpoint = jm_on_checkpoint, .arg = jm };
 }
 
