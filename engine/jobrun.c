@@ -433,11 +433,30 @@ static void on_meta_io(struct jobrun *r, const struct dfs_done *d, const void *p
 
 /* ---- failure and restart ----------------------------------------------------- */
 
+/* Breaks task t's channels, which its next instance will not use (a
+ * deployment makes new channels for the tasks it deploys).  An instance
+ * that has not reported yet cannot be cancelled; with its channels broken
+ * it fails at its first step instead of feeding its sinks beside its
+ * successor. */
+static void break_channels(struct jobrun *r, uint32_t t)
+{
+    const struct eng_execgraph *eg = r->job->eg;
+    const struct eng_task *tk = eng_execgraph_task(eg, t);
+    char cause[64];
+    snprintf(cause, sizeof(cause), "task %u restarts", t);
+    for (uint32_t i = 0; i < tk->n_in; i++)
+        eng_chan_break(r->att->chans[eng_execgraph_inputs(eg)[tk->first_in + i]], cause);
+    for (uint32_t i = 0; i < tk->n_out; i++)
+        eng_chan_break(r->att->chans[tk->first_out + i], cause);
+}
+
 /* Task t is to restart: it stops, and it counts neither as running nor as a
  * source that ended until its next instance says so. */
 static void stop_task(struct jobrun *r, uint32_t t)
 {
     cancel_task(r, t);
+    if (r->att)
+        break_channels(r, t);
     r->taddr[t] = 0;
     if (r->tstate[t] == ENG_TASK_RUNNING)
         r->running--;
@@ -589,9 +608,17 @@ static void fail_job(struct jobrun *r, const char *reason)
 static void on_status(struct jobrun *r, const struct rt_msg *m)
 {
     const struct eng_task_status *s = m->data;
-    if (m->len != sizeof(*s) || s->task >= r->ntasks || s->attempt != r->tattempt[s->task] ||
-        r->restart[s->task])
-        return;     /* an attempt left behind, or an instance told to stop */
+    if (m->len != sizeof(*s) || s->task >= r->ntasks)
+        return;
+    if (s->attempt != r->tattempt[s->task] || r->restart[s->task]) {
+        /* An attempt left behind, or an instance told to stop.  One that had
+         * not reported when its restart came could not be cancelled then;
+         * a task without channels to break (a whole pipeline chained into
+         * one) runs now, and must stop. */
+        if (s->state == ENG_TASK_RUNNING)
+            rt_send(r->self, m->src, ENG_MSG_CANCEL, &s->attempt, sizeof(s->attempt));
+        return;
+    }
     r->taddr[s->task] = m->src;
     uint8_t before = r->tstate[s->task];
     switch (s->state) {

@@ -27,15 +27,17 @@
  * restart_set turns failed tasks into the tasks to restart (Flink's
  * jobmanager.execution.failover-strategy: full, or region = the failed
  * tasks' pipelined regions); without it every failure restarts every task.
- * The runner cancels the tasks to restart, aborts every pending checkpoint
- * (as Flink does), and asks on_failure whether and when to restart - for
- * every failover, full or region; `restarts` counts both.  The restart
- * deploys a new attempt of just those tasks, restoring the latest
- * completed checkpoint, while the others run on: the new attempt gets new
- * channels wherever a restarted task sits at an end and reuses the running
- * ones elsewhere (no channel joins two regions, so none joins a restarted
- * task to a running one).  The next checkpoint is triggered only once every
- * task runs again.
+ * The runner cancels the tasks to restart and breaks their channels (an
+ * instance that has not reported yet cannot be cancelled: it fails at its
+ * first step, or is cancelled when it reports), aborts every pending
+ * checkpoint (as Flink does), and asks on_failure whether and when to
+ * restart - for every failover, full or region; `restarts` counts both.
+ * The restart deploys a new attempt of just those tasks, restoring the
+ * latest completed checkpoint, while the others run on: the new attempt
+ * gets new channels wherever a restarted task sits at an end and reuses
+ * the running ones elsewhere (no channel joins two regions, so none joins
+ * a restarted task to a running one).  The next checkpoint is triggered
+ * only once every task runs again.
  *
  * A failure while a restart waits for its delay widens it: the new tasks
  * join the waiting ones, on_failure is asked again, and the restart comes

@@ -139,12 +139,13 @@ static struct eng_jobgraph *pipelines(uint64_t records, uint64_t fail_at)
 struct run_req {
     struct harness *h;
     struct eng_jobrun_policy pol;
+    _Atomic rt_addr runner;
 };
 
 static void spawn_runner(struct rt_node *n, void *arg)
 {
     struct run_req *r = arg;
-    eng_jobrun_spawn(n, r->h->job, &r->pol);
+    atomic_store(&r->runner, rt_actor_addr(eng_jobrun_spawn(n, r->h->job, &r->pol)));
 }
 
 static void submit(struct harness *h, struct eng_jobgraph *g, uint32_t retained, struct run_req *req)
@@ -331,6 +332,48 @@ static void corrupt_body(enum rt_world_kind kind)
 static void test_corrupt_sim(void **s) { (void)s; corrupt_body(RT_WORLD_SIM); }
 static void test_corrupt_real(void **s) { (void)s; corrupt_body(RT_WORLD_REAL); }
 
+/* ---- the whole job fails while a region's new tasks restore: those tasks had
+ * not reported (the runner could not cancel them yet), and must not run on
+ * beside their successors ---------------------------------------------------- */
+
+static bool region_deployed(void *arg)
+{
+    struct eng_job *j = arg;
+    return atomic_load(&j->restarts) == 1 && eng_job_state(j) == ENG_JOB_CREATED;
+}
+
+/* On the runner's node: the whole job failed. */
+static void send_job_fail(struct rt_node *n, void *arg)
+{
+    (void)n;
+    static const char why[] = "the test fails the whole job";
+    rt_send(NULL, atomic_load(&((struct run_req *)arg)->runner), ENG_MSG_JOB_FAIL, why, sizeof(why));
+}
+
+/* Sim world only: it stops the world right after the region's deployment, a
+ * moment real threads cannot be held at. */
+static void test_fail_while_deploying_sim(void **s)
+{
+    (void)s;
+    struct harness h;
+    struct run_req req;
+    harness_up(&h, RT_WORLD_SIM, MC_FAILOVER_REGION);
+    submit(&h, pipelines(30000, 0), 1, &req);
+    wait_checkpoint(&h, 2);
+    fail_pipeline(&h, 0);
+    assert_int_equal(rt_world_wait(h.w, region_deployed, h.job, WAIT_NS), 0);
+    assert_int_equal(rt_node_call(h.jm, send_job_fail, &req), 0);
+    assert_int_equal(rt_world_wait(h.w, terminal, h.job, WAIT_NS), 0);
+    fiu_disable("task/process");
+    assert_output(h.job, NULL, false);
+    assert_int_equal(atomic_load(&h.job->restarts), 2);
+    assert_true(has_event(&h, "9 of 9 tasks (full failover: the whole job failed)"));
+    assert_deploys(&h, 0, 3);
+    assert_deploys(&h, 1, 2);
+    assert_deploys(&h, 2, 2);
+    harness_down(&h);
+}
+
 int main(void)
 {
     fiu_init(0);
@@ -343,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_all_fail_real),
         cmocka_unit_test(test_corrupt_sim),
         cmocka_unit_test(test_corrupt_real),
+        cmocka_unit_test(test_fail_while_deploying_sim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
