@@ -1,7 +1,8 @@
 /*
  * jobrun.c - the job runner actor: deployment, checkpoint coordination and
- * failover for one job (see jobrun.h for the protocol).  It runs on one node
- * and is the only writer of its job's attempts, counters and events.
+ * task status for one job (see jobrun.h for the protocol; failover is in
+ * jobrun_failover.c).  It runs on one node and is the only writer of its
+ * job's attempts, counters and events.
  *
  * Per task it keeps the attempt the task was deployed with, its state as
  * last reported, and `restart`: the task has been told to stop (or never
@@ -14,62 +15,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/jobrun.h"
+#include "engine/jobrun_internal.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
-
-enum { TAG_TRIGGER = 1, TAG_RESTART = 2, TAG_TIMEOUT_BASE = 16 };
 
 /* Metadata write stages, in the low bits of the DFS cookie. */
 enum { META_WRITE = 1, META_FSYNC, META_RENAME, META_DELETE, META_READ };
 
-struct pending {
-    uint64_t id;                /* 0: free */
-    uint64_t ts_ms;
-    bool final;
-    uint32_t acks;
-    uint64_t timeout_timer;
-    uint32_t n;                 /* entries so far */
-    struct eng_meta_entry *e;   /* ntasks * ENG_CHAIN_MAX */
-};
-
-struct completed {
-    uint64_t id;
-    uint32_t n;
-    struct eng_meta_entry *e;
-};
-
-struct jobrun {
-    struct rt_actor *self;
-    struct eng_job *job;
-    struct eng_jobrun_policy pol;
-    uint32_t ntasks;
-    uint32_t attempt;           /* the latest deployment's; one more per deployment */
-    struct eng_attempt *att;    /* the latest deployment's channels */
-    uint32_t *tattempt;         /* per task: the attempt it was deployed with */
-    uint8_t *tstate;            /* enum eng_task_state per task */
-    uint8_t *input_ended;       /* per task: its source reported the end of input */
-    uint8_t *restart;           /* per task: waits for the next deployment */
-    uint8_t *mask;              /* a failover's restart set (scratch) */
-    rt_addr *taddr;             /* task actors, learned from their status */
-    uint32_t running, finished, sources, sources_ended;
-    uint32_t failures;
-    bool final_triggered;
-    bool deployed;              /* once: later deployments are restarts */
-    uint64_t restart_timer, restart_at;
-    uint64_t next_chk, last_complete_ns, consecutive_failed;
-    struct pending *pend;       /* max_concurrent */
-    struct completed *done;     /* num_retained, oldest first */
-    uint32_t ndone;
-    uint64_t *subsumed;         /* completed, no longer retained, deleted once announced */
-    uint32_t nsubsumed;
-    uint64_t announced;         /* latest checkpoint the tasks were notified of */
-    uint64_t trigger_timer;
-};
-
-static uint64_t now(struct jobrun *r) { return rt_now(rt_actor_world(r->self)); }
-
-static void set_state(struct jobrun *r, enum eng_job_state st, const char *why)
+void eng__jobrun_set_state(struct jobrun *r, enum eng_job_state st, const char *why)
 {
     atomic_store_explicit(&r->job->state, st, memory_order_release);
     eng_job_event(r->job, now(r), "%s%s%s", eng_job_state_name(st), why ? ": " : "", why ? why : "");
@@ -88,13 +41,6 @@ static bool is_source_task(struct jobrun *r, uint32_t t)
     return eng_op_kind_is_source(eng_jobgraph_vertex(r->job->graph, c->ops[0])->kind);
 }
 
-/* Tells task t's current instance, if it has reported, to stop. */
-static void cancel_task(struct jobrun *r, uint32_t t)
-{
-    if (r->taddr[t])
-        rt_send(r->self, r->taddr[t], ENG_MSG_CANCEL, &r->tattempt[t], sizeof(r->tattempt[t]));
-}
-
 static void delete_checkpoint(struct jobrun *r, uint64_t id)
 {
     char prefix[160];
@@ -105,7 +51,7 @@ static void delete_checkpoint(struct jobrun *r, uint64_t id)
     dfs_submit(r->self, r->job->dfs, &req);
 }
 
-static void abort_pending(struct jobrun *r, struct pending *p, const char *why)
+void eng__jobrun_abort_pending(struct jobrun *r, struct pending *p, const char *why)
 {
     if (!p->id)
         return;
@@ -237,19 +183,17 @@ static struct pending *find_pending(struct jobrun *r, uint64_t id)
     return NULL;
 }
 
-static void fail_job(struct jobrun *r, const char *reason);
-
 static void checkpoint_failed(struct jobrun *r, struct pending *p, const char *why)
 {
     bool final = p->final;
-    abort_pending(r, p, why);
+    eng__jobrun_abort_pending(r, p, why);
     if (final) {
         r->final_triggered = false;
-        fail_job(r, "the final checkpoint failed");
+        eng__jobrun_fail_job(r, "the final checkpoint failed");
         return;
     }
     if (++r->consecutive_failed > r->job->cfg.tolerable_failed)
-        fail_job(r, "Exceeded checkpoint tolerable failure threshold.");
+        eng__jobrun_fail_job(r, "Exceeded checkpoint tolerable failure threshold.");
 }
 
 static void on_ack(struct jobrun *r, const struct rt_msg *m)
@@ -378,7 +322,7 @@ static void on_restore_meta(struct jobrun *r, uint64_t id, const struct dfs_done
         if (decoded)
             eng_meta_release(&meta);
         /* A fresh start would repeat what the sinks committed: give up. */
-        set_state(r, ENG_JOB_FAILED, why);
+        eng__jobrun_set_state(r, ENG_JOB_FAILED, why);
         return;
     }
     struct completed *c = &r->done[r->ndone++];
@@ -431,179 +375,7 @@ static void on_meta_io(struct jobrun *r, const struct dfs_done *d, const void *p
     dfs_submit(r->self, r->job->dfs, &req);
 }
 
-/* ---- failure and restart ----------------------------------------------------- */
-
-/* Breaks task t's channels, which its next instance will not use (a
- * deployment makes new channels for the tasks it deploys).  An instance
- * that has not reported yet cannot be cancelled; with its channels broken
- * it fails at its first step instead of feeding its sinks beside its
- * successor. */
-static void break_channels(struct jobrun *r, uint32_t t)
-{
-    const struct eng_execgraph *eg = r->job->eg;
-    const struct eng_task *tk = eng_execgraph_task(eg, t);
-    char cause[64];
-    snprintf(cause, sizeof(cause), "task %u restarts", t);
-    for (uint32_t i = 0; i < tk->n_in; i++)
-        eng_chan_break(r->att->chans[eng_execgraph_inputs(eg)[tk->first_in + i]], cause);
-    for (uint32_t i = 0; i < tk->n_out; i++)
-        eng_chan_break(r->att->chans[tk->first_out + i], cause);
-}
-
-/* Task t is to restart: it stops, and it counts neither as running nor as a
- * source that ended until its next instance says so. */
-static void stop_task(struct jobrun *r, uint32_t t)
-{
-    cancel_task(r, t);
-    if (r->att)
-        break_channels(r, t);
-    r->taddr[t] = 0;
-    if (r->tstate[t] == ENG_TASK_RUNNING)
-        r->running--;
-    else if (r->tstate[t] == ENG_TASK_FINISHED)
-        r->finished--;
-    r->sources_ended -= r->input_ended[t];
-    r->input_ended[t] = 0;
-    r->tstate[t] = ENG_TASK_CANCELED;
-    r->restart[t] = 1;
-}
-
-/* Whether mask can restart while the other tasks run on: it holds every
- * failed task, and no channel joins a task in it to one outside (that one
- * would wait on a channel nobody serves any more). */
-static bool closed_set(struct jobrun *r, const uint32_t *failed, uint32_t nfailed,
-                       const uint8_t *mask)
-{
-    const struct eng_execgraph *eg = r->job->eg;
-    for (uint32_t i = 0; i < nfailed; i++)
-        if (!mask[failed[i]])
-            return false;
-    for (uint32_t c = 0; c < eng_execgraph_channel_count(eg); c++) {
-        const struct eng_channel *ch = eng_execgraph_channel(eg, c);
-        if (mask[ch->producer] != mask[ch->consumer])
-            return false;
-    }
-    return true;
-}
-
-/* Puts the tasks to restart after failed[] (NULL: the whole job) in r->mask.
- * Returns NULL when the failover strategy's set is a part of the job, or
- * why every task restarts ("" for no particular reason). */
-static const char *restart_set(struct jobrun *r, const uint32_t *failed, uint32_t nfailed,
-                               bool restore_failed)
-{
-    const char *why = "";
-    if (!failed)
-        why = "the whole job failed";
-    else if (restore_failed)
-        why = "a restore failed";
-    else if (r->final_triggered || r->finished)
-        why = "the job is finishing";   /* see jobrun.h: no region restart then */
-    else if (r->pol.restart_set) {
-        memset(r->mask, 0, r->ntasks);
-        if (r->pol.restart_set(r->pol.arg, failed, nfailed, r->mask) < 0 ||
-            !closed_set(r, failed, nfailed, r->mask)) {
-            why = "the failover strategy gave no restart set that can run alone";
-        } else {
-            for (uint32_t t = 0; t < r->ntasks; t++)
-                if (!r->mask[t])
-                    return NULL;
-            why = "the failover strategy restarts every task";
-        }
-    }
-    memset(r->mask, 1, r->ntasks);
-    return why;
-}
-
-/* "3 of 9 tasks, region 1 of 3 (region failover)": what the waiting
- * restart deploys, for the job's events. */
-static void describe_restart(struct jobrun *r, const char *full, char *buf, size_t len)
-{
-    const struct eng_execgraph *eg = r->job->eg;
-    uint32_t n = 0, nreg = eng_execgraph_region_count(eg), in = 0;
-    for (uint32_t t = 0; t < r->ntasks; t++)
-        n += r->restart[t];
-    size_t at = (size_t)snprintf(buf, len, "%u of %u tasks", n, r->ntasks);
-    if (full) {
-        snprintf(buf + at, len - at, " (full failover%s%s)", full[0] ? ": " : "", full);
-        return;
-    }
-    for (uint32_t g = 0; g < nreg; g++)
-        in += r->restart[eng_execgraph_region(eg, g)->tasks[0]];
-    at += (size_t)snprintf(buf + at, len - at, ", region%s", in > 1 ? "s" : "");
-    for (uint32_t g = 0; g < nreg && at + 32 < len; g++)
-        if (r->restart[eng_execgraph_region(eg, g)->tasks[0]])
-            at += (size_t)snprintf(buf + at, len - at, " %u", g);
-    snprintf(buf + at, len - at, " of %u (region failover)", nreg);
-}
-
-/*
- * Tasks failed[] failed (failed NULL: the whole job did).  Stops the tasks
- * to restart - those the strategy picks and every task in the cases
- * jobrun.h lists - aborts the pending checkpoints and asks the policy
- * whether and when to restart.  While a restart waits for its delay, the
- * failure widens it instead of starting another.  Tasks that already wait
- * for their restart are no news.
- */
-static void failover(struct jobrun *r, const uint32_t *failed, uint32_t nfailed,
-                     const char *reason, bool restore_failed)
-{
-    enum eng_job_state st = eng_job_state(r->job);
-    if (st != ENG_JOB_RUNNING && st != ENG_JOB_CREATED && st != ENG_JOB_RESTARTING)
-        return;
-    bool news = !failed;
-    for (uint32_t i = 0; i < nfailed; i++)
-        news |= !r->restart[failed[i]];
-    if (!news)
-        return;
-    const char *full = restart_set(r, failed, nfailed, restore_failed);
-    bool widen = st == ENG_JOB_RESTARTING;
-    if (widen)
-        eng_job_event(r->job, now(r), "failure while restarting: %s", reason);
-    else
-        set_state(r, ENG_JOB_FAILING, reason);
-    for (uint32_t t = 0; t < r->ntasks; t++)
-        if (r->mask[t] && !r->restart[t])
-            stop_task(r, t);
-    for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
-        abort_pending(r, &r->pend[i], "tasks failed");
-    r->final_triggered = false;
-    if (restore_failed && r->ndone > 0) {
-        /* The checkpoint we restored from is unreadable: fall back to the one before. */
-        struct completed *bad = &r->done[--r->ndone];
-        eng_job_event(r->job, now(r), "checkpoint %llu dropped, falling back to %s: %s",
-                      (unsigned long long)bad->id,
-                      r->ndone ? "the previous checkpoint" : "a fresh start", reason);
-        atomic_fetch_add(&r->job->restores_fell_back, 1);
-        rt_free(bad->e);
-    }
-    uint64_t delay = 0;
-    int again = r->pol.on_failure ? r->pol.on_failure(r->pol.arg, ++r->failures, reason, &delay) : 1;
-    if (!again) {
-        for (uint32_t t = 0; t < r->ntasks; t++)
-            cancel_task(r, t);
-        set_state(r, ENG_JOB_FAILED, reason);
-        return;
-    }
-    char what[192];
-    describe_restart(r, full, what, sizeof(what));
-    uint64_t at = now(r) + delay;
-    if (widen) {
-        eng_job_event(r->job, now(r), "restart widened to %s", what);
-        if (at <= r->restart_at)
-            return;
-        rt_timer_cancel(r->self, r->restart_timer);
-    } else {
-        set_state(r, ENG_JOB_RESTARTING, what);
-    }
-    r->restart_at = at;
-    r->restart_timer = rt_timer_start(r->self, delay, TAG_RESTART);
-}
-
-static void fail_job(struct jobrun *r, const char *reason)
-{
-    failover(r, NULL, 0, reason, false);
-}
+/* ---- task status ------------------------------------------------------------ */
 
 static void on_status(struct jobrun *r, const struct rt_msg *m)
 {
@@ -627,7 +399,7 @@ static void on_status(struct jobrun *r, const struct rt_msg *m)
             break;
         r->tstate[s->task] = ENG_TASK_RUNNING;
         if (++r->running == r->ntasks && eng_job_state(r->job) == ENG_JOB_CREATED)
-            set_state(r, ENG_JOB_RUNNING, NULL);
+            eng__jobrun_set_state(r, ENG_JOB_RUNNING, NULL);
         break;
     case ENG_TASK_INPUT_ENDED:
         /* Count each task once: the network may duplicate a message. */
@@ -644,14 +416,14 @@ static void on_status(struct jobrun *r, const struct rt_msg *m)
             r->running--;
         if (++r->finished == r->ntasks) {
             rt_timer_cancel(r->self, r->trigger_timer);
-            set_state(r, ENG_JOB_FINISHED, NULL);
+            eng__jobrun_set_state(r, ENG_JOB_FINISHED, NULL);
         }
         break;
     case ENG_TASK_FAILED: {
         char why[256];
         snprintf(why, sizeof(why), "task %u: %s", s->task, s->reason);
         r->taddr[s->task] = 0;      /* gone: nothing to cancel */
-        failover(r, &s->task, 1, why, s->restore_failed);
+        eng__jobrun_failover(r, &s->task, 1, why, s->restore_failed);
         break;
     }
     }
@@ -670,7 +442,7 @@ static void on_timer(struct jobrun *r, const struct rt_timer_fire *f)
             return;     /* a timer a widened restart replaced */
         r->attempt++;
         atomic_fetch_add(&r->job->restarts, 1);
-        set_state(r, ENG_JOB_CREATED, NULL);
+        eng__jobrun_set_state(r, ENG_JOB_CREATED, NULL);
         deploy_if_ready(r);
     } else if (f->tag >= TAG_TIMEOUT_BASE) {
         struct pending *p = find_pending(r, f->tag - TAG_TIMEOUT_BASE);
@@ -710,7 +482,7 @@ static void on_tasks_fail(struct jobrun *r, const struct rt_msg *m)
             return;
     char why[sizeof(f->reason)];
     snprintf(why, sizeof(why), "%.*s", (int)sizeof(f->reason) - 1, f->reason);
-    failover(r, f->tasks, f->n, why, false);
+    eng__jobrun_failover(r, f->tasks, f->n, why, false);
 }
 
 static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
@@ -739,7 +511,7 @@ static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
     case ENG_MSG_JOB_FAIL: {
         char why[200];
         snprintf(why, sizeof(why), "%.*s", (int)(m->len ? m->len : 1), m->len ? (const char *)m->data : "");
-        fail_job(r, why);
+        eng__jobrun_fail_job(r, why);
         break;
     }
     case ENG_MSG_TASKS_FAIL:
@@ -755,8 +527,8 @@ static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
         break;
     case ENG_MSG_JOB_CANCEL:
         for (uint32_t t = 0; t < r->ntasks; t++)
-            cancel_task(r, t);
-        set_state(r, ENG_JOB_CANCELED, NULL);
+            eng__jobrun_cancel_task(r, t);
+        eng__jobrun_set_state(r, ENG_JOB_CANCELED, NULL);
         break;
     }
 }
@@ -813,7 +585,7 @@ struct rt_actor *eng_jobrun_spawn_restoring(struct rt_node *n, struct eng_job *j
     else
         snprintf(why, sizeof(why), "recovered by %s, no checkpoint: starting afresh",
                  rt_node_name(n));
-    set_state(r, ENG_JOB_CREATED, why);
+    eng__jobrun_set_state(r, ENG_JOB_CREATED, why);
     if (!checkpoint_id) {
         deploy_if_ready(r);
         return r->self;
