@@ -276,7 +276,8 @@ static int run_job(enum shape s, uint64_t records, uint64_t interval_ms,
     uint64_t wakes = 0;
     for (struct eng_attempt *a = h.job->attempts; a; a = a->next)
         for (uint32_t i = 0; i < a->nchans; i++)
-            wakes += atomic_load(&a->chans[i]->wakes);
+            if (a->owns[i])     /* a channel reused by a later attempt counts once */
+                wakes += atomic_load(&a->chans[i]->wakes);
     struct dfs_io_stats io;
     dfs_stats_phase(h.dfs, DFS_PHASE_CHECKPOINT, &io);
     *res = (struct run_result){

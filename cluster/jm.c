@@ -15,8 +15,12 @@
  *
  * Failure: when the resource manager declares a TaskManager lost (heartbeat
  * timeout or RPC failures) or it leaves, every job master with a slot there
- * hears MC_MSG_TM_LOST, fails its job in the runner, and before the restart
- * (the runner's prepare) asks for replacement slots.
+ * hears MC_MSG_TM_LOST and tells the runner that the tasks in those slots
+ * failed; the runner restarts what the failover strategy
+ * (jobmanager.execution.failover-strategy, cluster/failover.h) says they
+ * take with them, and before the restart (the runner's prepare) the job
+ * master asks for replacement slots - only for the slots the restarted
+ * tasks use, so that a region restart never waits for the rest.
  *
  * High availability (cluster/ha.c has the election): a job master of an HA
  * cluster keeps the leader's stores on the DFS - it writes the job graph
@@ -321,6 +325,7 @@ struct jobmaster {
     uint32_t nslots;
     int32_t slot_tm[MC_OFFER_MAX];
     rt_addr slot_te[MC_OFFER_MAX];
+    bool need[MC_OFFER_MAX];            /* the slots the next deployment uses */
     uint64_t req;
     bool waiting;                       /* the runner waits for ENG_MSG_JOB_PROCEED */
     /* HA stores (cfg.ha only). */
@@ -333,11 +338,12 @@ struct jobmaster {
  * is its cookie. */
 enum { HA_JOBGRAPH = 1, HA_PTR_WRITE, HA_PTR_RENAME, HA_RESULT };
 
+/* Slots the next deployment needs and does not have. */
 static uint32_t missing_slots(struct jobmaster *jm)
 {
     uint32_t n = 0;
     for (uint32_t s = 0; s < jm->nslots; s++)
-        n += jm->slot_tm[s] < 0;
+        n += jm->need[s] && jm->slot_tm[s] < 0;
     return n;
 }
 
@@ -440,22 +446,28 @@ static rt_addr jm_place(void *arg, uint32_t task, uint32_t attempt)
     return s < jm->nslots && jm->slot_tm[s] >= 0 ? jm->slot_te[s] : 0;
 }
 
-static int jm_prepare(void *arg, uint32_t attempt)
+static int jm_prepare(void *arg, uint32_t attempt, const uint8_t *deploy)
 {
     struct jobmaster *jm = arg;
+    const struct eng_execgraph *eg = jm->job->ej->eg;
+    memset(jm->need, 0, sizeof(jm->need));
+    for (uint32_t t = 0; t < eng_execgraph_task_count(eg); t++)
+        if (deploy[t] && eng_execgraph_task(eg, t)->subtask < jm->nslots)
+            jm->need[eng_execgraph_task(eg, t)->subtask] = true;
     /* A slot on a TaskManager whose process is gone is no slot: deploying
      * there fails at once and would burn a restart attempt for nothing.  (A
-     * vanished host still looks alive: only its heartbeat timeout tells.) */
+     * vanished host still looks alive: only its heartbeat timeout tells.)
+     * Only the needed slots: the others' tasks run on, and the TaskManager's
+     * loss, when it comes, must still find them there to fail them. */
     for (uint32_t s = 0; s < jm->nslots; s++)
-        if (jm->slot_tm[s] >= 0 && !rt_addr_alive(jm->c->w, jm->slot_te[s])) {
+        if (jm->need[s] && jm->slot_tm[s] >= 0 && !rt_addr_alive(jm->c->w, jm->slot_te[s])) {
             jm->slot_tm[s] = -1;
             atomic_store(&jm->job->slot_tm[s], -1);
         }
-    if (missing_slots(jm) == 0)
-        return 1;
-    jm->waiting = true;
-    jm_request(jm);
-    return 0;
+    jm->waiting = missing_slots(jm) > 0;
+    if (jm->waiting)
+        jm_request(jm);
+    return !jm->waiting;
 }
 
 static uint64_t jm_rand(void *arg)
@@ -472,6 +484,38 @@ static int jm_on_failure(void *arg, uint32_t failures, const char *reason, uint6
     if (!again)
         eng_job_event(jm->job->ej, rt_now(jm->c->w), "%s", why);
     return again;
+}
+
+static int jm_restart_set(void *arg, const uint32_t *failed, uint32_t nfailed, uint8_t *restart)
+{
+    struct jobmaster *jm = arg;
+    return mc_failover_tasks(jm->job->ej->eg, jm->c->cfg.failover, failed, nfailed, restart, NULL);
+}
+
+/* The tasks in the lost TaskManager's slots have failed: the runner hears
+ * which, and the slots are gone. */
+static void jm_tm_lost(struct jobmaster *jm, const struct mc_tm_lost *lost)
+{
+    const struct eng_execgraph *eg = jm->job->ej->eg;
+    uint32_t ntasks = eng_execgraph_task_count(eg);
+    uint32_t *placement = rt_xmalloc(ntasks * sizeof(*placement));
+    for (uint32_t t = 0; t < ntasks; t++) {
+        uint32_t s = eng_execgraph_task(eg, t)->subtask;
+        placement[t] = s < jm->nslots && jm->slot_tm[s] >= 0 ? (uint32_t)jm->slot_tm[s] : UINT32_MAX;
+    }
+    struct eng_tasks_fail *f = rt_xcalloc(1, sizeof(*f) + ntasks * sizeof(f->tasks[0]));
+    snprintf(f->reason, sizeof(f->reason), "%s", lost->reason);
+    f->n = mc_failover_tasks_on_tm(placement, ntasks, lost->tm, f->tasks);
+    for (uint32_t s = 0; s < jm->nslots; s++)
+        if (jm->slot_tm[s] == (int32_t)lost->tm) {
+            jm->slot_tm[s] = -1;
+            atomic_store(&jm->job->slot_tm[s], -1);
+        }
+    if (f->n)
+        rt_send(jm->self, jm->runner, ENG_MSG_TASKS_FAIL, f,
+                (uint32_t)(sizeof(*f) + f->n * sizeof(f->tasks[0])));
+    rt_free(f);
+    rt_free(placement);
 }
 
 static void jm_on_terminal(void *arg, enum eng_job_state st)
@@ -508,7 +552,7 @@ static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
             break;      /* an answer to a request we superseded */
         uint32_t k = 0;
         for (uint32_t s = 0; s < jm->nslots && k < off->n; s++) {
-            if (jm->slot_tm[s] >= 0)
+            if (!jm->need[s] || jm->slot_tm[s] >= 0)
                 continue;
             jm->slot_tm[s] = (int32_t)off->slot[k].tm;
             jm->slot_te[s] = off->slot[k].te;
@@ -521,20 +565,9 @@ static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
         }
         break;
     }
-    case MC_MSG_TM_LOST: {
-        const struct mc_tm_lost *lost = m->data;
-        bool mine = false;
-        for (uint32_t s = 0; s < jm->nslots; s++)
-            if (jm->slot_tm[s] == (int32_t)lost->tm) {
-                jm->slot_tm[s] = -1;
-                atomic_store(&jm->job->slot_tm[s], -1);
-                mine = true;
-            }
-        if (mine)
-            rt_send(a, jm->runner, ENG_MSG_JOB_FAIL, lost->reason,
-                    (uint32_t)strlen(lost->reason) + 1);
+    case MC_MSG_TM_LOST:
+        jm_tm_lost(jm, m->data);
         break;
-    }
     }
 }
 
@@ -543,7 +576,9 @@ static const struct rt_actor_ops jm_ops = { "jobmaster", jm_msg, NULL };
 static struct eng_jobrun_policy jm_policy(struct jobmaster *jm)
 {
     return (struct eng_jobrun_policy){ .place = jm_place, .prepare = jm_prepare,
-                                       .on_failure = jm_on_failure, .on_terminal = jm_on_terminal,
+                                       .on_failure = jm_on_failure,
+                                       .restart_set = jm_restart_set,
+                                       .on_terminal = jm_on_terminal,
                                        .on_checkpoint = jm_on_checkpoint, .arg = jm };
 }
 

@@ -1,6 +1,7 @@
 /*
  * job.c - the shared job object: creation from a job graph, the event list,
- * configuration defaults (Flink's), and freeing every attempt's channels.
+ * configuration defaults (Flink's), and freeing every attempt's channels
+ * (each by the attempt that owns it).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -62,8 +63,10 @@ void eng_job_free(struct eng_job *j)
     while (a) {
         struct eng_attempt *next = a->next;
         for (uint32_t c = 0; c < a->nchans; c++)
-            eng_chan_free(a->chans[c]);
+            if (a->owns[c])
+                eng_chan_free(a->chans[c]);
         rt_free(a->chans);
+        rt_free(a->owns);
         rt_free(a);
         a = next;
     }

@@ -12,9 +12,11 @@
  *   task actors         one per parallel task, on TaskManager nodes (task.c).
  *   channels            per attempt, process memory (channel.h).
  *
- * Every message from a task carries its attempt number; the runner ignores
- * anything from an attempt it has left behind, so a slow or dying task of an
- * old attempt cannot disturb a new one.
+ * Every message between the runner and a task carries the task's attempt
+ * number (per task: a region restart redeploys some tasks and leaves the
+ * others on their attempt); each side ignores anything from an attempt it
+ * has left behind, so a slow or dying task of an old attempt cannot disturb
+ * a new one.
  */
 #ifndef ENG_JOB_H
 #define ENG_JOB_H
@@ -42,11 +44,13 @@ enum {
     ENG_MSG_CANCEL,                         /* runner -> task: uint32_t attempt */
     ENG_MSG_TASK_STATUS,                    /* task -> runner: struct eng_task_status */
     ENG_MSG_TASK_ACK,                       /* task -> runner: struct eng_ack + entries */
-    ENG_MSG_JOB_FAIL,                       /* owner -> runner: a reason string (e.g. a
-                                             * TaskManager with tasks of the job is lost) */
+    ENG_MSG_JOB_FAIL,                       /* owner -> runner: a reason string; the
+                                             * whole job failed (every task restarts) */
     ENG_MSG_JOB_CANCEL,                     /* owner -> runner: cancel the job */
     ENG_MSG_JOB_PROCEED,                    /* owner -> runner: resources are ready (see
                                              * eng_jobrun_policy.prepare) */
+    ENG_MSG_TASKS_FAIL,                     /* owner -> runner: struct eng_tasks_fail (e.g.
+                                             * the tasks in a lost TaskManager's slots) */
 };
 
 /* Flink's checkpointing knobs, by their configuration keys. */
@@ -67,11 +71,16 @@ enum eng_job_state {
 };
 const char *eng_job_state_name(enum eng_job_state s);
 
-/* One attempt's channels, indexed like the execution graph's channels. */
+/* One attempt's channels, indexed like the execution graph's channels.  A
+ * partial (region) restart makes new channels only where a restarted task
+ * sits at either end and reuses the running ones, so a channel may appear in
+ * several attempts: owns[c] is set in the attempt that created chans[c],
+ * which alone frees it (and alone counts it when summing over attempts). */
 struct eng_attempt {
     uint32_t attempt;
     uint32_t nchans;
     struct eng_chan **chans;
+    uint8_t *owns;
     struct eng_attempt *next;
 };
 
@@ -89,6 +98,7 @@ struct eng_job {
     /* What tests and reports read from any thread. */
     atomic_int state;                   /* enum eng_job_state */
     atomic_uint restarts;
+    atomic_uint tasks_restarted;        /* tasks redeployed by restarts, full or region */
     atomic_uint_fast64_t last_checkpoint;       /* id of the latest completed */
     atomic_uint checkpoints_completed, checkpoints_failed, restores_fell_back;
     atomic_uint_fast64_t records_in;   /* emitted by sources, all attempts */
@@ -158,6 +168,15 @@ struct eng_notify {
 enum eng_task_state {
     ENG_TASK_DEPLOYING, ENG_TASK_RUNNING, ENG_TASK_INPUT_ENDED, ENG_TASK_ENDED,
     ENG_TASK_FINISHED, ENG_TASK_FAILED, ENG_TASK_CANCELED,
+};
+
+/* The payload of ENG_MSG_TASKS_FAIL: n task ids follow the head.  Unlike
+ * ENG_MSG_JOB_FAIL (the whole job) only these tasks have failed; the
+ * runner restarts what the failover strategy says they take with them. */
+struct eng_tasks_fail {
+    char reason[160];
+    uint32_t n;
+    uint32_t tasks[];
 };
 
 struct eng_task_status {

@@ -1,63 +1,28 @@
 /*
  * jobrun.c - the job runner actor: deployment, checkpoint coordination and
- * failover for one job (see jobrun.h for the protocol).  It runs on one node
- * and is the only writer of its job's attempts, counters and events.
+ * task status for one job (see jobrun.h for the protocol; failover is in
+ * jobrun_failover.c).  It runs on one node and is the only writer of its
+ * job's attempts, counters and events.
+ *
+ * Per task it keeps the attempt the task was deployed with, its state as
+ * last reported, and `restart`: the task has been told to stop (or never
+ * started) and waits for the next deployment.  Such a task counts neither
+ * as running nor as a source that ended, and whatever its stopped instance
+ * still says is ignored.  A deployment deploys exactly the waiting tasks.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/jobrun.h"
+#include "engine/jobrun_internal.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
-
-enum { TAG_TRIGGER = 1, TAG_RESTART = 2, TAG_TIMEOUT_BASE = 16 };
 
 /* Metadata write stages, in the low bits of the DFS cookie. */
 enum { META_WRITE = 1, META_FSYNC, META_RENAME, META_DELETE, META_READ };
 
-struct pending {
-    uint64_t id;                /* 0: free */
-    uint64_t ts_ms;
-    bool final;
-    uint32_t acks;
-    uint64_t timeout_timer;
-    uint32_t n;                 /* entries so far */
-    struct eng_meta_entry *e;   /* ntasks * ENG_CHAIN_MAX */
-};
-
-struct completed {
-    uint64_t id;
-    uint32_t n;
-    struct eng_meta_entry *e;
-};
-
-struct jobrun {
-    struct rt_actor *self;
-    struct eng_job *job;
-    struct eng_jobrun_policy pol;
-    uint32_t ntasks, attempt;
-    struct eng_attempt *att;
-    uint8_t *tstate;            /* enum eng_task_state per task */
-    uint8_t *input_ended;       /* per task: its source reported the end of input */
-    rt_addr *taddr;             /* task actors, learned from their status */
-    uint32_t running, finished, sources, sources_ended;
-    uint32_t failures;
-    bool final_triggered;
-    uint64_t next_chk, last_complete_ns, consecutive_failed;
-    struct pending *pend;       /* max_concurrent */
-    struct completed *done;     /* num_retained, oldest first */
-    uint32_t ndone;
-    uint64_t *subsumed;         /* completed, no longer retained, deleted once announced */
-    uint32_t nsubsumed;
-    uint64_t announced;         /* latest checkpoint the tasks were notified of */
-    uint64_t trigger_timer;
-};
-
-static uint64_t now(struct jobrun *r) { return rt_now(rt_actor_world(r->self)); }
-
-static void set_state(struct jobrun *r, enum eng_job_state st, const char *why)
+void eng__jobrun_set_state(struct jobrun *r, enum eng_job_state st, const char *why)
 {
     atomic_store_explicit(&r->job->state, st, memory_order_release);
     eng_job_event(r->job, now(r), "%s%s%s", eng_job_state_name(st), why ? ": " : "", why ? why : "");
@@ -76,13 +41,6 @@ static bool is_source_task(struct jobrun *r, uint32_t t)
     return eng_op_kind_is_source(eng_jobgraph_vertex(r->job->graph, c->ops[0])->kind);
 }
 
-static void send_all(struct jobrun *r, uint32_t type, const void *data, uint32_t len)
-{
-    for (uint32_t t = 0; t < r->ntasks; t++)
-        if (r->taddr[t])
-            rt_send(r->self, r->taddr[t], type, data, len);
-}
-
 static void delete_checkpoint(struct jobrun *r, uint64_t id)
 {
     char prefix[160];
@@ -93,7 +51,7 @@ static void delete_checkpoint(struct jobrun *r, uint64_t id)
     dfs_submit(r->self, r->job->dfs, &req);
 }
 
-static void abort_pending(struct jobrun *r, struct pending *p, const char *why)
+void eng__jobrun_abort_pending(struct jobrun *r, struct pending *p, const char *why)
 {
     if (!p->id)
         return;
@@ -107,26 +65,42 @@ static void abort_pending(struct jobrun *r, struct pending *p, const char *why)
 
 /* ---- deployment -------------------------------------------------------------- */
 
+/* The channels of a deployment: new ones where a task it deploys sits at
+ * either end, the latest deployment's elsewhere (their tasks run on). */
+static struct eng_attempt *new_attempt(struct jobrun *r)
+{
+    struct eng_job *j = r->job;
+    struct eng_attempt *a = rt_xcalloc_process(1, sizeof(*a));
+    a->attempt = r->attempt;
+    a->nchans = eng_execgraph_channel_count(j->eg);
+    a->chans = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->chans));
+    a->owns = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->owns));
+    for (uint32_t c = 0; c < a->nchans; c++) {
+        const struct eng_channel *ch = eng_execgraph_channel(j->eg, c);
+        a->owns[c] = !r->att || r->restart[ch->producer] || r->restart[ch->consumer];
+        a->chans[c] = a->owns[c] ? eng_chan_new(c, j->cfg.chan_slots) : r->att->chans[c];
+    }
+    a->next = j->attempts;
+    j->attempts = a;            /* the runner is the only writer */
+    return a;
+}
+
+/* Deploys every task waiting for a deployment, restoring the latest
+ * completed checkpoint. */
 static void deploy(struct jobrun *r)
 {
     struct eng_job *j = r->job;
     const struct eng_execgraph *eg = j->eg;
-    struct eng_attempt *a = rt_xcalloc_process(1, sizeof(*a));
-    a->attempt = r->attempt;
-    a->nchans = eng_execgraph_channel_count(eg);
-    a->chans = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->chans));
-    for (uint32_t c = 0; c < a->nchans; c++)
-        a->chans[c] = eng_chan_new(c, j->cfg.chan_slots);
-    a->next = j->attempts;
-    j->attempts = a;            /* the runner is the only writer */
+    struct eng_attempt *a = new_attempt(r);
     r->att = a;
-    r->running = r->finished = r->sources_ended = 0;
-    r->final_triggered = false;
-    memset(r->input_ended, 0, r->ntasks * sizeof(*r->input_ended));
-    memset(r->taddr, 0, r->ntasks * sizeof(*r->taddr));
+    bool restart = r->deployed;
+    r->deployed = true;
 
     const struct completed *from = r->ndone ? &r->done[r->ndone - 1] : NULL;
+    uint32_t n = 0;
     for (uint32_t t = 0; t < r->ntasks; t++) {
+        if (!r->restart[t])
+            continue;
         struct eng_deploy d = { .job = j, .att = a, .task = t, .attempt = r->attempt,
                                 .runner = rt_actor_addr(r->self) };
         const struct eng_task *tk = eng_execgraph_task(eg, t);
@@ -150,9 +124,18 @@ static void deploy(struct jobrun *r)
             rt_send(r->self, rt_actor_addr(r->self), ENG_MSG_JOB_FAIL, why, (uint32_t)strlen(why) + 1);
             return;
         }
+        r->tattempt[t] = r->attempt;
+        r->restart[t] = 0;
+        n++;
+        if (restart)
+            atomic_fetch_add(&j->tasks_restarted, 1);
     }
-    eng_job_event(j, now(r), "attempt %u deployed%s%llu", r->attempt,
-                  from ? ", restoring checkpoint " : "", from ? (unsigned long long)from->id : 0ull);
+    char restoring[48] = "";
+    if (from)
+        snprintf(restoring, sizeof(restoring), ", restoring checkpoint %llu",
+                 (unsigned long long)from->id);
+    eng_job_event(j, now(r), "attempt %u deployed: %u of %u tasks%s", r->attempt, n, r->ntasks,
+                  restoring);
 }
 
 /* ---- checkpoints ------------------------------------------------------------- */
@@ -173,11 +156,12 @@ static void trigger(struct jobrun *r, bool final)
         r->final_triggered = true;
     uint64_t tmo = r->job->cfg.checkpoint_timeout_ns;
     p->timeout_timer = rt_timer_start(r->self, tmo, TAG_TIMEOUT_BASE + p->id);
-    struct eng_trigger tr = { .attempt = r->attempt, .checkpoint_id = p->id,
-                              .timestamp_ms = p->ts_ms, .final = final };
+    struct eng_trigger tr = { .checkpoint_id = p->id, .timestamp_ms = p->ts_ms, .final = final };
     for (uint32_t t = 0; t < r->ntasks; t++)
-        if (is_source_task(r, t) && r->taddr[t])
+        if (is_source_task(r, t) && r->taddr[t]) {
+            tr.attempt = r->tattempt[t];
             rt_send(r->self, r->taddr[t], ENG_MSG_TRIGGER, &tr, sizeof(tr));
+        }
     rt_trace(rt_actor_world(r->self), rt_actor_node(r->self), "checkpoint_trigger",
              "\"job\":%u,\"id\":%llu,\"final\":%s", r->job->id, (unsigned long long)p->id,
              final ? "true" : "false");
@@ -199,25 +183,24 @@ static struct pending *find_pending(struct jobrun *r, uint64_t id)
     return NULL;
 }
 
-static void fail_job(struct jobrun *r, const char *reason, bool restore_failed);
-
 static void checkpoint_failed(struct jobrun *r, struct pending *p, const char *why)
 {
     bool final = p->final;
-    abort_pending(r, p, why);
+    eng__jobrun_abort_pending(r, p, why);
     if (final) {
         r->final_triggered = false;
-        fail_job(r, "the final checkpoint failed", false);
+        eng__jobrun_fail_job(r, "the final checkpoint failed");
         return;
     }
     if (++r->consecutive_failed > r->job->cfg.tolerable_failed)
-        fail_job(r, "Exceeded checkpoint tolerable failure threshold.", false);
+        eng__jobrun_fail_job(r, "Exceeded checkpoint tolerable failure threshold.");
 }
 
 static void on_ack(struct jobrun *r, const struct rt_msg *m)
 {
     const struct eng_ack *a = m->data;
-    if (m->len < sizeof(*a) || a->attempt != r->attempt)
+    if (m->len < sizeof(*a) || a->task >= r->ntasks || a->attempt != r->tattempt[a->task] ||
+        r->restart[a->task])
         return;
     struct pending *p = find_pending(r, a->checkpoint_id);
     if (!p)
@@ -268,8 +251,12 @@ static void announce(struct jobrun *r, uint64_t id)
             r->subsumed[k++] = r->subsumed[i];
     }
     r->nsubsumed = k;
-    struct eng_notify nt = { .attempt = r->attempt, .checkpoint_id = id };
-    send_all(r, ENG_MSG_NOTIFY, &nt, sizeof(nt));
+    struct eng_notify nt = { .checkpoint_id = id };
+    for (uint32_t t = 0; t < r->ntasks; t++)
+        if (r->taddr[t]) {
+            nt.attempt = r->tattempt[t];
+            rt_send(r->self, r->taddr[t], ENG_MSG_NOTIFY, &nt, sizeof(nt));
+        }
 }
 
 static void complete(struct jobrun *r, struct pending *p)
@@ -305,7 +292,7 @@ static void deploy_if_ready(struct jobrun *r)
 {
     /* The owner may need to find resources first (a lost TaskManager's
      * slots); it says ENG_MSG_JOB_PROCEED when they are there. */
-    if (!r->pol.prepare || r->pol.prepare(r->pol.arg, r->attempt))
+    if (!r->pol.prepare || r->pol.prepare(r->pol.arg, r->attempt, r->restart))
         deploy(r);
 }
 
@@ -335,7 +322,7 @@ static void on_restore_meta(struct jobrun *r, uint64_t id, const struct dfs_done
         if (decoded)
             eng_meta_release(&meta);
         /* A fresh start would repeat what the sinks committed: give up. */
-        set_state(r, ENG_JOB_FAILED, why);
+        eng__jobrun_set_state(r, ENG_JOB_FAILED, why);
         return;
     }
     struct completed *c = &r->done[r->ndone++];
@@ -388,42 +375,22 @@ static void on_meta_io(struct jobrun *r, const struct dfs_done *d, const void *p
     dfs_submit(r->self, r->job->dfs, &req);
 }
 
-/* ---- failure and restart ----------------------------------------------------- */
-
-static void fail_job(struct jobrun *r, const char *reason, bool restore_failed)
-{
-    enum eng_job_state st = eng_job_state(r->job);
-    if (st != ENG_JOB_RUNNING && st != ENG_JOB_CREATED)
-        return;     /* already failing: the first cause is the one that counts */
-    set_state(r, ENG_JOB_FAILING, reason);
-    uint32_t att = r->attempt;
-    send_all(r, ENG_MSG_CANCEL, &att, sizeof(att));
-    for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
-        abort_pending(r, &r->pend[i], "the job failed");
-    if (restore_failed && r->ndone > 0) {
-        /* The checkpoint we restored from is unreadable: fall back to the one before. */
-        struct completed *bad = &r->done[--r->ndone];
-        eng_job_event(r->job, now(r), "checkpoint %llu dropped, falling back to %s: %s",
-                      (unsigned long long)bad->id,
-                      r->ndone ? "the previous checkpoint" : "a fresh start", reason);
-        atomic_fetch_add(&r->job->restores_fell_back, 1);
-        rt_free(bad->e);
-    }
-    uint64_t delay = 0;
-    int again = r->pol.on_failure ? r->pol.on_failure(r->pol.arg, ++r->failures, reason, &delay) : 1;
-    if (!again) {
-        set_state(r, ENG_JOB_FAILED, reason);
-        return;
-    }
-    set_state(r, ENG_JOB_RESTARTING, NULL);
-    rt_timer_start(r->self, delay, TAG_RESTART);
-}
+/* ---- task status ------------------------------------------------------------ */
 
 static void on_status(struct jobrun *r, const struct rt_msg *m)
 {
     const struct eng_task_status *s = m->data;
-    if (m->len != sizeof(*s) || s->attempt != r->attempt || s->task >= r->ntasks)
+    if (m->len != sizeof(*s) || s->task >= r->ntasks)
         return;
+    if (s->attempt != r->tattempt[s->task] || r->restart[s->task]) {
+        /* An attempt left behind, or an instance told to stop.  One that had
+         * not reported when its restart came could not be cancelled then;
+         * a task without channels to break (a whole pipeline chained into
+         * one) runs now, and must stop. */
+        if (s->state == ENG_TASK_RUNNING)
+            rt_send(r->self, m->src, ENG_MSG_CANCEL, &s->attempt, sizeof(s->attempt));
+        return;
+    }
     r->taddr[s->task] = m->src;
     uint8_t before = r->tstate[s->task];
     switch (s->state) {
@@ -431,8 +398,8 @@ static void on_status(struct jobrun *r, const struct rt_msg *m)
         if (before != ENG_TASK_DEPLOYING)
             break;
         r->tstate[s->task] = ENG_TASK_RUNNING;
-        if (++r->running == r->ntasks && eng_job_state(r->job) != ENG_JOB_RUNNING)
-            set_state(r, ENG_JOB_RUNNING, NULL);
+        if (++r->running == r->ntasks && eng_job_state(r->job) == ENG_JOB_CREATED)
+            eng__jobrun_set_state(r, ENG_JOB_RUNNING, NULL);
         break;
     case ENG_TASK_INPUT_ENDED:
         /* Count each task once: the network may duplicate a message. */
@@ -449,15 +416,14 @@ static void on_status(struct jobrun *r, const struct rt_msg *m)
             r->running--;
         if (++r->finished == r->ntasks) {
             rt_timer_cancel(r->self, r->trigger_timer);
-            set_state(r, ENG_JOB_FINISHED, NULL);
+            eng__jobrun_set_state(r, ENG_JOB_FINISHED, NULL);
         }
         break;
     case ENG_TASK_FAILED: {
         char why[256];
         snprintf(why, sizeof(why), "task %u: %s", s->task, s->reason);
-        r->tstate[s->task] = ENG_TASK_FAILED;
-        r->taddr[s->task] = 0;
-        fail_job(r, why, s->restore_failed);
+        r->taddr[s->task] = 0;      /* gone: nothing to cancel */
+        eng__jobrun_failover(r, &s->task, 1, why, s->restore_failed);
         break;
     }
     }
@@ -472,11 +438,11 @@ static void on_timer(struct jobrun *r, const struct rt_timer_fire *f)
             trigger(r, false);
         r->trigger_timer = rt_timer_start(r->self, r->job->cfg.checkpoint_interval_ns, TAG_TRIGGER);
     } else if (f->tag == TAG_RESTART) {
-        if (eng_job_state(r->job) != ENG_JOB_RESTARTING)
-            return;
+        if (eng_job_state(r->job) != ENG_JOB_RESTARTING || f->timer_id != r->restart_timer)
+            return;     /* a timer a widened restart replaced */
         r->attempt++;
         atomic_fetch_add(&r->job->restarts, 1);
-        set_state(r, ENG_JOB_CREATED, NULL);
+        eng__jobrun_set_state(r, ENG_JOB_CREATED, NULL);
         deploy_if_ready(r);
     } else if (f->tag >= TAG_TIMEOUT_BASE) {
         struct pending *p = find_pending(r, f->tag - TAG_TIMEOUT_BASE);
@@ -505,6 +471,20 @@ static void maybe_final(struct jobrun *r)
     trigger(r, true);
 }
 
+/* The owner says these tasks failed (a lost TaskManager's, say). */
+static void on_tasks_fail(struct jobrun *r, const struct rt_msg *m)
+{
+    const struct eng_tasks_fail *f = m->data;
+    if (m->len < sizeof(*f) || (m->len - sizeof(*f)) / sizeof(f->tasks[0]) < f->n)
+        return;
+    for (uint32_t i = 0; i < f->n; i++)
+        if (f->tasks[i] >= r->ntasks)
+            return;
+    char why[sizeof(f->reason)];
+    snprintf(why, sizeof(why), "%.*s", (int)sizeof(f->reason) - 1, f->reason);
+    eng__jobrun_failover(r, f->tasks, f->n, why, false);
+}
+
 static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
 {
     struct jobrun *r = rt_actor_state(a);
@@ -531,9 +511,12 @@ static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
     case ENG_MSG_JOB_FAIL: {
         char why[200];
         snprintf(why, sizeof(why), "%.*s", (int)(m->len ? m->len : 1), m->len ? (const char *)m->data : "");
-        fail_job(r, why, false);
+        eng__jobrun_fail_job(r, why);
         break;
     }
+    case ENG_MSG_TASKS_FAIL:
+        on_tasks_fail(r, m);
+        break;
     case ENG_MSG_JOB_CHECKPOINT_STORED:
         if (m->len == sizeof(uint64_t))
             announce(r, *(const uint64_t *)m->data);
@@ -542,12 +525,11 @@ static void runner_msg(struct rt_actor *a, const struct rt_msg *m)
         if (eng_job_state(r->job) == ENG_JOB_CREATED && (!r->att || r->att->attempt != r->attempt))
             deploy(r);
         break;
-    case ENG_MSG_JOB_CANCEL: {
-        uint32_t att = r->attempt;
-        send_all(r, ENG_MSG_CANCEL, &att, sizeof(att));
-        set_state(r, ENG_JOB_CANCELED, NULL);
+    case ENG_MSG_JOB_CANCEL:
+        for (uint32_t t = 0; t < r->ntasks; t++)
+            eng__jobrun_cancel_task(r, t);
+        eng__jobrun_set_state(r, ENG_JOB_CANCELED, NULL);
         break;
-    }
     }
 }
 
@@ -562,8 +544,12 @@ static struct jobrun *runner_new(struct rt_node *n, struct eng_job *j,
     r->job = j;
     r->pol = *policy;
     r->ntasks = eng_execgraph_task_count(j->eg);
+    r->tattempt = rt_xcalloc(r->ntasks, sizeof(*r->tattempt));
     r->tstate = rt_xcalloc(r->ntasks, sizeof(*r->tstate));
     r->input_ended = rt_xcalloc(r->ntasks, sizeof(*r->input_ended));
+    r->restart = rt_xmalloc(r->ntasks);
+    memset(r->restart, 1, r->ntasks);   /* the first deployment deploys every task */
+    r->mask = rt_xmalloc(r->ntasks);
     r->taddr = rt_xcalloc(r->ntasks, sizeof(*r->taddr));
     for (uint32_t t = 0; t < r->ntasks; t++)
         r->sources += is_source_task(r, t);
@@ -599,7 +585,7 @@ struct rt_actor *eng_jobrun_spawn_restoring(struct rt_node *n, struct eng_job *j
     else
         snprintf(why, sizeof(why), "recovered by %s, no checkpoint: starting afresh",
                  rt_node_name(n));
-    set_state(r, ENG_JOB_CREATED, why);
+    eng__jobrun_set_state(r, ENG_JOB_CREATED, why);
     if (!checkpoint_id) {
         deploy_if_ready(r);
         return r->self;

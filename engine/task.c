@@ -429,6 +429,8 @@ static void task_msg(struct rt_actor *a, const struct rt_msg *m)
         break;
     }
     case ENG_MSG_CANCEL:
+        if (m->len != sizeof(k->attempt) || *(const uint32_t *)m->data != k->attempt)
+            break;      /* meant for another attempt of this task */
         k->st = ENG_TASK_CANCELED;
         release_all(k);
         break;

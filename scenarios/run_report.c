@@ -274,9 +274,10 @@ int run__report(struct run *r, json_t **out)
             if (r->first_fault_ns + rec.total > rec_end)
                 rec_end = r->first_fault_ns + rec.total;
         }
-        json_array_append_new(jobs, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:o}",
+        json_array_append_new(jobs, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:o}",
             "name", s->jobs[j].name, "application", s->apps[s->jobs[j].app].name,
             "state", state_of(rj), "restarts", rj->mj ? (int)atomic_load(&rj->mj->ej->restarts) : 0,
+            "tasks_restarted", rj->mj ? (int)atomic_load(&rj->mj->ej->tasks_restarted) : 0,
             "records_in", (json_int_t)(rj->mj ? atomic_load(&rj->mj->ej->records_in) : 0),
             "records_out", (json_int_t)verdicts[j].committed,
             "lost", (json_int_t)verdicts[j].lost, "duplicated", (json_int_t)verdicts[j].duplicated,

@@ -2,7 +2,9 @@
  * test_cluster.c - a session cluster: TaskManagers register, jobs get slots
  * and run, a lost TaskManager is detected the way Flink detects it, and the
  * jobs that had a task there - and only those - restart from their latest
- * checkpoint, exactly once.  Every test runs in both worlds.
+ * checkpoint, exactly once; with region failover only the tasks in the lost
+ * slots restart (and what their regions take along).  Every test runs in
+ * both worlds.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -45,7 +47,23 @@ static struct eng_jobgraph *job_graph(const char *name, uint64_t records, uint32
     return g;
 }
 
-static void env_up(struct env *e, enum rt_world_kind kind, uint32_t tms)
+/* source -> middle, then middle -> sink1 and middle -> sink2, all forward:
+ * `par` pipelines of three tasks, each a pipelined region of its own. */
+static struct eng_jobgraph *pipelines_graph(const char *name, uint64_t records, uint32_t par)
+{
+    struct eng_jobgraph *g = eng_jobgraph_new(name);
+    struct eng_op_args src = { .records = records, .keys = 50, .rate = 20000 };
+    int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, par, 0);
+    int m = eng_jobgraph_add_vertex(g, "middle", ENG_OP_MAP, NULL, par, 0);
+    int k1 = eng_jobgraph_add_vertex(g, "sink1", ENG_OP_SINK, NULL, par, 0);
+    int k2 = eng_jobgraph_add_vertex(g, "sink2", ENG_OP_SINK, NULL, par, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)m, ENG_EDGE_FORWARD);
+    eng_jobgraph_add_edge(g, (uint32_t)m, (uint32_t)k1, ENG_EDGE_FORWARD);
+    eng_jobgraph_add_edge(g, (uint32_t)m, (uint32_t)k2, ENG_EDGE_FORWARD);
+    return g;
+}
+
+static void env_up(struct env *e, enum rt_world_kind kind, uint32_t tms, enum mc_failover failover)
 {
     memset(e, 0, sizeof(*e));
     struct rt_world_config wc = { .kind = kind, .seed = 5, .link_latency_ns = 100000 };
@@ -61,6 +79,7 @@ static void env_up(struct env *e, enum rt_world_kind kind, uint32_t tms)
     cfg.hb_interval_ns = 50 * RT_NS_PER_MS;
     cfg.hb_timeout_ns = 300 * RT_NS_PER_MS;
     cfg.job.checkpoint_interval_ns = 50 * RT_NS_PER_MS;
+    cfg.failover = failover;
     mc_restart_config_defaults(&cfg.restart, MC_RESTART_FIXED_DELAY);
     char err[128];
     assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.attempts",
@@ -144,7 +163,7 @@ static bool lost_one(void *arg)
 static void silent_kill_body(enum rt_world_kind kind)
 {
     struct env e;
-    env_up(&e, kind, 4);
+    env_up(&e, kind, 4, MC_FAILOVER_REGION);
     assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
     submit_all(&e, 8000);
     assert_int_equal(rt_world_wait(e.w, jobs_running, &e, WAIT_NS), 0);
@@ -187,7 +206,7 @@ static void test_silent_kill_real(void **s) { (void)s; silent_kill_body(RT_WORLD
 static void graceful_body(enum rt_world_kind kind)
 {
     struct env e;
-    env_up(&e, kind, 4);
+    env_up(&e, kind, 4, MC_FAILOVER_REGION);
     assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
     submit_all(&e, 8000);
     assert_int_equal(rt_world_wait(e.w, jobs_running, &e, WAIT_NS), 0);
@@ -211,7 +230,7 @@ static void test_graceful_real(void **s) { (void)s; graceful_body(RT_WORLD_REAL)
 static void crash_body(enum rt_world_kind kind)
 {
     struct env e;
-    env_up(&e, kind, 4);
+    env_up(&e, kind, 4, MC_FAILOVER_REGION);
     assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
     submit_all(&e, 8000);
     assert_int_equal(rt_world_wait(e.w, jobs_running, &e, WAIT_NS), 0);
@@ -227,6 +246,89 @@ static void crash_body(enum rt_world_kind kind)
 
 static void test_crash_sim(void **s) { (void)s; crash_body(RT_WORLD_SIM); }
 static void test_crash_real(void **s) { (void)s; crash_body(RT_WORLD_REAL); }
+
+static bool two_checkpointed(void *arg)
+{
+    struct env *e = arg;
+    return atomic_load(&e->jobs[0]->ej->last_checkpoint) >= 2 &&
+           atomic_load(&e->jobs[1]->ej->last_checkpoint) >= 2;
+}
+
+static bool two_terminal(void *arg)
+{
+    struct env *e = arg;
+    for (int i = 0; i < 2; i++) {
+        enum eng_job_state s = eng_job_state(e->jobs[i]->ej);
+        if (s != ENG_JOB_FINISHED && s != ENG_JOB_FAILED && s != ENG_JOB_CANCELED)
+            return false;
+    }
+    return true;
+}
+
+/* A TaskManager hosting slots of both jobs, or -1. */
+static int shared_tm(struct env *e)
+{
+    for (uint32_t s = 0; s < atomic_load(&e->jobs[0]->nslots); s++)
+        for (uint32_t k = 0; k < atomic_load(&e->jobs[1]->nslots); k++)
+            if (mc_job_tm_of(e->jobs[0], s) == mc_job_tm_of(e->jobs[1], k))
+                return mc_job_tm_of(e->jobs[0], s);
+    return -1;
+}
+
+/*
+ * Region failover on a silently killed TaskManager: three forward pipelines
+ * (three regions) and a keyed job (one region) share it.  The pipelines'
+ * job restarts the tasks in the lost slots only - the other pipelines keep
+ * their slots and never restart - while the keyed job restarts every task.
+ * With full failover the pipelines restart whole as well.
+ */
+static void region_body(enum rt_world_kind kind, enum mc_failover failover)
+{
+    struct env e;
+    env_up(&e, kind, 4, failover);
+    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
+    char err[256];
+    assert_int_equal(mc_cluster_submit(e.c, pipelines_graph("pipes", 8000, 3), 1, NULL,
+                                       &e.jobs[0], err, sizeof(err)), 0);
+    assert_int_equal(mc_cluster_submit(e.c, job_graph("keyed", 8000, 2), 2, NULL, &e.jobs[1],
+                                       err, sizeof(err)), 0);
+    assert_int_equal(rt_world_wait(e.w, two_checkpointed, &e, WAIT_NS), 0);
+    /* Evenly spread, 3 + 2 slots over four TaskManagers of two: one holds both. */
+    int victim = shared_tm(&e);
+    assert_true(victim >= 0);
+    int before[3];
+    uint32_t lost = 0;
+    for (uint32_t s = 0; s < 3; s++) {
+        before[s] = mc_job_tm_of(e.jobs[0], s);
+        lost += before[s] == victim;
+    }
+    mc_tm_kill(e.c, (uint32_t)victim);
+    assert_int_equal(rt_world_wait(e.w, lost_one, e.c, WAIT_NS), 0);
+    assert_int_equal(rt_world_wait(e.w, two_terminal, &e, WAIT_NS), 0);
+    assert_output(e.jobs[0]->ej, NULL, false);
+    assert_output(e.jobs[1]->ej, NULL, false);
+
+    struct eng_job *pipes = e.jobs[0]->ej, *keyed = e.jobs[1]->ej;
+    assert_int_equal(atomic_load(&pipes->restarts), 1);
+    if (failover == MC_FAILOVER_REGION) {
+        assert_int_equal(atomic_load(&pipes->tasks_restarted), 3 * lost);
+        for (uint32_t s = 0; s < 3; s++)
+            if (before[s] != victim)
+                assert_int_equal(mc_job_tm_of(e.jobs[0], s), before[s]);
+    } else {
+        assert_int_equal(atomic_load(&pipes->tasks_restarted), 9);
+    }
+    /* One region: every restart of the keyed job is a full one. */
+    unsigned kr = atomic_load(&keyed->restarts);
+    assert_true(kr >= 1);
+    assert_int_equal(atomic_load(&keyed->tasks_restarted), 4 * kr);
+    env_down(&e);
+}
+
+static void test_region_sim(void **s) { (void)s; region_body(RT_WORLD_SIM, MC_FAILOVER_REGION); }
+static void test_region_real(void **s) { (void)s; region_body(RT_WORLD_REAL, MC_FAILOVER_REGION); }
+static void test_full_sim(void **s) { (void)s; region_body(RT_WORLD_SIM, MC_FAILOVER_FULL); }
+static void test_full_real(void **s) { (void)s; region_body(RT_WORLD_REAL, MC_FAILOVER_FULL); }
 
 /* Active provider: the lost TaskManager is replaced by a new container, not
  * before the provider's launch latency, and the job finishes on it. */
@@ -291,6 +393,10 @@ int main(void)
         cmocka_unit_test(test_crash_real),
         cmocka_unit_test(test_active_sim),
         cmocka_unit_test(test_active_real),
+        cmocka_unit_test(test_region_sim),
+        cmocka_unit_test(test_region_real),
+        cmocka_unit_test(test_full_sim),
+        cmocka_unit_test(test_full_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
