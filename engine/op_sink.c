@@ -27,13 +27,16 @@
  *
  * restore(st) from checkpoint n commits st's pending txns (their checkpoint
  * completed: it is being restored; a txn committed already is ignored by the
- * output) and, for its own subtask's file, aborts the subtask's txns > n:
- * those the failed attempt staged after n.  It does not abort for a file of
- * another subtask (a rescaled restore): that subtask's new instance may
- * already be staging its own txn n + 1, and fences its identity itself.  An
- * instance that was not restored fences with abort_after(0) before its first
- * record: a failed attempt may have left txns that a fresh start would
- * otherwise reopen under the same ids.  That is right only when the whole
+ * output) and, for its own subtask's file, fences the subtask
+ * (eng_output_fence): aborts its txns > n - those the failed attempt staged
+ * after n - and takes a new epoch, so an instance of the failed attempt
+ * that is still running for a moment cannot stage into the txns this one
+ * reuses (its stages fail; Kafka fences a zombie producer the same way).  It
+ * does not fence for a file of another subtask (a rescaled restore): that
+ * subtask's new instance may already be staging its own txn n + 1, and
+ * fences its identity itself.  An instance that was not restored fences
+ * after txn 0 before its first record: a failed attempt may have left txns
+ * that a fresh start would otherwise reopen under the same ids.  That is right only when the whole
  * job starts without a checkpoint, which is the one case today (every sink
  * subtask restores its own file); a rescaled restore would have to hand a
  * new subtask without a file the checkpoint id too, or its fresh txn ids
@@ -65,7 +68,7 @@ struct sink_op {
     uint64_t open_id;       /* the open txn: last snapshot's checkpoint + 1 */
     uint64_t open_n;        /* records staged in it */
     uint64_t restored;      /* checkpoint restored from, 0 for none */
-    bool fenced;            /* the subtask's leftover txns are aborted */
+    uint32_t epoch;         /* from eng_output_fence; 0 until fenced */
     struct sink_txn txn[SINK_TXN_MAX];  /* pending, ascending */
     uint32_t n_txn;
 };
@@ -74,13 +77,15 @@ static int sink_process(struct eng_op *op, const struct eng_record *in, uint32_t
                         struct eng_rvec *out, uint64_t *stall_ns)
 {
     struct sink_op *s = (struct sink_op *)op;
-    if (!s->fenced) {
-        (void)eng_output_abort_after(op->env.output, op->env.vertex, op->env.subtask,
-                                     s->restored);
-        s->fenced = true;
-    }
-    int rc = eng_output_stage(op->env.output, op->env.vertex, op->env.subtask, s->open_id,
-                              in, n);
+    if (!s->epoch)
+        s->epoch = eng_output_fence(op->env.output, op->env.vertex, op->env.subtask,
+                                    s->restored, NULL);
+    int rc = eng_output_stage(op->env.output, op->env.vertex, op->env.subtask, s->epoch,
+                              s->open_id, in, n);
+    if (rc == -ESTALE)
+        return eng__op_fail(op, rc, "fenced off: a newer instance of sink subtask %u has "
+                            "taken over its transactions (this one is left over from a "
+                            "failed attempt)", op->env.subtask);
     if (rc < 0)
         return eng__op_fail(op, rc, "staging %u records in txn %llu failed", n,
                             (unsigned long long)s->open_id);
@@ -193,10 +198,8 @@ static int sink_restore(struct eng_op *op, const struct eng_snap_state *st)
     if (chk > s->restored)
         s->restored = chk;
     s->open_id = s->restored + 1;
-    if (owner == op->env.subtask) {
-        (void)eng_output_abort_after(op->env.output, op->env.vertex, op->env.subtask, chk);
-        s->fenced = true;
-    }
+    if (owner == op->env.subtask)
+        s->epoch = eng_output_fence(op->env.output, op->env.vertex, op->env.subtask, chk, NULL);
     return 0;
 }
 

@@ -132,16 +132,20 @@ static inline const char *eng_op_error(const struct eng_op *op) { return op->err
  * writes to, and it must survive any crash - pending txns included, as a
  * real database keeps an open transaction when its client dies.  Every
  * function below may be called from any thread.  Txns belong to a sink
- * subtask (vertex, subtask), whatever attempt or instance stages them. */
+ * subtask (vertex, subtask), whatever attempt or instance stages them; the
+ * instance that fenced last is the only one that may stage. */
 struct eng_output *eng_output_new(void);
 void eng_output_free(struct eng_output *o);
 /* Appends n records to pending txn `txn` of (vertex, subtask), opening it
  * when absent (n 0 opens nothing).  Staged records are invisible until
  * eng_output_commit_txn.  Reusing the id of a txn already committed opens a
  * new txn (only a restore from a checkpoint older than a committed one does
- * that, and verification then reports the duplicates).  Returns 0. */
-int eng_output_stage(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint64_t txn,
-                     const struct eng_record *rec, uint32_t n);
+ * that, and verification then reports the duplicates).  epoch is the one
+ * eng_output_fence gave the staging instance (0 if it never fenced).
+ * Returns 0, or -ESTALE when the subtask's current epoch is another: a newer
+ * instance fenced it, and nothing is staged. */
+int eng_output_stage(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint32_t epoch,
+                     uint64_t txn, const struct eng_record *rec, uint32_t n);
 /* Commits pending txn `txn` of (vertex, subtask): its records become visible
  * at once for every reader.  0 with *applied (may be NULL) true; 0 with
  * *applied false when there is no such pending txn and the subtask already
@@ -150,10 +154,18 @@ int eng_output_stage(struct eng_output *o, uint32_t vertex, uint32_t subtask, ui
 int eng_output_commit_txn(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint64_t txn,
                           bool *applied);
 /* Discards every pending txn of (vertex, subtask) with id > txn; returns the
- * records discarded.  The fencing step of a restore (and, with txn 0, of a
- * start without one). */
+ * records discarded. */
 uint64_t eng_output_abort_after(struct eng_output *o, uint32_t vertex, uint32_t subtask,
                                 uint64_t txn);
+/* Fences (vertex, subtask) for a new sink instance, as a transactional
+ * producer's initialisation does in Kafka: discards its pending txns > txn
+ * (*dropped, may be NULL, says how many records) and returns a new epoch,
+ * one above the last.  From then on stages must carry that epoch: those of
+ * an older instance - a zombie of a failed attempt still running for a
+ * moment, which would otherwise add to the txns its successor reuses -
+ * fail with -ESTALE.  Stages with epoch 0 are for an owner nobody fenced. */
+uint32_t eng_output_fence(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint64_t txn,
+                          uint64_t *dropped);
 /* Stages n records and commits them as txn `txn` in one step (the reference
  * model's way in): ignored (returns 0, *applied false) when that subtask
  * already committed a txn >= txn. */

@@ -58,6 +58,7 @@ struct txn {
 
 struct owner {
     uint32_t vertex, subtask;
+    uint32_t epoch;         /* of the instance that fenced last; 0: none did */
     uint64_t txn;           /* highest committed */
     struct txn *pending;    /* ascending id */
 };
@@ -295,14 +296,18 @@ static void txn_free(struct eng_output *o, struct txn *t)
     o->n_spare++;
 }
 
-/* Stages records into a pending txn; see operator.h.  Always 0 today. */
-int eng_output_stage(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint64_t txn,
-                     const struct eng_record *rec, uint32_t n)
+/* Stages records into a pending txn; see operator.h. */
+int eng_output_stage(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint32_t epoch,
+                     uint64_t txn, const struct eng_record *rec, uint32_t n)
 {
     if (n == 0)
         return 0;
     pthread_mutex_lock(&o->lock);
     struct owner *w = get_owner(o, vertex, subtask);
+    if (epoch != w->epoch) {
+        pthread_mutex_unlock(&o->lock);
+        return -ESTALE;     /* a newer instance fenced this subtask */
+    }
     struct txn **at = &w->pending;
     while (*at && (*at)->id < txn)
         at = &(*at)->next;
@@ -348,13 +353,10 @@ int eng_output_commit_txn(struct eng_output *o, uint32_t vertex, uint32_t subtas
     return rc;
 }
 
-/* Discards pending txns > txn of one owner; see operator.h. */
-uint64_t eng_output_abort_after(struct eng_output *o, uint32_t vertex, uint32_t subtask,
-                                uint64_t txn)
+/* Drops w's pending txns > txn; returns their records.  Caller holds the lock. */
+static uint64_t drop_after(struct eng_output *o, struct owner *w, uint64_t txn)
 {
     uint64_t dropped = 0;
-    pthread_mutex_lock(&o->lock);
-    struct owner *w = find_owner(o, vertex, subtask);
     struct txn **at = w ? &w->pending : NULL;
     while (at && *at && (*at)->id <= txn)
         at = &(*at)->next;
@@ -364,8 +366,31 @@ uint64_t eng_output_abort_after(struct eng_output *o, uint32_t vertex, uint32_t 
         dropped += t->records;
         txn_free(o, t);
     }
+    return dropped;
+}
+
+/* Discards pending txns > txn of one owner; see operator.h. */
+uint64_t eng_output_abort_after(struct eng_output *o, uint32_t vertex, uint32_t subtask,
+                                uint64_t txn)
+{
+    pthread_mutex_lock(&o->lock);
+    uint64_t dropped = drop_after(o, find_owner(o, vertex, subtask), txn);
     pthread_mutex_unlock(&o->lock);
     return dropped;
+}
+
+/* Fences an owner for a new instance; see operator.h. */
+uint32_t eng_output_fence(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint64_t txn,
+                          uint64_t *dropped)
+{
+    pthread_mutex_lock(&o->lock);
+    struct owner *w = get_owner(o, vertex, subtask);
+    uint64_t d = drop_after(o, w, txn);
+    uint32_t epoch = ++w->epoch;
+    pthread_mutex_unlock(&o->lock);
+    if (dropped)
+        *dropped = d;
+    return epoch;
 }
 
 /* Stages and commits in one step; see operator.h. */

@@ -213,12 +213,12 @@ static void test_output_txns(void **state)
     /* Staged in uneven batches into txn 1 of (3, 0), and a little into txn 2. */
     for (uint32_t at = 0; at < BIG;) {
         uint32_t n = BIG - at < 777 ? BIG - at : 777;
-        assert_int_equal(eng_output_stage(o, 3, 0, 1, rec + at, n), 0);
+        assert_int_equal(eng_output_stage(o, 3, 0, 0, 1, rec + at, n), 0);
         at += n;
     }
-    assert_int_equal(eng_output_stage(o, 3, 0, 2, rec, 5), 0);
-    assert_int_equal(eng_output_stage(o, 3, 1, 2, rec, 7), 0);
-    assert_int_equal(eng_output_stage(o, 3, 1, 9, rec, 0), 0);  /* opens nothing */
+    assert_int_equal(eng_output_stage(o, 3, 0, 0, 2, rec, 5), 0);
+    assert_int_equal(eng_output_stage(o, 3, 1, 0, 2, rec, 7), 0);
+    assert_int_equal(eng_output_stage(o, 3, 1, 0, 9, rec, 0), 0);  /* opens nothing */
     assert_int_equal(eng_output_records(o), 0);
     assert_int_equal(eng_output_key_count(o), 0);
     assert_int_equal(eng_output_pending_records(o), BIG + 12);
@@ -258,7 +258,7 @@ static void test_output_txns(void **state)
     assert_int_equal(eng_output_committed_txn(o, 3, 1), 2);
     assert_int_equal(eng_output_pending_records(o), 0);
     /* Freed with pending txns in it: no leak (ASan checks). */
-    assert_int_equal(eng_output_stage(o, 3, 2, 1, rec, BIG), 0);
+    assert_int_equal(eng_output_stage(o, 3, 2, 0, 1, rec, BIG), 0);
     eng_output_free(o);
 }
 
@@ -281,7 +281,7 @@ static void test_output_fold_matches_replay(void **state)
     bool applied;
     for (uint32_t t = 0; t < TXNS; t++) {
         for (uint32_t at = 0; at < N; at += 512)
-            assert_int_equal(eng_output_stage(folded, 1, 0, t + 1, rec[t] + at,
+            assert_int_equal(eng_output_stage(folded, 1, 0, 0, t + 1, rec[t] + at,
                                               N - at < 512 ? N - at : 512), 0);
         assert_int_equal(eng_output_commit(replayed, 1, 0, t + 1, rec[t], N, &applied), 0);
         assert_true(applied);
@@ -304,6 +304,53 @@ static void test_output_fold_matches_replay(void **state)
         }
     eng_output_free(folded);
     eng_output_free(replayed);
+}
+
+/* A zombie: an instance of the failed attempt still runs for a moment after
+ * its successor restored.  Its stages are fenced off (the process call
+ * fails, saying why) instead of landing in the txn the successor reuses, and
+ * the output stays exactly once. */
+static void test_sink_zombie_fenced(void **state)
+{
+    struct fixture *f = *state;
+    const struct eng_vertex *v = ops_vertex(f, "sink", ENG_OP_SINK, NULL, 1, 0);
+    struct eng_expected *e = sink_expected(); /* fills sink_in */
+    struct eng_output *o = eng_output_new();
+    struct eng_op *old = ops_new_op(f, v, 0, 0, o);
+    feed(old, 0, PER_CKPT);
+    uint8_t *buf;
+    size_t len;
+    ops_snap_encode(old, 1, &buf, &len);
+    old->ops->notify_complete(old, 1);
+    feed(old, PER_CKPT, PER_CKPT + 50);      /* txn 2, lost with the attempt */
+    struct eng_op *next = ops_new_op(f, v, 0, 1, o);
+    ops_restore_from(next, buf, len, 0, v->max_parallelism - 1);
+    assert_int_equal(eng_output_pending_records(o), 0);
+    feed(next, PER_CKPT, PER_CKPT + 10);     /* txn 2 again, the successor's */
+
+    struct eng_rvec out = {0};
+    uint64_t stall = 0;
+    int rc = old->ops->process(old, sink_in + PER_CKPT + 50, 20, &out, &stall);
+    assert_int_equal(rc, -ESTALE);
+    assert_non_null(strstr(eng_op_error(old), "fenced off"));
+    assert_int_equal(eng_output_pending_records(o), 10);
+    eng_rvec_free(&out);
+    eng_op_free(old);
+
+    feed(next, PER_CKPT + 10, SINK_RECORDS);
+    rt_free(buf);
+    ops_snap_encode(next, 2, &buf, &len);
+    next->ops->notify_complete(next, 2);
+    struct eng_verdict verdict;
+    eng_output_verify(o, e, &verdict);
+    assert_true(verdict.exactly_once);
+    assert_int_equal(verdict.committed, SINK_RECORDS);
+    /* An unfenced stage (epoch 0) is refused too once somebody fenced. */
+    assert_int_equal(eng_output_stage(o, next->env.vertex, 0, 0, 3, sink_in, 1), -ESTALE);
+    rt_free(buf);
+    eng_op_free(next);
+    eng_output_free(o);
+    eng_expected_free(e);
 }
 
 /* A sink restored from another subtask's file (a rescaled restore) commits
@@ -353,6 +400,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_txns, ops_setup, ops_teardown),
         cmocka_unit_test_setup_teardown(test_output_fold_matches_replay, ops_setup,
                                         ops_teardown),
+        cmocka_unit_test_setup_teardown(test_sink_zombie_fenced, ops_setup, ops_teardown),
         cmocka_unit_test_setup_teardown(test_sink_foreign_restore, ops_setup, ops_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
