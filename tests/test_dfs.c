@@ -309,7 +309,8 @@ static void prep_fn(struct rt_node *n, void *arg)
 static void prepared_body(enum rt_world_kind kind)
 {
     /* One stream: of writes sent together, all but the first wait in the
-     * queue, where the server must hold its own copy of their bytes. */
+     * queue (surely so in the sim world), where the server must hold its own
+     * copy of their bytes. */
     struct dfs_config m = { .streams = 1, .base_latency_ns = RT_NS_PER_MS };
     struct env e;
     env_up(&e, kind, &m);
@@ -339,7 +340,11 @@ static void prepared_body(enum rt_world_kind kind)
     run(&e, 0, w, 4);
     struct dfs_stats st;
     dfs_stats_get(e.d, &st);
-    assert_int_equal(st.peak_queued, 3);
+    /* The sim world delivers the four together, so three wait.  Real threads
+     * may be slow enough (a sanitizer build) that each arrives after the one
+     * before is done: the bytes must be right either way. */
+    if (kind == RT_WORLD_SIM)
+        assert_int_equal(st.peak_queued, 3);
     for (int i = 0; i < 4; i++) {
         s = op(&e, 0, rd(names[i], 0, 0));
         assert_int_equal(s->done.bytes, sizeof(data[i]));
