@@ -212,6 +212,19 @@ int mc_cluster_submit(struct mc_cluster *c, struct eng_jobgraph *g, uint32_t job
     return 0;
 }
 
+struct mc_job *mc__cluster_job(struct mc_cluster *c, uint32_t id)
+{
+    /* Newest first: the job a deployment or a download is for is usually
+     * among the latest, and a session may hold thousands. */
+    uint32_t n = atomic_load(&c->njobs);
+    for (uint32_t i = n < MC_MAX_JOBS ? n : MC_MAX_JOBS; i-- > 0;) {
+        struct mc_job *j = atomic_load(&c->jobs[i]);
+        if (j && j->ej->id == id)
+            return j;
+    }
+    return NULL;
+}
+
 void mc_job_free(struct mc_job *j)
 {
     if (!j)

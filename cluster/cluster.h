@@ -9,6 +9,7 @@
  *                 dispatcher  accepts jobs, job result store
  *                 jobmaster   per job: slots, restart strategy, failover;
  *                             drives the engine's job runner (engine/jobrun.h)
+ *                 blobserver  job graphs and artifacts (cluster/blob.h)
  *   <name>-tmN    taskexecutor registration, heartbeat replies, slots, deploys
  *                             tasks (eng_task_spawn)
  *
@@ -95,6 +96,8 @@ struct mc_jm {
     struct mc_cluster *cluster;         /* back-pointer, so a node call needs no allocation */
     uint32_t index;                     /* 0: <name>-jm, k: <name>-jmk */
     struct rt_node *node;
+    atomic_uint_fast64_t blob_bytes_in;     /* its blob server: bytes stored (puts) */
+    atomic_uint_fast64_t blob_bytes_out;    /* and served (gets) */
 };
 
 struct mc_cluster {
@@ -114,6 +117,7 @@ struct mc_cluster {
                                                    job graph store entry stands for) */
     atomic_uint njobs;
     _Atomic rt_addr rm, dispatcher;
+    _Atomic rt_addr blob;               /* the leader's blob server (0: not up yet) */
     struct mc_tm tms[MC_MAX_TMS];
     atomic_uint ntms;                   /* TaskManagers ever created */
     atomic_uint registered;             /* registered now */
@@ -161,6 +165,7 @@ struct mc_job {
     atomic_int slot_tm[64];             /* TaskManager index of slot i (-1: none) */
     atomic_uint nslots;
     atomic_uint_fast64_t submitted_ns, running_ns, finished_ns;
+    atomic_uint_fast64_t blob_bytes_out;        /* its blobs the blob server served */
 };
 
 /*
