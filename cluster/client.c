@@ -1,18 +1,21 @@
 /*
- * client.c - the client's pre-submission work, the probe and the driver
- * agent (see client.h).  Each is a small actor driving the DFS through
- * completions; nothing here blocks a handler except main()'s CPU in the real
- * world, which is the cost being measured.
+ * client.c - the client's pre-submission work, its blob uploads, the probe
+ * and the driver agent (see client.h).  Each is a small actor driven by
+ * completions (of the DFS or of the blob server); nothing here blocks a
+ * handler except main()'s CPU in the real world, which is the cost being
+ * measured.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "cluster/blob.h"
 #include "cluster/client.h"
+#include "cluster/cluster.h"
 #include "runtime/dfs.h"
 
-#define UPLOAD_CHUNK (8u << 20)     /* bytes per blob write: one message each */
+#define WRITE_CHUNK (8u << 20)      /* bytes per driver write: one message each */
 
 /* ---- application work ------------------------------------------------------- */
 
@@ -20,11 +23,7 @@ struct app_actor {
     struct rt_actor *self;
     struct dfs *d;
     struct mc_app_work *w;
-    uint64_t uploaded;
-    int stage;
 };
-
-enum { ST_DOWNLOAD, ST_MAIN, ST_UPLOAD, ST_DONE };
 
 static uint64_t thread_cpu_ns(void)
 {
@@ -43,33 +42,11 @@ static void app_finish(struct app_actor *a, int rc)
     rt_actor_exit(self);
 }
 
-static void app_upload_next(struct app_actor *a)
-{
-    struct mc_app_work *w = a->w;
-    if (!w->upload_dir[0] || a->uploaded >= w->upload_bytes) {
-        app_finish(a, 0);
-        return;
-    }
-    uint64_t n = w->upload_bytes - a->uploaded;
-    if (n > UPLOAD_CHUNK)
-        n = UPLOAD_CHUNK;
-    void *buf = rt_xcalloc(1, (size_t)n);
-    char path[200];
-    snprintf(path, sizeof(path), "%s/%s.blob", w->upload_dir, w->name);
-    struct dfs_req req = { .op = DFS_OP_WRITE, .path = path, .data = buf, .len = (size_t)n,
-                           .flags = a->uploaded ? DFS_F_APPEND : 0, .job = w->job,
-                           .phase = DFS_PHASE_BLOB };
-    dfs_submit(a->self, a->d, &req);
-    rt_free(buf);
-}
-
 static void app_main(struct app_actor *a)
 {
     struct mc_app_work *w = a->w;
-    a->stage = ST_MAIN;
     if (!w->main_cpu_ns) {
-        a->stage = ST_UPLOAD;
-        app_upload_next(a);
+        app_finish(a, 0);
         return;
     }
     if (rt_world_kind(rt_actor_world(a->self)) == RT_WORLD_SIM) {
@@ -84,16 +61,14 @@ static void app_main(struct app_actor *a)
         for (int i = 0; i < 1000; i++)
             x += (uint64_t)i * 2654435761u;
     atomic_fetch_add(&w->cpu_ns, thread_cpu_ns() - c0);
-    a->stage = ST_UPLOAD;
-    app_upload_next(a);
+    app_finish(a, 0);
 }
 
 static void app_msg(struct rt_actor *self, const struct rt_msg *m)
 {
     struct app_actor *a = rt_actor_state(self);
     if (m->type == RT_MSG_TIMER) {      /* sim main() done */
-        a->stage = ST_UPLOAD;
-        app_upload_next(a);
+        app_finish(a, 0);
         return;
     }
     struct dfs_done d;
@@ -104,14 +79,8 @@ static void app_msg(struct rt_actor *self, const struct rt_msg *m)
         app_finish(a, d.status);
         return;
     }
-    if (a->stage == ST_DOWNLOAD) {
-        atomic_fetch_add(&a->w->bytes_down, d.bytes);
-        app_main(a);
-    } else if (a->stage == ST_UPLOAD) {
-        atomic_fetch_add(&a->w->bytes_up, d.bytes);
-        a->uploaded += d.bytes;
-        app_upload_next(a);
-    }
+    atomic_fetch_add(&a->w->bytes_down, d.bytes);
+    app_main(a);
 }
 
 static const struct rt_actor_ops app_ops = { "appmain", app_msg, NULL };
@@ -130,7 +99,6 @@ static void app_spawn(struct rt_node *n, void *arg)
         struct dfs_req req = { .op = DFS_OP_READ, .path = a->w->artifact, .job = a->w->job,
                                .phase = DFS_PHASE_ARTIFACT };
         dfs_submit(a->self, a->d, &req);
-        a->stage = ST_DOWNLOAD;
     } else {
         app_main(a);
     }
@@ -140,6 +108,135 @@ int mc_app_work_start(struct rt_node *n, struct dfs *d, struct mc_app_work *w)
 {
     w->dfs = d;
     return rt_node_call(n, app_spawn, w);
+}
+
+/* ---- blob upload ----------------------------------------------------------------- */
+
+/* One chunk in flight: the next goes once the blob server acknowledges it.
+ * A chunk that cannot leave (the blob server is not up yet, or its
+ * JobManager is down and a standby may take over) is tried again after
+ * UPLOAD_RETRY_NS; one whose ack does not come within UPLOAD_ACK_NS (lost
+ * to the network) is sent again - the server answers a resend without
+ * storing it twice.  Without progress for UPLOAD_PATIENCE_NS the upload
+ * fails, as a Flink client's REST retries run out; at once when the
+ * JobManager is down and there is no HA, as a submission to it would. */
+#define UPLOAD_RETRY_NS (10 * RT_NS_PER_MS)
+#define UPLOAD_ACK_NS (10 * RT_NS_PER_SEC)
+#define UPLOAD_PATIENCE_NS (60 * RT_NS_PER_SEC)
+
+struct upload_actor {
+    struct rt_actor *self;
+    struct mc_upload *u;
+    enum mc_blob_kind kind;     /* the blob being uploaded */
+    uint64_t offset;            /* of the chunk in flight */
+    uint64_t timer;             /* its retry or ack timeout */
+    uint64_t progress_ns;       /* last ack (or the start) */
+    int last_rc;                /* of the last send */
+};
+
+static uint64_t blob_size(const struct mc_upload *u, enum mc_blob_kind kind)
+{
+    return kind == MC_BLOB_JOB_GRAPH ? u->graph_bytes : u->artifact_bytes;
+}
+
+static uint32_t chunk_len(const struct upload_actor *a)
+{
+    uint64_t n = blob_size(a->u, a->kind) - a->offset;
+    return n > MC_BLOB_CHUNK ? MC_BLOB_CHUNK : (uint32_t)n;
+}
+
+static void upload_finish(struct upload_actor *a, int rc)
+{
+    atomic_store(&a->u->done, rc < 0 ? rc : 1);
+    rt_world_notify(rt_actor_world(a->self));
+    struct rt_actor *self = a->self;
+    rt_free(a);
+    rt_actor_exit(self);
+}
+
+/* The chunk at a->offset, built in the message itself. */
+static void upload_send(struct upload_actor *a)
+{
+    struct mc_upload *u = a->u;
+    if (!u->cluster->cfg.ha && rt_node_is_down(mc_cluster_leader(u->cluster))) {
+        upload_finish(a, -EHOSTDOWN);
+        return;
+    }
+    rt_addr server = atomic_load(&u->cluster->blob);
+    a->last_rc = -EHOSTDOWN;
+    if (server) {
+        uint32_t len = chunk_len(a);
+        struct mc_blob_put h = { .job = u->job, .kind = a->kind, .size = blob_size(u, a->kind),
+                                 .offset = a->offset, .len = len };
+        unsigned char *msg = rt_msg_buf_new((uint32_t)sizeof(h) + len);
+        memcpy(msg, &h, sizeof(h));
+        mc_blob_fill(msg + sizeof(h), u->job, a->kind, a->offset, len);
+        a->last_rc = rt_send_buf(a->self, server, MC_MSG_BLOB_PUT, msg, (uint32_t)sizeof(h) + len);
+    }
+    a->timer = rt_timer_start(a->self, a->last_rc < 0 ? UPLOAD_RETRY_NS : UPLOAD_ACK_NS, 0);
+}
+
+/* Uploads the next non-empty blob from a->kind on, or finishes. */
+static void upload_next(struct upload_actor *a)
+{
+    while (a->kind < MC_BLOB_KINDS && a->offset == blob_size(a->u, a->kind)) {
+        a->kind++;
+        a->offset = 0;
+    }
+    if (a->kind == MC_BLOB_KINDS)
+        upload_finish(a, 0);
+    else
+        upload_send(a);
+}
+
+static void upload_acked(struct upload_actor *a, const struct mc_blob_ack *k)
+{
+    if (k->job != a->u->job || k->kind != a->kind || k->offset != a->offset)
+        return;     /* a duplicate, or the answer to a resend of an earlier chunk */
+    rt_timer_cancel(a->self, a->timer);
+    if (k->status < 0) {
+        upload_finish(a, k->status);
+        return;
+    }
+    uint32_t len = chunk_len(a);
+    atomic_fetch_add(&a->u->bytes_stored, len);
+    if (a->u->work)
+        atomic_fetch_add(&a->u->work->bytes_up, len);
+    a->offset += len;
+    a->progress_ns = rt_now(rt_actor_world(a->self));
+    upload_next(a);
+}
+
+static void upload_msg(struct rt_actor *self, const struct rt_msg *m)
+{
+    struct upload_actor *a = rt_actor_state(self);
+    if (m->type == MC_MSG_BLOB_ACK && m->len == sizeof(struct mc_blob_ack)) {
+        upload_acked(a, m->data);
+    } else if (m->type == RT_MSG_TIMER &&
+               ((const struct rt_timer_fire *)m->data)->timer_id == a->timer) {
+        if (rt_now(rt_actor_world(self)) - a->progress_ns >= UPLOAD_PATIENCE_NS)
+            upload_finish(a, a->last_rc < 0 ? a->last_rc : -ETIMEDOUT);
+        else
+            upload_send(a);
+    }
+}
+
+static const struct rt_actor_ops upload_ops = { "blobupload", upload_msg, NULL };
+
+static void upload_spawn(struct rt_node *n, void *arg)
+{
+    struct upload_actor *a = rt_xcalloc(1, sizeof(*a));
+    a->u = arg;
+    a->self = rt_actor_spawn(n, &upload_ops, a);
+    a->progress_ns = rt_now(rt_node_world(n));
+    upload_next(a);
+}
+
+int mc_upload_start(struct rt_node *n, struct mc_upload *u)
+{
+    atomic_store(&u->done, 0);
+    atomic_store(&u->bytes_stored, 0);
+    return rt_node_call(n, upload_spawn, u);
 }
 
 /* ---- probe -------------------------------------------------------------------- */
@@ -289,7 +386,7 @@ int mc_driver_write(struct mc_driver *dr, const char *path, uint64_t bytes, uint
         buf[i] = (uint8_t)(i >> 12);
     int rc = 0;
     for (uint64_t off = 0; off < bytes || (bytes == 0 && off == 0); ) {
-        uint64_t n = bytes - off > UPLOAD_CHUNK ? UPLOAD_CHUNK : bytes - off;
+        uint64_t n = bytes - off > WRITE_CHUNK ? WRITE_CHUNK : bytes - off;
         dr->req = (struct dfs_req){ .op = DFS_OP_WRITE, .path = dr->path, .data = buf + off,
                                     .len = (size_t)n, .flags = off ? DFS_F_APPEND : 0,
                                     .phase = (enum dfs_phase)phase };

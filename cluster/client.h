@@ -5,10 +5,12 @@
  * code outside the world (the scenario runner) issues DFS operations.
  *
  * The client does what a Flink client does before submitting: download the
- * application's artifacts from the DFS, run main() (CPU), upload the job
- * graph and artifacts to the cluster's blob store.  In application mode the
- * same work runs on the JobManager node instead (download and main(); no
- * upload), which is the point of that mode: spawn the client actor there.
+ * application's artifacts from the DFS and run main() (CPU); then, with each
+ * job it submits, upload that job's graph and artifacts to the blob server of
+ * the cluster that runs it (mc_upload_start; cluster/blob.h).  In application
+ * mode the same work runs on the JobManager node instead (download and
+ * main(); no upload), which is the point of that mode: spawn the client
+ * actor there.
  *
  * Results are atomics in process memory, read by any thread.
  */
@@ -22,6 +24,7 @@
 #include "runtime/rt.h"
 
 struct dfs;
+struct mc_cluster;
 
 struct mc_app_work {
     struct dfs *dfs;            /* set by mc_app_work_start */
@@ -29,12 +32,11 @@ struct mc_app_work {
     char artifact[128];         /* DFS path to download ("" : nothing) */
     uint64_t main_cpu_ns;       /* main()'s CPU: burned for real in the real world,
                                    modelled as elapsed time in the sim world */
-    char upload_dir[128];       /* DFS folder for blobs ("" : no upload) */
-    uint64_t upload_bytes;      /* job graphs + artifacts */
     uint32_t job;               /* accounting */
 
     atomic_int done;            /* 1 ok, -errno failed */
-    atomic_uint_fast64_t cpu_ns, bytes_down, bytes_up;
+    atomic_uint_fast64_t cpu_ns, bytes_down;
+    atomic_uint_fast64_t bytes_up;      /* what its uploads stored (struct mc_upload) */
     atomic_uint_fast64_t started_ns, finished_ns;
 };
 
@@ -42,6 +44,29 @@ struct mc_app_work {
  * application mode): spawns a short-lived actor.  w stays owned by the
  * caller, in process memory, until done != 0.  Any thread. */
 int mc_app_work_start(struct rt_node *n, struct dfs *d, struct mc_app_work *w);
+
+/* ---- blob upload ------------------------------------------------------------- */
+
+/* One job's blobs as the client ships them with its submission (a Flink
+ * client uploads a job's jars each time it submits one): the job graph,
+ * then the artifacts, in chunks of MC_BLOB_CHUNK to the blob server of the
+ * cluster's leader.  Submit the job once done is 1. */
+struct mc_upload {
+    struct mc_cluster *cluster;
+    uint32_t job;               /* the id the job will be submitted with */
+    uint64_t graph_bytes;       /* the job graph (0: none) */
+    uint64_t artifact_bytes;    /* the artifacts (0: none) */
+    struct mc_app_work *work;   /* its bytes_up counts what was stored (NULL: none) */
+
+    atomic_int done;            /* 1 ok, -errno failed (-EHOSTDOWN: no blob server to
+                                   talk to; -errno the server's) */
+    atomic_uint_fast64_t bytes_stored;  /* acknowledged by the blob server */
+};
+
+/* Runs the upload on node n (the client node) as a short-lived actor; u
+ * stays owned by the caller, in process memory, until done != 0.  Returns
+ * 0, or -EHOSTDOWN when n is down.  Any thread. */
+int mc_upload_start(struct rt_node *n, struct mc_upload *u);
 
 /* ---- the probe ------------------------------------------------------------- */
 

@@ -179,6 +179,13 @@ void mc_cluster_free(struct mc_cluster *c)
 int mc_cluster_submit(struct mc_cluster *c, struct eng_jobgraph *g, uint32_t job_id,
                       const char *app, struct mc_job **out, char *err, size_t errlen)
 {
+    return mc_cluster_submit_artifacts(c, g, job_id, app, 0, out, err, errlen);
+}
+
+int mc_cluster_submit_artifacts(struct mc_cluster *c, struct eng_jobgraph *g, uint32_t job_id,
+                                const char *app, uint64_t artifact_bytes, struct mc_job **out,
+                                char *err, size_t errlen)
+{
     struct eng_job *ej;
     int rc = eng_job_new(job_id, g, &c->cfg.job, c->dfs, &ej, err, errlen);
     if (rc < 0)
@@ -188,6 +195,7 @@ int mc_cluster_submit(struct mc_cluster *c, struct eng_jobgraph *g, uint32_t job
     j->ej = ej;
     j->cluster = c;
     snprintf(j->app, sizeof(j->app), "%s", app ? app : eng_jobgraph_name(g));
+    j->artifact_bytes = artifact_bytes;     /* before any TaskManager can see the job */
     for (uint32_t s = 0; s < 64; s++)
         atomic_store(&j->slot_tm[s], -1);
     atomic_store(&j->submitted_ns, rt_now(c->w));
@@ -210,6 +218,19 @@ int mc_cluster_submit(struct mc_cluster *c, struct eng_jobgraph *g, uint32_t job
     }
     *out = j;
     return 0;
+}
+
+struct mc_job *mc__cluster_job(struct mc_cluster *c, uint32_t id)
+{
+    /* Newest first: the job a deployment or a download is for is usually
+     * among the latest, and a session may hold thousands. */
+    uint32_t n = atomic_load(&c->njobs);
+    for (uint32_t i = n < MC_MAX_JOBS ? n : MC_MAX_JOBS; i-- > 0;) {
+        struct mc_job *j = atomic_load(&c->jobs[i]);
+        if (j && j->ej->id == id)
+            return j;
+    }
+    return NULL;
 }
 
 void mc_job_free(struct mc_job *j)

@@ -9,8 +9,10 @@
  *                 dispatcher  accepts jobs, job result store
  *                 jobmaster   per job: slots, restart strategy, failover;
  *                             drives the engine's job runner (engine/jobrun.h)
+ *                 blobserver  job graphs and artifacts (cluster/blob.h)
  *   <name>-tmN    taskexecutor registration, heartbeat replies, slots, deploys
- *                             tasks (eng_task_spawn)
+ *                             tasks (eng_task_spawn) once the job's artifacts
+ *                             are downloaded (its BlobCache)
  *
  * High availability (cfg.ha, cluster/ha.c): 1 + standby_jms JobManager nodes
  * (<name>-jm, <name>-jm1, ...), each with an elector actor.  The leader holds
@@ -95,6 +97,8 @@ struct mc_jm {
     struct mc_cluster *cluster;         /* back-pointer, so a node call needs no allocation */
     uint32_t index;                     /* 0: <name>-jm, k: <name>-jmk */
     struct rt_node *node;
+    atomic_uint_fast64_t blob_bytes_in;     /* its blob server: bytes stored (puts) */
+    atomic_uint_fast64_t blob_bytes_out;    /* and served (gets) */
 };
 
 struct mc_cluster {
@@ -114,6 +118,7 @@ struct mc_cluster {
                                                    job graph store entry stands for) */
     atomic_uint njobs;
     _Atomic rt_addr rm, dispatcher;
+    _Atomic rt_addr blob;               /* the leader's blob server (0: not up yet) */
     struct mc_tm tms[MC_MAX_TMS];
     atomic_uint ntms;                   /* TaskManagers ever created */
     atomic_uint registered;             /* registered now */
@@ -161,6 +166,9 @@ struct mc_job {
     atomic_int slot_tm[64];             /* TaskManager index of slot i (-1: none) */
     atomic_uint nslots;
     atomic_uint_fast64_t submitted_ns, running_ns, finished_ns;
+    uint64_t artifact_bytes;            /* in the blob server (0: none): each TaskManager
+                                           downloads them before its first task of the job */
+    atomic_uint_fast64_t blob_bytes_out;        /* its blobs the blob server served */
 };
 
 /*
@@ -172,6 +180,13 @@ struct mc_job {
  */
 int mc_cluster_submit(struct mc_cluster *c, struct eng_jobgraph *g, uint32_t job_id,
                       const char *app, struct mc_job **out, char *err, size_t errlen);
+/* As mc_cluster_submit, for a job whose client has put artifact_bytes of
+ * artifacts into the cluster's blob server under job_id (mc_upload_start,
+ * cluster/client.h): every TaskManager downloads them before the first task
+ * of the job runs there.  artifact_bytes 0 is mc_cluster_submit. */
+int mc_cluster_submit_artifacts(struct mc_cluster *c, struct eng_jobgraph *g, uint32_t job_id,
+                                const char *app, uint64_t artifact_bytes, struct mc_job **out,
+                                char *err, size_t errlen);
 void mc_job_free(struct mc_job *j);
 
 /* The TaskManager index hosting subtask i of the job (slot sharing: every

@@ -1,6 +1,6 @@
 /*
  * cluster_internal.h - messages and helpers shared by the cluster's files
- * (cluster.c, jm.c, tm.c).  Nothing outside cluster/ includes it.
+ * (cluster.c, jm.c, tm.c, blob.c).  Nothing outside cluster/ includes it.
  */
 #ifndef MC_CLUSTER_INTERNAL_H
 #define MC_CLUSTER_INTERNAL_H
@@ -73,6 +73,14 @@ void mc__jm_recover(struct rt_node *jm, struct mc_job *job, uint64_t checkpoint_
 void mc__ha_spawn(struct rt_node *n, void *jm);
 void mc__ha_path(const struct mc_cluster *c, const char *store, uint32_t job, char *buf,
                  size_t len);
+
+/* blob.c: the blob server, spawned on the leading JobManager node with its
+ * resource manager (mc__jm_spawn); arg is the cluster.  It publishes its
+ * address in c->blob. */
+void mc__blob_spawn(struct rt_node *jm, void *cluster);
+
+/* cluster.c: the submitted job with this id, or NULL.  Any thread. */
+struct mc_job *mc__cluster_job(struct mc_cluster *c, uint32_t id);
 
 /* tm.c: the task executor, spawned on a TaskManager node; arg is its struct
  * mc_tm (cluster memory: nothing to free if the node dies before the call). */

@@ -642,5 +642,7 @@ void mc__jm_spawn(struct rt_node *n, void *arg)
     r->self = rt_actor_spawn(n, &rm_ops, r);
     atomic_store(&c->rm, rt_actor_addr(r->self));
     rt_timer_start(r->self, c->cfg.hb_interval_ns, TAG_HEARTBEAT);
+    /* The blob server runs where the resource manager does: on the leader. */
+    mc__blob_spawn(n, c);
     rt_world_notify(c->w);
 }

@@ -117,6 +117,30 @@ static void app_fail(struct run *r, struct run_app *app, const char *fmt, ...)
     run__say(r, "application %s failed: %s", app->a->name, app->error);
 }
 
+#define JOB_GRAPH_BYTES 4096     /* a job graph as the client ships it (~4 KiB here) */
+
+static int submit_now(struct run *r, struct run_app *app, struct run_job *j,
+                      struct run_cluster *rc)
+{
+    char err[256];
+    size_t idx = (size_t)(j - r->jobs);
+    /* The artifacts are in the blob server only when the client put them there. */
+    uint64_t artifacts = r->o.mode == SCN_MODE_APPLICATION ? 0 : app->a->artifacts_bytes;
+    int rc2 = mc_cluster_submit_artifacts(rc->c, run__job_graph(j->sj), (uint32_t)idx + 1,
+                                          app->a->name, artifacts, &j->mj, err, sizeof(err));
+    if (rc2 < 0) {
+        app_fail(r, app, "job %s: %s", j->sj->name, err);
+        return rc2;
+    }
+    j->cluster = rc;
+    run__say(r, "job %s submitted to %s", j->sj->name, rc->c->name);
+    return 0;
+}
+
+/* Submits a job: in session and per-job mode the client first uploads its
+ * job graph and artifacts to the blob server of the cluster that will run
+ * it (upload_done submits it then); in application mode main() runs on the
+ * JobManager, so there is nothing to upload. */
 static int submit_job(struct run *r, struct run_app *app, struct run_job *j)
 {
     const struct scn_job *sj = j->sj;
@@ -133,17 +157,40 @@ static int submit_job(struct run *r, struct run_app *app, struct run_job *j)
     }
     if (!rc)
         return -ENOSPC;
-    char err[256];
-    size_t idx = (size_t)(j - r->jobs);
-    int rc2 = mc_cluster_submit(rc->c, run__job_graph(sj), (uint32_t)idx + 1, app->a->name, &j->mj,
-                                err, sizeof(err));
-    if (rc2 < 0) {
-        app_fail(r, app, "job %s: %s", sj->name, err);
-        return rc2;
+    if (r->o.mode == SCN_MODE_APPLICATION)
+        return submit_now(r, app, j, rc);
+    struct mc_upload *u = &app->upload;
+    u->cluster = rc->c;
+    u->job = (uint32_t)(j - r->jobs) + 1;
+    u->graph_bytes = JOB_GRAPH_BYTES;
+    u->artifact_bytes = app->a->artifacts_bytes;
+    u->work = &app->work;
+    if (mc_upload_start(r->client, u) < 0) {
+        app_fail(r, app, "job %s: cannot upload its blobs: the client is down", sj->name);
+        return -EHOSTDOWN;
     }
-    j->cluster = rc;
-    run__say(r, "job %s submitted to %s", sj->name, rc->c->name);
+    app->uploading = j;
+    app->upload_to = rc;
     return 0;
+}
+
+/* The client's upload for app->uploading has ended: submits the job if its
+ * blobs are stored.  False while the upload runs, or when it failed (the
+ * application fails). */
+static bool upload_done(struct run *r, struct run_app *app)
+{
+    int d = atomic_load(&app->upload.done);
+    if (d == 0)
+        return false;
+    struct run_job *j = app->uploading;
+    app->uploading = NULL;
+    j->blob_bytes_in = atomic_load(&app->upload.bytes_stored);
+    if (d < 0) {
+        app_fail(r, app, "job %s: cannot upload its job graph and artifacts to the blob server "
+                 "of %s: %s", j->sj->name, app->upload_to->c->name, strerror(-d));
+        return false;
+    }
+    return submit_now(r, app, j, app->upload_to) == 0;
 }
 
 /* Moves an application on: main() first, then its execute() calls in order -
@@ -179,7 +226,7 @@ static void app_step(struct run *r, struct run_app *app)
         }
         app->state = APP_RUNNING;
     }
-    if (app->state != APP_RUNNING)
+    if (app->state != APP_RUNNING || (app->uploading && !upload_done(r, app)))
         return;
     while (app->next < a->n_jobs) {
         struct run_job *prev = app->next ? &r->jobs[a->jobs[app->next - 1].index] : NULL;
@@ -193,8 +240,9 @@ static void app_step(struct run *r, struct run_app *app)
         }
         struct run_job *j = &r->jobs[a->jobs[app->next].index];
         app->next++;
-        if (submit_job(r, app, j) < 0)
-            return;
+        if (submit_job(r, app, j) < 0 || app->uploading)
+            return;     /* the next execute() waits: executeAsync() too returns only
+                           once its job is submitted */
     }
     for (size_t k = 0; k < a->n_jobs; k++)
         if (!job_ended(&r->jobs[a->jobs[k].index]))
@@ -418,7 +466,10 @@ static bool something_due(void *arg)
         struct run_app *app = &r->apps[a];
         if (app->state == APP_MAIN && atomic_load(&app->work.done))
             return true;
-        if (app->state == APP_RUNNING) {
+        if (app->state == APP_RUNNING && app->uploading) {
+            if (atomic_load(&app->upload.done))
+                return true;
+        } else if (app->state == APP_RUNNING) {
             const struct scn_application *sa = app->a;
             if (app->next < sa->n_jobs &&
                 (sa->execute == SCN_EXECUTE_ASYNC || job_ended(&r->jobs[sa->jobs[app->next - 1].index])))
@@ -609,17 +660,6 @@ static void init_apps(struct run *r)
         if (sa->artifacts_bytes)
             snprintf(w->artifact, sizeof(w->artifact), "artifacts/%s.jar", sa->name);
         w->main_cpu_ns = sa->main_cpu_ns;
-        /* The client ships the artifacts plus the job graphs (~4 KiB each here). */
-        uint64_t up = sa->artifacts_bytes + 4096 * sa->n_jobs;
-        if (r->o.mode == SCN_MODE_SESSION) {
-            snprintf(w->upload_dir, sizeof(w->upload_dir), "session/blobs");
-            w->upload_bytes = up;
-        } else if (r->o.mode == SCN_MODE_PER_JOB) {
-            /* One cluster per job: the client uploads to each of them. */
-            snprintf(w->upload_dir, sizeof(w->upload_dir), "%s-cluster/blobs",
-                     s->jobs[sa->jobs[0].index].name);
-            w->upload_bytes = up * sa->n_jobs;
-        }
     }
 }
 

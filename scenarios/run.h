@@ -6,10 +6,12 @@
  *
  * Modes, as Flink deploys them:
  *   session      one long-lived cluster shared by every job; the client
- *                downloads artifacts, runs main() and uploads blobs for each
- *                application
+ *                downloads artifacts, runs main() and, with each job it
+ *                submits, uploads the job's blobs to the JobManager's blob
+ *                server
  *   per-job      a cluster per job, sized to it (active provider), torn down
- *                when it ends; the client does main() and uploads to each
+ *                when it ends; the client does main() and uploads each job's
+ *                blobs to its cluster's blob server
  *   application  a cluster per application; main() runs on its JobManager,
  *                which downloads the artifacts itself; nothing is uploaded
  *

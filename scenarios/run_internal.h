@@ -33,6 +33,9 @@ struct run_app {
     enum run_app_state state;
     size_t next;                    /* next job of a->jobs to execute */
     struct run_cluster *cluster;    /* application mode */
+    struct mc_upload upload;        /* the client shipping a job's blobs before its submission */
+    struct run_job *uploading;      /* that job (NULL: none) ... */
+    struct run_cluster *upload_to;  /* ... and the cluster it goes to */
     char error[256];
 };
 
@@ -40,6 +43,7 @@ struct run_job {
     const struct scn_job *sj;
     struct mc_job *mj;
     struct run_cluster *cluster;    /* where it runs */
+    uint64_t blob_bytes_in;         /* its blobs the blob server stored */
     bool done;
 };
 

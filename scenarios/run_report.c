@@ -274,7 +274,7 @@ int run__report(struct run *r, json_t **out)
             if (r->first_fault_ns + rec.total > rec_end)
                 rec_end = r->first_fault_ns + rec.total;
         }
-        json_array_append_new(jobs, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:o}",
+        json_t *jo = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:o}",
             "name", s->jobs[j].name, "application", s->apps[s->jobs[j].app].name,
             "state", state_of(rj), "restarts", rj->mj ? (int)atomic_load(&rj->mj->ej->restarts) : 0,
             "tasks_restarted", rj->mj ? (int)atomic_load(&rj->mj->ej->tasks_restarted) : 0,
@@ -282,7 +282,12 @@ int run__report(struct run *r, json_t **out)
             "records_out", (json_int_t)verdicts[j].committed,
             "lost", (json_int_t)verdicts[j].lost, "duplicated", (json_int_t)verdicts[j].duplicated,
             "wrong_values", (json_int_t)verdicts[j].wrong_values, "exactly_once", eo,
-            "verified", verified, "recovery_ms", num_or_null(rec.had, ms(rec.total))));
+            "verified", verified, "recovery_ms", num_or_null(rec.had, ms(rec.total)));
+        /* Its blobs: what the client stored in the blob server, what that served. */
+        json_object_set_new(jo, "blob_bytes_in", json_integer((json_int_t)rj->blob_bytes_in));
+        json_object_set_new(jo, "blob_bytes_out", json_integer(
+            (json_int_t)(rj->mj ? atomic_load(&rj->mj->blob_bytes_out) : 0)));
+        json_array_append_new(jobs, jo);
     }
 
     struct dfs_stats st;
@@ -337,10 +342,12 @@ int run__report(struct run *r, json_t **out)
              * application mode, the artifacts main() fetched on it. */
             struct dfs_io_stats io;
             dfs_stats_node(r->dfs, rt_node_id(jn), &io);
-            json_array_append_new(jms, json_pack("{s:s, s:i, s:I, s:f, s:I}", "name", rt_node_name(jn),
-                "jobs", jn == mc_cluster_leader(rc->c) ? (int)njobs : 0,
+            json_array_append_new(jms, json_pack("{s:s, s:i, s:I, s:f, s:I, s:I, s:I}", "name",
+                rt_node_name(jn), "jobs", jn == mc_cluster_leader(rc->c) ? (int)njobs : 0,
                 "messages", (json_int_t)ns.delivered, "busy_ms", ms(ns.busy_ns),
-                "bytes_read", (json_int_t)io.bytes_read));
+                "bytes_read", (json_int_t)io.bytes_read,
+                "blob_bytes_in", (json_int_t)atomic_load(&rc->c->jms[k].blob_bytes_in),
+                "blob_bytes_out", (json_int_t)atomic_load(&rc->c->jms[k].blob_bytes_out)));
             if (k)
                 peak_mem += rt_node_mem_peak(jn);
         }

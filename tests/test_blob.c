@@ -1,0 +1,448 @@
+/*
+ * test_blob.c - the blob server and the TaskManagers' BlobCache: what the
+ * client puts comes back byte for byte; each TaskManager downloads a job's
+ * artifacts once, however many of its tasks it runs, again for another job
+ * and again after it restarts; a blob the server does not have is a clear
+ * error that fails the deployment; with HA the blobs outlive the leader;
+ * and the counters add up.  Every test runs in both worlds.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <xxhash.h>
+
+#include "cluster/blob.h"
+#include "cluster/client.h"
+#include "cluster/cluster.h"
+#include "engine/operator.h"
+#include "runtime/dfs.h"
+#include "runtime/rt_dir.h"
+#include "tests/verdict.h"
+
+#define WAIT_NS (60 * RT_NS_PER_SEC)
+#define HB_NS (50 * RT_NS_PER_MS)
+#define HB_TIMEOUT_NS (300 * RT_NS_PER_MS)
+#define GRAPH_BYTES 4096
+#define BIG (2 * MC_BLOB_CHUNK + 12345)     /* three chunks, the last one short */
+#define SMALL (3u << 20)
+#define NJOBS 3
+
+struct env {
+    struct rt_world *w;
+    struct dfs *dfs;
+    char root[64];
+    struct rt_node *client;
+    struct mc_cluster *c;
+    struct mc_job *jobs[NJOBS];
+};
+
+static struct eng_jobgraph *job_graph(const char *name, uint64_t records, uint32_t par)
+{
+    struct eng_jobgraph *g = eng_jobgraph_new(name);
+    struct eng_op_args src = { .records = records, .keys = 50, .rate = 20000 };
+    int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, par, 0);
+    int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, NULL, par, 0);
+    int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, par, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
+    eng_jobgraph_add_edge(g, (uint32_t)c, (uint32_t)k, ENG_EDGE_FORWARD);
+    return g;
+}
+
+static bool blob_server_up(void *arg)
+{
+    return atomic_load(&((struct mc_cluster *)arg)->blob) != 0;
+}
+
+static bool ready(void *arg) { return mc_cluster_ready(arg); }
+
+/* A cluster of tms TaskManagers with two slots each (HA: one standby), and
+ * a client node. */
+static void env_up(struct env *e, enum rt_world_kind kind, uint32_t tms, bool ha)
+{
+    memset(e, 0, sizeof(*e));
+    struct rt_world_config wc = { .kind = kind, .seed = 11, .link_latency_ns = 100000 };
+    assert_int_equal(rt_world_new(&wc, &e->w), 0);
+    assert_int_equal(rt_dir_make_temp("mc-test-blob", e->root, sizeof(e->root)), 0);
+    struct dfs_config dc = { .root = e->root, .base_latency_ns = 100000 };
+    assert_int_equal(dfs_new(e->w, &dc, &e->dfs), 0);
+    e->client = rt_node_new(e->w, "client");
+    assert_int_equal(rt_node_start(e->client), 0);
+    struct mc_cluster_config cfg;
+    mc_cluster_config_defaults(&cfg);
+    cfg.taskmanagers = tms;
+    cfg.slots = 2;
+    cfg.evenly_spread = true;
+    cfg.hb_interval_ns = HB_NS;
+    cfg.hb_timeout_ns = HB_TIMEOUT_NS;
+    cfg.job.checkpoint_interval_ns = 50 * RT_NS_PER_MS;
+    cfg.ha = ha;
+    cfg.standby_jms = ha ? 1 : 0;
+    mc_restart_config_defaults(&cfg.restart, MC_RESTART_FIXED_DELAY);
+    char err[128];
+    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.attempts",
+                                           "2", err, sizeof(err)), 0);
+    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.delay",
+                                           "50ms", err, sizeof(err)), 0);
+    assert_int_equal(mc_cluster_new(e->w, e->dfs, "session", &cfg, &e->c), 0);
+    assert_int_equal(rt_world_wait(e->w, blob_server_up, e->c, WAIT_NS), 0);
+    assert_int_equal(rt_world_wait(e->w, ready, e->c, WAIT_NS), 0);
+}
+
+static void env_down(struct env *e)
+{
+    rt_world_free(e->w);
+    dfs_free(e->dfs);
+    for (int i = 0; i < NJOBS; i++)
+        mc_job_free(e->jobs[i]);
+    mc_cluster_free(e->c);
+    rt_dir_remove(e->root);
+}
+
+/* ---- the client's side: put --------------------------------------------------- */
+
+static bool upload_ended(void *arg) { return atomic_load(&((struct mc_upload *)arg)->done) != 0; }
+
+/* The client puts job's graph and artifacts; both must be stored. */
+static void upload(struct env *e, uint32_t job, uint64_t artifacts)
+{
+    struct mc_upload u = { .cluster = e->c, .job = job, .graph_bytes = GRAPH_BYTES,
+                           .artifact_bytes = artifacts };
+    assert_int_equal(mc_upload_start(e->client, &u), 0);
+    assert_int_equal(rt_world_wait(e->w, upload_ended, &u, WAIT_NS), 0);
+    if (atomic_load(&u.done) != 1)
+        fail_msg("upload of job %u failed: %s", job, strerror(-atomic_load(&u.done)));
+    assert_int_equal(atomic_load(&u.bytes_stored), GRAPH_BYTES + artifacts);
+}
+
+/* ---- a reader of blobs: get, chunk by chunk, from whoever leads ----------------- */
+
+struct getter {
+    struct mc_cluster *c;
+    uint32_t job;
+    enum mc_blob_kind kind;
+    struct rt_actor *self;
+    unsigned char *buf;         /* process memory: the test thread frees it */
+    uint64_t size, hash, got;
+    atomic_int done;            /* 1 ok, -errno */
+};
+
+static void get_next(struct getter *g)
+{
+    struct mc_blob_get req = { .job = g->job, .kind = g->kind, .offset = g->got };
+    rt_send(g->self, atomic_load(&g->c->blob), MC_MSG_BLOB_GET, &req, sizeof(req));
+}
+
+static void getter_msg(struct rt_actor *a, const struct rt_msg *m)
+{
+    struct getter *g = rt_actor_state(a);
+    const struct mc_blob_data *h = m->data;
+    if (m->type != MC_MSG_BLOB_DATA || m->len < sizeof(*h) || h->offset != g->got)
+        return;
+    if (h->status < 0) {
+        atomic_store(&g->done, h->status);
+    } else {
+        if (!g->buf) {
+            g->size = h->size;
+            g->hash = h->hash;
+            g->buf = rt_xmalloc_process(h->size ? (size_t)h->size : 1);
+        }
+        memcpy(g->buf + g->got, h + 1, h->len);
+        g->got += h->len;
+        if (g->got < g->size && h->len) {
+            get_next(g);
+            return;
+        }
+        atomic_store(&g->done, g->got == g->size ? 1 : -EIO);
+    }
+    rt_world_notify(rt_actor_world(a));
+}
+
+static const struct rt_actor_ops getter_ops = { "testgetter", getter_msg, NULL };
+
+static void getter_spawn(struct rt_node *n, void *arg)
+{
+    struct getter *g = arg;
+    g->self = rt_actor_spawn(n, &getter_ops, g);
+    get_next(g);
+}
+
+static bool get_ended(void *arg) { return atomic_load(&((struct getter *)arg)->done) != 0; }
+
+/* Gets blob (job, kind) into g; returns what done says. */
+static int get(struct env *e, struct getter *g, uint32_t job, enum mc_blob_kind kind)
+{
+    memset(g, 0, sizeof(*g));
+    g->c = e->c;
+    g->job = job;
+    g->kind = kind;
+    assert_int_equal(rt_node_call(e->client, getter_spawn, g), 0);
+    assert_int_equal(rt_world_wait(e->w, get_ended, g, WAIT_NS), 0);
+    return atomic_load(&g->done);
+}
+
+/* What came back is what the client put, byte for byte, and the key's hash
+ * is the hash of those bytes. */
+static void assert_content(struct getter *g, uint64_t size)
+{
+    assert_int_equal(g->size, size);
+    unsigned char *want = malloc(size ? (size_t)size : 1);
+    mc_blob_fill(want, g->job, g->kind, 0, (size_t)size);
+    if (memcmp(want, g->buf, (size_t)size) != 0)
+        fail_msg("blob %u/%s differs from what was put", g->job, mc_blob_kind_name(g->kind));
+    assert_true(g->hash == XXH64(want, (size_t)size, 0));
+    free(want);
+    rt_free(g->buf);
+}
+
+static uint64_t bytes_in(struct mc_cluster *c)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < c->njms; i++)
+        n += atomic_load(&c->jms[i].blob_bytes_in);
+    return n;
+}
+
+static uint64_t bytes_out(struct mc_cluster *c)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < c->njms; i++)
+        n += atomic_load(&c->jms[i].blob_bytes_out);
+    return n;
+}
+
+/* ---- put and get ------------------------------------------------------------------ */
+
+/* A blob of three chunks and a small one come back as they were put; the
+ * counters say exactly what moved. */
+static void roundtrip_body(enum rt_world_kind kind)
+{
+    struct env e;
+    env_up(&e, kind, 0, false);
+    upload(&e, 7, BIG);
+    assert_int_equal(bytes_in(e.c), GRAPH_BYTES + BIG);
+    struct getter g;
+    assert_int_equal(get(&e, &g, 7, MC_BLOB_ARTIFACTS), 1);
+    assert_content(&g, BIG);
+    assert_int_equal(get(&e, &g, 7, MC_BLOB_JOB_GRAPH), 1);
+    assert_content(&g, GRAPH_BYTES);
+    assert_int_equal(bytes_out(e.c), GRAPH_BYTES + BIG);
+    /* Putting the same blob again stores nothing new. */
+    upload(&e, 7, BIG);
+    assert_int_equal(bytes_in(e.c), GRAPH_BYTES + BIG);
+    env_down(&e);
+}
+
+static void test_roundtrip_sim(void **s) { (void)s; roundtrip_body(RT_WORLD_SIM); }
+static void test_roundtrip_real(void **s) { (void)s; roundtrip_body(RT_WORLD_REAL); }
+
+/* ---- the BlobCache ---------------------------------------------------------------- */
+
+static void submit(struct env *e, int i, uint64_t records, uint32_t par, uint64_t artifacts)
+{
+    static const char *names[NJOBS] = { "orders", "clicks", "audit" };
+    char err[256];
+    assert_int_equal(mc_cluster_submit_artifacts(e->c, job_graph(names[i], records, par),
+                                                 (uint32_t)i + 1, NULL, artifacts, &e->jobs[i],
+                                                 err, sizeof(err)), 0);
+}
+
+static bool ended(const struct mc_job *j)
+{
+    enum eng_job_state s = eng_job_state(j->ej);
+    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+}
+
+static bool job0_ended(void *arg) { return ended(((struct env *)arg)->jobs[0]); }
+static bool job1_ended(void *arg) { return ended(((struct env *)arg)->jobs[1]); }
+static bool job2_ended(void *arg) { return ended(((struct env *)arg)->jobs[2]); }
+
+/* Every TaskManager index that hosts a slot of job j, as a bit set. */
+static uint32_t tms_of(const struct mc_job *j)
+{
+    uint32_t set = 0;
+    for (uint32_t s = 0; s < atomic_load(&((struct mc_job *)j)->nslots); s++)
+        if (mc_job_tm_of(j, s) >= 0)
+            set |= 1u << mc_job_tm_of(j, s);
+    return set;
+}
+
+/* Two TaskManagers run six tasks each of a job: each downloads its
+ * artifacts once.  A second job's are downloaded again; a job without
+ * artifacts downloads nothing. */
+static void once_per_job_body(enum rt_world_kind kind)
+{
+    struct env e;
+    env_up(&e, kind, 2, false);
+    upload(&e, 1, BIG);
+    upload(&e, 2, SMALL);
+    submit(&e, 0, 4000, 4, BIG);
+    assert_int_equal(rt_world_wait(e.w, job0_ended, &e, WAIT_NS), 0);
+    assert_output(e.jobs[0]->ej, NULL, false);
+    assert_int_equal(__builtin_popcount(tms_of(e.jobs[0])), 2);
+    assert_int_equal(atomic_load(&e.jobs[0]->blob_bytes_out), 2 * (uint64_t)BIG);
+
+    submit(&e, 1, 3000, 4, SMALL);
+    assert_int_equal(rt_world_wait(e.w, job1_ended, &e, WAIT_NS), 0);
+    assert_output(e.jobs[1]->ej, NULL, false);
+    assert_int_equal(atomic_load(&e.jobs[1]->blob_bytes_out), 2 * (uint64_t)SMALL);
+
+    submit(&e, 2, 2000, 2, 0);
+    assert_int_equal(rt_world_wait(e.w, job2_ended, &e, WAIT_NS), 0);
+    assert_output(e.jobs[2]->ej, NULL, false);
+    assert_int_equal(atomic_load(&e.jobs[2]->blob_bytes_out), 0);
+
+    /* Counters add up: in, what the client put; out, TaskManagers x size. */
+    assert_int_equal(bytes_in(e.c), 2 * GRAPH_BYTES + BIG + SMALL);
+    assert_int_equal(bytes_out(e.c), 2 * (uint64_t)BIG + 2 * (uint64_t)SMALL);
+    env_down(&e);
+}
+
+static void test_once_per_job_sim(void **s) { (void)s; once_per_job_body(RT_WORLD_SIM); }
+static void test_once_per_job_real(void **s) { (void)s; once_per_job_body(RT_WORLD_REAL); }
+
+static bool job0_checkpointed(void *arg)
+{
+    return atomic_load(&((struct env *)arg)->jobs[0]->ej->last_checkpoint) >= 2;
+}
+
+static bool tm0_registered(void *arg)
+{
+    return atomic_load(&((struct mc_cluster *)arg)->tms[0].state) == MC_TM_REGISTERED;
+}
+
+/* A TaskManager that restarts has lost its cache: the job's redeployment
+ * downloads the artifacts there again, and only there. */
+static void tm_restart_body(enum rt_world_kind kind)
+{
+    struct env e;
+    env_up(&e, kind, 2, false);
+    upload(&e, 1, SMALL);
+    submit(&e, 0, 30000, 4, SMALL);
+    assert_int_equal(rt_world_wait(e.w, job0_checkpointed, &e, WAIT_NS), 0);
+    assert_int_equal(atomic_load(&e.jobs[0]->blob_bytes_out), 2 * (uint64_t)SMALL);
+    mc_tm_crash(e.c, 0);
+    assert_int_equal(mc_tm_restart(e.c, 0), 0);
+    assert_int_equal(rt_world_wait(e.w, tm0_registered, e.c, WAIT_NS), 0);
+    assert_int_equal(rt_world_wait(e.w, job0_ended, &e, WAIT_NS), 0);
+    assert_output(e.jobs[0]->ej, NULL, false);
+    assert_true(atomic_load(&e.jobs[0]->ej->restarts) >= 1);
+    assert_int_equal(atomic_load(&e.jobs[0]->blob_bytes_out), 3 * (uint64_t)SMALL);
+    env_down(&e);
+}
+
+static void test_tm_restart_sim(void **s) { (void)s; tm_restart_body(RT_WORLD_SIM); }
+static void test_tm_restart_real(void **s) { (void)s; tm_restart_body(RT_WORLD_REAL); }
+
+/* ---- errors ----------------------------------------------------------------------- */
+
+static bool has_event(const struct mc_job *j, const char *text)
+{
+    for (struct eng_job_event *ev = atomic_load(&j->ej->events); ev; ev = ev->next)
+        if (strstr(ev->text, text))
+            return true;
+    return false;
+}
+
+/* A blob the server does not have is -ENOENT; a job whose artifacts it
+ * does not have cannot deploy, says why, and fails once its restarts are
+ * spent. */
+static void unknown_body(enum rt_world_kind kind)
+{
+    struct env e;
+    env_up(&e, kind, 2, false);
+    struct getter g;
+    assert_int_equal(get(&e, &g, 99, MC_BLOB_ARTIFACTS), -ENOENT);
+    submit(&e, 0, 4000, 2, SMALL);      /* never uploaded */
+    assert_int_equal(rt_world_wait(e.w, job0_ended, &e, WAIT_NS), 0);
+    assert_int_equal(eng_job_state(e.jobs[0]->ej), ENG_JOB_FAILED);
+    char err[256];
+    eng_job_last_error(e.jobs[0]->ej, err, sizeof(err));
+    if (!strstr(err, "has no artifacts of job 1"))
+        fail_msg("job failed with '%s'", err);
+    assert_true(has_event(e.jobs[0], "cannot deploy: the blob server of session has no "
+                                     "artifacts of job 1 (unknown job, or lost with its "
+                                     "JobManager)"));
+    assert_int_equal(atomic_load(&e.jobs[0]->ej->restarts), 2);
+    assert_int_equal(bytes_out(e.c), 0);
+    env_down(&e);
+}
+
+static void test_unknown_sim(void **s) { (void)s; unknown_body(RT_WORLD_SIM); }
+static void test_unknown_real(void **s) { (void)s; unknown_body(RT_WORLD_REAL); }
+
+/* ---- high availability ------------------------------------------------------------ */
+
+static bool taken_over(void *arg)
+{
+    return atomic_load(&((struct mc_cluster *)arg)->takeovers) >= 1;
+}
+
+struct files {
+    struct dfs *dfs;
+    const char *prefix;
+};
+
+static bool no_files(void *arg)
+{
+    struct files *f = arg;
+    return dfs_count_files(f->dfs, f->prefix) == 0;
+}
+
+/* With HA the blobs are on the DFS too: the leader crashes mid-job, and the
+ * new one, which never saw the upload, serves them from there; once the job
+ * has ended they are deleted. */
+static void ha_body(enum rt_world_kind kind)
+{
+    struct env e;
+    env_up(&e, kind, 2, true);
+    upload(&e, 1, BIG);
+    assert_int_equal(dfs_count_files(e.dfs, "session/blobs/1/"), 2);
+    submit(&e, 0, 30000, 4, BIG);
+    assert_int_equal(rt_world_wait(e.w, job0_checkpointed, &e, WAIT_NS), 0);
+    struct rt_node *old = mc_cluster_leader(e.c);
+    rt_node_crash(old);
+    assert_int_equal(rt_world_wait(e.w, taken_over, e.c, WAIT_NS), 0);
+    assert_int_equal(rt_world_wait(e.w, blob_server_up, e.c, WAIT_NS), 0);
+    struct dfs_io_stats before, after;
+    dfs_stats_phase(e.dfs, DFS_PHASE_BLOB, &before);
+    struct getter g;
+    assert_int_equal(get(&e, &g, 1, MC_BLOB_ARTIFACTS), 1);
+    assert_content(&g, BIG);
+    dfs_stats_phase(e.dfs, DFS_PHASE_BLOB, &after);
+    assert_int_equal(after.bytes_read - before.bytes_read, BIG);
+    assert_int_equal(get(&e, &g, 2, MC_BLOB_ARTIFACTS), -ENOENT);
+
+    assert_int_equal(rt_world_wait(e.w, job0_ended, &e, WAIT_NS), 0);
+    assert_output(e.jobs[0]->ej, NULL, false);
+    struct files f = { e.dfs, "session/blobs/1/artifacts" };
+    assert_int_equal(rt_world_wait(e.w, no_files, &f, WAIT_NS), 0);
+    env_down(&e);
+}
+
+static void test_ha_sim(void **s) { (void)s; ha_body(RT_WORLD_SIM); }
+static void test_ha_real(void **s) { (void)s; ha_body(RT_WORLD_REAL); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_sim),
+        cmocka_unit_test(test_roundtrip_real),
+        cmocka_unit_test(test_once_per_job_sim),
+        cmocka_unit_test(test_once_per_job_real),
+        cmocka_unit_test(test_tm_restart_sim),
+        cmocka_unit_test(test_tm_restart_real),
+        cmocka_unit_test(test_unknown_sim),
+        cmocka_unit_test(test_unknown_real),
+        cmocka_unit_test(test_ha_sim),
+        cmocka_unit_test(test_ha_real),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
