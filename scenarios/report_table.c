@@ -26,6 +26,7 @@ struct plain_figure {
 
 static const struct plain_figure recovery_figures[] = {
     {"Recovery", "recovery.jobs_restarted", "Jobs restarted by the fault", REPORT__LOWER, REPORT__COUNT},
+    {"Recovery", "recovery.tasks_restarted", "Tasks restarted", REPORT__LOWER, REPORT__COUNT},
     {"Recovery", "recovery.detect_ms", "Detect (fault \xe2\x86\x92 TaskManager lost)", REPORT__LOWER, REPORT__MS},
     {"Recovery", "recovery.restart_ms", "Restart (\xe2\x86\x92 tasks deployed)", REPORT__LOWER, REPORT__MS},
     {"Recovery", "recovery.restore_ms", "Restore (\xe2\x86\x92 running with state)", REPORT__LOWER, REPORT__MS},

@@ -93,7 +93,8 @@ static const char *state_of(const struct run_job *j)
 /* ---- expectations --------------------------------------------------------------- */
 
 struct figures {
-    uint64_t jobs_restarted, recovery_bytes_read, recovery_peak, bytes_read, bytes_written, peak;
+    uint64_t jobs_restarted, tasks_restarted, recovery_bytes_read, recovery_peak, bytes_read,
+        bytes_written, peak;
     uint64_t p50, p99, max, lingering;
     bool have_probe;
 };
@@ -163,6 +164,7 @@ static bool expect(struct run *r, const struct scn_expect *e, const struct figur
         break;
     }
     case SCN_METRIC_JOBS_RESTARTED: v = f->jobs_restarted; break;
+    case SCN_METRIC_TASKS_RESTARTED: v = f->tasks_restarted; break;
     case SCN_METRIC_DFS_RECOVERY_BYTES_READ: v = f->recovery_bytes_read; break;
     case SCN_METRIC_DFS_BYTES_READ: v = f->bytes_read; break;
     case SCN_METRIC_DFS_BYTES_WRITTEN: v = f->bytes_written; break;
@@ -266,6 +268,7 @@ int run__report(struct run *r, json_t **out)
             job_recovery(r, rj->mj->ej, &rec);
             if (atomic_load(&rj->mj->ej->restarts))
                 f.jobs_restarted++;
+            f.tasks_restarted += atomic_load(&rj->mj->ej->tasks_restarted);
         }
         if (rec.had) {
             worst.had = true;
@@ -425,11 +428,12 @@ int run__report(struct run *r, json_t **out)
     json_object_set_new(run, "sim_ms", json_real(ms(r->end_ns - r->t0_ns)));
     json_object_set_new(run, "expectations", exps);
     json_object_set_new(run, "jobs", jobs);
-    json_object_set_new(run, "recovery", json_pack("{s:o, s:o, s:o, s:o, s:i}",
+    json_object_set_new(run, "recovery", json_pack("{s:o, s:o, s:o, s:o, s:i, s:I}",
         "detect_ms", num_or_null(worst.had, ms(worst.detect)),
         "restart_ms", num_or_null(worst.had, ms(worst.restart)),
         "restore_ms", num_or_null(worst.had, ms(worst.restore)),
-        "total_ms", num_or_null(worst.had, ms(worst.total)), "jobs_restarted", (int)f.jobs_restarted));
+        "total_ms", num_or_null(worst.had, ms(worst.total)), "jobs_restarted", (int)f.jobs_restarted,
+        "tasks_restarted", (json_int_t)f.tasks_restarted));
     json_object_set_new(run, "dfs", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
         "bytes_read", (json_int_t)f.bytes_read, "bytes_written", (json_int_t)f.bytes_written,
         "ops", (json_int_t)(st.total.ops - r->setup_ops),

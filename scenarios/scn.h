@@ -339,6 +339,7 @@ enum scn_metric {
     SCN_METRIC_RECOVERY,           /* recovery JOB: ns from failure to running */
     SCN_METRIC_RESTARTS,           /* restarts JOB */
     SCN_METRIC_JOBS_RESTARTED,
+    SCN_METRIC_TASKS_RESTARTED,    /* summed over jobs and their restarts */
     SCN_METRIC_DFS_RECOVERY_BYTES_READ,
     SCN_METRIC_DFS_BYTES_READ,
     SCN_METRIC_DFS_BYTES_WRITTEN,

@@ -239,6 +239,7 @@ static const struct {
     [SCN_METRIC_RECOVERY] = {"recovery", SCN_UNIT_DURATION, true},
     [SCN_METRIC_RESTARTS] = {"restarts", SCN_UNIT_COUNT, true},
     [SCN_METRIC_JOBS_RESTARTED] = {"jobs-restarted", SCN_UNIT_COUNT, false},
+    [SCN_METRIC_TASKS_RESTARTED] = {"tasks-restarted", SCN_UNIT_COUNT, false},
     [SCN_METRIC_DFS_RECOVERY_BYTES_READ] = {"dfs recovery-bytes-read", SCN_UNIT_SIZE, false},
     [SCN_METRIC_DFS_BYTES_READ] = {"dfs bytes-read", SCN_UNIT_SIZE, false},
     [SCN_METRIC_DFS_BYTES_WRITTEN] = {"dfs bytes-written", SCN_UNIT_SIZE, false},
