@@ -22,8 +22,8 @@ void cenv_config(struct mc_cluster_config *cfg, uint32_t taskmanagers)
     cfg->taskmanagers = taskmanagers;
     cfg->slots = 2;
     cfg->evenly_spread = true;
-    cfg->hb_interval_ns = 50 * RT_NS_PER_MS;
-    cfg->hb_timeout_ns = 300 * RT_NS_PER_MS;
+    cfg->hb_interval_ns = CENV_HB_NS;
+    cfg->hb_timeout_ns = CENV_HB_TIMEOUT_NS;
     cfg->job.checkpoint_interval_ns = 50 * RT_NS_PER_MS;
     cenv_restart(cfg, "5", "100ms");
 }

@@ -14,7 +14,9 @@
 #include "engine/jobgraph.h"
 #include "runtime/dfs.h"
 
-#define CENV_JOBS 3     /* jobs a test may keep in struct cluster_env */
+#define CENV_JOBS 3                             /* jobs struct cluster_env keeps */
+#define CENV_HB_NS (50 * RT_NS_PER_MS)          /* cenv_config's heartbeat interval */
+#define CENV_HB_TIMEOUT_NS (300 * RT_NS_PER_MS) /* and heartbeat timeout */
 
 struct cluster_env {
     struct rt_world *w;
