@@ -10,38 +10,26 @@
 #include <stdint.h>
 
 #include "faults/faults.h"
-#include "runtime/dfs.h"
+#include "tests/cluster_env.h"
 
 #define WAIT_NS (120 * RT_NS_PER_SEC)
 #define MS RT_NS_PER_MS
 
-struct env {
-    struct rt_world *w;
-    struct dfs *dfs;
-    char root[64];
-    struct mc_cluster *c;
-    struct mc_job *job;
-    uint64_t records;
-};
-
 struct until {
-    struct env *e;
+    struct cluster_env *e;
     unsigned n;
 };
 
-/* The job: source -> count (hash) -> sink, parallelism 2, records per subtask. */
-struct eng_jobgraph *job_graph(uint64_t records);
-bool ready(void *arg);
-bool running(void *arg);
-/* Cluster up, job submitted and past its 2nd checkpoint.  tolerable: failed
- * checkpoints the job takes without failing. */
-void env_up(struct env *e, enum rt_world_kind kind, uint64_t seed, uint32_t tolerable,
+/* Cluster up, the job (cenv_keyed_graph "orders", parallelism 2, records per
+ * subtask) submitted as e->jobs[0] and past its 2nd checkpoint.  tolerable:
+ * failed checkpoints the job takes without failing. */
+void env_up(struct cluster_env *e, enum rt_world_kind kind, uint64_t seed, uint32_t tolerable,
             uint64_t records);
 /* Asserts no failpoint is left enabled, then frees everything. */
-void env_down(struct env *e);
+void env_down(struct cluster_env *e);
 /* flt_apply that must succeed (prints its detail) / must be refused (returns rc). */
-struct flt_active *apply(struct env *e, struct flt_spec s);
-int apply_err(struct env *e, struct flt_spec s);
+struct flt_active *apply(struct cluster_env *e, struct flt_spec s);
+int apply_err(struct cluster_env *e, struct flt_spec s);
 /* Predicates; struct until for the counted ones. */
 bool lost_n(void *arg);
 bool registered_n(void *arg);
@@ -50,12 +38,12 @@ bool chk_n(void *arg);
 bool fell_back(void *arg);
 bool node_down(void *arg);
 bool job_over(void *arg);
-void wait_for(struct env *e, bool (*pred)(void *), void *arg, const char *what);
+void wait_for(struct cluster_env *e, bool (*pred)(void *), void *arg, const char *what);
 /* Waits for the end; the output exactly once (or at least once, dups_ok). */
-void finishes(struct env *e, bool dups_ok);
-void finishes_exactly_once(struct env *e);
-bool has_event(struct env *e, const char *text);
+void finishes(struct cluster_env *e, bool dups_ok);
+void finishes_exactly_once(struct cluster_env *e);
+bool has_event(struct cluster_env *e, const char *text);
 /* The TaskManager hosting the job's subtask. */
-struct flt_target tm_of(struct env *e, uint32_t subtask);
+struct flt_target tm_of(struct cluster_env *e, uint32_t subtask);
 
 #endif

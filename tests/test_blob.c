@@ -24,86 +24,36 @@
 #include "cluster/cluster.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
-#include "runtime/rt_dir.h"
+#include "tests/cluster_env.h"
 #include "tests/verdict.h"
 
 #define WAIT_NS (60 * RT_NS_PER_SEC)
-#define HB_NS (50 * RT_NS_PER_MS)
-#define HB_TIMEOUT_NS (300 * RT_NS_PER_MS)
 #define GRAPH_BYTES 4096
 #define BIG (2 * MC_BLOB_CHUNK + 12345)     /* three chunks, the last one short */
 #define SMALL (3u << 20)
 #define NJOBS 3
-
-struct env {
-    struct rt_world *w;
-    struct dfs *dfs;
-    char root[64];
-    struct rt_node *client;
-    struct mc_cluster *c;
-    struct mc_job *jobs[NJOBS];
-};
-
-static struct eng_jobgraph *job_graph(const char *name, uint64_t records, uint32_t par)
-{
-    struct eng_jobgraph *g = eng_jobgraph_new(name);
-    struct eng_op_args src = { .records = records, .keys = 50, .rate = 20000 };
-    int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, par, 0);
-    int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, NULL, par, 0);
-    int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, par, 0);
-    eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
-    eng_jobgraph_add_edge(g, (uint32_t)c, (uint32_t)k, ENG_EDGE_FORWARD);
-    return g;
-}
+_Static_assert(NJOBS <= CENV_JOBS, "struct cluster_env keeps the jobs cenv_down frees");
 
 static bool blob_server_up(void *arg)
 {
     return atomic_load(&((struct mc_cluster *)arg)->blob) != 0;
 }
 
-static bool ready(void *arg) { return mc_cluster_ready(arg); }
-
-/* A cluster of tms TaskManagers with two slots each (HA: one standby), and
- * a client node. */
-static void env_up(struct env *e, enum rt_world_kind kind, uint32_t tms, bool ha)
+/* A cluster of tms TaskManagers with two slots each (seed 11; HA: one
+ * standby) and a client node, made first: it keeps the node ids the test
+ * has always run with.  Returns with the blob server up. */
+static void env_up(struct cluster_env *e, enum rt_world_kind kind, uint32_t tms, bool ha)
 {
-    memset(e, 0, sizeof(*e));
-    struct rt_world_config wc = { .kind = kind, .seed = 11, .link_latency_ns = 100000 };
-    assert_int_equal(rt_world_new(&wc, &e->w), 0);
-    assert_int_equal(rt_dir_make_temp("mc-test-blob", e->root, sizeof(e->root)), 0);
-    struct dfs_config dc = { .root = e->root, .base_latency_ns = 100000 };
-    assert_int_equal(dfs_new(e->w, &dc, &e->dfs), 0);
+    cenv_up(e, kind, "blob", 11, 100000);
     e->client = rt_node_new(e->w, "client");
     assert_int_equal(rt_node_start(e->client), 0);
     struct mc_cluster_config cfg;
-    mc_cluster_config_defaults(&cfg);
-    cfg.taskmanagers = tms;
-    cfg.slots = 2;
-    cfg.evenly_spread = true;
-    cfg.hb_interval_ns = HB_NS;
-    cfg.hb_timeout_ns = HB_TIMEOUT_NS;
-    cfg.job.checkpoint_interval_ns = 50 * RT_NS_PER_MS;
+    cenv_config(&cfg, tms);
     cfg.ha = ha;
     cfg.standby_jms = ha ? 1 : 0;
-    mc_restart_config_defaults(&cfg.restart, MC_RESTART_FIXED_DELAY);
-    char err[128];
-    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.attempts",
-                                           "2", err, sizeof(err)), 0);
-    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.delay",
-                                           "50ms", err, sizeof(err)), 0);
-    assert_int_equal(mc_cluster_new(e->w, e->dfs, "session", &cfg, &e->c), 0);
+    cenv_restart(&cfg, "2", "50ms");
+    cenv_start(e, "session", &cfg);
     assert_int_equal(rt_world_wait(e->w, blob_server_up, e->c, WAIT_NS), 0);
-    assert_int_equal(rt_world_wait(e->w, ready, e->c, WAIT_NS), 0);
-}
-
-static void env_down(struct env *e)
-{
-    rt_world_free(e->w);
-    dfs_free(e->dfs);
-    for (int i = 0; i < NJOBS; i++)
-        mc_job_free(e->jobs[i]);
-    mc_cluster_free(e->c);
-    rt_dir_remove(e->root);
 }
 
 /* ---- the client's side: put --------------------------------------------------- */
@@ -111,7 +61,7 @@ static void env_down(struct env *e)
 static bool upload_ended(void *arg) { return atomic_load(&((struct mc_upload *)arg)->done) != 0; }
 
 /* The client puts job's graph and artifacts; both must be stored. */
-static void upload(struct env *e, uint32_t job, uint64_t artifacts)
+static void upload(struct cluster_env *e, uint32_t job, uint64_t artifacts)
 {
     struct mc_upload u = { .cluster = e->c, .job = job, .graph_bytes = GRAPH_BYTES,
                            .artifact_bytes = artifacts };
@@ -177,7 +127,7 @@ static void getter_spawn(struct rt_node *n, void *arg)
 static bool get_ended(void *arg) { return atomic_load(&((struct getter *)arg)->done) != 0; }
 
 /* Gets blob (job, kind) into g; returns what done says. */
-static int get(struct env *e, struct getter *g, uint32_t job, enum mc_blob_kind kind)
+static int get(struct cluster_env *e, struct getter *g, uint32_t job, enum mc_blob_kind kind)
 {
     memset(g, 0, sizeof(*g));
     g->c = e->c;
@@ -224,7 +174,7 @@ static uint64_t bytes_out(struct mc_cluster *c)
  * counters say exactly what moved. */
 static void roundtrip_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 0, false);
     upload(&e, 7, BIG);
     assert_int_equal(bytes_in(e.c), GRAPH_BYTES + BIG);
@@ -237,7 +187,7 @@ static void roundtrip_body(enum rt_world_kind kind)
     /* Putting the same blob again stores nothing new. */
     upload(&e, 7, BIG);
     assert_int_equal(bytes_in(e.c), GRAPH_BYTES + BIG);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_roundtrip_sim(void **s) { (void)s; roundtrip_body(RT_WORLD_SIM); }
@@ -245,11 +195,11 @@ static void test_roundtrip_real(void **s) { (void)s; roundtrip_body(RT_WORLD_REA
 
 /* ---- the BlobCache ---------------------------------------------------------------- */
 
-static void submit(struct env *e, int i, uint64_t records, uint32_t par, uint64_t artifacts)
+static void submit(struct cluster_env *e, int i, uint64_t records, uint32_t par, uint64_t artifacts)
 {
     static const char *names[NJOBS] = { "orders", "clicks", "audit" };
     char err[256];
-    assert_int_equal(mc_cluster_submit_artifacts(e->c, job_graph(names[i], records, par),
+    assert_int_equal(mc_cluster_submit_artifacts(e->c, cenv_keyed_graph(names[i], records, par),
                                                  (uint32_t)i + 1, NULL, artifacts, &e->jobs[i],
                                                  err, sizeof(err)), 0);
 }
@@ -260,9 +210,9 @@ static bool ended(const struct mc_job *j)
     return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
 }
 
-static bool job0_ended(void *arg) { return ended(((struct env *)arg)->jobs[0]); }
-static bool job1_ended(void *arg) { return ended(((struct env *)arg)->jobs[1]); }
-static bool job2_ended(void *arg) { return ended(((struct env *)arg)->jobs[2]); }
+static bool job0_ended(void *arg) { return ended(((struct cluster_env *)arg)->jobs[0]); }
+static bool job1_ended(void *arg) { return ended(((struct cluster_env *)arg)->jobs[1]); }
+static bool job2_ended(void *arg) { return ended(((struct cluster_env *)arg)->jobs[2]); }
 
 /* Every TaskManager index that hosts a slot of job j, as a bit set. */
 static uint32_t tms_of(const struct mc_job *j)
@@ -279,7 +229,7 @@ static uint32_t tms_of(const struct mc_job *j)
  * artifacts downloads nothing. */
 static void once_per_job_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 2, false);
     upload(&e, 1, BIG);
     upload(&e, 2, SMALL);
@@ -302,7 +252,7 @@ static void once_per_job_body(enum rt_world_kind kind)
     /* Counters add up: in, what the client put; out, TaskManagers x size. */
     assert_int_equal(bytes_in(e.c), 2 * GRAPH_BYTES + BIG + SMALL);
     assert_int_equal(bytes_out(e.c), 2 * (uint64_t)BIG + 2 * (uint64_t)SMALL);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_once_per_job_sim(void **s) { (void)s; once_per_job_body(RT_WORLD_SIM); }
@@ -310,7 +260,7 @@ static void test_once_per_job_real(void **s) { (void)s; once_per_job_body(RT_WOR
 
 static bool job0_checkpointed(void *arg)
 {
-    return atomic_load(&((struct env *)arg)->jobs[0]->ej->last_checkpoint) >= 2;
+    return atomic_load(&((struct cluster_env *)arg)->jobs[0]->ej->last_checkpoint) >= 2;
 }
 
 static bool tm0_registered(void *arg)
@@ -322,7 +272,7 @@ static bool tm0_registered(void *arg)
  * downloads the artifacts there again, and only there. */
 static void tm_restart_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 2, false);
     upload(&e, 1, SMALL);
     submit(&e, 0, 30000, 4, SMALL);
@@ -335,7 +285,7 @@ static void tm_restart_body(enum rt_world_kind kind)
     assert_output(e.jobs[0]->ej, NULL, false);
     assert_true(atomic_load(&e.jobs[0]->ej->restarts) >= 1);
     assert_int_equal(atomic_load(&e.jobs[0]->blob_bytes_out), 3 * (uint64_t)SMALL);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_tm_restart_sim(void **s) { (void)s; tm_restart_body(RT_WORLD_SIM); }
@@ -356,7 +306,7 @@ static bool has_event(const struct mc_job *j, const char *text)
  * spent. */
 static void unknown_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 2, false);
     struct getter g;
     assert_int_equal(get(&e, &g, 99, MC_BLOB_ARTIFACTS), -ENOENT);
@@ -372,7 +322,7 @@ static void unknown_body(enum rt_world_kind kind)
                                      "JobManager)"));
     assert_int_equal(atomic_load(&e.jobs[0]->ej->restarts), 2);
     assert_int_equal(bytes_out(e.c), 0);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_unknown_sim(void **s) { (void)s; unknown_body(RT_WORLD_SIM); }
@@ -401,7 +351,7 @@ static bool no_files(void *arg)
  * has ended they are deleted. */
 static void ha_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 2, true);
     upload(&e, 1, BIG);
     assert_int_equal(dfs_count_files(e.dfs, "session/blobs/1/"), 2);
@@ -424,7 +374,7 @@ static void ha_body(enum rt_world_kind kind)
     assert_output(e.jobs[0]->ej, NULL, false);
     struct files f = { e.dfs, "session/blobs/1/artifacts" };
     assert_int_equal(rt_world_wait(e.w, no_files, &f, WAIT_NS), 0);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_ha_sim(void **s) { (void)s; ha_body(RT_WORLD_SIM); }

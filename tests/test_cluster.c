@@ -20,32 +20,12 @@
 
 #include "cluster/cluster.h"
 #include "engine/operator.h"
-#include "runtime/dfs.h"
+#include "tests/cluster_env.h"
 #include "tests/verdict.h"
-#include "runtime/rt_dir.h"
 
 #define WAIT_NS (120 * RT_NS_PER_SEC)
 #define NJOBS 3
-
-struct env {
-    struct rt_world *w;
-    struct dfs *dfs;
-    char root[64];
-    struct mc_cluster *c;
-    struct mc_job *jobs[NJOBS];
-};
-
-static struct eng_jobgraph *job_graph(const char *name, uint64_t records, uint32_t par)
-{
-    struct eng_jobgraph *g = eng_jobgraph_new(name);
-    struct eng_op_args src = { .records = records, .keys = 50, .rate = 20000 };
-    int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, par, 0);
-    int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, NULL, par, 0);
-    int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, par, 0);
-    eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
-    eng_jobgraph_add_edge(g, (uint32_t)c, (uint32_t)k, ENG_EDGE_FORWARD);
-    return g;
-}
+_Static_assert(NJOBS <= CENV_JOBS, "struct cluster_env keeps the jobs cenv_down frees");
 
 /* source -> middle, then middle -> sink1 and middle -> sink2, all forward:
  * `par` pipelines of three tasks, each a pipelined region of its own. */
@@ -63,61 +43,30 @@ static struct eng_jobgraph *pipelines_graph(const char *name, uint64_t records, 
     return g;
 }
 
-static void env_up(struct env *e, enum rt_world_kind kind, uint32_t tms, enum mc_failover failover)
+/* A session cluster of tms TaskManagers (seed 5) with the given failover. */
+static void env_up(struct cluster_env *e, enum rt_world_kind kind, uint32_t tms,
+                   enum mc_failover failover)
 {
-    memset(e, 0, sizeof(*e));
-    struct rt_world_config wc = { .kind = kind, .seed = 5, .link_latency_ns = 100000 };
-    assert_int_equal(rt_world_new(&wc, &e->w), 0);
-    assert_int_equal(rt_dir_make_temp("mc-test-cluster", e->root, sizeof(e->root)), 0);
-    struct dfs_config dc = { .root = e->root, .base_latency_ns = 100000 };
-    assert_int_equal(dfs_new(e->w, &dc, &e->dfs), 0);
+    cenv_up(e, kind, "cluster", 5, 100000);
     struct mc_cluster_config cfg;
-    mc_cluster_config_defaults(&cfg);
-    cfg.taskmanagers = tms;
-    cfg.slots = 2;
-    cfg.evenly_spread = true;
-    cfg.hb_interval_ns = 50 * RT_NS_PER_MS;
-    cfg.hb_timeout_ns = 300 * RT_NS_PER_MS;
-    cfg.job.checkpoint_interval_ns = 50 * RT_NS_PER_MS;
+    cenv_config(&cfg, tms);
     cfg.failover = failover;
-    mc_restart_config_defaults(&cfg.restart, MC_RESTART_FIXED_DELAY);
-    char err[128];
-    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.attempts",
-                                           "5", err, sizeof(err)), 0);
-    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.delay",
-                                           "100ms", err, sizeof(err)), 0);
-    assert_int_equal(mc_cluster_new(e->w, e->dfs, "session", &cfg, &e->c), 0);
+    cenv_start(e, "session", &cfg);
 }
 
-static bool ready(void *arg) { return mc_cluster_ready(arg); }
-
-
-static void env_down(struct env *e)
-{
-    rt_world_free(e->w);
-    dfs_free(e->dfs);
-    for (int i = 0; i < NJOBS; i++)
-        mc_job_free(e->jobs[i]);
-    mc_cluster_free(e->c);
-    rt_dir_remove(e->root);
-}
-
-static void submit_all(struct env *e, uint64_t records)
+static void submit_all(struct cluster_env *e, uint64_t records)
 {
     static const char *names[NJOBS] = { "orders", "clicks", "audit" };
     char err[256];
     for (int i = 0; i < NJOBS; i++)
-        assert_int_equal(mc_cluster_submit(e->c, job_graph(names[i], records, 2), (uint32_t)i + 1,
-                                           NULL, &e->jobs[i], err, sizeof(err)), 0);
+        assert_int_equal(mc_cluster_submit(e->c, cenv_keyed_graph(names[i], records, 2),
+                                           (uint32_t)i + 1, NULL, &e->jobs[i], err, sizeof(err)),
+                         0);
 }
-
-struct all_running {
-    struct env *e;
-};
 
 static bool jobs_running(void *arg)
 {
-    struct env *e = arg;
+    struct cluster_env *e = arg;
     for (int i = 0; i < NJOBS; i++)
         if (atomic_load(&e->jobs[i]->ej->last_checkpoint) < 2)
             return false;
@@ -126,7 +75,7 @@ static bool jobs_running(void *arg)
 
 static bool all_terminal(void *arg)
 {
-    struct env *e = arg;
+    struct cluster_env *e = arg;
     for (int i = 0; i < NJOBS; i++) {
         enum eng_job_state s = eng_job_state(e->jobs[i]->ej);
         if (s != ENG_JOB_FINISHED && s != ENG_JOB_FAILED && s != ENG_JOB_CANCELED)
@@ -137,12 +86,12 @@ static bool all_terminal(void *arg)
 
 static bool jobs_running_one(void *arg)
 {
-    return atomic_load(&((struct env *)arg)->jobs[0]->ej->last_checkpoint) >= 2;
+    return atomic_load(&((struct cluster_env *)arg)->jobs[0]->ej->last_checkpoint) >= 2;
 }
 
 static bool job0_terminal(void *arg)
 {
-    enum eng_job_state s = eng_job_state(((struct env *)arg)->jobs[0]->ej);
+    enum eng_job_state s = eng_job_state(((struct cluster_env *)arg)->jobs[0]->ej);
     return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
 }
 
@@ -162,9 +111,8 @@ static bool lost_one(void *arg)
  * slot there restart, the others are untouched, all exactly once. */
 static void silent_kill_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 4, MC_FAILOVER_REGION);
-    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
     submit_all(&e, 8000);
     assert_int_equal(rt_world_wait(e.w, jobs_running, &e, WAIT_NS), 0);
 
@@ -196,7 +144,7 @@ static void silent_kill_body(enum rt_world_kind kind)
             assert_int_equal(restarts, 0);
     }
     assert_true(affected[0]);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_silent_kill_sim(void **s) { (void)s; silent_kill_body(RT_WORLD_SIM); }
@@ -205,9 +153,8 @@ static void test_silent_kill_real(void **s) { (void)s; silent_kill_body(RT_WORLD
 /* A graceful stop says so: the TaskManager is released at once. */
 static void graceful_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 4, MC_FAILOVER_REGION);
-    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
     submit_all(&e, 8000);
     assert_int_equal(rt_world_wait(e.w, jobs_running, &e, WAIT_NS), 0);
     int victim = mc_job_tm_of(e.jobs[1], 1);
@@ -219,7 +166,7 @@ static void graceful_body(enum rt_world_kind kind)
     for (int i = 0; i < NJOBS; i++)
         assert_output(e.jobs[i]->ej, NULL, false);
     assert_true(atomic_load(&e.jobs[1]->ej->restarts) >= 1);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_graceful_sim(void **s) { (void)s; graceful_body(RT_WORLD_SIM); }
@@ -229,9 +176,8 @@ static void test_graceful_real(void **s) { (void)s; graceful_body(RT_WORLD_REAL)
  * RPC-failure threshold finds it well before the heartbeat timeout. */
 static void crash_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 4, MC_FAILOVER_REGION);
-    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
     submit_all(&e, 8000);
     assert_int_equal(rt_world_wait(e.w, jobs_running, &e, WAIT_NS), 0);
     uint64_t t0 = rt_now(e.w);
@@ -241,7 +187,7 @@ static void crash_body(enum rt_world_kind kind)
     assert_int_equal(rt_world_wait(e.w, all_terminal, &e, WAIT_NS), 0);
     for (int i = 0; i < NJOBS; i++)
         assert_output(e.jobs[i]->ej, NULL, false);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_crash_sim(void **s) { (void)s; crash_body(RT_WORLD_SIM); }
@@ -249,14 +195,14 @@ static void test_crash_real(void **s) { (void)s; crash_body(RT_WORLD_REAL); }
 
 static bool two_checkpointed(void *arg)
 {
-    struct env *e = arg;
+    struct cluster_env *e = arg;
     return atomic_load(&e->jobs[0]->ej->last_checkpoint) >= 2 &&
            atomic_load(&e->jobs[1]->ej->last_checkpoint) >= 2;
 }
 
 static bool two_terminal(void *arg)
 {
-    struct env *e = arg;
+    struct cluster_env *e = arg;
     for (int i = 0; i < 2; i++) {
         enum eng_job_state s = eng_job_state(e->jobs[i]->ej);
         if (s != ENG_JOB_FINISHED && s != ENG_JOB_FAILED && s != ENG_JOB_CANCELED)
@@ -266,7 +212,7 @@ static bool two_terminal(void *arg)
 }
 
 /* A TaskManager hosting slots of both jobs, or -1. */
-static int shared_tm(struct env *e)
+static int shared_tm(struct cluster_env *e)
 {
     for (uint32_t s = 0; s < atomic_load(&e->jobs[0]->nslots); s++)
         for (uint32_t k = 0; k < atomic_load(&e->jobs[1]->nslots); k++)
@@ -284,14 +230,13 @@ static int shared_tm(struct env *e)
  */
 static void region_body(enum rt_world_kind kind, enum mc_failover failover)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 4, failover);
-    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
     char err[256];
     assert_int_equal(mc_cluster_submit(e.c, pipelines_graph("pipes", 8000, 3), 1, NULL,
                                        &e.jobs[0], err, sizeof(err)), 0);
-    assert_int_equal(mc_cluster_submit(e.c, job_graph("keyed", 8000, 2), 2, NULL, &e.jobs[1],
-                                       err, sizeof(err)), 0);
+    assert_int_equal(mc_cluster_submit(e.c, cenv_keyed_graph("keyed", 8000, 2), 2, NULL,
+                                       &e.jobs[1], err, sizeof(err)), 0);
     assert_int_equal(rt_world_wait(e.w, two_checkpointed, &e, WAIT_NS), 0);
     /* Evenly spread, 3 + 2 slots over four TaskManagers of two: one holds both. */
     int victim = shared_tm(&e);
@@ -322,7 +267,7 @@ static void region_body(enum rt_world_kind kind, enum mc_failover failover)
     unsigned kr = atomic_load(&keyed->restarts);
     assert_true(kr >= 1);
     assert_int_equal(atomic_load(&keyed->tasks_restarted), 4 * kr);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_region_sim(void **s) { (void)s; region_body(RT_WORLD_SIM, MC_FAILOVER_REGION); }
@@ -334,34 +279,21 @@ static void test_full_real(void **s) { (void)s; region_body(RT_WORLD_REAL, MC_FA
  * before the provider's launch latency, and the job finishes on it. */
 static void active_body(enum rt_world_kind kind)
 {
-    struct env e;
-    memset(&e, 0, sizeof(e));
-    struct rt_world_config wc = { .kind = kind, .seed = 8, .link_latency_ns = 100000 };
-    assert_int_equal(rt_world_new(&wc, &e.w), 0);
-    assert_int_equal(rt_dir_make_temp("mc-test-cluster", e.root, sizeof(e.root)), 0);
-    struct dfs_config dc = { .root = e.root };
-    assert_int_equal(dfs_new(e.w, &dc, &e.dfs), 0);
+    struct cluster_env e;
+    cenv_up(&e, kind, "cluster", 8, 0);
     struct mc_cluster_config cfg;
-    mc_cluster_config_defaults(&cfg);
-    cfg.taskmanagers = 2;
+    cenv_config(&cfg, 2);
     cfg.slots = 1;
+    cfg.evenly_spread = false;
     cfg.provider = MC_PROVIDER_ACTIVE;
     cfg.launch_latency_ns = 300 * RT_NS_PER_MS;
     cfg.quota = 3;
-    cfg.hb_interval_ns = 50 * RT_NS_PER_MS;
-    cfg.hb_timeout_ns = 300 * RT_NS_PER_MS;
-    cfg.job.checkpoint_interval_ns = 50 * RT_NS_PER_MS;
-    mc_restart_config_defaults(&cfg.restart, MC_RESTART_FIXED_DELAY);
+    cenv_restart(&cfg, "3", "50ms");
+    cenv_start(&e, "active", &cfg);
     char err[128];
-    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.attempts",
-                                           "3", err, sizeof(err)), 0);
-    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.delay",
-                                           "50ms", err, sizeof(err)), 0);
-    assert_int_equal(mc_cluster_new(e.w, e.dfs, "active", &cfg, &e.c), 0);
-    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
-    assert_int_equal(mc_cluster_submit(e.c, job_graph("orders", 8000, 2), 1, NULL, &e.jobs[0],
-                                       err, sizeof(err)), 0);
-    struct env *ep = &e;
+    assert_int_equal(mc_cluster_submit(e.c, cenv_keyed_graph("orders", 8000, 2), 1, NULL,
+                                       &e.jobs[0], err, sizeof(err)), 0);
+    struct cluster_env *ep = &e;
     assert_int_equal(rt_world_wait(e.w, jobs_running_one, ep, WAIT_NS), 0);
     /* The provider can be asked for a replacement no earlier than the crash
      * (the job master may ask as soon as the job fails on its broken
@@ -376,7 +308,7 @@ static void active_body(enum rt_world_kind kind)
     assert_int_equal(rt_world_wait(e.w, job0_terminal, ep, WAIT_NS), 0);
     assert_output(e.jobs[0]->ej, NULL, false);
     assert_true(atomic_load(&e.jobs[0]->ej->restarts) >= 1);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_active_sim(void **s) { (void)s; active_body(RT_WORLD_SIM); }

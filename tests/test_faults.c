@@ -34,7 +34,7 @@ extern char **environ;
 /* Silent kill: only the heartbeat timeout (300 ms, checked every 50 ms) finds it. */
 static void kill_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 5, 0, 20000);
     uint64_t t0 = rt_now(e.w);
     assert_null(apply(&e, (struct flt_spec){ .kind = FLT_KILL, .a = tm_of(&e, 0) }));
@@ -45,7 +45,7 @@ static void kill_body(enum rt_world_kind kind)
         fail_msg("detected after %llu ms; the heartbeat timeout allows 250..400 ms",
                  (unsigned long long)(detect / MS));
     finishes_exactly_once(&e);
-    assert_true(atomic_load(&e.job->ej->restarts) >= 1);
+    assert_true(atomic_load(&e.jobs[0]->ej->restarts) >= 1);
     env_down(&e);
 }
 
@@ -56,7 +56,7 @@ static void test_kill_real(void **s) { (void)s; kill_body(RT_WORLD_REAL); }
 static void test_crash(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
     uint64_t t0 = rt_now(e.w);
     apply(&e, (struct flt_spec){ .kind = FLT_CRASH, .a = tm_of(&e, 1) });
@@ -64,7 +64,7 @@ static void test_crash(void **st)
     wait_for(&e, lost_n, &u, "the TaskManager's loss");
     assert_true(rt_now(e.w) - t0 < 250 * MS);
     finishes_exactly_once(&e);
-    assert_true(atomic_load(&e.job->ej->restarts) >= 1);
+    assert_true(atomic_load(&e.jobs[0]->ej->restarts) >= 1);
     env_down(&e);
 }
 
@@ -72,7 +72,7 @@ static void test_crash(void **st)
 static void test_stop(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
     uint64_t t0 = rt_now(e.w);
     apply(&e, (struct flt_spec){ .kind = FLT_STOP, .a = tm_of(&e, 0) });
@@ -88,7 +88,7 @@ static void test_stop(void **st)
 static void test_pause(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
     assert_null(apply(&e, (struct flt_spec){ .kind = FLT_PAUSE, .a = tm_of(&e, 0),
                                              .duration_ns = 1000 * MS }));
@@ -101,7 +101,7 @@ static void test_pause(void **st)
     apply(&e, (struct flt_spec){ .kind = FLT_PAUSE, .a = tm_of(&e, 0), .duration_ns = 100 * MS });
     finishes_exactly_once(&e);
     assert_int_equal(atomic_load(&e.c->tms_lost), 0);
-    assert_int_equal(atomic_load(&e.job->ej->restarts), 0);
+    assert_int_equal(atomic_load(&e.jobs[0]->ej->restarts), 0);
     assert_int_equal(apply_err(&e, (struct flt_spec){ .kind = FLT_PAUSE,
                                                       .a = { .cluster = e.c, .tm = 2 } }), -EINVAL);
     env_down(&e);
@@ -112,9 +112,9 @@ static void test_pause(void **st)
 static void test_restart_add(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
-    int victim = mc_job_tm_of(e.job, 0);
+    int victim = mc_job_tm_of(e.jobs[0], 0);
     struct flt_target t = { .cluster = e.c, .tm = victim };
     assert_int_equal(apply_err(&e, (struct flt_spec){ .kind = FLT_RESTART, .a = t }), -EINVAL);
     apply(&e, (struct flt_spec){ .kind = FLT_KILL, .a = t });
@@ -137,11 +137,11 @@ static void test_restart_add(void **st)
 static void test_crash_jm(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
     apply(&e, (struct flt_spec){ .kind = FLT_CRASH_JM, .a = { .cluster = e.c } });
     assert_int_equal(rt_world_wait(e.w, job_over, &e, 3000 * MS), -ETIMEDOUT);
-    assert_int_equal(eng_job_state(e.job->ej), ENG_JOB_RUNNING);
+    assert_int_equal(eng_job_state(e.jobs[0]->ej), ENG_JOB_RUNNING);
     assert_true(rt_node_is_down(e.c->jm));
     assert_int_equal(apply_err(&e, (struct flt_spec){ .kind = FLT_CRASH_JM,
                                                       .a = { .cluster = e.c } }), -EINVAL);
@@ -153,9 +153,9 @@ static void test_crash_jm(void **st)
 static void test_exhaust_memory(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
-    int victim = mc_job_tm_of(e.job, 0);
+    int victim = mc_job_tm_of(e.jobs[0], 0);
     struct rt_node *n = e.c->tms[victim].node;
     struct flt_active *a = apply(&e, (struct flt_spec){ .kind = FLT_EXHAUST_MEMORY,
                                                         .a = tm_of(&e, 0) });
@@ -179,9 +179,9 @@ static void test_exhaust_memory(void **st)
 /* Partitioned from its JobManager: lost after the timeout; heal restores reachability. */
 static void partition_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 5, 0, 20000);
-    struct rt_node *n = e.c->tms[mc_job_tm_of(e.job, 1)].node;
+    struct rt_node *n = e.c->tms[mc_job_tm_of(e.jobs[0], 1)].node;
     uint64_t t0 = rt_now(e.w);
     struct flt_active *a = apply(&e, (struct flt_spec){ .kind = FLT_PARTITION, .a = tm_of(&e, 1),
                                                         .duration_ns = 2000 * MS });
@@ -207,7 +207,7 @@ static void test_partition_real(void **s) { (void)s; partition_body(RT_WORLD_REA
 static void test_drop(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
     struct flt_active *a = apply(&e, (struct flt_spec){ .kind = FLT_DROP, .a = tm_of(&e, 0),
                                                         .probability = 1.0 });
@@ -223,7 +223,7 @@ static void test_drop(void **st)
 static void test_delay(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
     struct flt_active *a = apply(&e, (struct flt_spec){ .kind = FLT_DELAY, .a = tm_of(&e, 0),
                                                         .delay_ns = 100 * MS });
@@ -248,7 +248,7 @@ static void test_delay(void **st)
 static void test_duplicate(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
     uint64_t m0 = atomic_load(&e.c->messages);
     rt_world_wait(e.w, NULL, NULL, 200 * MS);
@@ -272,12 +272,12 @@ static void test_duplicate(void **st)
 /* One injected failure at record N: one restart, exactly once. */
 static void fail_task_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, 5, 0, 20000);
     struct flt_active *a = apply(&e, (struct flt_spec){ .kind = FLT_FAIL_TASK, .a = tm_of(&e, 1),
                                                         .nth = 3000 });
     finishes_exactly_once(&e);
-    assert_int_equal(atomic_load(&e.job->ej->restarts), 1);
+    assert_int_equal(atomic_load(&e.jobs[0]->ej->restarts), 1);
     assert_true(has_event(&e, "injected failure (task/process) at record"));
     uint64_t hits, fails;
     flt_active_counts(a, &hits, &fails);
@@ -300,7 +300,7 @@ static struct flt_spec fp_spec(enum flt_kind k, const char *name, int mode)
 static void test_fp_modes(void **st)
 {
     (void)st;
-    struct env e = { 0 };
+    struct cluster_env e = { 0 };
     struct rt_world_config wc = { .kind = RT_WORLD_SIM, .seed = 11 };
     assert_int_equal(rt_world_new(&wc, &e.w), 0);
     struct flt_spec s = fp_spec(FLT_FAILPOINT_FAIL, "dfs/stat", FLT_FP_NTH);
@@ -355,13 +355,13 @@ static void test_fp_modes(void **st)
 static void test_fp_write_always(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 1000, 20000);
-    uint64_t last = atomic_load(&e.job->ej->last_checkpoint);
+    uint64_t last = atomic_load(&e.jobs[0]->ej->last_checkpoint);
     struct flt_active *a = apply(&e, fp_spec(FLT_FAILPOINT_FAIL, "dfs/write", FLT_FP_ALWAYS));
     struct until u = { &e, 3 };
     wait_for(&e, failed_chk_n, &u, "failed checkpoints");
-    assert_int_equal(atomic_load(&e.job->ej->last_checkpoint), last);
+    assert_int_equal(atomic_load(&e.jobs[0]->ej->last_checkpoint), last);
     flt_heal(a);
     finishes_exactly_once(&e);
     env_down(&e);
@@ -370,14 +370,14 @@ static void test_fp_write_always(void **st)
 /* Failed checkpoints in 2 s of virtual time with dfs/write at p = 0.3. */
 static unsigned failed_with_seed(uint64_t seed)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, seed, 1000, 100000);
-    unsigned before = atomic_load(&e.job->ej->checkpoints_failed);
+    unsigned before = atomic_load(&e.jobs[0]->ej->checkpoints_failed);
     struct flt_spec s = fp_spec(FLT_FAILPOINT_FAIL, "dfs/write", FLT_FP_PROBABILITY);
     s.probability = 0.3;
     struct flt_active *a = apply(&e, s);
     rt_world_wait(e.w, NULL, NULL, 2000 * MS);
-    unsigned n = atomic_load(&e.job->ej->checkpoints_failed) - before;
+    unsigned n = atomic_load(&e.jobs[0]->ej->checkpoints_failed) - before;
     flt_heal(a);
     env_down(&e);
     print_message("# seed %llu: %u failed checkpoints\n", (unsigned long long)seed, n);
@@ -397,18 +397,18 @@ static void test_fp_seeded(void **st)
 static void test_fp_nth(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 1000, 20000);
     struct flt_spec s = fp_spec(FLT_FAILPOINT_FAIL, "dfs/write", FLT_FP_NTH);
     s.nth = 2;
     struct flt_active *a = apply(&e, s);
-    struct until u = { &e, atomic_load(&e.job->ej->last_checkpoint) + 4 };
+    struct until u = { &e, atomic_load(&e.jobs[0]->ej->last_checkpoint) + 4 };
     wait_for(&e, chk_n, &u, "more checkpoints");
     uint64_t hits, fails;
     flt_active_counts(a, &hits, &fails);
     assert_int_equal(fails, 1);
     assert_true(hits > 2);
-    assert_int_equal(atomic_load(&e.job->ej->checkpoints_failed), 1);
+    assert_int_equal(atomic_load(&e.jobs[0]->ej->checkpoints_failed), 1);
     flt_heal(a);
     finishes_exactly_once(&e);
     env_down(&e);
@@ -418,12 +418,12 @@ static void test_fp_nth(void **st)
 static void test_fp_slow(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
     struct flt_spec s = fp_spec(FLT_FAILPOINT_SLOW, "dfs/read", FLT_FP_ALWAYS);
     s.delay_ns = 200 * MS;
     struct flt_active *a = apply(&e, s);
-    struct until u = { &e, atomic_load(&e.job->ej->last_checkpoint) + 2 };
+    struct until u = { &e, atomic_load(&e.jobs[0]->ej->last_checkpoint) + 2 };
     wait_for(&e, chk_n, &u, "slow checkpoints");
     struct dfs_stats ds;
     dfs_stats_get(e.dfs, &ds);
@@ -440,7 +440,7 @@ static void test_fp_slow(void **st)
 static void test_fp_corrupt_restore(void **st)
 {
     (void)st;
-    struct env e;
+    struct cluster_env e;
     env_up(&e, RT_WORLD_SIM, 5, 0, 20000);
     struct until u = { &e, 4 };
     wait_for(&e, chk_n, &u, "a few checkpoints");

@@ -21,84 +21,31 @@
 
 #include "cluster/cluster.h"
 #include "engine/operator.h"
-#include "runtime/dfs.h"
-#include "tests/verdict.h"
 #include "scenarios/run.h"
-#include "runtime/rt_dir.h"
+#include "tests/cluster_env.h"
+#include "tests/verdict.h"
 
 #define WAIT_NS (30 * RT_NS_PER_SEC)
-#define HB_NS (50 * RT_NS_PER_MS)
-#define HB_TIMEOUT_NS (300 * RT_NS_PER_MS)
 #define NJOBS 3
+_Static_assert(NJOBS <= CENV_JOBS, "struct cluster_env keeps the jobs cenv_down frees");
 
-struct env {
-    struct rt_world *w;
-    struct dfs *dfs;
-    char root[64];
-    struct mc_cluster *c;
-    struct mc_job *jobs[NJOBS];
-    uint64_t records[NJOBS];
-};
-
-static struct eng_jobgraph *job_graph(const char *name, uint64_t records, uint32_t par)
+/* A session cluster of three TaskManagers (seed 7); with HA, two standbys. */
+static void env_up(struct cluster_env *e, enum rt_world_kind kind, bool ha)
 {
-    struct eng_jobgraph *g = eng_jobgraph_new(name);
-    struct eng_op_args src = { .records = records, .keys = 50, .rate = 20000 };
-    int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, par, 0);
-    int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, NULL, par, 0);
-    int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, par, 0);
-    eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
-    eng_jobgraph_add_edge(g, (uint32_t)c, (uint32_t)k, ENG_EDGE_FORWARD);
-    return g;
-}
-
-static void env_up(struct env *e, enum rt_world_kind kind, bool ha)
-{
-    memset(e, 0, sizeof(*e));
-    struct rt_world_config wc = { .kind = kind, .seed = 7, .link_latency_ns = 100000 };
-    assert_int_equal(rt_world_new(&wc, &e->w), 0);
-    assert_int_equal(rt_dir_make_temp("mc-test-ha", e->root, sizeof(e->root)), 0);
-    struct dfs_config dc = { .root = e->root, .base_latency_ns = 100000 };
-    assert_int_equal(dfs_new(e->w, &dc, &e->dfs), 0);
+    cenv_up(e, kind, "ha", 7, 100000);
     struct mc_cluster_config cfg;
-    mc_cluster_config_defaults(&cfg);
-    cfg.taskmanagers = 3;
-    cfg.slots = 2;
-    cfg.evenly_spread = true;
-    cfg.hb_interval_ns = HB_NS;
-    cfg.hb_timeout_ns = HB_TIMEOUT_NS;
-    cfg.job.checkpoint_interval_ns = 50 * RT_NS_PER_MS;
+    cenv_config(&cfg, 3);
     cfg.ha = ha;
     cfg.standby_jms = ha ? 2 : 0;
-    mc_restart_config_defaults(&cfg.restart, MC_RESTART_FIXED_DELAY);
-    char err[128];
-    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.attempts",
-                                           "5", err, sizeof(err)), 0);
-    assert_int_equal(mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.delay",
-                                           "100ms", err, sizeof(err)), 0);
-    assert_int_equal(mc_cluster_new(e->w, e->dfs, "session", &cfg, &e->c), 0);
+    cenv_start(e, "session", &cfg);
 }
 
-
-static void env_down(struct env *e)
-{
-    rt_world_free(e->w);
-    dfs_free(e->dfs);
-    for (int i = 0; i < NJOBS; i++)
-        mc_job_free(e->jobs[i]);
-    mc_cluster_free(e->c);
-    rt_dir_remove(e->root);
-}
-
-static void submit(struct env *e, int i, const char *name, uint64_t records)
+static void submit(struct cluster_env *e, int i, const char *name, uint64_t records)
 {
     char err[256];
-    e->records[i] = records;
-    assert_int_equal(mc_cluster_submit(e->c, job_graph(name, records, 2), (uint32_t)i + 1, NULL,
-                                       &e->jobs[i], err, sizeof(err)), 0);
+    assert_int_equal(mc_cluster_submit(e->c, cenv_keyed_graph(name, records, 2), (uint32_t)i + 1,
+                                       NULL, &e->jobs[i], err, sizeof(err)), 0);
 }
-
-static bool ready(void *arg) { return mc_cluster_ready(arg); }
 
 static bool ended(const struct mc_job *j)
 {
@@ -108,7 +55,7 @@ static bool ended(const struct mc_job *j)
 
 static bool all_terminal(void *arg)
 {
-    struct env *e = arg;
+    struct cluster_env *e = arg;
     for (int i = 0; i < NJOBS; i++)
         if (e->jobs[i] && !ended(e->jobs[i]))
             return false;
@@ -118,7 +65,7 @@ static bool all_terminal(void *arg)
 /* Jobs 1 and 2 (indexes 0, 1) have completed two checkpoints each. */
 static bool two_running(void *arg)
 {
-    struct env *e = arg;
+    struct cluster_env *e = arg;
     for (int i = 0; i < 2; i++)
         if (atomic_load(&e->jobs[i]->ej->last_checkpoint) < 2)
             return false;
@@ -128,7 +75,7 @@ static bool two_running(void *arg)
 /* Job 3 finished and its result is in the job result store. */
 static bool short_job_stored(void *arg)
 {
-    struct env *e = arg;
+    struct cluster_env *e = arg;
     return ended(e->jobs[2]) && dfs_count_files(e->dfs, "session/ha/results/3") == 1;
 }
 
@@ -160,7 +107,7 @@ static bool has_event(const struct mc_job *j, const char *text)
 }
 
 /* Prints what happened to the jobs, oldest event first, then fails. */
-static void fail_with_events(struct env *e, const char *what)
+static void fail_with_events(struct cluster_env *e, const char *what)
 {
     for (int i = 0; i < NJOBS; i++) {
         if (!e->jobs[i])
@@ -184,10 +131,9 @@ static void fail_with_events(struct env *e, const char *what)
  * finish exactly once; the short job is not run again. */
 static void takeover_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, true);
     assert_int_equal(e.c->njms, 3);
-    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
     submit(&e, 2, "audit", 500);
     assert_int_equal(rt_world_wait(e.w, short_job_stored, &e, WAIT_NS), 0);
     submit(&e, 0, "orders", 20000);
@@ -203,7 +149,8 @@ static void takeover_body(enum rt_world_kind kind)
     /* The last renewal came at most one interval before the crash; a standby
      * sees it at most one interval later and calls it stale after the
      * timeout, at its next look: plus a claim's DFS round trip. */
-    if (took < HB_TIMEOUT_NS - HB_NS || took > HB_TIMEOUT_NS + 2 * HB_NS + 20 * RT_NS_PER_MS)
+    if (took < CENV_HB_TIMEOUT_NS - CENV_HB_NS ||
+        took > CENV_HB_TIMEOUT_NS + 2 * CENV_HB_NS + 20 * RT_NS_PER_MS)
         fail_msg("took over after %llu ms; the lease allows 250..420 ms",
                  (unsigned long long)(took / RT_NS_PER_MS));
     assert_ptr_not_equal(mc_cluster_leader(e.c), old);
@@ -220,7 +167,7 @@ static void takeover_body(enum rt_world_kind kind)
             fail_msg("job %s was not recovered from a checkpoint", e.jobs[i]->ej->name);
     assert_false(has_event(e.jobs[2], "recovered by"));
     assert_int_equal(atomic_load(&e.c->takeovers), 1);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_takeover_sim(void **s) { (void)s; takeover_body(RT_WORLD_SIM); }
@@ -229,10 +176,9 @@ static void test_takeover_real(void **s) { (void)s; takeover_body(RT_WORLD_REAL)
 /* Without HA the crashed JobManager takes its jobs with it. */
 static void no_ha_body(enum rt_world_kind kind)
 {
-    struct env e;
+    struct cluster_env e;
     env_up(&e, kind, false);
     assert_int_equal(e.c->njms, 1);
-    assert_int_equal(rt_world_wait(e.w, ready, e.c, WAIT_NS), 0);
     submit(&e, 0, "orders", 20000);
     submit(&e, 1, "clicks", 16000);
     assert_int_equal(rt_world_wait(e.w, two_running, &e, WAIT_NS), 0);
@@ -250,10 +196,10 @@ static void no_ha_body(enum rt_world_kind kind)
     }
     /* The TaskManagers cancel the dead JobManager's tasks and keep looking
      * for a resource manager; nothing else happens. */
-    rt_world_wait(e.w, NULL, NULL, 2 * HB_TIMEOUT_NS);
+    rt_world_wait(e.w, NULL, NULL, 2 * CENV_HB_TIMEOUT_NS);
     assert_int_equal(atomic_load(&e.c->takeovers), 0);
     assert_int_equal(eng_job_state(e.jobs[0]->ej), ENG_JOB_FAILED);
-    env_down(&e);
+    cenv_down(&e);
 }
 
 static void test_no_ha_sim(void **s) { (void)s; no_ha_body(RT_WORLD_SIM); }
