@@ -8,8 +8,6 @@
  * env_down asserts no failpoint is left on.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -25,6 +23,7 @@
 #include <cmocka.h>
 #include <fiu.h>
 
+#include "runtime/rt_dir.h"
 #include "tests/faults_env.h"
 
 extern char **environ;
@@ -459,8 +458,8 @@ static void test_fp_corrupt_restore(void **st)
 static void test_remote(void **st)
 {
     (void)st;
-    char dir[64] = "/tmp/mc-test-fiu-XXXXXX", base[96], in[128], out[128];
-    assert_non_null(mkdtemp(dir));
+    char dir[256], base[288], in[320], out[320];
+    assert_int_equal(rt_dir_make_temp("mc-test-fiu", dir, sizeof(dir)), 0);
     snprintf(base, sizeof(base), "%s/ctl", dir);
     assert_int_equal(flt_remote_start(base), 0);
     assert_int_equal(flt_remote_start(base), -EALREADY);
@@ -478,6 +477,7 @@ static void test_remote(void **st)
         assert_int_equal(waitpid(child, &status, 0), child);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     } else {
+        rt_dir_remove(dir);
         skip();     /* fiu-utils not installed */
     }
     assert_int_not_equal(fiu_fail("dfs/list"), 0);
@@ -494,9 +494,7 @@ static void test_remote(void **st)
     fclose(f);
     assert_int_equal(atoi(reply), 0);
     assert_int_equal(fiu_fail("dfs/list"), 0);
-    unlink(in);
-    unlink(out);
-    rmdir(dir);
+    assert_int_equal(rt_dir_remove(dir), 0);
 }
 
 /* A failed test must not leave a failpoint on for the next. */
