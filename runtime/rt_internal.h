@@ -78,6 +78,10 @@ struct rt__qmsg {
 };
 
 struct rt__qmsg *rt__qmsg_new(uint32_t len);
+/* As rt__qmsg_new, the payload left uncleared (the caller fills it all). */
+struct rt__qmsg *rt__qmsg_new_uncleared(uint32_t len);
+/* The item whose payload is buf (from rt_msg_buf_new). */
+struct rt__qmsg *rt__qmsg_of(void *buf);
 void rt__qmsg_free(struct rt__qmsg *q);
 
 /* A FIFO of qmsgs owned by one thread. */
