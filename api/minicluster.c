@@ -214,16 +214,11 @@ struct wait_arg {
     enum eng_job_state want;
 };
 
-static bool terminal(enum eng_job_state s)
-{
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
-}
-
 static bool reached(void *arg)
 {
     struct wait_arg *a = arg;
     enum eng_job_state s = eng_job_state(a->j->ej);
-    return s == a->want || (a->want == ENG_JOB_FINISHED && terminal(s));
+    return s == a->want || (a->want == ENG_JOB_FINISHED && eng_job_state_is_terminal(s));
 }
 
 int mc_wait(struct minicluster *mc, int job, enum mc_job_state state, uint64_t timeout_ms)

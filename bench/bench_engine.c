@@ -201,8 +201,7 @@ static void spawn_runner(struct rt_node *n, void *arg)
 
 static bool terminal(void *arg)
 {
-    enum eng_job_state s = eng_job_state(arg);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+    return eng_job_ended(arg);
 }
 
 /* World time of the oldest event whose text starts with the state's name. */

@@ -110,8 +110,7 @@ static bool ready(void *arg) { return mc_cluster_ready(arg); }
 
 static bool job_ended(const struct mc_job *j)
 {
-    enum eng_job_state s = eng_job_state(j->ej);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+    return eng_job_ended(j->ej);
 }
 
 struct batch {

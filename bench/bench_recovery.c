@@ -134,18 +134,12 @@ static int env_up(struct rec_env *e, const struct bench_rec_params *p)
     return mc_cluster_new(e->w, e->dfs, "rec", &cfg, &e->c);
 }
 
-static bool terminal_state(const struct eng_job *j)
-{
-    enum eng_job_state s = eng_job_state(j);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
-}
-
 static bool ready_env(void *arg) { return mc_cluster_ready(((struct rec_env *)arg)->c); }
 
 static bool two_checkpoints(void *arg)
 {
     struct rec_env *e = arg;
-    return atomic_load(&e->j->ej->last_checkpoint) >= 2 || terminal_state(e->j->ej);
+    return atomic_load(&e->j->ej->last_checkpoint) >= 2 || eng_job_ended(e->j->ej);
 }
 
 static bool failing(void *arg)
@@ -154,7 +148,7 @@ static bool failing(void *arg)
     return atomic_load(&e->j->ej->restarts) >= 1 || eng_job_state(e->j->ej) != ENG_JOB_RUNNING;
 }
 
-static bool ended(void *arg) { return terminal_state(((struct rec_env *)arg)->j->ej); }
+static bool ended(void *arg) { return eng_job_ended(((struct rec_env *)arg)->j->ej); }
 
 /* Waits for pred; with samples, polls every POLL_NS and records the sources'
  * counter each time (records_in sends no notification), for the catch-up. */
@@ -354,7 +348,7 @@ int bench_rec_run(const struct bench_rec_params *p, struct bench_rec_result *res
         fprintf(stderr, "bench recovery: job rejected: %s\n", err);
         goto out;
     }
-    if ((rc = wait_for(&e, two_checkpoints, &smp)) < 0 || terminal_state(e.j->ej)) {
+    if ((rc = wait_for(&e, two_checkpoints, &smp)) < 0 || eng_job_ended(e.j->ej)) {
         fprintf(stderr, "bench recovery: the job ended or stalled before its 2nd checkpoint\n");
         rc = -EPROTO;
         goto out;

@@ -427,8 +427,7 @@ static void read_done(struct server *s, const struct op *o, const struct dfs_don
 
 static bool job_ended(const struct mc_job *j)
 {
-    enum eng_job_state st = eng_job_state(j->ej);
-    return st == ENG_JOB_FINISHED || st == ENG_JOB_FAILED || st == ENG_JOB_CANCELED;
+    return eng_job_ended(j->ej);
 }
 
 /* Forgets the blobs of jobs that have ended; with HA deletes their files. */

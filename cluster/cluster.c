@@ -128,8 +128,7 @@ struct rt_node *mc_cluster_leader(const struct mc_cluster *c)
 
 static bool job_ended(const struct mc_job *j)
 {
-    enum eng_job_state s = eng_job_state(j->ej);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+    return eng_job_ended(j->ej);
 }
 
 bool mc_cluster_jobs_orphaned(const struct mc_cluster *c)

@@ -92,12 +92,6 @@ struct te {
 
 static uint64_t te_now(struct te *t) { return rt_now(t->c->w); }
 
-static bool job_ended(const struct eng_job *j)
-{
-    enum eng_job_state s = eng_job_state(j);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
-}
-
 /* ---- the BlobCache ------------------------------------------------------------- */
 
 static uint32_t leader_id(struct te *t)
@@ -114,7 +108,7 @@ static bool superseded(struct te *t, const struct eng_deploy *w, const struct en
     uint32_t lead = leader_id(t);
     enum eng_job_state st = eng_job_state(w->job);
     return !rt_addr_alive(t->c->w, w->runner) || (lead && RT_ADDR_NODE(w->runner) != lead) ||
-           job_ended(w->job) || st == ENG_JOB_FAILING || st == ENG_JOB_RESTARTING ||
+           eng_job_ended(w->job) || st == ENG_JOB_FAILING || st == ENG_JOB_RESTARTING ||
            (newer && newer->job == w->job && newer->task == w->task &&
             (newer->runner != w->runner || newer->attempt > w->attempt));
 }
@@ -150,7 +144,7 @@ static void prune(struct te *t, struct te_blob *b, const struct eng_deploy *d)
 static void cache_fence(struct te *t)
 {
     for (uint32_t i = 0; i < t->nblobs;) {
-        if (job_ended(t->blobs[i].job)) {
+        if (eng_job_ended(t->blobs[i].job)) {
             cache_drop(t, &t->blobs[i]);
         } else {
             prune(t, &t->blobs[i], NULL);
@@ -176,7 +170,7 @@ static void fence(struct te *t, const struct eng_job *job, rt_addr runner, uint3
             rt_trace(t->c->w, rt_actor_node(t->self), "task_fenced",
                      "\"job\":%u,\"attempt\":%u", e->job->id, e->attempt);
             rt_send(t->self, e->task, ENG_MSG_CANCEL, &e->attempt, sizeof(e->attempt));
-        } else if (!job_ended(e->job) &&
+        } else if (!eng_job_ended(e->job) &&
                    !(e->job == job && e->runner == runner && e->attempt < attempt)) {
             t->tasks[k++] = *e;
         }

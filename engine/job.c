@@ -87,6 +87,16 @@ enum eng_job_state eng_job_state(const struct eng_job *j)
     return atomic_load_explicit(&((struct eng_job *)j)->state, memory_order_acquire);
 }
 
+bool eng_job_state_is_terminal(enum eng_job_state s)
+{
+    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+}
+
+bool eng_job_ended(const struct eng_job *j)
+{
+    return eng_job_state_is_terminal(eng_job_state(j));
+}
+
 void eng_job_event(struct eng_job *j, uint64_t t_ns, const char *fmt, ...)
 {
     char text[320];

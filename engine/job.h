@@ -125,6 +125,10 @@ int eng_job_new(uint32_t id, struct eng_jobgraph *graph, const struct eng_job_co
  * can run (the world is stopped or the job's nodes are down). */
 void eng_job_free(struct eng_job *j);
 enum eng_job_state eng_job_state(const struct eng_job *j);
+/* FINISHED, FAILED or CANCELED: a state the job never leaves. */
+bool eng_job_state_is_terminal(enum eng_job_state s);
+/* The job's state is terminal.  Any thread. */
+bool eng_job_ended(const struct eng_job *j);
 /* Copies the latest failure reason (empty if none).  Any thread. */
 void eng_job_last_error(const struct eng_job *j, char *buf, size_t len);
 /* Appends an event (runner only). */

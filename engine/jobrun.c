@@ -29,7 +29,7 @@ void eng__jobrun_set_state(struct jobrun *r, enum eng_job_state st, const char *
     rt_trace(rt_actor_world(r->self), rt_actor_node(r->self), "job_state",
              "\"job\":%u,\"state\":\"%s\"", r->job->id, eng_job_state_name(st));
     rt_world_notify(rt_actor_world(r->self));
-    if ((st == ENG_JOB_FINISHED || st == ENG_JOB_FAILED || st == ENG_JOB_CANCELED) &&
+    if (eng_job_state_is_terminal(st) &&
         r->pol.on_terminal)
         r->pol.on_terminal(r->pol.arg, st);
 }

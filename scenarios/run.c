@@ -98,10 +98,7 @@ static void teardown(struct run *r, struct run_cluster *rc)
 
 static bool job_ended(const struct run_job *j)
 {
-    if (!j->mj)
-        return false;
-    enum eng_job_state s = eng_job_state(j->mj->ej);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+    return j->mj && eng_job_ended(j->mj->ej);
 }
 
 static void app_fail(struct run *r, struct run_app *app, const char *fmt, ...)

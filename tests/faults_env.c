@@ -106,8 +106,7 @@ bool node_down(void *arg) { return rt_node_is_down(arg); }
 
 bool job_over(void *arg)
 {
-    enum eng_job_state s = eng_job_state(((struct cluster_env *)arg)->jobs[0]->ej);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+    return eng_job_ended(((struct cluster_env *)arg)->jobs[0]->ej);
 }
 
 void wait_for(struct cluster_env *e, bool (*pred)(void *), void *arg, const char *what)

@@ -206,8 +206,7 @@ static void submit(struct cluster_env *e, int i, uint64_t records, uint32_t par,
 
 static bool ended(const struct mc_job *j)
 {
-    enum eng_job_state s = eng_job_state(j->ej);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+    return eng_job_ended(j->ej);
 }
 
 static bool job0_ended(void *arg) { return ended(((struct cluster_env *)arg)->jobs[0]); }

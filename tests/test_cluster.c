@@ -91,8 +91,7 @@ static bool jobs_running_one(void *arg)
 
 static bool job0_terminal(void *arg)
 {
-    enum eng_job_state s = eng_job_state(((struct cluster_env *)arg)->jobs[0]->ej);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+    return eng_job_ended(((struct cluster_env *)arg)->jobs[0]->ej);
 }
 
 /* Two registered again after a loss: the replacement is up. */

@@ -49,8 +49,7 @@ static void submit(struct cluster_env *e, int i, const char *name, uint64_t reco
 
 static bool ended(const struct mc_job *j)
 {
-    enum eng_job_state s = eng_job_state(j->ej);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+    return eng_job_ended(j->ej);
 }
 
 static bool all_terminal(void *arg)

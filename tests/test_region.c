@@ -166,8 +166,7 @@ static void submit(struct harness *h, struct eng_jobgraph *g, uint32_t retained,
 
 static bool terminal(void *arg)
 {
-    enum eng_job_state s = eng_job_state(arg);
-    return s == ENG_JOB_FINISHED || s == ENG_JOB_FAILED || s == ENG_JOB_CANCELED;
+    return eng_job_ended(arg);
 }
 
 struct chk_goal {
