@@ -9,7 +9,7 @@
  * checkpoint.  Every test runs in both worlds.
  *
  * The restart set comes from cluster/failover.c, as in the cluster; the
- * harness is the engine's own (a runner node, three task hosts, the DFS).
+ * world is tests/engine_env.c's (a runner node, three task hosts, the DFS).
  * The test's place() records every deployment: which task, which attempt.
  */
 #include <errno.h>
@@ -29,22 +29,14 @@
 #include "engine/jobrun.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
-#include "runtime/rt_dir.h"
+#include "tests/engine_env.h"
 #include "tests/verdict.h"
 
-#define WORKERS 3
 #define PAR 3
 #define NTASKS (3 * PAR)        /* per pipeline: source -> middle, sink1, sink2 */
-#define WAIT_NS (60 * RT_NS_PER_SEC)
 
 struct harness {
-    struct rt_world *w;
-    struct dfs *dfs;
-    char root[64];
-    struct rt_node *jm;
-    struct rt_node *tm[WORKERS];
-    _Atomic rt_addr host[WORKERS];
-    struct eng_job *job;
+    struct engine_env env;
     enum mc_failover failover;
     uint64_t restart_delay_ns;
     /* Written by place() on the runner's node, read by the test after the end. */
@@ -52,45 +44,11 @@ struct harness {
     atomic_uint attempt[NTASKS];        /* the latest one */
 };
 
-static void spawn_host(struct rt_node *n, void *arg)
-{
-    _Atomic rt_addr *slot = arg;
-    atomic_store(slot, rt_actor_addr(eng_taskhost_spawn(n)));
-    rt_world_notify(rt_node_world(n));
-}
-
-static bool host_ready(void *arg)
-{
-    return atomic_load((_Atomic rt_addr *)arg) != 0;
-}
-
 static void harness_up(struct harness *h, enum rt_world_kind kind, enum mc_failover failover)
 {
     memset(h, 0, sizeof(*h));
     h->failover = failover;
-    struct rt_world_config cfg = { .kind = kind, .seed = 7, .link_latency_ns = 100000 };
-    assert_int_equal(rt_world_new(&cfg, &h->w), 0);
-    assert_int_equal(rt_dir_make_temp("mc-test-region", h->root, sizeof(h->root)), 0);
-    struct dfs_config dc = { .root = h->root, .base_latency_ns = 200000 };
-    assert_int_equal(dfs_new(h->w, &dc, &h->dfs), 0);
-    h->jm = rt_node_new(h->w, "jm");
-    assert_int_equal(rt_node_start(h->jm), 0);
-    for (int i = 0; i < WORKERS; i++) {
-        char name[8];
-        snprintf(name, sizeof(name), "tm%d", i);
-        h->tm[i] = rt_node_new(h->w, name);
-        assert_int_equal(rt_node_start(h->tm[i]), 0);
-        assert_int_equal(rt_node_call(h->tm[i], spawn_host, &h->host[i]), 0);
-        assert_int_equal(rt_world_wait(h->w, host_ready, &h->host[i], WAIT_NS), 0);
-    }
-}
-
-static void harness_down(struct harness *h)
-{
-    rt_world_free(h->w);
-    dfs_free(h->dfs);
-    eng_job_free(h->job);
-    rt_dir_remove(h->root);
+    eenv_up(&h->env, kind, "region", 7);
 }
 
 /* Pipeline i runs on worker i, whatever the attempt. */
@@ -99,13 +57,13 @@ static rt_addr place(void *arg, uint32_t task, uint32_t attempt)
     struct harness *h = arg;
     atomic_fetch_add(&h->deploys[task], 1);
     atomic_store(&h->attempt[task], attempt);
-    return atomic_load(&h->host[eng_execgraph_task(h->job->eg, task)->subtask % WORKERS]);
+    return atomic_load(&h->env.host[eng_execgraph_task(h->env.job->eg, task)->subtask % EENV_WORKERS]);
 }
 
 static int restart_set(void *arg, const uint32_t *failed, uint32_t nfailed, uint8_t *restart)
 {
     struct harness *h = arg;
-    return mc_failover_tasks(h->job->eg, h->failover, failed, nfailed, restart, NULL);
+    return mc_failover_tasks(h->env.job->eg, h->failover, failed, nfailed, restart, NULL);
 }
 
 static int on_failure(void *arg, uint32_t failures, const char *reason, uint64_t *delay_ns)
@@ -136,60 +94,24 @@ static struct eng_jobgraph *pipelines(uint64_t records, uint64_t fail_at)
     return g;
 }
 
-struct run_req {
-    struct harness *h;
-    struct eng_jobrun_policy pol;
-    _Atomic rt_addr runner;
-};
-
-static void spawn_runner(struct rt_node *n, void *arg)
+static void submit(struct harness *h, struct eng_jobgraph *g, uint32_t retained)
 {
-    struct run_req *r = arg;
-    atomic_store(&r->runner, rt_actor_addr(eng_jobrun_spawn(n, r->h->job, &r->pol)));
-}
-
-static void submit(struct harness *h, struct eng_jobgraph *g, uint32_t retained, struct run_req *req)
-{
-    struct eng_job_config cfg;
-    eng_job_config_defaults(&cfg);
-    cfg.checkpoint_interval_ns = 20 * RT_NS_PER_MS;
-    cfg.num_retained = retained;
-    char err[256];
-    assert_int_equal(eng_job_new(1, g, &cfg, h->dfs, &h->job, err, sizeof(err)), 0);
-    assert_int_equal(eng_execgraph_task_count(h->job->eg), NTASKS);
-    assert_int_equal(eng_execgraph_region_count(h->job->eg), PAR);
-    req->h = h;
-    req->pol = (struct eng_jobrun_policy){ .place = place, .restart_set = restart_set,
-                                           .on_failure = on_failure, .arg = h };
-    assert_int_equal(rt_node_call(h->jm, spawn_runner, req), 0);
-}
-
-static bool terminal(void *arg)
-{
-    return eng_job_ended(arg);
-}
-
-struct chk_goal {
-    struct eng_job *j;
-    uint64_t id;
-};
-
-static bool checkpoint_reached(void *arg)
-{
-    struct chk_goal *g = arg;
-    return atomic_load(&g->j->last_checkpoint) >= g->id || terminal(g->j);
+    struct eng_jobrun_policy pol = { .place = place, .restart_set = restart_set,
+                                     .on_failure = on_failure, .arg = h };
+    eenv_submit(&h->env, g, 20, retained, &pol);
+    assert_int_equal(eng_execgraph_task_count(h->env.job->eg), NTASKS);
+    assert_int_equal(eng_execgraph_region_count(h->env.job->eg), PAR);
 }
 
 static void wait_checkpoint(struct harness *h, uint64_t id)
 {
-    struct chk_goal g = { h->job, id };
-    assert_int_equal(rt_world_wait(h->w, checkpoint_reached, &g, WAIT_NS), 0);
-    assert_int_equal(eng_job_state(h->job), ENG_JOB_RUNNING);
+    assert_int_equal(eenv_wait_checkpoint(&h->env, id), 0);
+    assert_int_equal(eng_job_state(h->env.job), ENG_JOB_RUNNING);
 }
 
 static bool has_event(struct harness *h, const char *text)
 {
-    for (struct eng_job_event *e = atomic_load(&h->job->events); e; e = e->next)
+    for (struct eng_job_event *e = atomic_load(&h->env.job->events); e; e = e->next)
         if (strstr(e->text, text))
             return true;
     return false;
@@ -200,7 +122,7 @@ static bool has_event(struct harness *h, const char *text)
 static void assert_deploys(struct harness *h, uint32_t subtask, unsigned want)
 {
     for (uint32_t t = 0; t < NTASKS; t++) {
-        if (eng_execgraph_task(h->job->eg, t)->subtask != subtask)
+        if (eng_execgraph_task(h->env.job->eg, t)->subtask != subtask)
             continue;
         unsigned n = atomic_load(&h->deploys[t]), att = atomic_load(&h->attempt[t]);
         if (n != want || (att > 0) != (want > 1))
@@ -228,8 +150,8 @@ static int until_restart(const char *name, int *failnum, void **failinfo, unsign
 /* A task of pipeline `subtask` fails at its next step. */
 static void fail_pipeline(struct harness *h, uint32_t subtask)
 {
-    fail_point = (struct eng_fail_point){ .job = h->job->id, .subtask = subtask };
-    fail_job = h->job;
+    fail_point = (struct eng_fail_point){ .job = h->env.job->id, .subtask = subtask };
+    fail_job = h->env.job;
     assert_int_equal(fiu_enable_external("task/process", 1, &fail_point, 0, until_restart), 0);
 }
 
@@ -238,31 +160,30 @@ static void fail_pipeline(struct harness *h, uint32_t subtask)
 static void one_fails_body(enum rt_world_kind kind, enum mc_failover failover)
 {
     struct harness h;
-    struct run_req req;
     harness_up(&h, kind, failover);
-    submit(&h, pipelines(30000, 0), 1, &req);
+    submit(&h, pipelines(30000, 0), 1);
     wait_checkpoint(&h, 2);
     fail_pipeline(&h, 1);
-    assert_int_equal(rt_world_wait(h.w, terminal, h.job, WAIT_NS), 0);
+    assert_int_equal(rt_world_wait(h.env.w, eenv_job_ended, &h.env, EENV_WAIT_NS), 0);
     fiu_disable("task/process");
-    assert_output(h.job, NULL, false);
-    assert_int_equal(atomic_load(&h.job->restarts), 1);
+    assert_output(h.env.job, NULL, false);
+    assert_int_equal(atomic_load(&h.env.job->restarts), 1);
     /* Restored from a checkpoint, not started afresh. */
     assert_true(has_event(&h, "attempt 1 deployed") && has_event(&h, "restoring checkpoint"));
     if (failover == MC_FAILOVER_REGION) {
-        assert_int_equal(atomic_load(&h.job->tasks_restarted), 3);
+        assert_int_equal(atomic_load(&h.env.job->tasks_restarted), 3);
         assert_true(has_event(&h, "3 of 9 tasks, region 1 of 3 (region failover)"));
         assert_deploys(&h, 0, 1);
         assert_deploys(&h, 1, 2);
         assert_deploys(&h, 2, 1);
     } else {
-        assert_int_equal(atomic_load(&h.job->tasks_restarted), NTASKS);
+        assert_int_equal(atomic_load(&h.env.job->tasks_restarted), NTASKS);
         assert_true(has_event(&h, "9 of 9 tasks (full failover: the failover strategy restarts "
                                   "every task)"));
         for (uint32_t s = 0; s < PAR; s++)
             assert_deploys(&h, s, 2);
     }
-    harness_down(&h);
+    eenv_down(&h.env);
 }
 
 static void test_region_sim(void **s) { (void)s; one_fails_body(RT_WORLD_SIM, MC_FAILOVER_REGION); }
@@ -276,23 +197,22 @@ static void test_full_real(void **s) { (void)s; one_fails_body(RT_WORLD_REAL, MC
 static void all_fail_body(enum rt_world_kind kind)
 {
     struct harness h;
-    struct run_req req;
     harness_up(&h, kind, MC_FAILOVER_REGION);
     h.restart_delay_ns = 300 * RT_NS_PER_MS;
-    submit(&h, pipelines(20000, 5000), 1, &req);
-    assert_int_equal(rt_world_wait(h.w, terminal, h.job, WAIT_NS), 0);
-    assert_output(h.job, NULL, false);
+    submit(&h, pipelines(20000, 5000), 1);
+    assert_int_equal(rt_world_wait(h.env.w, eenv_job_ended, &h.env, EENV_WAIT_NS), 0);
+    assert_output(h.env.job, NULL, false);
     for (uint32_t s = 0; s < PAR; s++)
         assert_deploys(&h, s, 2);
-    assert_int_equal(atomic_load(&h.job->tasks_restarted), NTASKS);
+    assert_int_equal(atomic_load(&h.env.job->tasks_restarted), NTASKS);
     /* The pipelines reach record 5000 within a few ms of each other: in the
      * simulated world (no scheduling noise) the later two always join the
      * waiting restart; real threads may take longer, and then restart apart. */
     if (kind == RT_WORLD_SIM) {
-        assert_int_equal(atomic_load(&h.job->restarts), 1);
+        assert_int_equal(atomic_load(&h.env.job->restarts), 1);
         assert_true(has_event(&h, "restart widened to 9 of 9 tasks, regions 0 1 2 of 3"));
     }
-    harness_down(&h);
+    eenv_down(&h.env);
 }
 
 static void test_all_fail_sim(void **s) { (void)s; all_fail_body(RT_WORLD_SIM); }
@@ -304,18 +224,17 @@ static void test_all_fail_real(void **s) { (void)s; all_fail_body(RT_WORLD_REAL)
 static void corrupt_body(enum rt_world_kind kind)
 {
     struct harness h;
-    struct run_req req;
     harness_up(&h, kind, MC_FAILOVER_REGION);
-    submit(&h, pipelines(30000, 0), 2, &req);
+    submit(&h, pipelines(30000, 0), 2);
     wait_checkpoint(&h, 3);
     /* The next read from the DFS - the restarted region's restore - comes
      * back with one byte flipped. */
     assert_int_equal(fiu_enable("dfs/corrupt", 1, NULL, FIU_ONETIME), 0);
     fail_pipeline(&h, 2);
-    assert_int_equal(rt_world_wait(h.w, terminal, h.job, WAIT_NS), 0);
+    assert_int_equal(rt_world_wait(h.env.w, eenv_job_ended, &h.env, EENV_WAIT_NS), 0);
     fiu_disable("task/process");
     fiu_disable("dfs/corrupt");
-    assert_int_equal(atomic_load(&h.job->restores_fell_back), 1);
+    assert_int_equal(atomic_load(&h.env.job->restores_fell_back), 1);
     assert_true(has_event(&h, "3 of 9 tasks, region 2 of 3 (region failover)"));
     assert_true(has_event(&h, "9 of 9 tasks (full failover: a restore failed)"));
     assert_deploys(&h, 0, 2);
@@ -323,9 +242,9 @@ static void corrupt_body(enum rt_world_kind kind)
     assert_deploys(&h, 2, 3);
     /* As in test_engine's fallback: past a committed checkpoint, records may
      * come twice, none may be lost. */
-    struct eng_verdict v = assert_output(h.job, NULL, true);
+    struct eng_verdict v = assert_output(h.env.job, NULL, true);
     assert_int_equal(v.lost, 0);
-    harness_down(&h);
+    eenv_down(&h.env);
 }
 
 static void test_corrupt_sim(void **s) { (void)s; corrupt_body(RT_WORLD_SIM); }
@@ -346,7 +265,8 @@ static void send_job_fail(struct rt_node *n, void *arg)
 {
     (void)n;
     static const char why[] = "the test fails the whole job";
-    rt_send(NULL, atomic_load(&((struct run_req *)arg)->runner), ENG_MSG_JOB_FAIL, why, sizeof(why));
+    rt_send(NULL, atomic_load(&((struct engine_env *)arg)->runner), ENG_MSG_JOB_FAIL, why,
+            sizeof(why));
 }
 
 /* Sim world only: it stops the world right after the region's deployment, a
@@ -355,22 +275,21 @@ static void test_fail_while_deploying_sim(void **s)
 {
     (void)s;
     struct harness h;
-    struct run_req req;
     harness_up(&h, RT_WORLD_SIM, MC_FAILOVER_REGION);
-    submit(&h, pipelines(30000, 0), 1, &req);
+    submit(&h, pipelines(30000, 0), 1);
     wait_checkpoint(&h, 2);
     fail_pipeline(&h, 0);
-    assert_int_equal(rt_world_wait(h.w, region_deployed, h.job, WAIT_NS), 0);
-    assert_int_equal(rt_node_call(h.jm, send_job_fail, &req), 0);
-    assert_int_equal(rt_world_wait(h.w, terminal, h.job, WAIT_NS), 0);
+    assert_int_equal(rt_world_wait(h.env.w, region_deployed, h.env.job, EENV_WAIT_NS), 0);
+    assert_int_equal(rt_node_call(h.env.jm, send_job_fail, &h.env), 0);
+    assert_int_equal(rt_world_wait(h.env.w, eenv_job_ended, &h.env, EENV_WAIT_NS), 0);
     fiu_disable("task/process");
-    assert_output(h.job, NULL, false);
-    assert_int_equal(atomic_load(&h.job->restarts), 2);
+    assert_output(h.env.job, NULL, false);
+    assert_int_equal(atomic_load(&h.env.job->restarts), 2);
     assert_true(has_event(&h, "9 of 9 tasks (full failover: the whole job failed)"));
     assert_deploys(&h, 0, 3);
     assert_deploys(&h, 1, 2);
     assert_deploys(&h, 2, 2);
-    harness_down(&h);
+    eenv_down(&h.env);
 }
 
 int main(void)
