@@ -51,6 +51,7 @@ enum rt__qkind {
     RT__Q_TIMER,        /* sim: a timer's due time (timer points at the record) */
     RT__Q_RESUME,       /* end of a pause */
     RT__Q_CTRL,         /* real: wake for crash / stop / pause (see ctrl) */
+    RT__Q_OFFLOAD,      /* real: rt_actor_offload's done, after its work ran */
 };
 
 enum rt__ctrl { RT__CTRL_NONE, RT__CTRL_STOP, RT__CTRL_PAUSE };
@@ -72,6 +73,11 @@ struct rt__qmsg {
     uint32_t type, len;
     void (*fn)(struct rt_node *, void *);
     void *arg;
+    /* RT__Q_OFFLOAD: drop runs when the item is freed undelivered (cleared
+     * once done ran), so every path that discards an item releases arg. */
+    void (*work)(void *);
+    void (*done)(struct rt_actor *, void *);
+    void (*drop)(void *);
     struct rt__timer *timer;
     size_t pooled;              /* bytes allocated when from the large-message pool, else 0 */
     _Alignas(max_align_t) unsigned char data[];
@@ -183,7 +189,16 @@ struct rt_world {
     uint64_t trace_events;
 
     struct rt__sim *sim;                /* sim world only */
+    struct rt__offload *offload;        /* real world: the worker, once used */
 };
+
+/* rt_offload.c (real world) */
+void rt__offload_submit(struct rt_world *w, struct rt__qmsg *q);
+/* Node n is going down: forgets its jobs not started, waits for the one
+ * running.  Call before its memory is released. */
+void rt__offload_node_down(struct rt_node *n);
+/* Stops and joins the worker; drops what it still holds. */
+void rt__offload_free(struct rt_world *w);
 
 /* rt_world.c */
 void rt__rng_seed(uint64_t s[4], uint64_t seed);

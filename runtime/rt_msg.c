@@ -48,6 +48,8 @@ static unsigned pool_shift(size_t bytes)
 
 void rt__qmsg_free(struct rt__qmsg *q)
 {
+    if (q->kind == RT__Q_OFFLOAD && q->drop)
+        q->drop(q->arg);        /* never delivered: see rt_actor_offload */
     if (q->pooled) {
         pthread_mutex_lock(&pool_mu);
         if (pool_bytes + q->pooled <= POOL_KEEP) {

@@ -81,6 +81,12 @@ void rt_world_free(struct rt_world *w)
     for (unsigned i = 0; i < nn; i++)
         if (rt_node_is_up(w->nodes[i]))
             rt_node_stop(w->nodes[i]);
+    if (w->cfg.kind == RT_WORLD_REAL) {
+        /* Node threads first: their teardown may still wait for the worker. */
+        for (unsigned i = 0; i < nn; i++)
+            rt__real_join(w->nodes[i]);
+        rt__offload_free(w);
+    }
     for (unsigned i = 0; i < nn; i++) {
         struct rt_node *n = w->nodes[i];
         if (w->cfg.kind == RT_WORLD_REAL)
@@ -384,6 +390,35 @@ struct rt_actor *rt_actor_spawn(struct rt_node *n, const struct rt_actor_ops *op
     return a;
 }
 
+void rt_actor_offload(struct rt_actor *a, void (*work)(void *arg),
+                      void (*done)(struct rt_actor *a, void *arg), void (*drop)(void *arg),
+                      void *arg)
+{
+    struct rt_node *n = a->node;
+    if (n->w->cfg.kind == RT_WORLD_SIM) {
+        struct rt_node *prev_node = current_node;
+        struct rt__mem_pool *prev_pool = rt__mem_current;
+        current_node = NULL;
+        rt__mem_current = NULL;
+        work(arg);
+        current_node = prev_node;
+        rt__mem_current = prev_pool;
+        done(a, arg);
+        return;
+    }
+    struct rt__qmsg *q = rt__qmsg_new(0);
+    q->kind = RT__Q_OFFLOAD;
+    q->opaque = 1;
+    q->node = n->id;
+    q->incarnation = atomic_load(&n->incarnation);
+    q->dst = a->addr;
+    q->work = work;
+    q->done = done;
+    q->drop = drop;
+    q->arg = arg;
+    rt__offload_submit(n->w, q);
+}
+
 void rt_actor_exit(struct rt_actor *a)
 {
     struct rt_node *n = a->node;
@@ -649,9 +684,12 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
     rt__mem_current = &n->pool;
     if (setjmp(jb) == 0) {
         n->crash_jmp = &jb;
-        if (q->kind == RT__Q_CALL)
+        if (q->kind == RT__Q_CALL) {
             q->fn(n, q->arg);
-        else
+        } else if (q->kind == RT__Q_OFFLOAD) {
+            q->drop = NULL;     /* done releases arg, whatever happens next */
+            q->done(find_actor(n, q->dst), q->arg);
+        } else
             a->ops->on_message(a, &m);
         n->crash_jmp = NULL;
         current_node = prev_node;
@@ -711,6 +749,8 @@ void rt__node_teardown(struct rt_node *n, int graceful)
     n->actors = NULL;
     n->nactors = n->cap_actors = 0;
     n->paused_until = 0;
+    if (n->w->cfg.kind == RT_WORLD_REAL)
+        rt__offload_node_down(n);   /* no work may still read what is released now */
     rt__mem_pool_reset(&n->pool);
     rt_trace(n->w, n, graceful ? "node_down" : "node_crashed", NULL);
     atomic_store_explicit(&n->state, RT__DOWN, memory_order_release);
