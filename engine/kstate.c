@@ -42,6 +42,18 @@ struct eng_kstate {
     uint32_t max_par;
     uint32_t kg_mask;   /* max_par - 1 when it is a power of two, else 0 */
     uint32_t *group_count;
+    /* Frozen copies (eng_kstate_freeze): */
+    struct eng_kstate *origin;  /* in a copy: the state whose blobs it borrows */
+    uint32_t frozen;            /* in a state: copies not yet thawed */
+    bool orphan;                /* eng_kstate_free came while copies were out */
+    uint8_t **deferred;         /* blobs to free once no copy is out */
+    size_t ndeferred, capdeferred;
+    /* The arrays of the last thawed copy, for the next freeze: a fresh 8 MB
+     * allocation costs its page faults, and its free a TLB shootdown, every
+     * checkpoint. */
+    struct slot *spare_slots;
+    uint8_t **spare_blobs;
+    uint32_t spare_bits;
 };
 
 /* Where a key lives in the table.  The high half is folded in first so keys
@@ -85,13 +97,29 @@ struct eng_kstate *eng_kstate_new(uint32_t max_parallelism)
     return ks;
 }
 
+/* Frees a blob of ks, or keeps it for later while a frozen copy may read it. */
+static void drop_blob(struct eng_kstate *ks, uint8_t *blob)
+{
+    if (!blob)
+        return;
+    if (!ks->frozen) {
+        rt_free(blob);
+        return;
+    }
+    if (ks->ndeferred == ks->capdeferred) {
+        ks->capdeferred = ks->capdeferred ? 2 * ks->capdeferred : 64;
+        ks->deferred = rt_xrealloc(ks->deferred, ks->capdeferred * sizeof(*ks->deferred));
+    }
+    ks->deferred[ks->ndeferred++] = blob;
+}
+
 static void free_blobs(struct eng_kstate *ks)
 {
     if (!ks->blobs)
         return;
     size_t cap = (size_t)1 << ks->bits;
     for (size_t i = 0; i < cap; i++)
-        rt_free(ks->blobs[i]);
+        drop_blob(ks, ks->blobs[i]);
     rt_free(ks->blobs);
     ks->blobs = NULL;
     ks->blob_bytes = 0;
@@ -101,7 +129,15 @@ void eng_kstate_free(struct eng_kstate *ks)
 {
     if (!ks)
         return;
+    assert(!ks->origin);        /* a frozen copy goes with eng_kstate_thaw */
+    if (ks->frozen) {
+        ks->orphan = true;      /* the last thaw frees it */
+        return;
+    }
     free_blobs(ks);
+    rt_free(ks->deferred);
+    rt_free(ks->spare_slots);
+    rt_free(ks->spare_blobs);
     rt_free(ks->slots);
     rt_free(ks->group_count);
     rt_free(ks);
@@ -305,7 +341,7 @@ bool eng_kstate_remove(struct eng_kstate *ks, uint64_t key)
     ks->count--;
     if (ks->blobs) {
         ks->blob_bytes -= ks->slots[i].blob_len;
-        rt_free(ks->blobs[i]);
+        drop_blob(ks, ks->blobs[i]);
         ks->blobs[i] = NULL;
     }
     /* Backward-shift deletion: move later members of the cluster into the
@@ -334,7 +370,7 @@ void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, 
     size_t i = upsert(ks, key, NULL);
     if (!ks->blobs)
         ks->blobs = rt_xcalloc((size_t)1 << ks->bits, sizeof(uint8_t *));
-    rt_free(ks->blobs[i]);
+    drop_blob(ks, ks->blobs[i]);
     ks->blobs[i] = NULL;
     ks->blob_bytes -= ks->slots[i].blob_len;
     ks->slots[i].blob_len = len;
@@ -353,6 +389,64 @@ const uint8_t *eng_kstate_get_blob(const struct eng_kstate *ks, uint64_t key, ui
         return NULL;
     *len = ks->slots[i].blob_len;
     return ks->blobs[i];
+}
+
+struct eng_kstate *eng_kstate_freeze(struct eng_kstate *ks)
+{
+    assert(!ks->origin);
+    size_t cap = (size_t)1 << ks->bits;
+    struct eng_kstate *c = rt_xmalloc(sizeof(*c));
+    *c = *ks;
+    c->origin = ks;
+    c->frozen = 0;
+    c->deferred = NULL;
+    c->ndeferred = c->capdeferred = 0;
+    c->spare_slots = NULL;
+    c->spare_blobs = NULL;
+    if (ks->spare_bits != ks->bits) {   /* the table has grown since */
+        rt_free(ks->spare_slots);
+        rt_free(ks->spare_blobs);
+        ks->spare_slots = NULL;
+        ks->spare_blobs = NULL;
+    }
+    c->slots = ks->spare_slots ? ks->spare_slots : rt_xmalloc(cap * sizeof(struct slot));
+    ks->spare_slots = NULL;
+    memcpy(c->slots, ks->slots, cap * sizeof(struct slot));
+    c->blobs = NULL;
+    if (ks->blobs) {
+        c->blobs = ks->spare_blobs ? ks->spare_blobs : rt_xmalloc(cap * sizeof(uint8_t *));
+        ks->spare_blobs = NULL;
+        memcpy(c->blobs, ks->blobs, cap * sizeof(uint8_t *));
+    }
+    c->group_count = rt_xmalloc(ks->max_par * sizeof(uint32_t));
+    memcpy(c->group_count, ks->group_count, ks->max_par * sizeof(uint32_t));
+    ks->frozen++;
+    return c;
+}
+
+void eng_kstate_thaw(struct eng_kstate *copy)
+{
+    if (!copy)
+        return;
+    struct eng_kstate *ks = copy->origin;
+    assert(ks && ks->frozen > 0);
+    if (!ks->orphan && !ks->spare_slots && !ks->spare_blobs && copy->bits == ks->bits) {
+        ks->spare_slots = copy->slots;
+        ks->spare_blobs = copy->blobs;
+        ks->spare_bits = copy->bits;
+    } else {
+        rt_free(copy->slots);
+        rt_free(copy->blobs);
+    }
+    rt_free(copy->group_count);
+    rt_free(copy);
+    if (--ks->frozen)
+        return;
+    for (size_t i = 0; i < ks->ndeferred; i++)
+        rt_free(ks->deferred[i]);
+    ks->ndeferred = 0;
+    if (ks->orphan)
+        eng_kstate_free(ks);
 }
 
 size_t eng_kstate_group_count(const struct eng_kstate *ks, uint32_t key_group)

@@ -33,7 +33,7 @@ struct eng_op *eng__op_alloc(size_t size, const struct eng_op_ops *ops,
 
 /* Vtable entries for kinds with nothing to save, restore, commit or free. */
 int eng__op_snapshot_none(struct eng_op *op, struct eng_snap_state *st,
-                          const struct eng_kstate **ks);
+                          struct eng_kstate **ks);
 int eng__op_restore_none(struct eng_op *op, const struct eng_snap_state *st);
 void eng__op_notify_none(struct eng_op *op, uint64_t checkpoint_id);
 void eng__op_free_none(struct eng_op *op);

@@ -94,7 +94,7 @@ static int sink_process(struct eng_op *op, const struct eng_record *in, uint32_t
 }
 
 static int sink_snapshot(struct eng_op *op, struct eng_snap_state *st,
-                         const struct eng_kstate **ks)
+                         struct eng_kstate **ks)
 {
     struct sink_op *s = (struct sink_op *)op;
     *ks = NULL;

@@ -118,7 +118,7 @@ static enum eng_src_status source_produce(struct eng_op *op, uint64_t now_ns,
 }
 
 static int source_snapshot(struct eng_op *op, struct eng_snap_state *st,
-                           const struct eng_kstate **ks)
+                           struct eng_kstate **ks)
 {
     struct source_op *so = (struct source_op *)op;
     *ks = NULL;

@@ -131,7 +131,7 @@ static int alloc_process(struct eng_op *op, const struct eng_record *in, uint32_
 }
 
 static int alloc_snapshot(struct eng_op *op, struct eng_snap_state *st,
-                          const struct eng_kstate **ks)
+                          struct eng_kstate **ks)
 {
     *ks = op->kstate;
     return 0;

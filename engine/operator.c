@@ -71,7 +71,7 @@ struct eng_op *eng__op_alloc(size_t size, const struct eng_op_ops *ops,
 }
 
 int eng__op_snapshot_none(struct eng_op *op, struct eng_snap_state *st,
-                          const struct eng_kstate **ks)
+                          struct eng_kstate **ks)
 {
     *ks = NULL;
     return 0;

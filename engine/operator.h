@@ -94,7 +94,7 @@ struct eng_op_ops {
      * records in st any more: the sink's live in the output) and returns the
      * keyed state to store (NULL for none).  Borrowed until the task has
      * encoded the file. */
-    int (*snapshot)(struct eng_op *op, struct eng_snap_state *st, const struct eng_kstate **ks);
+    int (*snapshot)(struct eng_op *op, struct eng_snap_state *st, struct eng_kstate **ks);
     /* Restores from a decoded snapshot; the task has already loaded the keyed
      * entries of this subtask's key groups into eng_op_kstate(op). */
     int (*restore)(struct eng_op *op, const struct eng_snap_state *st);

@@ -18,10 +18,12 @@
  * Checkpoints (aligned, exactly-once).  A source snapshots when the runner
  * triggers it and then emits the barrier.  Other tasks, on barrier n from
  * one input, stop reading that input until barrier n has come from every
- * input; then they snapshot and emit barrier n.  Snapshots are encoded at
- * once (a copy), then written and fsynced to the DFS while the task goes on;
- * the ack with the files' names and checksums goes to the runner only when
- * every file is durable.
+ * input; then they snapshot and emit barrier n.  A snapshot takes a frozen
+ * copy of each operator's keyed state (the table copied, the blobs shared)
+ * and the task goes on; the files are encoded from the copies on the
+ * world's worker thread (rt_actor_offload; at once in the sim world), then
+ * written and fsynced to the DFS; the ack with the files' names and
+ * checksums goes to the runner only when every file is durable.
  *
  * End of input.  After the runner's final checkpoint a source emits END; a
  * task forwards END once all its inputs ended, and finishes when the final

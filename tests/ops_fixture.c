@@ -73,7 +73,7 @@ void ops_snap_encode(struct eng_op *op, uint64_t id, uint8_t **buf, size_t *len)
 {
     struct eng_snap_state st;
     ops_snap_init(&st, id, op->vertex->max_parallelism);
-    const struct eng_kstate *ks = NULL;
+    struct eng_kstate *ks = NULL;
     int rc = op->ops->snapshot(op, &st, &ks);
     if (rc != 0)
         fail_msg("snapshot %llu: %d %s", (unsigned long long)id, rc, eng_op_error(op));

@@ -150,7 +150,7 @@ static void test_sink_snapshot_values(void **state)
     struct eng_expected *e = sink_expected(); /* fills sink_in */
     eng_expected_free(e);
     struct eng_snap_state st;
-    const struct eng_kstate *ks;
+    struct eng_kstate *ks;
     /* 30 pending txn ids fit (2 + 30 = 32 values); a 31st does not. */
     for (uint32_t c = 1; c <= 31; c++) {
         feed(op, c * 10, c * 10 + 10);
