@@ -77,11 +77,23 @@ static inline size_t home_of(const struct eng_kstate *ks, uint64_t h)
     return (size_t)(h >> (64 - ks->bits));
 }
 
+/* n zeroed bytes, written rather than calloc'ed: a fresh calloc'ed mapping
+ * reads as the kernel's zero page, and the first write after a probe read it
+ * is a copy-on-write fault whose TLB flush interrupts the other cores (see
+ * ktab_alloc in output.c).  explicit_bzero because the compiler would fold
+ * malloc + memset back into calloc. */
+static void *zalloc(size_t n)
+{
+    void *p = rt_xmalloc(n);
+    explicit_bzero(p, n);
+    return p;
+}
+
 static void alloc_table(struct eng_kstate *ks, uint32_t bits)
 {
     size_t cap = (size_t)1 << bits;
     ks->bits = bits;
-    ks->slots = rt_xcalloc(cap, sizeof(struct slot));
+    ks->slots = zalloc(cap * sizeof(struct slot));
     ks->blobs = NULL;
     ks->grow_at = cap * 7 / 10;
 }
@@ -161,7 +173,7 @@ static void rehash(struct eng_kstate *ks, uint32_t bits)
     alloc_table(ks, bits);
     size_t mask = ((size_t)1 << bits) - 1;
     if (oldblobs)
-        ks->blobs = rt_xcalloc(mask + 1, sizeof(uint8_t *));
+        ks->blobs = zalloc((mask + 1) * sizeof(uint8_t *));
     for (size_t i = 0; i < oldcap; i++) {
         if (!old[i].tag)
             continue;
@@ -369,7 +381,7 @@ void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, 
 {
     size_t i = upsert(ks, key, NULL);
     if (!ks->blobs)
-        ks->blobs = rt_xcalloc((size_t)1 << ks->bits, sizeof(uint8_t *));
+        ks->blobs = zalloc(((size_t)1 << ks->bits) * sizeof(uint8_t *));
     drop_blob(ks, ks->blobs[i]);
     ks->blobs[i] = NULL;
     ks->blob_bytes -= ks->slots[i].blob_len;

@@ -60,6 +60,7 @@ struct owner {
     uint32_t vertex, subtask;
     uint32_t epoch;         /* of the instance that fenced last; 0: none did */
     uint64_t txn;           /* highest committed */
+    uint64_t keys_hint;     /* keys of its last txn: the size a new one starts at */
     struct txn *pending;    /* ascending id */
 };
 
@@ -82,11 +83,28 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
+/* A zeroed table written, not calloc'ed: a fresh calloc'ed mapping is the
+ * kernel's zero page until written, and the first write after a probe has
+ * read it is a copy-on-write fault whose TLB flush interrupts every other
+ * core running the process - an IPI, a VM exit under a hypervisor.  In
+ * bench engine's checkpointed job those faults were the largest part of
+ * the sink thread's extra time: every txn opened without a spare table
+ * grew one. */
+static struct eng_output_key *ktab_alloc(uint64_t cap)
+{
+    struct eng_output_key *k = malloc(cap * sizeof(*k));
+    if (!k)
+        abort();
+    /* Not memset: the compiler folds malloc + memset into calloc. */
+    explicit_bzero(k, cap * sizeof(*k));
+    return k;
+}
+
 static void ktab_init(struct ktab *t)
 {
     t->bits = KEYS_MIN_BITS;
     t->cap = (uint64_t)1 << t->bits;
-    t->keys = xcalloc(t->cap, sizeof(*t->keys));
+    t->keys = ktab_alloc(t->cap);
     t->n = 0;
 }
 
@@ -162,7 +180,7 @@ static void ktab_reserve(struct ktab *t, uint64_t n)
         t->bits++;
         t->cap *= 2;
     }
-    t->keys = xcalloc(t->cap, sizeof(*t->keys));
+    t->keys = ktab_alloc(t->cap);
     for (uint64_t i = 0; i < old_cap; i++)
         if (old[i].records)
             t->keys[slot_of(t, old[i].key)] = old[i];
@@ -265,7 +283,9 @@ static struct owner *get_owner(struct eng_output *o, uint32_t vertex, uint32_t s
     return w;
 }
 
-static struct txn *txn_new(struct eng_output *o, uint64_t id)
+/* A txn expected to touch about `keys` keys: its table starts that large
+ * rather than growing to it one doubling (and one rehash) at a time. */
+static struct txn *txn_new(struct eng_output *o, uint64_t id, uint64_t keys)
 {
     struct txn *t = o->spare;
     if (t) {
@@ -275,6 +295,7 @@ static struct txn *txn_new(struct eng_output *o, uint64_t id)
         t = xcalloc(1, sizeof(*t));
         ktab_init(&t->t);
     }
+    ktab_reserve(&t->t, keys);
     t->next = NULL;
     t->id = id;
     t->records = 0;
@@ -309,11 +330,14 @@ int eng_output_stage(struct eng_output *o, uint32_t vertex, uint32_t subtask, ui
         return -ESTALE;     /* a newer instance fenced this subtask */
     }
     struct txn **at = &w->pending;
-    while (*at && (*at)->id < txn)
+    uint64_t keys = w->keys_hint;
+    while (*at && (*at)->id < txn) {
+        keys = (*at)->t.n;
         at = &(*at)->next;
+    }
     struct txn *t = *at;
     if (!t || t->id != txn) {
-        t = txn_new(o, txn);
+        t = txn_new(o, txn, keys);
         t->next = *at;
         *at = t;
     }
@@ -338,6 +362,7 @@ int eng_output_commit_txn(struct eng_output *o, uint32_t vertex, uint32_t subtas
     if (at && *at && (*at)->id == txn) {
         struct txn *t = *at;
         *at = t->next;
+        w->keys_hint = t->t.n;
         ktab_merge(&o->committed, &t->t);
         o->records += t->records;
         if (txn > w->txn)
