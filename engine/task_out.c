@@ -272,7 +272,8 @@ struct snap_file {
     int rc;
 };
 
-/* Process memory: it outlives a crash of the task's node (see drop). */
+/* Process memory: it outlives a crash of the task's node, when
+ * rt_actor_offload hands it to snap_work_free instead of snap_encoded. */
 struct snap_work {
     uint64_t chk;
     uint32_t n;
