@@ -214,12 +214,18 @@ static void send_data(struct server *s, rt_addr to, uint32_t job, uint32_t kind,
     memcpy(msg, &h, sizeof(h));
     if (len)
         memcpy(msg + sizeof(h), bytes, len);
-    if (rt_send_buf(s->self, to, MC_MSG_BLOB_DATA, msg, (uint32_t)sizeof(h) + len) < 0 || status)
-        return;
-    atomic_fetch_add(&s->jm->blob_bytes_out, len);
-    struct mc_job *j = mc__cluster_job(s->c, job);
+    /* Counted before the send: once the chunk is out, its receiver (or a
+     * test waiting on it) may read the counters at once. */
+    uint64_t counted = status ? 0 : len;
+    struct mc_job *j = counted ? mc__cluster_job(s->c, job) : NULL;
+    atomic_fetch_add(&s->jm->blob_bytes_out, counted);
     if (j)
-        atomic_fetch_add(&j->blob_bytes_out, len);
+        atomic_fetch_add(&j->blob_bytes_out, counted);
+    if (rt_send_buf(s->self, to, MC_MSG_BLOB_DATA, msg, (uint32_t)sizeof(h) + len) < 0) {
+        atomic_fetch_sub(&s->jm->blob_bytes_out, counted);     /* never left */
+        if (j)
+            atomic_fetch_sub(&j->blob_bytes_out, counted);
+    }
 }
 
 static uint32_t chunk_at(const struct blob *b, uint64_t offset)
