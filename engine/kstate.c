@@ -160,9 +160,11 @@ size_t eng_kstate_count(const struct eng_kstate *ks) { return ks->count; }
 
 size_t eng_kstate_bytes(const struct eng_kstate *ks)
 {
-    size_t cap = (size_t)1 << ks->bits;
+    size_t cap = (size_t)1 << ks->bits, spare = (size_t)1 << ks->spare_bits;
     return sizeof(*ks) + cap * sizeof(struct slot) + (ks->blobs ? cap * sizeof(uint8_t *) : 0) +
-           ks->blob_bytes + ks->max_par * sizeof(uint32_t);
+           ks->blob_bytes + ks->max_par * sizeof(uint32_t) +
+           (ks->spare_slots ? spare * sizeof(struct slot) : 0) +
+           (ks->spare_blobs ? spare * sizeof(uint8_t *) : 0);
 }
 
 static void rehash(struct eng_kstate *ks, uint32_t bits)

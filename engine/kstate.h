@@ -37,7 +37,8 @@ void eng_kstate_free(struct eng_kstate *ks);
 uint32_t eng_kstate_max_parallelism(const struct eng_kstate *ks);
 /* Number of keys. */
 size_t eng_kstate_count(const struct eng_kstate *ks);
-/* Footprint in bytes: table, blob pointers, blob bytes, bookkeeping. */
+/* Footprint in bytes: table, blob pointers, blob bytes, bookkeeping, and the
+ * arrays kept from the last frozen copy for the next one. */
 size_t eng_kstate_bytes(const struct eng_kstate *ks);
 /* Grows the table so `n` keys fit without another resize (restore path). */
 void eng_kstate_reserve(struct eng_kstate *ks, size_t n);

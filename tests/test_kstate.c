@@ -438,7 +438,9 @@ static void test_freeze(void **state)
     /* Freeze, thaw, freeze again reuses the copy's table: same contents. */
     ks = eng_kstate_new(4);
     eng_kstate_put(ks, 7, 70);
+    size_t bytes = eng_kstate_bytes(ks);
     eng_kstate_thaw(eng_kstate_freeze(ks));
+    assert_true(eng_kstate_bytes(ks) > bytes);  /* the kept copy counts */
     eng_kstate_put(ks, 8, 80);
     struct eng_kstate *c3 = eng_kstate_freeze(ks);
     assert_int_equal(eng_kstate_count(c3), 2);

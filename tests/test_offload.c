@@ -204,6 +204,7 @@ static uint64_t expected_sum(void)
 static void setup(enum rt_world_kind kind, struct rt_world **w, struct rt_node **n,
                   struct spawn_req *r)
 {
+    obs_reset();
     struct rt_world_config cfg = { .kind = kind, .seed = 11 };
     assert_int_equal(rt_world_new(&cfg, w), 0);
     *n = rt_node_new(*w, "tm");
@@ -223,7 +224,6 @@ static void go(struct rt_node *n, struct spawn_req *r, struct go_req *g, int job
 /* Work runs off the node with no node current, done on it, in order. */
 static void basic_body(enum rt_world_kind kind)
 {
-    obs_reset();
     struct rt_world *w;
     struct rt_node *n;
     struct spawn_req r;
@@ -256,7 +256,6 @@ static void test_basic_sim(void **s) { (void)s; basic_body(RT_WORLD_SIM); }
 static void test_orphan_real(void **s)
 {
     (void)s;
-    obs_reset();
     struct rt_world *w;
     struct rt_node *n;
     struct spawn_req r;
@@ -288,7 +287,6 @@ static bool blocked(void *arg)
 static void test_crash_during_work_real(void **s)
 {
     (void)s;
-    obs_reset();
     struct rt_world *w;
     struct rt_node *n;
     struct spawn_req r;
