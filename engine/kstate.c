@@ -468,6 +468,11 @@ size_t eng_kstate_group_count(const struct eng_kstate *ks, uint32_t key_group)
     return key_group < ks->max_par ? ks->group_count[key_group] : 0;
 }
 
+uint64_t eng_kstate_rank(uint64_t key)
+{
+    return hash_key(key);
+}
+
 static inline void swap_entry(struct eng_kstate_entry *a, struct eng_kstate_entry *b)
 {
     struct eng_kstate_entry t = *a;
@@ -475,25 +480,25 @@ static inline void swap_entry(struct eng_kstate_entry *a, struct eng_kstate_entr
     *b = t;
 }
 
-/* Sorts a[0..n) by key (keys are distinct): quicksort on a median of three,
- * recursing into the smaller side, insertion sort for short runs.  Compared
- * inline, not through qsort's function pointer. */
+/* Sorts a[0..n) by rank (ranks are distinct): quicksort on a median of
+ * three, recursing into the smaller side, insertion sort for short runs.
+ * Only for runs the table did not leave nearly in order (sort_run). */
 static void sort_entries(struct eng_kstate_entry *a, size_t n)
 {
     while (n > 16) {
         size_t mid = n / 2;
-        if (a[mid].key < a[0].key)
+        if (hash_key(a[mid].key) < hash_key(a[0].key))
             swap_entry(&a[mid], &a[0]);
-        if (a[n - 1].key < a[0].key)
+        if (hash_key(a[n - 1].key) < hash_key(a[0].key))
             swap_entry(&a[n - 1], &a[0]);
-        if (a[n - 1].key < a[mid].key)
+        if (hash_key(a[n - 1].key) < hash_key(a[mid].key))
             swap_entry(&a[n - 1], &a[mid]);
-        uint64_t pivot = a[mid].key;
+        uint64_t pivot = hash_key(a[mid].key);
         size_t i = 0, j = n - 1;
         for (;;) {
-            while (a[i].key < pivot)
+            while (hash_key(a[i].key) < pivot)
                 i++;
-            while (a[j].key > pivot)
+            while (hash_key(a[j].key) > pivot)
                 j--;
             if (i >= j)
                 break;
@@ -514,12 +519,41 @@ static void sort_entries(struct eng_kstate_entry *a, size_t n)
     }
     for (size_t i = 1; i < n; i++) {
         struct eng_kstate_entry x = a[i];
+        uint64_t r = hash_key(x.key);
         size_t j = i;
-        while (j > 0 && a[j - 1].key > x.key) {
+        while (j > 0 && hash_key(a[j - 1].key) > r) {
             a[j] = a[j - 1];
             j--;
         }
         a[j] = x;
+    }
+}
+
+/* Sorts one group's run by rank.  The run comes in slot order, which is
+ * rank order but for keys displaced within their cluster (a slot or two at
+ * the load factor kept) and the wrapped ones, which collect appends last:
+ * an insertion sort does it in about one pass.  Keys that pile into long
+ * clusters would make that quadratic, so past a budget of moves it gives up
+ * and quicksorts the run. */
+static void sort_run(struct eng_kstate_entry *a, size_t n)
+{
+    size_t budget = 4 * n + 64;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t r = hash_key(a[i].key);
+        if (hash_key(a[i - 1].key) < r)
+            continue;
+        struct eng_kstate_entry x = a[i];
+        size_t j = i;
+        while (j > 0 && hash_key(a[j - 1].key) > r) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+        if (i - j > budget) {
+            sort_entries(a, n);
+            return;
+        }
+        budget -= i - j;
     }
 }
 
@@ -530,10 +564,12 @@ size_t eng_kstate_collect(const struct eng_kstate *ks, uint32_t kg_first, uint32
         kg_last = ks->max_par - 1;
     size_t n = 0, ngroups = kg_first <= kg_last ? (size_t)kg_last - kg_first + 1 : 0;
     /* Counting sort by key group (the counts are kept up to date), then
-     * each group's run sorted by key: the order depends only on the keys,
+     * each group's run sorted by rank: the order depends only on the keys,
      * never on the table's insertion history or size.  Entries are filled
      * in one walk over the table, in slot order, so nothing is read from it
-     * at random afterwards. */
+     * at random afterwards; the keys of the cluster that wraps past the
+     * last slot (their home is above their slot) are filled after the
+     * others, as their ranks are the highest. */
     size_t *at = rt_xmalloc((ngroups + 1) * sizeof(size_t));
     for (size_t g = 0; g < ngroups; g++) {
         at[g] = n;
@@ -541,19 +577,29 @@ size_t eng_kstate_collect(const struct eng_kstate *ks, uint32_t kg_first, uint32
     }
     at[ngroups] = n;
     struct eng_kstate_entry *e = rt_xmalloc((n ? n : 1) * sizeof(*e));
-    size_t cap = (size_t)1 << ks->bits;
-    for (size_t i = 0; i < cap && n; i++) {
-        const struct slot *s = &ks->slots[i];
-        if (!s->tag || s->tag - 1 < kg_first || s->tag - 1 > kg_last)
-            continue;
-        e[at[s->tag - 1 - kg_first]++] = (struct eng_kstate_entry){
-            .key = s->key, .value = s->value, .key_group = s->tag - 1,
-            .blob_len = s->blob_len, .blob = ks->blobs ? ks->blobs[i] : NULL};
+    size_t cap = (size_t)1 << ks->bits, wrapped_end = cap;
+    for (int pass = 0; pass < 2 && n; pass++) {
+        size_t end = pass ? wrapped_end : cap;
+        for (size_t i = 0; i < end; i++) {
+            const struct slot *s = &ks->slots[i];
+            if (!s->tag) {
+                if (wrapped_end == cap)
+                    wrapped_end = i;    /* the first empty slot ends the wrapped cluster */
+                continue;
+            }
+            if (s->tag - 1 < kg_first || s->tag - 1 > kg_last)
+                continue;
+            if ((home_of(ks, hash_key(s->key)) > i) != pass)
+                continue;
+            e[at[s->tag - 1 - kg_first]++] = (struct eng_kstate_entry){
+                .key = s->key, .value = s->value, .key_group = s->tag - 1,
+                .blob_len = s->blob_len, .blob = ks->blobs ? ks->blobs[i] : NULL};
+        }
     }
     size_t start = 0;
     for (size_t g = 0; g < ngroups; g++) {
         size_t end = at[g]; /* the fill loop left at[g] at the group's end */
-        sort_entries(e + start, end - start);
+        sort_run(e + start, end - start);
         start = end;
     }
     rt_free(at);

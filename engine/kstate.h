@@ -82,8 +82,11 @@ void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, 
 /* The blob of `key` (borrowed), or NULL with *len = 0 when it has none. */
 const uint8_t *eng_kstate_get_blob(const struct eng_kstate *ks, uint64_t key, uint32_t *len);
 
+/* Where a key sorts within its key group in snapshots: a bijection of the
+ * key (the table's own hash), so every key has its own rank. */
+uint64_t eng_kstate_rank(uint64_t key);
 /* Every key whose key group lies in [kg_first, kg_last], sorted by key
- * group then key, into *out (a new rt_xmalloc array the caller frees with
+ * group then rank, into *out (a new rt_xmalloc array the caller frees with
  * rt_free; blobs inside are borrowed and valid until the state changes).
  * Returns the number of entries; *out is never NULL. */
 size_t eng_kstate_collect(const struct eng_kstate *ks, uint32_t kg_first, uint32_t kg_last,

@@ -238,7 +238,8 @@ static void test_deterministic_order(void **state)
         assert_int_equal(ea[i].key_group, eng_key_group(ea[i].key, 128));
         if (i) {
             bool ordered = ea[i - 1].key_group < ea[i].key_group ||
-                           (ea[i - 1].key_group == ea[i].key_group && ea[i - 1].key < ea[i].key);
+                           (ea[i - 1].key_group == ea[i].key_group &&
+                            eng_kstate_rank(ea[i - 1].key) < eng_kstate_rank(ea[i].key));
             assert_true(ordered);
         }
     }
@@ -264,6 +265,50 @@ static void test_deterministic_order(void **state)
     rt_free(es);
     eng_kstate_free(a);
     eng_kstate_free(b);
+}
+
+/* Keys whose ranks share their top bits share a home slot in any table
+ * smaller than 2^bits, so they pile into one cluster in insertion order:
+ * near the top of the rank range the cluster wraps past the last slot, and
+ * long clusters are far from rank order.  collect must sort them all the
+ * same, and the same way for any insertion order. */
+static void test_collect_order_clustered(void **state)
+{
+    enum { N = 3000 };
+    static uint64_t keys[N];
+    for (int top = 0; top < 2; top++) {
+        /* Ranks within 2^-11 of the bottom (top == 0) or of the top. */
+        size_t n = 0;
+        for (uint64_t k = 1; n < N; k++) {
+            uint64_t r = eng_kstate_rank(k) >> 53;
+            if (r == (top ? 0x7ffu : 0))
+                keys[n++] = k;
+        }
+        struct eng_kstate *a = eng_kstate_new(1), *b = eng_kstate_new(1);
+        for (size_t i = 0; i < N; i++) {
+            eng_kstate_put(a, keys[i], (int64_t)i);
+            eng_kstate_put(b, keys[N - 1 - i], (int64_t)(N - 1 - i));
+        }
+        /* A few keys elsewhere, so the table has more than the pile. */
+        for (uint64_t k = 0; k < 200; k++) {
+            eng_kstate_put(a, k * 0x9E3779B97F4A7C15ull + 1, 1);
+            eng_kstate_put(b, k * 0x9E3779B97F4A7C15ull + 1, 1);
+        }
+        struct eng_kstate_entry *ea, *eb;
+        size_t na = eng_kstate_collect(a, 0, 0, &ea);
+        size_t nb = eng_kstate_collect(b, 0, 0, &eb);
+        assert_int_equal(na, eng_kstate_count(a));
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++) {
+            assert_true(ea[i].key == eb[i].key && ea[i].value == eb[i].value);
+            if (i)
+                assert_true(eng_kstate_rank(ea[i - 1].key) < eng_kstate_rank(ea[i].key));
+        }
+        rt_free(ea);
+        rt_free(eb);
+        eng_kstate_free(a);
+        eng_kstate_free(b);
+    }
 }
 
 static void test_add_batch(void **state)
@@ -456,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_growth_and_footprint),
         cmocka_unit_test(test_edge_keys_and_blobs),
         cmocka_unit_test(test_deterministic_order),
+        cmocka_unit_test(test_collect_order_clustered),
         cmocka_unit_test(test_key_groups_match),
         cmocka_unit_test(test_add_batch),
         cmocka_unit_test(test_aggregate_batch),
