@@ -49,6 +49,7 @@ struct mc_slot_offer {
 struct mc_slot_release {
     uint32_t job;
     int32_t tm;                 /* -1: every slot of the job */
+    uint32_t count;             /* at most this many of them; 0: all */
 };
 
 struct mc_tm_lost {

@@ -287,6 +287,14 @@ static void rm_msg(struct rt_actor *a, const struct rt_msg *m)
     case MC_MSG_SLOT_REQUEST: {
         const struct mc_slot_req *q = m->data;
         struct rm_req rq = { m->src, q->job, q->count, q->req };
+        /* A job master asks again when what it needs has changed: its
+         * queued request is stale, and serving it would hand it slots it
+         * no longer waits for. */
+        uint32_t kept = 0;
+        for (uint32_t k = 0; k < r->nqueue; k++)
+            if (r->queue[k].jm != rq.jm || r->queue[k].job != rq.job)
+                r->queue[kept++] = r->queue[k];
+        r->nqueue = kept;
         if (!rm_allocate(r, &rq)) {
             if (r->nqueue == r->cap_queue) {
                 r->cap_queue = r->cap_queue ? 2 * r->cap_queue : 32;
@@ -299,12 +307,15 @@ static void rm_msg(struct rt_actor *a, const struct rt_msg *m)
     }
     case MC_MSG_SLOT_RELEASE: {
         const struct mc_slot_release *rel = m->data;
-        for (uint32_t i = 0; i < MC_MAX_TMS; i++) {
+        uint32_t left = rel->count ? rel->count : UINT32_MAX;
+        for (uint32_t i = 0; i < MC_MAX_TMS && left; i++) {
             if (rel->tm >= 0 && (uint32_t)rel->tm != i)
                 continue;
-            for (uint32_t s = 0; s < r->tm[i].nslots; s++)
-                if (r->tm[i].slot_job[s] == rel->job)
+            for (uint32_t s = 0; s < r->tm[i].nslots && left; s++)
+                if (r->tm[i].slot_job[s] == rel->job) {
                     r->tm[i].slot_job[s] = 0;
+                    left--;
+                }
         }
         rm_serve_queue(r);
         break;
@@ -514,6 +525,10 @@ static void jm_tm_lost(struct jobmaster *jm, const struct mc_tm_lost *lost)
     if (f->n)
         rt_send(jm->self, jm->runner, ENG_MSG_TASKS_FAIL, f,
                 (uint32_t)(sizeof(*f) + f->n * sizeof(f->tasks[0])));
+    /* Waiting for slots, with some of those we had gone too: the request
+     * out there asks for too few. */
+    if (jm->waiting && missing_slots(jm) > 0)
+        jm_request(jm);
     rt_free(f);
     rt_free(placement);
 }
@@ -522,7 +537,7 @@ static void jm_on_terminal(void *arg, enum eng_job_state st)
 {
     struct jobmaster *jm = arg;
     atomic_store(&jm->job->finished_ns, rt_now(jm->c->w));
-    struct mc_slot_release rel = { jm->job->ej->id, -1 };
+    struct mc_slot_release rel = { jm->job->ej->id, -1, 0 };
     rt_send(jm->self, atomic_load(&jm->c->rm), MC_MSG_SLOT_RELEASE, &rel, sizeof(rel));
     for (uint32_t s = 0; s < jm->nslots; s++)
         jm->slot_tm[s] = -1;
@@ -548,8 +563,15 @@ static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
     }
     case MC_MSG_SLOT_OFFER: {
         const struct mc_slot_offer *off = m->data;
-        if (off->req != jm->req)
-            break;      /* an answer to a request we superseded */
+        if (off->req != jm->req) {
+            /* An answer to a request we superseded: the slots were taken
+             * for us all the same, so give them back. */
+            for (uint32_t k = 0; k < off->n && k < MC_OFFER_MAX; k++) {
+                struct mc_slot_release rel = { jm->job->ej->id, (int32_t)off->slot[k].tm, 1 };
+                rt_send(a, m->src, MC_MSG_SLOT_RELEASE, &rel, sizeof(rel));
+            }
+            break;
+        }
         uint32_t k = 0;
         for (uint32_t s = 0; s < jm->nslots && k < off->n; s++) {
             if (!jm->need[s] || jm->slot_tm[s] >= 0)

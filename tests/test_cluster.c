@@ -313,6 +313,53 @@ static void active_body(enum rt_world_kind kind)
 static void test_active_sim(void **s) { (void)s; active_body(RT_WORLD_SIM); }
 static void test_active_real(void **s) { (void)s; active_body(RT_WORLD_REAL); }
 
+static bool two_lost(void *arg)
+{
+    return atomic_load(&((struct mc_cluster *)arg)->tms_lost) >= 2;
+}
+
+/* A job waiting for a slot to replace its lost TaskManager's loses its
+ * other TaskManager too: it must ask again, for both slots, and run on the
+ * two TaskManagers that come next.  (It asked for one; served that, it
+ * waited for ever.)  The resource manager drops the stale request, so the
+ * first newcomer's slot is not handed out for it. */
+static void lost_while_waiting_body(enum rt_world_kind kind)
+{
+    struct cluster_env e;
+    cenv_up(&e, kind, "cluster", 9, 0);
+    struct mc_cluster_config cfg;
+    cenv_config(&cfg, 2);
+    cfg.slots = 1;
+    cfg.failover = MC_FAILOVER_FULL;
+    cenv_restart(&cfg, "10", "50ms");
+    cenv_start(&e, "session", &cfg);
+    char err[128];
+    assert_int_equal(mc_cluster_submit(e.c, cenv_keyed_graph("orders", 8000, 2), 1, NULL,
+                                       &e.jobs[0], err, sizeof(err)), 0);
+    assert_int_equal(rt_world_wait(e.w, jobs_running_one, &e, WAIT_NS), 0);
+    mc_tm_crash(e.c, 0);
+    assert_int_equal(rt_world_wait(e.w, lost_one, e.c, WAIT_NS), 0);
+    mc_tm_crash(e.c, 1);
+    assert_int_equal(rt_world_wait(e.w, two_lost, e.c, WAIT_NS), 0);
+    assert_true(mc_tm_add(e.c) >= 0);
+    assert_true(mc_tm_add(e.c) >= 0);
+    assert_int_equal(rt_world_wait(e.w, job0_terminal, &e, WAIT_NS), 0);
+    assert_output(e.jobs[0]->ej, NULL, false);
+    cenv_down(&e);
+}
+
+static void test_lost_while_waiting_sim(void **s)
+{
+    (void)s;
+    lost_while_waiting_body(RT_WORLD_SIM);
+}
+
+static void test_lost_while_waiting_real(void **s)
+{
+    (void)s;
+    lost_while_waiting_body(RT_WORLD_REAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +371,8 @@ int main(void)
         cmocka_unit_test(test_crash_real),
         cmocka_unit_test(test_active_sim),
         cmocka_unit_test(test_active_real),
+        cmocka_unit_test(test_lost_while_waiting_sim),
+        cmocka_unit_test(test_lost_while_waiting_real),
         cmocka_unit_test(test_region_sim),
         cmocka_unit_test(test_region_real),
         cmocka_unit_test(test_full_sim),
