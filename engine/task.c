@@ -21,7 +21,7 @@
  * input; then they snapshot and emit barrier n.  A snapshot takes a frozen
  * copy of each operator's keyed state (the table copied, the blobs shared)
  * and the task goes on; the files are encoded from the copies on the
- * world's worker thread (rt_actor_offload; at once in the sim world), then
+ * node's worker thread (rt_actor_offload; at once in the sim world), then
  * written and fsynced to the DFS; the ack with the files' names and
  * checksums goes to the runner only when every file is durable.
  *

@@ -251,7 +251,7 @@ void eng__task_snap_finish(struct task *k, struct snap_job *sj)
  * (eng_kstate_freeze: a copy of the table, the blobs shared) - about 1 ms
  * per 4 MB of table.  Then the barrier goes on and the task with it.  The
  * encoding - collect, sort, copy every blob, checksum, some 14 ms for 16 MB
- * - runs through rt_actor_offload on the world's worker thread, straight
+ * - runs through rt_actor_offload on the node's worker thread, straight
  * into the DFS write requests, which the task submits when it is done.  As
  * in Flink's heap backend, the synchronous part is a copy-on-write cut, and
  * the task pays only that.  A chain without keyed state encodes inline, and

@@ -195,16 +195,17 @@ struct rt_actor *rt_actor_spawn(struct rt_node *n, const struct rt_actor_ops *op
 
 /* Work too long for a handler, run away from the node's thread: work(arg)
  * runs with no node current (what it allocates is process memory) on the
- * world's worker thread (real) or at once (sim).  It may read the node's
+ * node's worker thread (real; started by its first job) or at once (sim).  It may read the node's
  * memory that arg points at, provided the node's own code leaves that alone
  * meanwhile: the node is not torn down while work runs.  Then, on a's node
  * thread in a's node, done(a, arg) runs - with a NULL when the actor has
  * exited meanwhile, so done can still release what arg holds.  When the node
  * goes down first (crash, stop), done never runs and drop(arg) does instead,
  * on any thread, after the node's memory is gone: it may free only process
- * memory.  Jobs of one world run one at a time, in submission order.  In the
- * sim world work and done have both run when this returns, which keeps a run
- * a function of its seed.  Only from a's own handler. */
+ * memory.  Jobs of one node run one at a time, in submission order; those of
+ * different nodes run side by side.  In the sim world work and done have
+ * both run when this returns, which keeps a run a function of its seed.
+ * Only from a's own handler. */
 void rt_actor_offload(struct rt_actor *a, void (*work)(void *arg),
                       void (*done)(struct rt_actor *a, void *arg), void (*drop)(void *arg),
                       void *arg);

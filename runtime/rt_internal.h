@@ -153,6 +153,7 @@ struct rt_node {
     atomic_int vanished;                /* down, but looks like a silent host */
     struct rt__fifo delayed;            /* sorted by at; network delay rules */
     int exit_loop;
+    struct rt__offload *offload;        /* its rt_actor_offload worker, once used */
 };
 
 /* ---- world ---------------------------------------------------------------- */
@@ -189,16 +190,15 @@ struct rt_world {
     uint64_t trace_events;
 
     struct rt__sim *sim;                /* sim world only */
-    struct rt__offload *offload;        /* real world: the worker, once used */
 };
 
-/* rt_offload.c (real world) */
-void rt__offload_submit(struct rt_world *w, struct rt__qmsg *q);
+/* rt_offload.c (real world).  Submit and node_down on n's thread. */
+void rt__offload_submit(struct rt_node *n, struct rt__qmsg *q);
 /* Node n is going down: forgets its jobs not started, waits for the one
  * running.  Call before its memory is released. */
 void rt__offload_node_down(struct rt_node *n);
-/* Stops and joins the worker; drops what it still holds. */
-void rt__offload_free(struct rt_world *w);
+/* Stops and joins n's worker, after n's thread; drops what it still holds. */
+void rt__offload_free(struct rt_node *n);
 
 /* rt_world.c */
 void rt__rng_seed(uint64_t s[4], uint64_t seed);

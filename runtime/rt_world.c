@@ -82,10 +82,11 @@ void rt_world_free(struct rt_world *w)
         if (rt_node_is_up(w->nodes[i]))
             rt_node_stop(w->nodes[i]);
     if (w->cfg.kind == RT_WORLD_REAL) {
-        /* Node threads first: their teardown may still wait for the worker. */
+        /* Node threads first: their teardown may still wait for a worker. */
         for (unsigned i = 0; i < nn; i++)
             rt__real_join(w->nodes[i]);
-        rt__offload_free(w);
+        for (unsigned i = 0; i < nn; i++)
+            rt__offload_free(w->nodes[i]);
     }
     for (unsigned i = 0; i < nn; i++) {
         struct rt_node *n = w->nodes[i];
@@ -416,7 +417,7 @@ void rt_actor_offload(struct rt_actor *a, void (*work)(void *arg),
     q->done = done;
     q->drop = drop;
     q->arg = arg;
-    rt__offload_submit(n->w, q);
+    rt__offload_submit(n, q);
 }
 
 void rt_actor_exit(struct rt_actor *a)

@@ -201,17 +201,24 @@ static uint64_t expected_sum(void)
     return s;
 }
 
+/* Starts node `name` in w with one offloading actor. */
+static void add_node(struct rt_world *w, const char *name, struct rt_node **n,
+                     struct spawn_req *r)
+{
+    *n = rt_node_new(w, name);
+    assert_int_equal(rt_node_start(*n), 0);
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(rt_node_call(*n, spawn_fn, r), 0);
+    assert_int_equal(rt_world_wait(w, addr_set, r, WAIT_NS), 0);
+}
+
 static void setup(enum rt_world_kind kind, struct rt_world **w, struct rt_node **n,
                   struct spawn_req *r)
 {
     obs_reset();
     struct rt_world_config cfg = { .kind = kind, .seed = 11 };
     assert_int_equal(rt_world_new(&cfg, w), 0);
-    *n = rt_node_new(*w, "tm");
-    assert_int_equal(rt_node_start(*n), 0);
-    memset(r, 0, sizeof(*r));
-    assert_int_equal(rt_node_call(*n, spawn_fn, r), 0);
-    assert_int_equal(rt_world_wait(*w, addr_set, r, WAIT_NS), 0);
+    add_node(*w, "tm", n, r);
 }
 
 static void go(struct rt_node *n, struct spawn_req *r, struct go_req *g, int jobs, bool block,
@@ -305,6 +312,35 @@ static void test_crash_during_work_real(void **s)
     assert_int_equal(atomic_load(&O.drops), JOBS);
 }
 
+/* Each node has its own worker: a job of one node blocked in its work does
+ * not hold up another node's (with one worker for the world it did). */
+static void test_nodes_side_by_side_real(void **s)
+{
+    (void)s;
+    struct rt_world *w;
+    struct rt_node *a, *b;
+    struct spawn_req ra, rb;
+    setup(RT_WORLD_REAL, &w, &a, &ra);
+    add_node(w, "tm2", &b, &rb);
+    struct go_req ga, gb;
+    go(a, &ra, &ga, 1, true, false);
+    assert_int_equal(rt_world_wait(w, blocked, NULL, WAIT_NS), 0);
+    go(b, &rb, &gb, 1, false, false);
+    int want = 1;
+    int rc = rt_world_wait(w, dones_at_least, &want, WAIT_NS);
+    int works_then = atomic_load(&O.works);
+    open_gate();
+    assert_int_equal(rc, 0);
+    assert_int_equal(works_then, 1);    /* b's; a's is still at the gate */
+    want = 2;
+    assert_int_equal(rt_world_wait(w, dones_at_least, &want, WAIT_NS), 0);
+    assert_int_equal(atomic_load(&O.works), 2);
+    assert_int_equal(atomic_load(&O.work_on_node), 0);
+    assert_int_equal(atomic_load(&O.done_off_node), 0);
+    rt_world_free(w);
+    assert_int_equal(atomic_load(&O.drops), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_basic_sim),
         cmocka_unit_test(test_orphan_real),
         cmocka_unit_test(test_crash_during_work_real),
+        cmocka_unit_test(test_nodes_side_by_side_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
