@@ -169,6 +169,7 @@ struct mc_job {
     uint64_t artifact_bytes;            /* in the blob server (0: none): each TaskManager
                                            downloads them before its first task of the job */
     atomic_uint_fast64_t blob_bytes_out;        /* its blobs the blob server served */
+    atomic_bool result_stored;          /* HA on: its end is in the job result store */
 };
 
 /*

@@ -433,7 +433,8 @@ static void ha_done(struct jobmaster *jm, const struct dfs_done *d)
             ha_store_pointer(jm);
         break;
     case HA_RESULT:
-        rt_world_notify(jm->c->w);      /* someone may wait for the stored result */
+        atomic_store(&jm->job->result_stored, true);
+        rt_world_notify(jm->c->w);      /* the teardown may wait for it */
         break;
     }
 }

@@ -26,6 +26,7 @@
 #include "runtime/rt_dir.h"
 
 #define SETUP_WAIT_NS (60 * RT_NS_PER_SEC)
+#define RESULT_WAIT_NS (1 * RT_NS_PER_SEC)  /* for job results on their way to the HA store */
 
 void run__say(struct run *r, const char *fmt, ...)
 {
@@ -76,10 +77,40 @@ static uint32_t tms_for(struct run *r, uint32_t slots)
     return (slots + per - 1) / per;
 }
 
+static bool job_ended(const struct run_job *j)
+{
+    return j->mj && eng_job_ended(j->mj->ej);
+}
+
+struct results_arg {
+    struct run *r;
+    struct run_cluster *rc;
+};
+
+/* Every job of the cluster that has ended has its result in the HA store. */
+static bool results_stored(void *arg)
+{
+    const struct results_arg *a = arg;
+    for (size_t j = 0; j < a->r->s->n_jobs; j++) {
+        const struct run_job *rj = &a->r->jobs[j];
+        if (rj->cluster == a->rc && job_ended(rj) && !atomic_load(&rj->mj->result_stored))
+            return false;
+    }
+    return true;
+}
+
 static void teardown(struct run *r, struct run_cluster *rc)
 {
     if (rc->torn_down)
         return;
+    /* With HA, the job master of a job that ended writes its result to the
+     * HA store; a write still on its way when the cluster's files are
+     * deleted would linger after the teardown.  A result that does not come
+     * (its JobManager is gone) is not waited for long. */
+    if (rc->c->cfg.ha) {
+        struct results_arg ra = { r, rc };
+        rt_world_wait(r->w, results_stored, &ra, RESULT_WAIT_NS);
+    }
     uint64_t t0 = rt_now(r->w);
     mc_cluster_stop(rc->c);
     char prefix[80];
@@ -95,11 +126,6 @@ static void teardown(struct run *r, struct run_cluster *rc)
 }
 
 /* ---- applications -------------------------------------------------------------- */
-
-static bool job_ended(const struct run_job *j)
-{
-    return j->mj && eng_job_ended(j->mj->ej);
-}
 
 static void app_fail(struct run *r, struct run_app *app, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
