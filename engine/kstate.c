@@ -473,6 +473,20 @@ uint64_t eng_kstate_rank(uint64_t key)
     return hash_key(key);
 }
 
+/* Moves a[i] down into the ranked run a[0..i); returns how far it moved. */
+static inline size_t insert_ranked(struct eng_kstate_entry *a, size_t i)
+{
+    struct eng_kstate_entry x = a[i];
+    uint64_t r = hash_key(x.key);
+    size_t j = i;
+    while (j > 0 && hash_key(a[j - 1].key) > r) {
+        a[j] = a[j - 1];
+        j--;
+    }
+    a[j] = x;
+    return i - j;
+}
+
 static inline void swap_entry(struct eng_kstate_entry *a, struct eng_kstate_entry *b)
 {
     struct eng_kstate_entry t = *a;
@@ -517,16 +531,8 @@ static void sort_entries(struct eng_kstate_entry *a, size_t n)
             n = left;
         }
     }
-    for (size_t i = 1; i < n; i++) {
-        struct eng_kstate_entry x = a[i];
-        uint64_t r = hash_key(x.key);
-        size_t j = i;
-        while (j > 0 && hash_key(a[j - 1].key) > r) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = x;
-    }
+    for (size_t i = 1; i < n; i++)
+        insert_ranked(a, i);
 }
 
 /* Sorts one group's run by rank.  The run comes in slot order, which is
@@ -539,21 +545,12 @@ static void sort_run(struct eng_kstate_entry *a, size_t n)
 {
     size_t budget = 4 * n + 64;
     for (size_t i = 1; i < n; i++) {
-        uint64_t r = hash_key(a[i].key);
-        if (hash_key(a[i - 1].key) < r)
-            continue;
-        struct eng_kstate_entry x = a[i];
-        size_t j = i;
-        while (j > 0 && hash_key(a[j - 1].key) > r) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = x;
-        if (i - j > budget) {
+        size_t moved = insert_ranked(a, i);
+        if (moved > budget) {
             sort_entries(a, n);
             return;
         }
-        budget -= i - j;
+        budget -= moved;
     }
 }
 
