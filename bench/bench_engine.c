@@ -21,8 +21,24 @@
  *                    checkpoint) for source -HASH-> sum -> alloc -> sink,
  *                    the ALLOC operator holding ~16 MB of keyed state; the
  *                    two variants alternate, run by run, so drift of the
- *                    machine hits both alike, and run MAX_REPS times each
+ *                    machine hits both alike, and run CHK_PAIRS times each
  *                    (a single pair varies by +-0.1 on a quiet machine).
+ *                    Each run is long enough (~1 s) for some ten periodic
+ *                    checkpoints, so the figure is the steady cost of
+ *                    checkpointing rather than of the first one (fresh copy
+ *                    arrays, page faults) and of the final one, which both
+ *                    variants take, and so the CPU figures below have
+ *                    enough checkpoints to divide by.
+ * Where a checkpoint's cost lands (chk_cpu_ms_*, medians over the pairs):
+ * CPU time of the threads, read from /proc/self/task/<tid>/schedstat at the
+ * end of each run, by thread name: the TaskManager threads ("tm0", "tm1"),
+ * their snapshot workers ("ofl-tm0", "ofl-tm1") and the DFS ("dfs").  Per
+ * checkpoint: offload and DFS CPU of the run with periodic checkpoints over
+ * its checkpoints (the final one included); the task threads' extra CPU
+ * over the extra checkpoints, (with - without) / (checkpoints with -
+ * checkpoints without), which also counts whatever makes their record
+ * processing slower meanwhile.  Thread names are the runtime's: a node's
+ * thread is named after the node, its offload worker "ofl-<node>".
  * Extras: chan_rps (the engine's channel in the floor's bare loops),
  * kstate_rps (eng_kstate_add_batch alone), *_drain_ms (RUNNING until the sink
  * task has received the last record; the rest up to FINISHED is the final
@@ -35,6 +51,7 @@
  * than report a figure of something that did not work.  --quick: smaller
  * sizes and one repetition, for CI.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -56,7 +73,8 @@
 #define CHK_INTERVAL_MS 100
 #define CHK_STATE_BYTES (16u << 20)     /* keyed state the checkpointed job carries */
 #define CHK_BYTES_PER_KEY (CHK_STATE_BYTES / KEYED_KEYS)
-#define MAX_REPS 5
+#define CHK_PAIRS 7
+#define MAX_REPS CHK_PAIRS  /* the most repetitions of any figure */
 
 /* Sizes: full runs take ~1-2 s per job on the reference machine. */
 struct sizes {
@@ -65,7 +83,7 @@ struct sizes {
     int chk_reps;   /* pairs: a ratio of two noisy figures needs more */
 };
 
-static const struct sizes full_sizes = { 8000000, 6000000, 5000000, 3, MAX_REPS };
+static const struct sizes full_sizes = { 8000000, 6000000, 20000000, 3, CHK_PAIRS };
 static const struct sizes quick_sizes = { 1000000, 500000, 500000, 1, 1 };
 
 enum shape { SHAPE_PASS, SHAPE_KEYED, SHAPE_CHK };
@@ -188,6 +206,7 @@ struct run_result {
     uint64_t records;
     uint32_t checkpoints;
     uint64_t chk_bytes;         /* written to the DFS for checkpoints */
+    double cpu_task_ms, cpu_offload_ms, cpu_dfs_ms;   /* thread CPU, whole run */
 };
 
 struct run_req {
@@ -223,6 +242,44 @@ static void dump_events(const struct eng_job *j)
     for (const struct eng_job_event *e = atomic_load(&((struct eng_job *)j)->events); e;
          e = e->next)
         fprintf(stderr, "    at %.3f ms: %s\n", (double)e->t_ns / 1e6, e->text);
+}
+
+/* CPU time used so far by this process's threads whose name starts with
+ * `prefix` (the first field of /proc/self/task/<tid>/schedstat, in ns), or
+ * -1 when it cannot be read.  Threads of earlier runs have exited. */
+static double threads_cpu_ms(const char *prefix)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    double ms = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[sizeof("/proc/self/task//schedstat") + sizeof(e->d_name)], comm[32] = "";
+        unsigned long long ns;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        FILE *fp = fopen(path, "r");
+        if (!fp)
+            continue;   /* the thread has just exited */
+        bool named = fgets(comm, sizeof(comm), fp) && strncmp(comm, prefix, strlen(prefix)) == 0;
+        fclose(fp);
+        if (!named)
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
+        if (!(fp = fopen(path, "r")))
+            continue;
+        if (fscanf(fp, "%llu", &ns) == 1)
+            ms += (double)ns / 1e6;
+        else
+            ms = -1;
+        fclose(fp);
+        if (ms < 0)
+            break;
+    }
+    closedir(d);
+    return ms;
 }
 
 /* Runs one job to its end in a fresh world and checks its output against
@@ -290,6 +347,9 @@ static int run_job(enum shape s, uint64_t records, uint64_t interval_ms,
         .chk_bytes = io.bytes_written,
     };
     res->rps = t_fin > t_run ? (double)records / ((double)(t_fin - t_run) / 1e9) : 0;
+    res->cpu_task_ms = threads_cpu_ms("tm");
+    res->cpu_offload_ms = threads_cpu_ms("ofl-");
+    res->cpu_dfs_ms = threads_cpu_ms("dfs");
     rc = 0;
 out:
     harness_down(&h);
@@ -337,14 +397,49 @@ static void medians(const struct run_result *r, const double *floor, int n,
     f->floor_rps = bench_median(v[7], n);
 }
 
+/* What only both runs of each checkpoint pair tell, medians over the pairs;
+ * a CPU figure is -1 when no pair had both a periodic checkpoint (--quick
+ * runs are too short) and readable thread times. */
+struct chk_figs {
+    double overhead_min, overhead_max;  /* of single pairs: the spread */
+    double task_ms, offload_ms, dfs_ms; /* CPU per checkpoint, see the top */
+};
+
+static void pair_figs(const struct run_result *off, const struct run_result *on, int n,
+                      struct chk_figs *cf)
+{
+    double v[3][MAX_REPS];
+    int m = 0;
+    cf->overhead_min = INFINITY;
+    cf->overhead_max = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        double ov = 1.0 - on[i].rps / off[i].rps;
+        cf->overhead_min = fmin(cf->overhead_min, ov);
+        cf->overhead_max = fmax(cf->overhead_max, ov);
+        if (on[i].checkpoints <= off[i].checkpoints || on[i].cpu_task_ms < 0 ||
+            off[i].cpu_task_ms < 0 || on[i].cpu_offload_ms < 0 || on[i].cpu_dfs_ms < 0)
+            continue;
+        v[0][m] = (on[i].cpu_task_ms - off[i].cpu_task_ms) /
+                  (on[i].checkpoints - off[i].checkpoints);
+        v[1][m] = on[i].cpu_offload_ms / on[i].checkpoints;
+        v[2][m] = on[i].cpu_dfs_ms / on[i].checkpoints;
+        m++;
+    }
+    cf->task_ms = m ? bench_median(v[0], m) : -1;
+    cf->offload_ms = m ? bench_median(v[1], m) : -1;
+    cf->dfs_ms = m ? bench_median(v[2], m) : -1;
+}
+
 typedef int (*floor_fn)(uint64_t records, uint64_t keys, double *rps);
 
 /* Runs shape s n times with checkpoint interval iv.  With floor_of, the
  * floor runs right before each repetition, so a machine busy with something
  * else for a while slows figure and floor alike; with iv2, a second variant
- * runs after each repetition (into f2), for the same reason. */
+ * runs after each repetition (into f2, and what the pairs tell into cf),
+ * for the same reason. */
 static int measure(enum shape s, uint64_t records, int n, floor_fn floor_of, uint64_t keys,
-                   uint64_t iv, struct job_figs *f, int64_t iv2, struct job_figs *f2)
+                   uint64_t iv, struct job_figs *f, int64_t iv2, struct job_figs *f2,
+                   struct chk_figs *cf)
 {
     struct eng_expected *e = NULL;
     int rc = reference_of(s, records, &e);
@@ -365,8 +460,10 @@ static int measure(enum shape s, uint64_t records, int n, floor_fn floor_of, uin
     if (rc < 0)
         return rc;
     medians(r, floor_of ? fl : NULL, n, f);
-    if (f2)
+    if (f2) {
         medians(r2, NULL, n, f2);
+        pair_figs(r, r2, n, cf);
+    }
     return 0;
 }
 
@@ -401,15 +498,16 @@ int bench_engine(json_t **out)
 {
     const struct sizes *z = bench_quick ? &quick_sizes : &full_sizes;
     struct job_figs pass, keyed, chk_on, chk_off;
+    struct chk_figs cf;
     double chan = 0, kstate = 0;
     double t0 = bench_now_ms();
     int rc;
     if ((rc = measure(SHAPE_PASS, z->pass_records, z->job_reps, bench_floor_ring, PASS_KEYS, 0,
-                      &pass, -1, NULL)) < 0 ||
+                      &pass, -1, NULL, NULL)) < 0 ||
         (rc = measure(SHAPE_KEYED, z->keyed_records, z->job_reps, bench_floor_hashagg,
-                      KEYED_KEYS, 0, &keyed, -1, NULL)) < 0 ||
+                      KEYED_KEYS, 0, &keyed, -1, NULL, NULL)) < 0 ||
         (rc = measure(SHAPE_CHK, z->chk_records, z->chk_reps, NULL, 0, 0, &chk_off,
-                      CHK_INTERVAL_MS, &chk_on)) < 0 ||
+                      CHK_INTERVAL_MS, &chk_on, &cf)) < 0 ||
         (rc = floor_median(bench_floor_chan, z->pass_records, PASS_KEYS, z->job_reps,
                            &chan)) < 0 ||
         (rc = floor_median(bench_floor_kstate, z->keyed_records, KEYED_KEYS, z->job_reps,
@@ -455,6 +553,11 @@ int bench_engine(json_t **out)
     put(o, "chk_flow_overhead", 1.0 - chk_on.flow_rps / chk_off.flow_rps);
     put(o, "chk_checkpoints", chk_on.checkpoints);
     put(o, "chk_bytes_written", chk_on.chk_bytes);
+    put(o, "chk_overhead_min", cf.overhead_min);
+    put(o, "chk_overhead_max", cf.overhead_max);
+    put(o, "chk_cpu_ms_task", cf.task_ms);
+    put(o, "chk_cpu_ms_offload", cf.offload_ms);
+    put(o, "chk_cpu_ms_dfs", cf.dfs_ms);
     put(o, "bench_wall_s", (bench_now_ms() - t0) / 1000.0);
     /* Two cores shared with whatever else runs: say how busy the machine was. */
     double load = -1;
