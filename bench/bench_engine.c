@@ -244,42 +244,44 @@ static void dump_events(const struct eng_job *j)
         fprintf(stderr, "    at %.3f ms: %s\n", (double)e->t_ns / 1e6, e->text);
 }
 
-/* CPU time used so far by this process's threads whose name starts with
- * `prefix` (the first field of /proc/self/task/<tid>/schedstat, in ns), or
- * -1 when it cannot be read.  Threads of earlier runs have exited. */
-static double threads_cpu_ms(const char *prefix)
+/* CPU time used so far by this process's threads, summed by name (see the
+ * top): the first field of /proc/self/task/<tid>/schedstat, in ns.  A sum
+ * is -1 when a thread's times cannot be read.  Threads of earlier runs have
+ * exited. */
+static void threads_cpu(struct run_result *res)
 {
+    static const char *const prefix[3] = { "tm", "ofl-", "dfs" };
+    double ms[3] = { 0, 0, 0 };
     DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    double ms = 0;
     struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
+    while (d && (e = readdir(d))) {
         char path[sizeof("/proc/self/task//schedstat") + sizeof(e->d_name)], comm[32] = "";
-        unsigned long long ns;
         snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-        FILE *fp = fopen(path, "r");
+        FILE *fp = e->d_name[0] == '.' ? NULL : fopen(path, "r");
         if (!fp)
-            continue;   /* the thread has just exited */
-        bool named = fgets(comm, sizeof(comm), fp) && strncmp(comm, prefix, strlen(prefix)) == 0;
+            continue;   /* not a thread, or it has just exited */
+        bool named = fgets(comm, sizeof(comm), fp) != NULL;
         fclose(fp);
-        if (!named)
+        int k = 0;
+        while (named && k < 3 && strncmp(comm, prefix[k], strlen(prefix[k])) != 0)
+            k++;
+        if (!named || k == 3)
             continue;
+        unsigned long long ns;
         snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
         if (!(fp = fopen(path, "r")))
             continue;
-        if (fscanf(fp, "%llu", &ns) == 1)
-            ms += (double)ns / 1e6;
-        else
-            ms = -1;
+        if (fscanf(fp, "%llu", &ns) != 1)
+            ms[k] = -1;
+        else if (ms[k] >= 0)
+            ms[k] += (double)ns / 1e6;
         fclose(fp);
-        if (ms < 0)
-            break;
     }
-    closedir(d);
-    return ms;
+    if (d)
+        closedir(d);
+    res->cpu_task_ms = d ? ms[0] : -1;
+    res->cpu_offload_ms = d ? ms[1] : -1;
+    res->cpu_dfs_ms = d ? ms[2] : -1;
 }
 
 /* Runs one job to its end in a fresh world and checks its output against
@@ -347,9 +349,7 @@ static int run_job(enum shape s, uint64_t records, uint64_t interval_ms,
         .chk_bytes = io.bytes_written,
     };
     res->rps = t_fin > t_run ? (double)records / ((double)(t_fin - t_run) / 1e9) : 0;
-    res->cpu_task_ms = threads_cpu_ms("tm");
-    res->cpu_offload_ms = threads_cpu_ms("ofl-");
-    res->cpu_dfs_ms = threads_cpu_ms("dfs");
+    threads_cpu(res);
     rc = 0;
 out:
     harness_down(&h);
