@@ -1,7 +1,7 @@
 /*
  * run_internal.h - what the runner's files share: run_build.c (scenario to
- * configuration and job graphs), run.c (the run itself), run_report.c (the
- * run object and the expectations).
+ * configuration and job graphs), run.c (the run itself), run_faults.c (the
+ * fault plan), run_report.c (the run object and the expectations).
  */
 #ifndef SCN_RUN_INTERNAL_H
 #define SCN_RUN_INTERNAL_H
@@ -93,6 +93,13 @@ size_t run__unmodelled(const struct scn_scenario *s, const char **out, size_t ca
 
 /* run_report.c: the run object; returns SCN_RUN_OK or SCN_RUN_FAILED. */
 int run__report(struct run *r, json_t **out);
+
+/* run_faults.c: fires one fault now (skipped, with the reason logged, when
+ * its target does not exist in this mode yet) ... */
+void run__fire(struct run *r, struct run_fault *rf);
+/* ... and fires the event-triggered faults whose event has happened since
+ * the last look (act false: only tells whether any has); true if any has. */
+bool run__check_events(struct run *r, bool act);
 
 /* run.c: a progress line on stderr (unless quiet). */
 void run__say(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
