@@ -115,6 +115,11 @@ int scn__kv_key(struct scn__ctx *c, const char *what, const char *const *names, 
                 const struct scn__tok **key);
 /* False (and an error) when KEY was already given at *SEEN. */
 bool scn__kv_once(struct scn__ctx *c, struct scn_pos *seen, const struct scn__tok *key);
+/* scn__kv_key, then scn__kv_once against SEEN[index]: the index of a key
+ * given for the first time (its value next), -1 syntax error (abandon the
+ * statement), -2 unknown or repeated key (reported, value skipped). */
+int scn__kv_next(struct scn__ctx *c, const char *what, const char *const *names, size_t n,
+                 struct scn_pos *seen, const struct scn__tok **key);
 /* A job or application name: letters, digits, '-', '_'. */
 int scn__name_token(struct scn__ctx *c, const char *what, const struct scn__tok **out);
 int scn__parse_job(struct scn__ctx *c, const struct scn__tok *kw);

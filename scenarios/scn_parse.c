@@ -272,6 +272,17 @@ bool scn__kv_once(struct scn__ctx *c, struct scn_pos *seen, const struct scn__to
     return true;
 }
 
+int scn__kv_next(struct scn__ctx *c, const char *what, const char *const *names, size_t n,
+                 struct scn_pos *seen, const struct scn__tok **key)
+{
+    int k = scn__kv_key(c, what, names, n, key);
+    if (k >= 0 && !scn__kv_once(c, &seen[k], *key)) {
+        scn__next(c);   /* the repeated value */
+        return -2;
+    }
+    return k;
+}
+
 static bool once_stmt(struct scn__ctx *c, struct scn_pos *seen, const struct scn__tok *kw)
 {
     if (seen->line) {
@@ -297,14 +308,11 @@ static int parse_cluster(struct scn__ctx *c, const struct scn__tok *kw)
         return -1;
     cl->pos = kw->pos;
     while (scn__peek(c)->kind != SCN__TOK_END) {
-        int k = scn__kv_key(c, "cluster setting", names, 8, &key);
+        int k = scn__kv_next(c, "cluster setting", names, 8, seen, &key);
         if (k == -1)
             return -1;
-        if (k == -2 || !scn__kv_once(c, &seen[k], key)) {
-            if (k >= 0)
-                scn__next(c);
+        if (k < 0)
             continue;
-        }
         switch (k) {
         case 0: scn__count32(c, &cl->taskmanagers); break;
         case 1: scn__count32(c, &cl->slots); break;
@@ -349,14 +357,11 @@ static int parse_dfs(struct scn__ctx *c, const struct scn__tok *kw)
         return -1;
     c->s->dfs.pos = kw->pos;
     while (scn__peek(c)->kind != SCN__TOK_END) {
-        int k = scn__kv_key(c, "dfs setting", names, 4, &key);
+        int k = scn__kv_next(c, "dfs setting", names, 4, seen, &key);
         if (k == -1)
             return -1;
-        if (k == -2 || !scn__kv_once(c, &seen[k], key)) {
-            if (k >= 0)
-                scn__next(c);
+        if (k < 0)
             continue;
-        }
         if (k == 0)
             scn__value_u64(c, scn_parse_size_rate, "a bandwidth", &c->s->dfs.bandwidth);
         else if (k == 1)
@@ -379,14 +384,11 @@ static int parse_probe(struct scn__ctx *c, const struct scn__tok *kw)
     c->s->probe.present = true;
     c->s->probe.pos = kw->pos;
     while (scn__peek(c)->kind != SCN__TOK_END) {
-        int k = scn__kv_key(c, "probe setting", names, 2, &key);
+        int k = scn__kv_next(c, "probe setting", names, 2, seen, &key);
         if (k == -1)
             return -1;
-        if (k == -2 || !scn__kv_once(c, &seen[k], key)) {
-            if (k >= 0)
-                scn__next(c);
+        if (k < 0)
             continue;
-        }
         if (k == 0)
             scn__duration(c, &c->s->probe.every_ns);
         else

@@ -195,14 +195,11 @@ int scn__parse_job(struct scn__ctx *c, const struct scn__tok *kw)
         return -1;
     }
     while (scn__peek(c)->kind != SCN__TOK_END) {
-        int k = scn__kv_key(c, "job setting", names, 4, &key);
+        int k = scn__kv_next(c, "job setting", names, 4, seen, &key);
         if (k == -1)
             return -1;
-        if (k == -2 || !scn__kv_once(c, &seen[k], key)) {
-            if (k >= 0)
-                scn__next(c);
+        if (k < 0)
             continue;
-        }
         if (k == 0)
             scn__count32(c, &job->parallelism);
         else if (k == 1)

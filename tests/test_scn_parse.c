@@ -378,6 +378,9 @@ static const struct bad bad_cases[] = {
      "1:18: error: 'magic' is not a value of 'provider' (use standalone or active)"},
     {"cluster taskmanagers=2 quota=3\n" J, "1:24: error: 'quota' needs provider=active"},
     {"cluster slots=2 slots=3\n" J, "1:17: error: 'slots' is given twice (first at line 1)"},
+    {"probe every=1s every=2s\n" J, "1:16: error: 'every' is given twice (first at line 1)"},
+    {"job a source=sequence(records=10) | sink parallelism=2 parallelism=3\n",
+     "1:56: error: 'parallelism' is given twice (first at line 1)"},
     {"cluster\ncluster\n" J, "2:1: error: a second 'cluster' statement (the first is at line 1)"},
     {"config heartbeat.intervall=10s\n" J,
      "1:8: error: unknown configuration key 'heartbeat.intervall' (did you mean "
