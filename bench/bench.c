@@ -44,6 +44,18 @@ double bench_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+double bench_loadavg(void)
+{
+    double load = -1;
+    FILE *fp = fopen("/proc/loadavg", "r");
+    if (fp) {
+        if (fscanf(fp, "%lf", &load) != 1)
+            load = -1;
+        fclose(fp);
+    }
+    return load;
+}
+
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: minicluster bench NAME [--quick] [--json FILE]\n\nbenches:\n");

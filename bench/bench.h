@@ -26,5 +26,8 @@ extern bool bench_quick;
 /* Shared by the benches. */
 double bench_median(double *v, int n);
 double bench_now_ms(void);
+/* The 1-minute load average (/proc/loadavg), -1 when unreadable: how busy the
+ * machine was, reported next to figures it would skew. */
+double bench_loadavg(void);
 
 #endif

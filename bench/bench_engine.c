@@ -560,14 +560,7 @@ int bench_engine(json_t **out)
     put(o, "chk_cpu_ms_dfs", cf.dfs_ms);
     put(o, "bench_wall_s", (bench_now_ms() - t0) / 1000.0);
     /* Two cores shared with whatever else runs: say how busy the machine was. */
-    double load = -1;
-    FILE *fp = fopen("/proc/loadavg", "r");
-    if (fp) {
-        if (fscanf(fp, "%lf", &load) != 1)
-            load = -1;
-        fclose(fp);
-    }
-    put(o, "loadavg_1min", load);
+    put(o, "loadavg_1min", bench_loadavg());
     /* A figure that is zero, negative or not a number measured nothing. */
     if (!sane(pass.rps) || !sane(pass.floor_rps) || !sane(keyed.rps) ||
         !sane(keyed.floor_rps) || !sane(chk_on.rps) || !sane(chk_off.rps) ||

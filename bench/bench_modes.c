@@ -297,18 +297,6 @@ out:
     return rc;
 }
 
-static double loadavg(void)
-{
-    double load = -1;
-    FILE *fp = fopen("/proc/loadavg", "r");
-    if (fp) {
-        if (fscanf(fp, "%lf", &load) != 1)
-            load = -1;
-        fclose(fp);
-    }
-    return load;
-}
-
 int bench_modes(json_t **out)
 {
     static const struct bench_modes_sizes full = { .seq = 50, .bursts = 10, .burst = 200,
@@ -319,7 +307,7 @@ int bench_modes(json_t **out)
     struct bench_modes_figs f = { 0 };
     struct eng_expected *ex = NULL;
     char err[256];
-    double t0 = bench_now_ms(), load0 = loadavg();
+    double t0 = bench_now_ms(), load0 = bench_loadavg();
     struct eng_jobgraph *g = bench_modes_graph();
     int rc = eng_reference(g, &ex, err, sizeof(err));
     eng_jobgraph_free(g);
@@ -328,7 +316,7 @@ int bench_modes(json_t **out)
     double pj[32], app[32], pjs[32], apps[32];
     if ((rc = session(z, ex, &f)) < 0)
         goto out;
-    double load1 = loadavg();
+    double load1 = bench_loadavg();
     for (int i = 0; i < z->cycles && rc == 0; i++)
         if ((rc = cycle(false, ex, &pj[i], &pjs[i])) == 0)
             rc = cycle(true, ex, &app[i], &apps[i]);

@@ -58,18 +58,6 @@ static void say(const char *what, const struct bench_rec_result *r)
             r->bound_ms);
 }
 
-static double loadavg(void)
-{
-    double load = -1;
-    FILE *fp = fopen("/proc/loadavg", "r");
-    if (fp) {
-        if (fscanf(fp, "%lf", &load) != 1)
-            load = -1;
-        fclose(fp);
-    }
-    return load;
-}
-
 /* The scenario of part 3: the bench's job at Flink's defaults, a silent kill. */
 static const char kill_scenario[] =
     "cluster  taskmanagers=3 slots=1 provider=standalone ha=off\n"
@@ -140,7 +128,7 @@ int bench_recovery(json_t **out)
     int rc;
     double t0 = bench_now_ms();
     for (int i = 0; i < reps; i++) {
-        load[i] = loadavg();
+        load[i] = bench_loadavg();
         if ((rc = bench_rec_run(&real, &r[i])) < 0)
             return rc;
         say("real, tuned heartbeats:", &r[i]);
