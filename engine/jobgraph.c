@@ -41,6 +41,7 @@ static const char *const op_names[ENG_OP_KIND_COUNT] = {
     [ENG_OP_STALL] = "stall",
     [ENG_OP_BURN] = "burn",
     [ENG_OP_ALLOC] = "alloc",
+    [ENG_OP_DISCARD] = "discard",
 };
 
 static const char *const edge_names[ENG_EDGE_KIND_COUNT] = {
@@ -74,6 +75,11 @@ int eng_op_kind_parse(const char *name, enum eng_op_kind *out)
 bool eng_op_kind_is_source(enum eng_op_kind kind)
 {
     return kind == ENG_OP_SOURCE_SEQUENCE || kind == ENG_OP_SOURCE_RANDOM;
+}
+
+bool eng_op_kind_is_sink(enum eng_op_kind kind)
+{
+    return kind == ENG_OP_SINK || kind == ENG_OP_DISCARD;
 }
 
 uint32_t eng_default_max_parallelism(uint32_t parallelism)
@@ -298,7 +304,7 @@ static int check_edges(const struct eng_jobgraph *g, char *err, size_t errlen)
             return fail(err, errlen,
                         "source '%s' has an input from '%s'; a source takes no inputs",
                         t->name, f->name);
-        if (f->kind == ENG_OP_SINK)
+        if (eng_op_kind_is_sink(f->kind))
             return fail(err, errlen,
                         "sink '%s' has an output to '%s'; a sink takes no outputs",
                         f->name, t->name);
@@ -316,7 +322,7 @@ static int check_shape(const struct eng_jobgraph *g, char *err, size_t errlen)
     bool source = false, sink = false;
     for (uint32_t i = 0; i < g->nv; i++) {
         source |= eng_op_kind_is_source(g->v[i].kind);
-        sink |= g->v[i].kind == ENG_OP_SINK;
+        sink |= eng_op_kind_is_sink(g->v[i].kind);
     }
     if (!source)
         return fail(err, errlen,

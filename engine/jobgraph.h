@@ -33,6 +33,7 @@ enum eng_op_kind {
     ENG_OP_STALL,           /* blocks its task for a while at a record */
     ENG_OP_BURN,            /* spends CPU per record */
     ENG_OP_ALLOC,           /* holds `bytes_per_key` of state per key */
+    ENG_OP_DISCARD,         /* sink that drops records, keeping a count and digest */
     ENG_OP_KIND_COUNT       /* number of kinds, not a kind */
 };
 
@@ -82,6 +83,7 @@ const char *eng_edge_kind_name(enum eng_edge_kind kind);
 /* Parse a kind name (case-insensitive); 0, or -EINVAL for an unknown name. */
 int eng_op_kind_parse(const char *name, enum eng_op_kind *out);
 bool eng_op_kind_is_source(enum eng_op_kind kind);
+bool eng_op_kind_is_sink(enum eng_op_kind kind);      /* SINK or DISCARD */
 
 /* Flink's default max parallelism: 1.5 x parallelism rounded up to a power
  * of two, clamped to [128, 32768]. */

@@ -25,6 +25,11 @@ struct eng_op *eng__op_test_new(const struct eng_vertex *v, const struct eng_op_
                                 char *err, size_t errlen);
 struct eng_op *eng__op_sink_new(const struct eng_vertex *v, const struct eng_op_env *env,
                                 char *err, size_t errlen);
+struct eng_op *eng__op_discard_new(const struct eng_vertex *v, const struct eng_op_env *env,
+                                   char *err, size_t errlen);
+/* A DISCARD instance's count and digest so far (the reference model's way
+ * to its receipt; op_discard.c). */
+void eng__op_discard_receipt(const struct eng_op *op, uint64_t *records, uint64_t *digest);
 
 /* A zeroed instance of `size` bytes (>= sizeof(struct eng_op), the base
  * first) with ops, vertex and env filled in; rt_xcalloc, never NULL. */

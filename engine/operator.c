@@ -132,6 +132,8 @@ struct eng_op *eng_op_new(const struct eng_vertex *v, const struct eng_op_env *e
         return eng__op_test_new(v, env, err, errlen);
     case ENG_OP_SINK:
         return eng__op_sink_new(v, env, err, errlen);
+    case ENG_OP_DISCARD:
+        return eng__op_discard_new(v, env, err, errlen);
     case ENG_OP_KIND_COUNT:
         break;
     }

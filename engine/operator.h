@@ -117,7 +117,8 @@ struct eng_op {
 /* Creates an instance of vertex v for env (allocations on the current node).
  * Returns NULL, with a reason in err, for a kind with no implementation or
  * arguments the kind cannot run with (WINDOW with window_ms 0, FLATMAP with
- * fanout 0, a SINK without env->output, ALLOC above 4 GiB per key). */
+ * fanout 0, a SINK without env->output, a DISCARD without it outside the reference,
+ * ALLOC above 4 GiB per key). */
 struct eng_op *eng_op_new(const struct eng_vertex *v, const struct eng_op_env *env,
                           char *err, size_t errlen);
 /* Frees an instance and its keyed state; NULL is a no-op.  Also the way to
@@ -171,7 +172,19 @@ uint32_t eng_output_fence(struct eng_output *o, uint32_t vertex, uint32_t subtas
  * already committed a txn >= txn. */
 int eng_output_commit(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint64_t txn,
                       const struct eng_record *rec, uint32_t n, bool *applied);
-uint64_t eng_output_records(const struct eng_output *o);   /* committed so far */
+/* A DISCARD sink's receipt: publishes that (vertex, subtask) had received
+ * `records` records with additive digest `digest` (op_discard.c) when
+ * checkpoint `chk` was taken, once that checkpoint has completed.  The
+ * receipt of the highest chk stands; an older or equal one is ignored.
+ * epoch as for eng_output_stage: -ESTALE from a fenced-off instance. */
+int eng_output_publish(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint32_t epoch,
+                       uint64_t chk, uint64_t records, uint64_t digest);
+/* The standing receipts summed over every DISCARD subtask: records, and
+ * digests added modulo 2^64 (so a sum over subtasks does not depend on how
+ * records were spread among them).  Both 0 when none was published. */
+void eng_output_receipts(const struct eng_output *o, uint64_t *records, uint64_t *digest);
+/* Committed so far: records of committed txns plus standing receipts. */
+uint64_t eng_output_records(const struct eng_output *o);
 uint64_t eng_output_pending_records(const struct eng_output *o); /* staged, uncommitted */
 /* The highest txn committed by sink subtask (vertex, subtask), or 0 for none
  * (checkpoint ids, hence txn ids, start at 1). */

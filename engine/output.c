@@ -30,6 +30,10 @@
  * commit are the same as if its records had been applied one by one.  Spare
  * tables of committed txns are kept for the next ones.  Pending records are
  * invisible to every reader (records, keys, foreach, hence eng_output_verify).
+ *
+ * A DISCARD subtask (op_discard.c) writes no records, only a receipt per
+ * completed checkpoint: its count and digest, kept in its owner entry, the
+ * newest checkpoint's standing.  Their counts add to the committed records.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -62,12 +66,15 @@ struct owner {
     uint64_t txn;           /* highest committed */
     uint64_t keys_hint;     /* keys of its last txn: the size a new one starts at */
     struct txn *pending;    /* ascending id */
+    /* A DISCARD subtask's standing receipt (eng_output_publish); chk 0: none. */
+    uint64_t receipt_chk, receipt_records, receipt_digest;
 };
 
 struct eng_output {
     pthread_mutex_t lock;
     struct ktab committed;
     uint64_t records;               /* committed */
+    uint64_t receipt_records;       /* summed over the owners' receipts */
     uint64_t pending_records;
     struct owner *owners;
     uint32_t n_owners, cap_owners;
@@ -435,11 +442,40 @@ int eng_output_commit(struct eng_output *o, uint32_t vertex, uint32_t subtask, u
     return 0;
 }
 
+/* Publishes a DISCARD subtask's receipt; see operator.h. */
+int eng_output_publish(struct eng_output *o, uint32_t vertex, uint32_t subtask, uint32_t epoch,
+                       uint64_t chk, uint64_t records, uint64_t digest)
+{
+    pthread_mutex_lock(&o->lock);
+    struct owner *w = get_owner(o, vertex, subtask);
+    int rc = epoch == w->epoch ? 0 : -ESTALE;
+    if (rc == 0 && chk > w->receipt_chk) {
+        o->receipt_records += records - w->receipt_records;
+        w->receipt_chk = chk;
+        w->receipt_records = records;
+        w->receipt_digest = digest;
+    }
+    pthread_mutex_unlock(&o->lock);
+    return rc;
+}
+
+void eng_output_receipts(const struct eng_output *o, uint64_t *records, uint64_t *digest)
+{
+    struct eng_output *m = (struct eng_output *)o;
+    pthread_mutex_lock(&m->lock);
+    uint64_t d = 0;
+    for (uint32_t i = 0; i < o->n_owners; i++)
+        d += o->owners[i].receipt_digest;
+    *records = o->receipt_records;
+    *digest = d;
+    pthread_mutex_unlock(&m->lock);
+}
+
 uint64_t eng_output_records(const struct eng_output *o)
 {
     struct eng_output *m = (struct eng_output *)o;  /* the lock is not part of the value */
     pthread_mutex_lock(&m->lock);
-    uint64_t r = o->records;
+    uint64_t r = o->records + o->receipt_records;
     pthread_mutex_unlock(&m->lock);
     return r;
 }

@@ -12,7 +12,8 @@
  * BROADCAST to every consumer.  Sources take turns one batch at a time; a
  * rate-limited source's clock simply jumps to its wake-up time.  What
  * reaches a sink is committed into a private struct eng_output, so expected
- * and actual output are the same kind of table.
+ * and actual output are the same kind of table; a DISCARD runs as itself and
+ * its count and digest are published there as its receipt.
  *
  * Verification rule (eng_output_verify): per key, the committed record count
  * must equal the expected one (the shortfall is "lost", the excess
@@ -27,12 +28,20 @@
  * every vertex on the way from the sources has a single input that is
  * either FORWARD or comes from parallelism 1 (REBALANCE only into
  * parallelism 1).
+ *
+ * DISCARD receipts are compared summed over subtasks: fewer records than
+ * expected are "lost", more "duplicated", the same count with another
+ * digest one wrong value.  A digest covers every value a DISCARD received,
+ * and a running aggregate's values depend on the order of its input, so a
+ * DISCARD is accepted only where it has one deterministic input stream, as
+ * a WINDOW.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "engine/jobgraph.h"
+#include "engine/op_internal.h"
 #include "engine/operator.h"
 #include "runtime/rt_mem.h"
 
@@ -163,11 +172,15 @@ static int check_graph(const struct eng_jobgraph *g, char *err, size_t errlen)
     }
     for (uint32_t v = 0; v < nv; v++) {
         const struct eng_vertex *x = eng_jobgraph_vertex(g, v);
-        if (x->kind == ENG_OP_WINDOW && !ordered[v]) {
-            snprintf(err, errlen, "window '%s' receives a key's records from several "
-                     "parallel producers, so which records are late depends on timing and "
-                     "its output is not deterministic; feed it through forward edges or "
-                     "from parallelism 1", x->name);
+        const char *why =
+            x->kind == ENG_OP_WINDOW ? "which records are late depends on timing and its "
+                                       "output is not deterministic" :
+            x->kind == ENG_OP_DISCARD ? "the values a running aggregate before it emits "
+                                        "depend on timing, and so does its digest" : NULL;
+        if (why && !ordered[v]) {
+            snprintf(err, errlen, "%s '%s' receives a key's records from several parallel "
+                     "producers, so %s; feed it through forward edges or from parallelism 1",
+                     eng_op_kind_name(x->kind), x->name, why);
             rt_free(ordered);
             return -EINVAL;
         }
@@ -265,6 +278,11 @@ int eng_reference(const struct eng_jobgraph *g, struct eng_expected **out, char 
     for (uint32_t v = 0; v < r.nv; v++) {
         const struct eng_vertex *x = eng_jobgraph_vertex(g, v);
         for (uint32_t s = 0; s < x->parallelism; s++) {
+            if (rc == 0 && x->kind == ENG_OP_DISCARD && r.op[v][s]) {
+                uint64_t records, digest;
+                eng__op_discard_receipt(r.op[v][s], &records, &digest);
+                eng_output_publish(r.sink, v, s, 0, 1, records, digest);
+            }
             if (r.op[v])
                 eng_op_free(r.op[v][s]);
             if (r.out[v])
@@ -343,9 +361,19 @@ void eng_output_verify(const struct eng_output *o, const struct eng_expected *e,
     out->expected = eng_output_records(e->out);
     out->committed = eng_output_records(o);
     uint64_t keys = eng_output_key_count(o);
-    if (out->committed > c.matched_records)
-        out->duplicated += out->committed - c.matched_records;
+    uint64_t exp_receipts, exp_digest, got_receipts, got_digest;
+    eng_output_receipts(e->out, &exp_receipts, &exp_digest);
+    eng_output_receipts(o, &got_receipts, &got_digest);
+    if (out->committed - got_receipts > c.matched_records)
+        out->duplicated += out->committed - got_receipts - c.matched_records;
     if (keys > c.matched_keys)
         out->wrong_values += keys - c.matched_keys;
+    /* DISCARD receipts: a count and a digest for all their records. */
+    if (got_receipts < exp_receipts)
+        out->lost += exp_receipts - got_receipts;
+    else if (got_receipts > exp_receipts)
+        out->duplicated += got_receipts - exp_receipts;
+    else if (got_digest != exp_digest)
+        out->wrong_values++;
     out->exactly_once = out->lost == 0 && out->duplicated == 0 && out->wrong_values == 0;
 }

@@ -510,7 +510,7 @@ struct rt_actor *eng_task_spawn(struct rt_node *n, const struct eng_deploy *d)
                                   .subtask = k->t->subtask, .parallelism = v->parallelism,
                                   .max_parallelism = v->max_parallelism, .attempt = d->attempt,
                                   .node = n,
-                                  .output = v->kind == ENG_OP_SINK ? d->job->output : NULL };
+                                  .output = eng_op_kind_is_sink(v->kind) ? d->job->output : NULL };
         char err[160];
         struct eng_op *op = eng_op_new(v, &env, err, sizeof(err));
         if (!op) {
@@ -521,7 +521,7 @@ struct rt_actor *eng_task_spawn(struct rt_node *n, const struct eng_deploy *d)
         k->ops[k->nops++] = op;
     }
     k->is_source = eng_op_kind_is_source(k->ops[0]->vertex->kind);
-    k->is_sink = k->ops[k->nops - 1]->vertex->kind == ENG_OP_SINK;
+    k->is_sink = eng_op_kind_is_sink(k->ops[k->nops - 1]->vertex->kind);
     wire(k);
     rt_trace(rt_node_world(n), n, "task_deploy", "\"job\":%u,\"task\":%u,\"attempt\":%u,\"restore\":%llu",
              d->job->id, d->task, d->attempt, (unsigned long long)d->restore_checkpoint);

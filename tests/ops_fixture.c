@@ -106,6 +106,18 @@ struct eng_rvec ops_run(struct eng_op *op, const struct eng_record *in, uint32_t
     return out;
 }
 
+/* Feeds a sink in[from, to) in runs of 100; a sink emits nothing. */
+void ops_feed(struct eng_op *op, const struct eng_record *in, uint32_t from, uint32_t to)
+{
+    while (from < to) {
+        uint32_t n = to - from < 100 ? to - from : 100;
+        struct eng_rvec out = ops_run(op, in + from, n);
+        assert_int_equal(out.n, 0);
+        eng_rvec_free(&out);
+        from += n;
+    }
+}
+
 /* Pulls n records from a source (unthrottled) into rec. */
 void ops_pull(struct eng_op *op, struct eng_record *rec, uint32_t n)
 {

@@ -27,6 +27,7 @@ void ops_snap_init(struct eng_snap_state *st, uint64_t id, uint32_t maxp);
 void ops_snap_encode(struct eng_op *op, uint64_t id, uint8_t **buf, size_t *len);
 void ops_restore_from(struct eng_op *op, const uint8_t *buf, size_t len, uint32_t first, uint32_t last);
 struct eng_rvec ops_run(struct eng_op *op, const struct eng_record *in, uint32_t n);
+void ops_feed(struct eng_op *op, const struct eng_record *in, uint32_t from, uint32_t to);
 void ops_pull(struct eng_op *op, struct eng_record *rec, uint32_t n);
 
 #endif

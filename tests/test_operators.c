@@ -58,6 +58,9 @@ static void test_new_errors(void **state)
     const struct eng_vertex *sk = ops_vertex(f, "sk", ENG_OP_SINK, &a, 1, 0);
     assert_null(eng_op_new(sk, &env, f->err, sizeof(f->err)));
     assert_non_null(strstr(f->err, "output"));
+    const struct eng_vertex *dk = ops_vertex(f, "dk", ENG_OP_DISCARD, &a, 1, 0);
+    assert_null(eng_op_new(dk, &env, f->err, sizeof(f->err)));
+    assert_non_null(strstr(f->err, "no output to publish"));
     struct eng_vertex bogus = *sk;
     bogus.kind = ENG_OP_KIND_COUNT;
     assert_null(eng_op_new(&bogus, &env, f->err, sizeof(f->err)));
