@@ -586,8 +586,9 @@ int bench_engine(json_t **out)
         !sane(chk_on.rps) || !sane(chk_off.rps) ||
         !isfinite(overhead)) {
         fprintf(stderr, "bench engine: a figure is not a positive finite number "
-                "(passthrough %g, ring %g, keyed %g, hashagg %g, checkpointed %g/%g)\n",
-                pass.rps, pass.floor_rps, keyed.rps, keyed.floor_rps, chk_on.rps, chk_off.rps);
+                "(passthrough %g, ring %g, keyed %g, hashagg %g, keyed-txn %g, hashagg %g, "
+                "checkpointed %g/%g)\n", pass.rps, pass.floor_rps, keyed.rps, keyed.floor_rps,
+                txn.rps, txn.floor_rps, chk_on.rps, chk_off.rps);
         json_decref(o);
         return -EPROTO;
     }

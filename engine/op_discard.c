@@ -71,21 +71,15 @@ struct discard_op {
     uint32_t n_pending;
 };
 
-static void fence(struct discard_op *d)
-{
-    struct eng_op *op = &d->base;
-    if (op->env.output)
-        d->epoch = eng_output_fence(op->env.output, op->env.vertex, op->env.subtask,
-                                    d->restored, NULL);
-}
-
+/* Publishes r, fencing the subtask first if this instance has not yet. */
 static int publish(struct discard_op *d, const struct receipt *r)
 {
     struct eng_op *op = &d->base;
     if (!op->env.output)
         return 0;   /* the reference model reads the receipt itself */
     if (!d->epoch)
-        fence(d);
+        d->epoch = eng_output_fence(op->env.output, op->env.vertex, op->env.subtask,
+                                    d->restored, NULL);
     int rc = eng_output_publish(op->env.output, op->env.vertex, op->env.subtask, d->epoch,
                                 r->chk, r->records, r->digest);
     if (rc == -ESTALE)
@@ -159,7 +153,7 @@ static int discard_restore(struct eng_op *op, const struct eng_snap_state *st)
     d->digest = digest;
     d->n_pending = 0;
     d->restored = chk;
-    fence(d);
+    d->epoch = 0;   /* fence anew: this instance takes the subtask over */
     return publish(d, &(struct receipt){ chk, records, digest });
 }
 
