@@ -51,6 +51,11 @@
  * task has received the last record; the rest up to FINISHED is the final
  * checkpoint and the sink's commit), *_wakes_per_batch (channel wake-ups per
  * data batch).
+ * Spreads: *_ratio_min/max (a repetition's job against the floor run next
+ * to it) and ring_rps_min/max, hashagg_rps_min/max (the floor alone).  On
+ * a shared machine the same bare loop can run 30 % faster or slower from
+ * one minute to the next, and the jobs with it, so a median is worth only
+ * as much as the spread beside it says.
  *
  * Every run is checked: the job must finish with no restart and its committed
  * output must be exactly the reference model's (eng_output_verify against
@@ -93,7 +98,7 @@ struct sizes {
     int chk_reps;   /* pairs: a ratio of two noisy figures needs more */
 };
 
-static const struct sizes full_sizes = { 8000000, 20000000, 20000000, 3, CHK_PAIRS };
+static const struct sizes full_sizes = { 8000000, 20000000, 20000000, 5, CHK_PAIRS };
 static const struct sizes quick_sizes = { 1000000, 500000, 500000, 1, 1 };
 
 enum shape { SHAPE_PASS, SHAPE_KEYED, SHAPE_KEYED_TXN, SHAPE_CHK };
@@ -383,6 +388,10 @@ static int reference_of(enum shape s, uint64_t records, struct eng_expected **ou
 struct job_figs {
     double rps, run_ms, drain_ms, flow_rps, wakes_per_batch, chk_bytes, checkpoints;
     double floor_rps;           /* the floor run next to each repetition */
+    /* The spread over the repetitions: of the floor alone (a bare loop, so
+     * what the machine itself varied by) and of the job against the floor
+     * run next to it. */
+    double floor_min, floor_max, ratio_min, ratio_max;
 };
 
 static void medians(const struct run_result *r, const double *floor, int n,
@@ -407,6 +416,14 @@ static void medians(const struct run_result *r, const double *floor, int n,
     f->chk_bytes = bench_median(v[5], n);
     f->checkpoints = bench_median(v[6], n);
     f->floor_rps = bench_median(v[7], n);
+    f->floor_min = f->ratio_min = INFINITY;
+    f->floor_max = f->ratio_max = -INFINITY;
+    for (int i = 0; floor && i < n; i++) {
+        f->floor_min = fmin(f->floor_min, floor[i]);
+        f->floor_max = fmax(f->floor_max, floor[i]);
+        f->ratio_min = fmin(f->ratio_min, r[i].rps / floor[i]);
+        f->ratio_max = fmax(f->ratio_max, r[i].rps / floor[i]);
+    }
 }
 
 /* What only both runs of each checkpoint pair tell, medians over the pairs;
@@ -545,6 +562,10 @@ int bench_engine(json_t **out)
     put(o, "passthrough_drain_ms", pass.drain_ms);
     put(o, "passthrough_flow_rps", pass.flow_rps);
     put(o, "passthrough_wakes_per_batch", pass.wakes_per_batch);
+    put(o, "passthrough_ratio_min", pass.ratio_min);
+    put(o, "passthrough_ratio_max", pass.ratio_max);
+    put(o, "ring_rps_min", pass.floor_min);
+    put(o, "ring_rps_max", pass.floor_max);
     put(o, "chan_rps", chan);
     json_object_set_new(o, "keyed_records", json_integer((json_int_t)z->keyed_records));
     json_object_set_new(o, "keyed_keys", json_integer(KEYED_KEYS));
@@ -552,6 +573,10 @@ int bench_engine(json_t **out)
     put(o, "keyed_drain_ms", keyed.drain_ms);
     put(o, "keyed_flow_rps", keyed.flow_rps);
     put(o, "keyed_wakes_per_batch", keyed.wakes_per_batch);
+    put(o, "keyed_ratio_min", keyed.ratio_min);
+    put(o, "keyed_ratio_max", keyed.ratio_max);
+    put(o, "hashagg_rps_min", keyed.floor_min);
+    put(o, "hashagg_rps_max", keyed.floor_max);
     /* The same job into the transactional sink, against its own floor runs. */
     put(o, "keyed_txn_rps", txn.rps);
     put(o, "keyed_txn_ratio", txn.rps / txn.floor_rps);
