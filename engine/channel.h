@@ -45,6 +45,7 @@ enum eng_slot_kind {
 struct eng_slot {
     uint32_t kind;          /* enum eng_slot_kind */
     uint64_t checkpoint_id;
+    uint64_t base;          /* a barrier's eng_trigger.base */
     struct eng_batch batch;
 };
 

@@ -61,6 +61,8 @@ struct eng_job_config {
     uint32_t max_concurrent;            /* execution.checkpointing.max-concurrent-checkpoints (1) */
     uint32_t tolerable_failed;          /* execution.checkpointing.tolerable-failed-checkpoints (0) */
     uint32_t num_retained;              /* state.checkpoints.num-retained (1) */
+    bool incremental;                   /* execution.checkpointing.incremental (false):
+                                         * state files refer to the blobs of earlier ones */
     uint32_t chan_slots;                /* batches per channel ring (ENG_CHAN_SLOTS) */
 };
 void eng_job_config_defaults(struct eng_job_config *c);
@@ -160,6 +162,8 @@ struct eng_deploy {
 struct eng_trigger {
     uint32_t attempt;
     uint64_t checkpoint_id;
+    uint64_t base;                      /* incremental: the completed checkpoint whose
+                                         * files it may refer to; 0: none */
     uint64_t timestamp_ms;
     bool final;                         /* sources end their output after this barrier */
 };

@@ -51,6 +51,63 @@ static void delete_checkpoint(struct jobrun *r, uint64_t id)
     dfs_submit(r->self, r->job->dfs, &req);
 }
 
+/* ---- which checkpoints' files are still needed ----------------------------- *
+ *
+ * With incremental checkpoints a state file refers to earlier files of its
+ * subtask (eng_meta_entry.refs), so a checkpoint no longer retained keeps
+ * its directory while a retained one refers to it - or a pending one may:
+ * a pending checkpoint's snapshots refer only to files of its base (the
+ * latest completed checkpoint when it was triggered) and what the base
+ * refers to, which the trigger records.  The metadata of a checkpoint kept
+ * this way stays too; nothing restores it, as nothing names it. */
+
+static bool refers_to(const struct eng_meta_entry *e, uint32_t n, uint64_t id)
+{
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t k = 0; k < e[i].n_refs; k++)
+            if (e[i].refs[k].checkpoint_id == id)
+                return true;
+    return false;
+}
+
+static bool still_needed(const struct jobrun *r, uint64_t id)
+{
+    for (uint32_t i = 0; i < r->ndone; i++)
+        if (r->done[i].id == id || refers_to(r->done[i].e, r->done[i].n, id))
+            return true;
+    for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
+        for (uint32_t k = 0; r->pend[i].id && k < r->pend[i].nbase; k++)
+            if (r->pend[i].base_ids[k] == id)
+                return true;
+    return false;
+}
+
+/* Deletes the checkpoints subsumed before the announced one that nothing
+ * needs any more. */
+static void collect_subsumed(struct jobrun *r)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->nsubsumed; i++) {
+        if (r->subsumed[i] < r->announced && !still_needed(r, r->subsumed[i]))
+            delete_checkpoint(r, r->subsumed[i]);
+        else
+            r->subsumed[k++] = r->subsumed[i];
+    }
+    r->nsubsumed = k;
+}
+
+static void add_base_id(struct pending *p, uint64_t id)
+{
+    for (uint32_t i = 0; i < p->nbase; i++)
+        if (p->base_ids[i] == id)
+            return;
+    if (p->nbase == p->capbase) {
+        p->capbase = p->capbase ? 2 * p->capbase : 8;
+        p->base_ids = rt_xrealloc(p->base_ids, p->capbase * sizeof(*p->base_ids));
+    }
+    p->base_ids[p->nbase++] = id;
+}
+
 void eng__jobrun_abort_pending(struct jobrun *r, struct pending *p, const char *why)
 {
     if (!p->id)
@@ -61,6 +118,7 @@ void eng__jobrun_abort_pending(struct jobrun *r, struct pending *p, const char *
         rt_timer_cancel(r->self, p->timeout_timer);
     delete_checkpoint(r, p->id);
     p->id = 0;
+    collect_subsumed(r);
 }
 
 /* ---- deployment -------------------------------------------------------------- */
@@ -152,11 +210,22 @@ static void trigger(struct jobrun *r, bool final)
     p->ts_ms = now(r) / RT_NS_PER_MS;
     p->final = final;
     p->acks = p->n = 0;
+    p->base = 0;
+    p->nbase = 0;
+    if (r->job->cfg.incremental && r->ndone) {
+        const struct completed *b = &r->done[r->ndone - 1];
+        p->base = b->id;
+        add_base_id(p, b->id);
+        for (uint32_t i = 0; i < b->n; i++)
+            for (uint32_t k = 0; k < b->e[i].n_refs; k++)
+                add_base_id(p, b->e[i].refs[k].checkpoint_id);
+    }
     if (final)
         r->final_triggered = true;
     uint64_t tmo = r->job->cfg.checkpoint_timeout_ns;
     p->timeout_timer = rt_timer_start(r->self, tmo, TAG_TIMEOUT_BASE + p->id);
-    struct eng_trigger tr = { .checkpoint_id = p->id, .timestamp_ms = p->ts_ms, .final = final };
+    struct eng_trigger tr = { .checkpoint_id = p->id, .base = p->base, .timestamp_ms = p->ts_ms,
+                              .final = final };
     for (uint32_t t = 0; t < r->ntasks; t++)
         if (is_source_task(r, t) && r->taddr[t]) {
             tr.attempt = r->tattempt[t];
@@ -243,14 +312,7 @@ static void announce(struct jobrun *r, uint64_t id)
     if (id <= r->announced)
         return;
     r->announced = id;
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < r->nsubsumed; i++) {
-        if (r->subsumed[i] < id)
-            delete_checkpoint(r, r->subsumed[i]);
-        else
-            r->subsumed[k++] = r->subsumed[i];
-    }
-    r->nsubsumed = k;
+    collect_subsumed(r);
     struct eng_notify nt = { .checkpoint_id = id };
     for (uint32_t t = 0; t < r->ntasks; t++)
         if (r->taddr[t]) {

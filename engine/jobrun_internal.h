@@ -19,6 +19,12 @@ struct pending {
     uint64_t timeout_timer;
     uint32_t n;                 /* entries so far */
     struct eng_meta_entry *e;   /* ntasks * ENG_CHAIN_MAX */
+    /* Incremental: the completed checkpoint its snapshots may refer to,
+     * and the checkpoints whose files that one refers to (its own among
+     * them) - kept while it is pending. */
+    uint64_t base;
+    uint32_t nbase, capbase;
+    uint64_t *base_ids;
 };
 
 struct completed {

@@ -15,6 +15,7 @@
  * degrade over a long run of window clears.
  */
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,13 +110,40 @@ struct eng_kstate *eng_kstate_new(uint32_t max_parallelism)
     return ks;
 }
 
+/* A blob is one allocation: its eng_blob_loc, then its bytes; the state
+ * points at the bytes. */
+static uint8_t *blob_new(const void *data, uint32_t len)
+{
+    struct eng_blob_loc *loc = rt_xmalloc(sizeof(*loc) + len);
+    *loc = (struct eng_blob_loc){0};
+    memcpy(loc + 1, data, len);
+    return (uint8_t *)(loc + 1);
+}
+
+static void blob_free(uint8_t *blob)
+{
+    if (blob)
+        rt_free(eng_kstate_blob_loc(blob));
+}
+
+/* What a blob of len bytes costs the state. */
+static size_t blob_cost(uint32_t len)
+{
+    return len ? sizeof(struct eng_blob_loc) + len : 0;
+}
+
+struct eng_blob_loc *eng_kstate_blob_loc(const uint8_t *blob)
+{
+    return (struct eng_blob_loc *)(uintptr_t)blob - 1;
+}
+
 /* Frees a blob of ks, or keeps it for later while a frozen copy may read it. */
 static void drop_blob(struct eng_kstate *ks, uint8_t *blob)
 {
     if (!blob)
         return;
     if (!ks->frozen) {
-        rt_free(blob);
+        blob_free(blob);
         return;
     }
     if (ks->ndeferred == ks->capdeferred) {
@@ -354,7 +382,7 @@ bool eng_kstate_remove(struct eng_kstate *ks, uint64_t key)
     ks->group_count[ks->slots[i].tag - 1]--;
     ks->count--;
     if (ks->blobs) {
-        ks->blob_bytes -= ks->slots[i].blob_len;
+        ks->blob_bytes -= blob_cost(ks->slots[i].blob_len);
         drop_blob(ks, ks->blobs[i]);
         ks->blobs[i] = NULL;
     }
@@ -386,12 +414,11 @@ void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, 
         ks->blobs = zalloc(((size_t)1 << ks->bits) * sizeof(uint8_t *));
     drop_blob(ks, ks->blobs[i]);
     ks->blobs[i] = NULL;
-    ks->blob_bytes -= ks->slots[i].blob_len;
+    ks->blob_bytes -= blob_cost(ks->slots[i].blob_len);
     ks->slots[i].blob_len = len;
     if (len) {
-        ks->blobs[i] = rt_xmalloc(len);
-        memcpy(ks->blobs[i], data, len);
-        ks->blob_bytes += len;
+        ks->blobs[i] = blob_new(data, len);
+        ks->blob_bytes += blob_cost(len);
     }
 }
 
@@ -457,7 +484,7 @@ void eng_kstate_thaw(struct eng_kstate *copy)
     if (--ks->frozen)
         return;
     for (size_t i = 0; i < ks->ndeferred; i++)
-        rt_free(ks->deferred[i]);
+        blob_free(ks->deferred[i]);
     ks->ndeferred = 0;
     if (ks->orphan)
         eng_kstate_free(ks);

@@ -82,6 +82,20 @@ void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, 
 /* The blob of `key` (borrowed), or NULL with *len = 0 when it has none. */
 const uint8_t *eng_kstate_get_blob(const struct eng_kstate *ks, uint64_t key, uint32_t *len);
 
+/* Where a blob's bytes were last written inline in a state file: the
+ * checkpoint of that file and the offset of the key's entry in it (0, 0:
+ * never).  Each blob carries one, so an incremental snapshot can refer to
+ * the earlier file instead of writing the bytes again.  Only the snapshot
+ * encoder reads or writes it, and a state's encodes run one at a time (on
+ * its node's worker, or inline); blobs are created with it zeroed, so a
+ * restored state writes everything once. */
+struct eng_blob_loc {
+    uint64_t checkpoint_id;
+    uint64_t offset;
+};
+/* The location of a blob returned by this state (get blob, collect). */
+struct eng_blob_loc *eng_kstate_blob_loc(const uint8_t *blob);
+
 /* Where a key sorts within its key group in snapshots: a bijection of the
  * key (the table's own hash), so every key has its own rank. */
 uint64_t eng_kstate_rank(uint64_t key);

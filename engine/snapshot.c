@@ -22,12 +22,15 @@
 
 #define HEADER_LEN 16       /* magic, version, kind, length */
 #define TRAILER_LEN 8       /* XXH64 */
-#define STATE_FIXED_END 80  /* end of the state file's fixed fields */
+#define STATE_FIXED_END_V1 80   /* end of a state file's fixed fields, version 1 */
+#define STATE_FIXED_END 96      /* and version 2 */
 #define META_FIXED_END 48
 #define INDEX_ENTRY_LEN 24
 #define KEYED_ENTRY_LEN 20  /* before the blob */
 #define STAGED_LEN 24
 #define META_ENTRY_LEN 34   /* before the file name */
+#define REF_LEN 24          /* a reference: checkpoint id, size, checksum */
+#define SOURCE_LEN 4        /* version 2: where an entry's blob is */
 
 static const uint8_t magic[4] = {'M', 'C', 'C', 'K'};
 
@@ -81,6 +84,7 @@ struct reader {
     const uint8_t *p;
     size_t end;         /* readable bytes: [0, end) */
     size_t pos;
+    unsigned version;   /* the file's, once open_envelope accepted it */
     const char *what;
     char *err;
     size_t errlen;
@@ -138,9 +142,9 @@ static int open_envelope(struct reader *r, const void *buf, size_t len, enum eng
                       r->what, (unsigned long long)get_le(p, 4));
     unsigned version = (unsigned)get_le(p + 4, 2), kind = (unsigned)get_le(p + 6, 2);
     uint64_t declared = get_le(p + 8, 8);
-    if (version != ENG_SNAP_VERSION)
-        return report(r, -ENOTSUP, "%s: unsupported format version %u (this build reads %d)",
-                      r->what, version, ENG_SNAP_VERSION);
+    if (version < 1 || version > ENG_SNAP_VERSION)
+        return report(r, -ENOTSUP, "%s: unsupported format version %u (this build reads 1 and 2)",
+                      r->what, version);
     if (kind != (unsigned)want)
         return report(r, -EBADMSG, "%s: file kind %u (%s) where %s was expected", r->what,
                       kind, kinds[kind <= 2 ? kind : 0], kinds[want]);
@@ -161,6 +165,7 @@ static int open_envelope(struct reader *r, const void *buf, size_t len, enum eng
     r->p = p;
     r->pos = HEADER_LEN;
     r->end = len - TRAILER_LEN;
+    r->version = version;
     return 0;
 }
 
@@ -242,19 +247,81 @@ static void *alloc_node(void *arg, size_t len)
     return rt_xmalloc(len);
 }
 
-int eng_snapshot_encode(const struct eng_snap_state *st, const struct eng_kstate *ks,
+int eng_snapshot_encode(struct eng_snap_state *st, const struct eng_kstate *ks,
                         uint8_t **buf, size_t *len)
 {
     return eng_snapshot_encode_into(st, ks, alloc_node, NULL, buf, len);
 }
 
-int eng_snapshot_encode_into(const struct eng_snap_state *st, const struct eng_kstate *ks,
+/* Picks the base files the snapshot refers to and returns, per entry, the
+ * reference number (1-based, in st->refs) its blob is written as, 0 for
+ * inline; NULL when nothing is referred to.  A base file is kept when the
+ * blobs referred to there make up at least half of it - below that,
+ * writing them again lets the old file go - and at most ENG_SNAP_REFS_MAX
+ * are, those with the most bytes referred to. */
+static uint8_t *choose_refs(struct eng_snap_state *st, const struct eng_kstate_entry *e,
+                            size_t ne)
+{
+    enum { AHEAD = 16 };
+    uint64_t live[ENG_SNAP_REFS_MAX + 1] = {0};
+    uint8_t *src = rt_xmalloc(ne ? ne : 1);    /* base index + 1, then reference number */
+    bool any = false;
+    for (size_t k = 0; k < ne; k++) {
+        src[k] = 0;
+        if (k + AHEAD < ne && e[k + AHEAD].blob)
+            __builtin_prefetch(eng_kstate_blob_loc(e[k + AHEAD].blob));
+        if (!e[k].blob_len)
+            continue;
+        const struct eng_blob_loc *loc = eng_kstate_blob_loc(e[k].blob);
+        for (uint32_t b = 0; loc->checkpoint_id && b < st->n_base; b++)
+            if (st->base[b].checkpoint_id == loc->checkpoint_id &&
+                loc->checkpoint_id != st->checkpoint_id) {
+                live[b] += e[k].blob_len;
+                src[k] = (uint8_t)(b + 1);
+                any = true;
+                break;
+            }
+    }
+    uint8_t ref_of[ENG_SNAP_REFS_MAX + 2] = {0};  /* by base index + 1 */
+    uint32_t kept[ENG_SNAP_REFS_MAX + 1], nkept = 0;
+    for (uint32_t b = 0; any && b < st->n_base; b++)
+        if (live[b] && 2 * live[b] >= st->base[b].size)
+            kept[nkept++] = b;
+    while (nkept > ENG_SNAP_REFS_MAX) {     /* drop the one least referred to */
+        uint32_t least = 0;
+        for (uint32_t i = 1; i < nkept; i++)
+            if (live[kept[i]] < live[kept[least]])
+                least = i;
+        kept[least] = kept[--nkept];
+    }
+    for (uint32_t i = 1; i < nkept; i++) {  /* by checkpoint, oldest first */
+        uint32_t x = kept[i], j = i;
+        for (; j > 0 && st->base[kept[j - 1]].checkpoint_id > st->base[x].checkpoint_id; j--)
+            kept[j] = kept[j - 1];
+        kept[j] = x;
+    }
+    st->n_refs = nkept;
+    for (uint32_t i = 0; i < nkept; i++) {
+        st->refs[i] = st->base[kept[i]];
+        ref_of[kept[i] + 1] = (uint8_t)(i + 1);
+    }
+    if (!nkept) {
+        rt_free(src);
+        return NULL;
+    }
+    for (size_t k = 0; k < ne; k++)
+        src[k] = ref_of[src[k]];
+    return src;
+}
+
+int eng_snapshot_encode_into(struct eng_snap_state *st, const struct eng_kstate *ks,
                              void *(*alloc)(void *arg, size_t len), void *arg, uint8_t **buf,
                              size_t *len)
 {
     if (st->max_parallelism == 0 || st->max_parallelism > ENG_MAX_PARALLELISM_LIMIT ||
         st->kg_first > st->kg_last || st->kg_last >= st->max_parallelism ||
-        st->n_values > ENG_SNAP_VALUES_MAX || (st->n_staged && !st->staged))
+        st->n_values > ENG_SNAP_VALUES_MAX || (st->n_staged && !st->staged) ||
+        st->n_base > ENG_SNAP_REFS_MAX + 1)
         return -EINVAL;
     if (ks && eng_kstate_max_parallelism(ks) != st->max_parallelism)
         return -EINVAL;
@@ -268,19 +335,24 @@ int eng_snapshot_encode_into(const struct eng_snap_state *st, const struct eng_k
     }
     struct eng_kstate_entry *e = NULL;
     size_t ne = ks ? eng_kstate_collect(ks, st->kg_first, st->kg_last, &e) : 0;
+    st->n_refs = 0;
+    uint8_t *src = st->n_base ? choose_refs(st, e, ne) : NULL;
     size_t nkg = (size_t)st->kg_last - st->kg_first + 1;
     size_t keyed_len = 0;
     for (size_t i = 0; i < ne; i++)
-        keyed_len += KEYED_ENTRY_LEN + e[i].blob_len;
+        keyed_len += KEYED_ENTRY_LEN +
+                     (e[i].blob_len ? SOURCE_LEN + (src && src[i] ? 8 : e[i].blob_len) : 0);
 
     size_t values_off = STATE_FIXED_END;
     size_t staged_off = values_off + values_len;
-    size_t index_off = staged_off + (size_t)st->n_staged * STAGED_LEN;
+    size_t refs_off = staged_off + (size_t)st->n_staged * STAGED_LEN;
+    size_t index_off = refs_off + (size_t)st->n_refs * REF_LEN;
     size_t keyed_off = index_off + nkg * INDEX_ENTRY_LEN;
     size_t total = keyed_off + keyed_len + TRAILER_LEN;
 
     uint8_t *b = alloc(arg, total);
     if (!b) {
+        rt_free(src);
         rt_free(e);
         return -EMSGSIZE;
     }
@@ -291,8 +363,11 @@ int eng_snapshot_encode_into(const struct eng_snap_state *st, const struct eng_k
     p = put_u32(p, st->n_values);
     p = put_u32(p, st->n_staged);
     p = put_u32(p, 0);
+    p = put_u32(p, st->n_refs);
+    p = put_u32(p, 0);
     p = put_u64(p, values_off);
     p = put_u64(p, staged_off);
+    p = put_u64(p, refs_off);
     p = put_u64(p, index_off);
     p = put_u64(p, keyed_off);
     for (uint32_t i = 0; i < st->n_values; i++) {
@@ -307,6 +382,11 @@ int eng_snapshot_encode_into(const struct eng_snap_state *st, const struct eng_k
         p = put_u64(p, (uint64_t)st->staged[i].value);
         p = put_u64(p, (uint64_t)st->staged[i].ts);
     }
+    for (uint32_t i = 0; i < st->n_refs; i++) {
+        p = put_u64(p, st->refs[i].checkpoint_id);
+        p = put_u64(p, st->refs[i].size);
+        p = put_u64(p, st->refs[i].checksum);
+    }
     /* Entries arrive sorted by key group, so each group is one run. */
     uint8_t *index = p, *data = b + keyed_off;
     size_t k = 0;
@@ -316,24 +396,38 @@ int eng_snapshot_encode_into(const struct eng_snap_state *st, const struct eng_k
         uint32_t count = 0;
         for (; k < ne && e[k].key_group == kg; k++, count++) {
             /* Blobs are scattered over the heap: fetch every line of one a
-             * few entries ahead. */
+             * few entries ahead (a referred one: its location only). */
             if (k + 16 < ne && e[k + 16].blob) {
                 const uint8_t *pb = e[k + 16].blob;
-                for (uint32_t off = 0; off < e[k + 16].blob_len; off += 64)
+                uint32_t blen = src && src[k + 16] ? 1 : e[k + 16].blob_len;
+                __builtin_prefetch(eng_kstate_blob_loc(pb));
+                for (uint32_t off = 0; off < blen; off += 64)
                     __builtin_prefetch(pb + off);
             }
+            uint8_t *entry = data;
             data = put_u64(data, e[k].key);
             data = put_u64(data, (uint64_t)e[k].value);
             data = put_u32(data, e[k].blob_len);
-            if (e[k].blob_len)
-                memcpy(data, e[k].blob, e[k].blob_len);
+            if (!e[k].blob_len)
+                continue;
+            struct eng_blob_loc *loc = eng_kstate_blob_loc(e[k].blob);
+            if (src && src[k]) {
+                data = put_u32(data, src[k]);
+                data = put_u64(data, loc->offset);
+                continue;
+            }
+            data = put_u32(data, 0);
+            memcpy(data, e[k].blob, e[k].blob_len);
             data += e[k].blob_len;
+            *loc = (struct eng_blob_loc){ .checkpoint_id = st->checkpoint_id,
+                                          .offset = (uint64_t)(entry - b) };
         }
         index = put_u64(index, (uint64_t)(start - b));
         index = put_u64(index, (uint64_t)(data - start));
         index = put_u32(index, count);
         index = put_u32(index, 0);
     }
+    rt_free(src);
     rt_free(e);
     seal(b, total, ENG_SNAP_KIND_STATE);
     *buf = b;
@@ -381,10 +475,79 @@ static int decode_values(struct reader *r, uint32_t n, struct eng_snap_state *ou
     return 0;
 }
 
+/* A file referred to, opened: where its keyed entries are. */
+struct ref_file {
+    const uint8_t *p;
+    size_t keyed, end;          /* its keyed section: [keyed, end) */
+    unsigned version;
+    const char *what;
+};
+
+/* Finds and checks the file of reference `ref` among the given ones. */
+static int open_ref(struct reader *r, const struct eng_snap_fileref *ref, uint32_t maxp,
+                    const struct eng_snap_file *files, uint32_t nfiles, struct ref_file *out)
+{
+    const struct eng_snap_file *f = NULL;
+    for (uint32_t i = 0; i < nfiles && !f; i++)
+        if (files[i].checkpoint_id == ref->checkpoint_id)
+            f = &files[i];
+    if (!f)
+        return report(r, -ENOENT,
+                      "%s refers to the state file of checkpoint %llu, which was not found",
+                      r->what, (unsigned long long)ref->checkpoint_id);
+    const char *what = f->what ? f->what : "referred state file";
+    if (f->len != ref->size || eng_snapshot_checksum(f->buf, f->len) != ref->checksum)
+        return report(r, -EBADMSG,
+                      "%s: %zu bytes with checksum 0x%016llx, where %s refers to %llu bytes "
+                      "with checksum 0x%016llx", what, f->len,
+                      (unsigned long long)eng_snapshot_checksum(f->buf, f->len), r->what,
+                      (unsigned long long)ref->size, (unsigned long long)ref->checksum);
+    struct reader g = {.what = what, .err = r->err, .errlen = r->errlen};
+    int rc = open_envelope(&g, f->buf, f->len, ENG_SNAP_KIND_STATE);
+    if (rc < 0)
+        return rc;
+    uint64_t ckpt, fmaxp, keyed;
+    if (!rd(&g, 8, "checkpoint id", &ckpt) || !rd(&g, 4, "max parallelism", &fmaxp))
+        return -EBADMSG;
+    g.pos = g.version >= 2 ? 88 : 72;
+    if (!rd(&g, 8, "keyed offset", &keyed))
+        return -EBADMSG;
+    if (ckpt != ref->checkpoint_id || fmaxp != maxp || keyed > g.end)
+        return report(r, -EBADMSG,
+                      "%s: corrupt: holds checkpoint %llu (max parallelism %llu, keyed data "
+                      "at %llu) where %s refers to checkpoint %llu (max parallelism %u)", what,
+                      (unsigned long long)ckpt, (unsigned long long)fmaxp,
+                      (unsigned long long)keyed, r->what,
+                      (unsigned long long)ref->checkpoint_id, maxp);
+    *out = (struct ref_file){ .p = g.p, .keyed = (size_t)keyed, .end = g.end,
+                              .version = g.version, .what = what };
+    return 0;
+}
+
+/* The blob of `key` (blen bytes) that the entry at `at` of a referred file
+ * holds inline. */
+static bool resolve_ref(struct reader *r, const struct ref_file *f, uint64_t at, uint64_t key,
+                        uint64_t blen, const uint8_t **blob)
+{
+    size_t head = KEYED_ENTRY_LEN + (f->version >= 2 ? SOURCE_LEN : 0);
+    if (at < f->keyed || at > f->end || f->end - at < head || f->end - at - head < blen ||
+        get_le(f->p + at, 8) != key || get_le(f->p + at + 16, 4) != blen ||
+        (f->version >= 2 && get_le(f->p + at + 20, 4) != 0)) {
+        report(r, -EBADMSG,
+               "%s: corrupt: key %llu refers to byte %llu of %s, which does not hold its "
+               "%llu-byte blob", r->what, (unsigned long long)key, (unsigned long long)at,
+               f->what, (unsigned long long)blen);
+        return false;
+    }
+    *blob = f->p + at + head;
+    return true;
+}
+
 /* Reads the key groups [lo, hi] through the index and puts their keys
  * into `into`, checking that every key hashes to the group it is filed in. */
 static int decode_keyed(struct reader *r, const uint8_t *index, uint32_t file_first,
-                        uint32_t lo, uint32_t hi, uint32_t max_par, struct eng_kstate *into)
+                        uint32_t lo, uint32_t hi, uint32_t max_par, const struct ref_file *refs,
+                        uint32_t nrefs, struct eng_kstate *into)
 {
     for (uint32_t kg = lo; kg <= hi; kg++) {
         const uint8_t *ie = index + (size_t)(kg - file_first) * INDEX_ENTRY_LEN;
@@ -393,16 +556,27 @@ static int decode_keyed(struct reader *r, const uint8_t *index, uint32_t file_fi
         g.end = g.pos + (size_t)get_le(ie + 8, 8); /* validated by the caller */
         uint32_t count = (uint32_t)get_le(ie + 16, 4);
         for (uint32_t i = 0; i < count; i++) {
-            uint64_t key, value, blen;
-            const uint8_t *blob;
-            size_t at = g.pos;
+            uint64_t key, value, blen, source = 0, at;
+            const uint8_t *blob = NULL;
+            size_t pos = g.pos;
             if (!rd(&g, 8, "key", &key) || !rd(&g, 8, "value", &value) ||
-                !rd(&g, 4, "blob length", &blen) || !take(&g, (size_t)blen, "blob", &blob))
+                !rd(&g, 4, "blob length", &blen))
+                return -EBADMSG;
+            if (blen && r->version >= 2 && !rd(&g, 4, "blob source", &source))
+                return -EBADMSG;
+            if (source > nrefs)
+                return report(r, -EBADMSG,
+                              "%s: corrupt: key %llu at byte %zu refers to file %llu of %u",
+                              r->what, (unsigned long long)key, pos,
+                              (unsigned long long)source, nrefs);
+            if (source ? !rd(&g, 8, "blob offset", &at) ||
+                             !resolve_ref(r, &refs[source - 1], at, key, blen, &blob)
+                       : !take(&g, (size_t)blen, "blob", &blob))
                 return -EBADMSG;
             if (eng_key_group(key, max_par) != kg)
                 return report(r, -EBADMSG,
                               "%s: corrupt: key %llu at byte %zu is filed under key group %u "
-                              "but belongs to %u", r->what, (unsigned long long)key, at, kg,
+                              "but belongs to %u", r->what, (unsigned long long)key, pos, kg,
                               eng_key_group(key, max_par));
             eng_kstate_put(into, key, (int64_t)value);
             if (blen)
@@ -419,9 +593,18 @@ int eng_snapshot_decode(const void *buf, size_t len, const char *what,
                         uint32_t kg_first, uint32_t kg_last, struct eng_kstate *into,
                         struct eng_snap_state *out, char *err, size_t errlen)
 {
+    return eng_snapshot_decode_refs(buf, len, what, kg_first, kg_last, into, NULL, 0, out, err,
+                                    errlen);
+}
+
+int eng_snapshot_decode_refs(const void *buf, size_t len, const char *what,
+                             uint32_t kg_first, uint32_t kg_last, struct eng_kstate *into,
+                             const struct eng_snap_file *files, uint32_t nfiles,
+                             struct eng_snap_state *out, char *err, size_t errlen)
+{
     struct reader r = {.what = what ? what : "state file", .err = err, .errlen = errlen};
-    uint64_t ckpt, maxp, first, last, nval, nstaged, flags;
-    const uint8_t *index, *staged;
+    uint64_t ckpt, maxp, first, last, nval, nstaged, flags, nrefs = 0, pad = 0;
+    const uint8_t *index, *staged, *refs = NULL;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -429,18 +612,21 @@ int eng_snapshot_decode(const void *buf, size_t len, const char *what,
         err[0] = '\0';
     if ((rc = open_envelope(&r, buf, len, ENG_SNAP_KIND_STATE)) < 0)
         return rc;
+    bool v2 = r.version >= 2;
     if (!rd(&r, 8, "checkpoint id", &ckpt) || !rd(&r, 4, "max parallelism", &maxp) ||
         !rd(&r, 4, "first key group", &first) || !rd(&r, 4, "last key group", &last) ||
         !rd(&r, 4, "value count", &nval) || !rd(&r, 4, "staged count", &nstaged) ||
-        !rd(&r, 4, "flags", &flags))
+        !rd(&r, 4, "flags", &flags) ||
+        (v2 && (!rd(&r, 4, "reference count", &nrefs) || !rd(&r, 4, "reserved", &pad))))
         return -EBADMSG;
     if (maxp == 0 || maxp > ENG_MAX_PARALLELISM_LIMIT || first > last || last >= maxp ||
-        nval > ENG_SNAP_VALUES_MAX || flags != 0)
+        nval > ENG_SNAP_VALUES_MAX || flags != 0 || nrefs > ENG_SNAP_REFS_MAX || pad != 0)
         return report(&r, -EBADMSG,
                       "%s: corrupt: header says max parallelism %llu, key groups %llu..%llu, "
-                      "%llu values, flags 0x%llx", r.what, (unsigned long long)maxp,
-                      (unsigned long long)first, (unsigned long long)last,
-                      (unsigned long long)nval, (unsigned long long)flags);
+                      "%llu values, %llu references, flags 0x%llx", r.what,
+                      (unsigned long long)maxp, (unsigned long long)first,
+                      (unsigned long long)last, (unsigned long long)nval,
+                      (unsigned long long)nrefs, (unsigned long long)flags);
     if (into && eng_kstate_max_parallelism(into) != maxp)
         return report(&r, -EINVAL,
                       "%s: max parallelism %llu in the file, %u in the restoring operator; "
@@ -449,34 +635,53 @@ int eng_snapshot_decode(const void *buf, size_t len, const char *what,
 
     /* Sections follow each other without gaps; their offsets are stored
      * for readers that seek, and must agree with the layout. */
-    uint64_t values_off = STATE_FIXED_END;
+    uint64_t values_off = v2 ? STATE_FIXED_END : STATE_FIXED_END_V1;
     if (!expect_at(&r, "values offset", values_off))
         return -EBADMSG;
-    uint64_t staged_off, index_off, keyed_off;
-    if (!rd(&r, 8, "staged offset", &staged_off) || !rd(&r, 8, "index offset", &index_off) ||
-        !rd(&r, 8, "keyed offset", &keyed_off))
+    uint64_t staged_off, refs_off = 0, index_off, keyed_off;
+    if (!rd(&r, 8, "staged offset", &staged_off) ||
+        (v2 && !rd(&r, 8, "references offset", &refs_off)) ||
+        !rd(&r, 8, "index offset", &index_off) || !rd(&r, 8, "keyed offset", &keyed_off))
         return -EBADMSG;
+    if (!v2)
+        refs_off = staged_off + nstaged * STAGED_LEN;
     if ((rc = decode_values(&r, (uint32_t)nval, out)) < 0)
         return rc;
     uint64_t nkg = last - first + 1;
-    if (staged_off != r.pos || index_off - staged_off != nstaged * STAGED_LEN ||
+    if (staged_off != r.pos || refs_off - staged_off != nstaged * STAGED_LEN ||
+        index_off - refs_off != nrefs * REF_LEN ||
         keyed_off - index_off != nkg * INDEX_ENTRY_LEN || keyed_off > r.end)
         return report(&r, -EBADMSG,
-                      "%s: corrupt: section offsets %llu/%llu/%llu disagree with the layout "
+                      "%s: corrupt: section offsets %llu/%llu/%llu/%llu disagree with the layout "
                       "(staged section expected at %zu)", r.what,
-                      (unsigned long long)staged_off, (unsigned long long)index_off,
-                      (unsigned long long)keyed_off, r.pos);
+                      (unsigned long long)staged_off, (unsigned long long)refs_off,
+                      (unsigned long long)index_off, (unsigned long long)keyed_off, r.pos);
     if (!take(&r, (size_t)nstaged * STAGED_LEN, "staged records", &staged) ||
+        !take(&r, (size_t)nrefs * REF_LEN, "references", &refs) ||
         !take(&r, (size_t)nkg * INDEX_ENTRY_LEN, "key-group index", &index))
         return -EBADMSG;
+    for (uint64_t i = 0; i < nrefs; i++) {
+        const uint8_t *x = refs + i * REF_LEN;
+        out->refs[i] = (struct eng_snap_fileref){ .checkpoint_id = get_le(x, 8),
+                                                  .size = get_le(x + 8, 8),
+                                                  .checksum = get_le(x + 16, 8) };
+        if (out->refs[i].checkpoint_id >= ckpt ||
+            (i && out->refs[i].checkpoint_id <= out->refs[i - 1].checkpoint_id))
+            return report(&r, -EBADMSG,
+                          "%s: corrupt: reference %llu names checkpoint %llu (references must "
+                          "name earlier checkpoints, each once, in order)", r.what,
+                          (unsigned long long)i + 1,
+                          (unsigned long long)out->refs[i].checkpoint_id);
+    }
+    out->n_refs = (uint32_t)nrefs;
 
     /* The index must tile the keyed section exactly, group after group. */
     uint64_t expect = keyed_off;
     for (uint64_t g = 0; g < nkg; g++) {
         const uint8_t *ie = index + g * INDEX_ENTRY_LEN;
         uint64_t off = get_le(ie, 8), bytes = get_le(ie + 8, 8);
-        uint64_t count = get_le(ie + 16, 4), pad = get_le(ie + 20, 4);
-        if (off != expect || bytes > r.end - off || pad != 0 ||
+        uint64_t count = get_le(ie + 16, 4), gpad = get_le(ie + 20, 4);
+        if (off != expect || bytes > r.end - off || gpad != 0 ||
             count > bytes / KEYED_ENTRY_LEN)
             return report(&r, -EBADMSG,
                           "%s: corrupt: index entry of key group %llu (offset %llu, %llu bytes, "
@@ -492,9 +697,15 @@ int eng_snapshot_decode(const void *buf, size_t len, const char *what,
 
     uint32_t lo = kg_first > first ? kg_first : (uint32_t)first;
     uint32_t hi = kg_last < last ? kg_last : (uint32_t)last;
-    if (into && lo <= hi &&
-        (rc = decode_keyed(&r, index, (uint32_t)first, lo, hi, (uint32_t)maxp, into)) < 0)
-        return rc;
+    if (into && lo <= hi) {
+        struct ref_file rf[ENG_SNAP_REFS_MAX];
+        for (uint32_t i = 0; i < nrefs; i++)
+            if ((rc = open_ref(&r, &out->refs[i], (uint32_t)maxp, files, nfiles, &rf[i])) < 0)
+                return rc;
+        if ((rc = decode_keyed(&r, index, (uint32_t)first, lo, hi, (uint32_t)maxp, rf,
+                               (uint32_t)nrefs, into)) < 0)
+            return rc;
+    }
 
     out->checkpoint_id = ckpt;
     out->max_parallelism = (uint32_t)maxp;
@@ -520,7 +731,9 @@ int eng_meta_encode(const struct eng_meta *m, uint8_t **buf, size_t *len)
         size_t n = strnlen(m->entries[i].file, ENG_SNAP_FILE_MAX);
         if (n == 0 || n >= ENG_SNAP_FILE_MAX)
             return -EINVAL;
-        total += META_ENTRY_LEN + n;
+        if (m->entries[i].n_refs > ENG_SNAP_REFS_MAX)
+            return -EINVAL;
+        total += META_ENTRY_LEN + n + 2 + (size_t)m->entries[i].n_refs * REF_LEN;
     }
     uint8_t *b = rt_xcalloc(1, total);
     uint8_t *p = put_u64(b + HEADER_LEN, m->job_id);
@@ -539,7 +752,12 @@ int eng_meta_encode(const struct eng_meta *m, uint8_t **buf, size_t *len)
         p = put_u64(p, e->checksum);
         p = put_u16(p, (uint16_t)n);
         memcpy(p, e->file, n);
-        p += n;
+        p = put_u16(p + n, (uint16_t)e->n_refs);
+        for (uint32_t k = 0; k < e->n_refs; k++) {
+            p = put_u64(p, e->refs[k].checkpoint_id);
+            p = put_u64(p, e->refs[k].size);
+            p = put_u64(p, e->refs[k].checksum);
+        }
     }
     seal(b, total, ENG_SNAP_KIND_METADATA);
     *buf = b;
@@ -583,10 +801,26 @@ int eng_meta_decode(const void *buf, size_t len, const char *what, struct eng_me
                         r.what, (unsigned long long)i, at, (unsigned long long)nlen);
             goto fail;
         }
-        if (!take(&r, (size_t)nlen, "file name", &name)) {
+        uint64_t nrefs = 0;
+        if (!take(&r, (size_t)nlen, "file name", &name) ||
+            (r.version >= 2 && !rd(&r, 2, "reference count", &nrefs))) {
             rc = -EBADMSG;
             goto fail;
         }
+        if (nrefs > ENG_SNAP_REFS_MAX) {
+            rc = report(&r, -EBADMSG, "%s: corrupt: entry %llu at byte %zu has %llu references "
+                        "(at most %d)", r.what, (unsigned long long)i, at,
+                        (unsigned long long)nrefs, ENG_SNAP_REFS_MAX);
+            goto fail;
+        }
+        for (uint64_t k = 0; k < nrefs; k++)
+            if (!rd(&r, 8, "reference checkpoint", &e[i].refs[k].checkpoint_id) ||
+                !rd(&r, 8, "reference size", &e[i].refs[k].size) ||
+                !rd(&r, 8, "reference checksum", &e[i].refs[k].checksum)) {
+                rc = -EBADMSG;
+                goto fail;
+            }
+        e[i].n_refs = (uint32_t)nrefs;
         e[i].vertex = (uint32_t)v[0];
         e[i].subtask = (uint32_t)v[1];
         e[i].kg_first = (uint32_t)v[2];

@@ -21,10 +21,11 @@
 
 struct eng_kstate;
 
-#define ENG_SNAP_VERSION 1      /* the format version this build writes and reads */
+#define ENG_SNAP_VERSION 2      /* the format version this build writes; it reads 1 too */
 #define ENG_SNAP_NAME_MAX 48    /* operator-state value name, NUL included */
 #define ENG_SNAP_VALUES_MAX 32  /* operator-state values per file */
 #define ENG_SNAP_FILE_MAX 256   /* file name in metadata, NUL included */
+#define ENG_SNAP_REFS_MAX 8     /* earlier state files one state file refers to */
 
 enum eng_snap_kind {
     ENG_SNAP_KIND_STATE = 1,    /* one operator subtask's state */
@@ -41,6 +42,16 @@ struct eng_snap_value {
     };
 };
 
+/* An earlier state file of the same operator subtask, by the checkpoint
+ * that wrote it: an incremental snapshot refers to the blobs written inline
+ * there instead of writing them again.  Size and checksum identify the
+ * very file. */
+struct eng_snap_fileref {
+    uint64_t checkpoint_id;
+    uint64_t size;
+    uint64_t checksum;
+};
+
 /* Everything of a state file except the keyed entries, which travel
  * through a struct eng_kstate. */
 struct eng_snap_state {
@@ -51,6 +62,23 @@ struct eng_snap_state {
     struct eng_snap_value values[ENG_SNAP_VALUES_MAX];
     uint32_t n_staged;          /* sink records staged, not yet committed */
     struct eng_record *staged;  /* encode: borrowed; decode: owned, see release */
+    /* Encode: the files this snapshot may refer to (none: a full snapshot)
+     * - those of the subtask's snapshot for the base checkpoint, which are
+     * kept while anything refers to them. */
+    uint32_t n_base;
+    struct eng_snap_fileref base[ENG_SNAP_REFS_MAX + 1];
+    /* Encode, out: the files the encoded one refers to; decode: the file's. */
+    uint32_t n_refs;
+    struct eng_snap_fileref refs[ENG_SNAP_REFS_MAX];
+};
+
+/* An earlier state file's bytes, given to the decoder of a file that refers
+ * to it. */
+struct eng_snap_file {
+    uint64_t checkpoint_id;     /* the checkpoint that wrote it */
+    const void *buf;
+    size_t len;
+    const char *what;           /* its name in messages */
 };
 
 /* Sets (adding or replacing) a value of st; -ENOSPC when ENG_SNAP_VALUES_MAX
@@ -65,15 +93,20 @@ void eng_snap_state_release(struct eng_snap_state *st);
 
 /* Encodes st plus the keys of ks (may be NULL: no keyed state) whose key
  * groups lie in [st->kg_first, st->kg_last] into a new rt_xmalloc buffer
- * *buf of *len bytes (caller frees with rt_free).  Returns 0, or -EINVAL
- * for an invalid range, a max parallelism differing from ks's, or a bad
- * value name. */
-int eng_snapshot_encode(const struct eng_snap_state *st, const struct eng_kstate *ks,
+ * *buf of *len bytes (caller frees with rt_free).  A blob whose location
+ * (struct eng_blob_loc) is in one of st->base's files is written as a
+ * reference to it when that file is still at least half made of blobs
+ * referred to (else it is written again, so that old files can go), at
+ * most ENG_SNAP_REFS_MAX files; st->refs says which.  Every blob written
+ * inline gets its location set to this file.  Returns 0, or -EINVAL for an
+ * invalid range, a max parallelism differing from ks's, a bad value name
+ * or too many base files. */
+int eng_snapshot_encode(struct eng_snap_state *st, const struct eng_kstate *ks,
                         uint8_t **buf, size_t *len);
 /* As eng_snapshot_encode, into a buffer of *len bytes that alloc(arg, len)
  * returns (the encoder writes every byte; the caller owns it after).  An
  * alloc returning NULL makes it return -EMSGSIZE. */
-int eng_snapshot_encode_into(const struct eng_snap_state *st, const struct eng_kstate *ks,
+int eng_snapshot_encode_into(struct eng_snap_state *st, const struct eng_kstate *ks,
                              void *(*alloc)(void *arg, size_t len), void *arg, uint8_t **buf,
                              size_t *len);
 
@@ -88,6 +121,17 @@ int eng_snapshot_encode_into(const struct eng_snap_state *st, const struct eng_k
 int eng_snapshot_decode(const void *buf, size_t len, const char *what,
                         uint32_t kg_first, uint32_t kg_last, struct eng_kstate *into,
                         struct eng_snap_state *out, char *err, size_t errlen);
+/* As eng_snapshot_decode, for a file that may refer to earlier ones: refs
+ * are the referred files, in any order (out->refs lists what the file
+ * needs).  Each is checked whole - envelope, size and checksum as the
+ * referring file lists them - and every reference must land on the same
+ * key's entry with its blob inline there.  Keyed state needs every
+ * referred file; a missing one is -ENOENT.  Other errors as
+ * eng_snapshot_decode. */
+int eng_snapshot_decode_refs(const void *buf, size_t len, const char *what,
+                             uint32_t kg_first, uint32_t kg_last, struct eng_kstate *into,
+                             const struct eng_snap_file *refs, uint32_t nrefs,
+                             struct eng_snap_state *out, char *err, size_t errlen);
 
 /* The stored checksum of an encoded file (its last 8 bytes), as listed in
  * the metadata; 0 for a buffer too short to have one.  Not a verification. */
@@ -101,6 +145,8 @@ struct eng_meta_entry {
     uint64_t size;              /* file bytes */
     uint64_t checksum;          /* the file's trailing XXH64 */
     char file[ENG_SNAP_FILE_MAX];
+    uint32_t n_refs;            /* earlier files of the subtask it refers to */
+    struct eng_snap_fileref refs[ENG_SNAP_REFS_MAX];
 };
 
 struct eng_meta {

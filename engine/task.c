@@ -64,6 +64,16 @@ static void report(struct task *k, bool restore_failed, const char *reason)
     report_as(k, k->st, restore_failed, reason);
 }
 
+static void free_restoring(struct task *k)
+{
+    for (uint32_t i = 0; i < k->nrs; i++)
+        for (uint32_t f = 0; f <= ENG_SNAP_REFS_MAX; f++)
+            rt_free(k->rs[i].buf[f]);
+    rt_free(k->rs);
+    k->rs = NULL;
+    k->nrs = 0;
+}
+
 static void release_all(struct task *k)
 {
     for (uint32_t i = 0; i < k->nops; i++)
@@ -79,6 +89,8 @@ static void release_all(struct task *k)
     }
     rt_free(k->out);
     rt_free(k->in);
+    free_restoring(k);
+    rt_free(k->recs);
     struct rt_actor *self = k->self;
     rt_free(k);
     rt_actor_exit(self);
@@ -286,9 +298,9 @@ static void step(struct task *k)
                 if (rc == ENG_PROCESS_STALL || !eng__task_route_pending(k))
                     return;
             } else if (s->kind == ENG_SLOT_BARRIER) {
-                uint64_t chk = s->checkpoint_id;
+                uint64_t chk = s->checkpoint_id, base = s->base;
                 eng_chan_release(in->c, k->self);
-                eng__task_on_barrier(k, p, chk);
+                eng__task_on_barrier(k, p, chk, base);
             } else {
                 eng_chan_release(in->c, k->self);
                 on_input_end(k, p);
@@ -308,38 +320,28 @@ static void step(struct task *k)
 
 /* ---- restore ---------------------------------------------------------------- */
 
-static void on_restore_read(struct task *k, const struct dfs_done *d, const void *data)
+/* Decodes one operator's state file - and the files it refers to, in
+ * rs->buf[1..] - into it. */
+static void restore_op(struct task *k, struct eng_op *op, const struct restoring *rs,
+                       const void *data, size_t len)
 {
-    uint32_t i = (uint32_t)d->cookie;
-    if (k->st != ENG_TASK_DEPLOYING)
-        return;
-    struct eng_op *op = NULL;
-    for (uint32_t j = 0; j < k->nops; j++)
-        if (k->ops[j]->env.vertex == i)
-            op = k->ops[j];
-    if (!op) {
-        eng__task_fail(k, true, "restore: no operator for vertex %u", i);
-        return;
-    }
-    char path[64];
+    char path[64], what[ENG_SNAP_REFS_MAX][64];
     snprintf(path, sizeof(path), "chk-%llu of %s", (unsigned long long)k->restore_chk,
              op->vertex->name);
-    if (d->status < 0) {
-        /* Only a missing file condemns the checkpoint; an I/O error may pass,
-         * and dropping a checkpoint whose transactions the sink committed
-         * would replay them: retry it instead. */
-        eng__task_fail(k, d->status == -ENOENT,
-                       "restore from checkpoint %llu: reading state of %s: %s",
-                       (unsigned long long)k->restore_chk, op->vertex->name, strerror(-d->status));
-        return;
+    struct eng_snap_file files[ENG_SNAP_REFS_MAX];
+    for (uint32_t i = 0; i < rs->e.n_refs; i++) {
+        uint64_t id = rs->e.refs[i].checkpoint_id;
+        snprintf(what[i], sizeof(what[i]), "chk-%llu of %s", (unsigned long long)id,
+                 op->vertex->name);
+        files[i] = (struct eng_snap_file){ id, rs->buf[i + 1], rs->len[i + 1], what[i] };
     }
     struct eng_snap_state st;
-    char err[160];
+    char err[224];
     uint32_t kg_first, kg_last;
     eng_key_group_range(op->env.subtask, op->env.parallelism, op->env.max_parallelism,
                         &kg_first, &kg_last);
-    int rc = eng_snapshot_decode(data, d->bytes, path, kg_first, kg_last, op->kstate, &st,
-                                 err, sizeof(err));
+    int rc = eng_snapshot_decode_refs(data, len, path, kg_first, kg_last, op->kstate, files,
+                                      rs->e.n_refs, &st, err, sizeof(err));
     if (rc < 0) {
         eng__task_fail(k, true, "restore from checkpoint %llu: %s",
                   (unsigned long long)k->restore_chk, err);
@@ -352,11 +354,54 @@ static void on_restore_read(struct task *k, const struct dfs_done *d, const void
         return;
     }
     if (--k->restore_left == 0) {
+        free_restoring(k);
         k->st = ENG_TASK_RUNNING;
         report(k, false, NULL);
         rt_timer_start(k->self, LIVENESS_NS, TAG_LIVENESS);
         schedule(k);
     }
+}
+
+/* A file of a restore has been read: cookie = restoring index, and which
+ * of its files (0: the state file, i: its reference i) above 32 bits. */
+static void on_restore_read(struct task *k, const struct dfs_done *d, const void *data)
+{
+    uint32_t r = (uint32_t)d->cookie, f = (uint32_t)(d->cookie >> 32);
+    if (k->st != ENG_TASK_DEPLOYING || r >= k->nrs)
+        return;
+    struct restoring *rs = &k->rs[r];
+    struct eng_op *op = NULL;
+    for (uint32_t j = 0; j < k->nops; j++)
+        if (k->ops[j]->env.vertex == rs->e.vertex)
+            op = k->ops[j];
+    if (!op) {
+        eng__task_fail(k, true, "restore: no operator for vertex %u", rs->e.vertex);
+        return;
+    }
+    if (d->status < 0) {
+        /* Only a missing file condemns the checkpoint; an I/O error may pass,
+         * and dropping a checkpoint whose transactions the sink committed
+         * would replay them: retry it instead. */
+        char which[48] = "";
+        if (f)
+            snprintf(which, sizeof(which), " (checkpoint %llu's file, which it refers to)",
+                     (unsigned long long)rs->e.refs[f - 1].checkpoint_id);
+        eng__task_fail(k, d->status == -ENOENT,
+                       "restore from checkpoint %llu: reading state of %s%s: %s",
+                       (unsigned long long)k->restore_chk, op->vertex->name, which,
+                       strerror(-d->status));
+        return;
+    }
+    if (!rs->e.n_refs) {
+        restore_op(k, op, rs, data, d->bytes);  /* the common case: no copy */
+        return;
+    }
+    /* Keep each file until all of them are here. */
+    rs->buf[f] = rt_xmalloc(d->bytes ? d->bytes : 1);
+    memcpy(rs->buf[f], data, d->bytes);
+    rs->len[f] = d->bytes;
+    if (--rs->left == 0)
+        restore_op(k, op, rs, rs->buf[0], rs->len[0]);
 }
 
 /* ---- messages --------------------------------------------------------------- */
@@ -405,7 +450,7 @@ static void task_msg(struct rt_actor *a, const struct rt_msg *m)
             eng__task_snap_finish(k, &tmp);
             break;
         }
-        eng__task_checkpoint_here(k, t->checkpoint_id);
+        eng__task_checkpoint_here(k, t->checkpoint_id, t->base);
         if (t->final) {
             k->src_ended = true;
             if (k->pend_barrier || !eng__task_emit_control(k, ENG_SLOT_END, 0)) {
@@ -525,14 +570,28 @@ struct rt_actor *eng_task_spawn(struct rt_node *n, const struct eng_deploy *d)
     wire(k);
     rt_trace(rt_node_world(n), n, "task_deploy", "\"job\":%u,\"task\":%u,\"attempt\":%u,\"restore\":%llu",
              d->job->id, d->task, d->attempt, (unsigned long long)d->restore_checkpoint);
+    if (d->job->cfg.incremental)
+        k->recs = rt_xcalloc(SNAPS_MAX, sizeof(*k->recs));
     if (d->restore_checkpoint && d->n_restore) {
-        for (uint32_t i = 0; i < d->n_restore; i++) {
-            struct dfs_req req = { .op = DFS_OP_READ, .path = d->restore[i].file,
-                                   .job = d->job->id, .phase = DFS_PHASE_RESTORE,
-                                   .cookie = d->restore[i].vertex };
-            dfs_submit(k->self, d->job->dfs, &req);
-        }
+        k->rs = rt_xcalloc(d->n_restore, sizeof(*k->rs));
+        k->nrs = d->n_restore;
         k->restore_left = d->n_restore;
+        for (uint32_t i = 0; i < d->n_restore; i++) {
+            struct restoring *rs = &k->rs[i];
+            rs->e = d->restore[i];
+            rs->e.n_refs = rs->e.n_refs <= ENG_SNAP_REFS_MAX ? rs->e.n_refs : ENG_SNAP_REFS_MAX;
+            rs->left = 1 + rs->e.n_refs;
+            for (uint32_t f = 0; f <= rs->e.n_refs; f++) {
+                char path[ENG_SNAP_FILE_MAX];
+                if (f)
+                    eng__task_state_file(k, rs->e.refs[f - 1].checkpoint_id, rs->e.vertex,
+                                         rs->e.subtask, path, sizeof(path));
+                struct dfs_req req = { .op = DFS_OP_READ, .path = f ? path : rs->e.file,
+                                       .job = d->job->id, .phase = DFS_PHASE_RESTORE,
+                                       .cookie = ((uint64_t)f << 32) | i };
+                dfs_submit(k->self, d->job->dfs, &req);
+            }
+        }
         return k->self;
     }
     k->st = ENG_TASK_RUNNING;

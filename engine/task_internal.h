@@ -44,6 +44,27 @@ struct snap_job {
     struct eng_meta_entry e[ENG_CHAIN_MAX];
 };
 
+/* An operator's files of a snapshot that succeeded: what a later
+ * incremental snapshot based on that checkpoint may refer to. */
+struct snap_rec {
+    uint64_t chk;               /* 0: free */
+    uint32_t n;
+    struct {
+        uint32_t vertex;
+        uint32_t n_files;       /* its own file, then the files it refers to */
+        struct eng_snap_fileref files[ENG_SNAP_REFS_MAX + 1];
+    } op[ENG_CHAIN_MAX];
+};
+
+/* One operator's restore: its state file and the files that one refers
+ * to, read before it is decoded. */
+struct restoring {
+    struct eng_meta_entry e;
+    uint32_t left;              /* reads still out */
+    void *buf[ENG_SNAP_REFS_MAX + 1];
+    size_t len[ENG_SNAP_REFS_MAX + 1];
+};
+
 struct task {
     struct rt_actor *self;
     struct eng_job *job;
@@ -66,7 +87,7 @@ struct task {
     struct eng_rvec pend;       /* chain output waiting for room */
     uint32_t pend_off;
     bool pend_barrier, pend_end;
-    uint64_t pend_chk;
+    uint64_t pend_chk, barrier_base;
     struct eng_rvec stall_in;   /* input of the stalled operator */
     uint32_t stall_op;
     bool stalled, step_queued, src_timer, src_ended;
@@ -77,8 +98,11 @@ struct task {
     uint32_t aligned_n;
     uint64_t last_barrier, last_notified;
     struct snap_job snaps[SNAPS_MAX];
+    struct snap_rec *recs;      /* SNAPS_MAX, newest last; incremental jobs only */
     uint64_t restore_chk;
     uint32_t restore_left;
+    struct restoring *rs;       /* per restored operator, while restoring */
+    uint32_t nrs;
     uint64_t records_in, records_out;
 };
 
@@ -89,8 +113,11 @@ bool eng__task_route_pending(struct task *k);
 void eng__task_flush_open(struct task *k);
 bool eng__task_emit_control(struct task *k, enum eng_slot_kind kind, uint64_t chk);
 bool eng__task_unblock(struct task *k);
-void eng__task_checkpoint_here(struct task *k, uint64_t chk);
-void eng__task_on_barrier(struct task *k, uint32_t port, uint64_t chk);
+void eng__task_checkpoint_here(struct task *k, uint64_t chk, uint64_t base);
+void eng__task_on_barrier(struct task *k, uint32_t port, uint64_t chk, uint64_t base);
+/* The name of the state file of one operator subtask at checkpoint chk. */
+void eng__task_state_file(const struct task *k, uint64_t chk, uint32_t vertex, uint32_t subtask,
+                          char *out, size_t n);
 void eng__task_snap_finish(struct task *k, struct snap_job *sj);
 void eng__task_on_snapshot_io(struct task *k, const struct dfs_done *d);
 

@@ -191,6 +191,7 @@ bool eng__task_emit_control(struct task *k, enum eng_slot_kind kind, uint64_t ch
                 return false;
             s->kind = kind;
             s->checkpoint_id = chk;
+            s->base = kind == ENG_SLOT_BARRIER ? k->barrier_base : 0;
             s->batch.n = 0;
             oe->open[c] = s;
         }
@@ -230,8 +231,50 @@ static struct snap_job *snap_slot(struct task *k, uint64_t chk)
     return NULL;
 }
 
+/* Remembers what a snapshot that succeeded wrote, for the incremental
+ * snapshots based on its checkpoint. */
+static void remember(struct task *k, const struct snap_job *sj)
+{
+    if (!k->recs)
+        return;
+    memmove(&k->recs[0], &k->recs[1], (SNAPS_MAX - 1) * sizeof(*k->recs));
+    struct snap_rec *rec = &k->recs[SNAPS_MAX - 1];
+    rec->chk = sj->chk;
+    rec->n = sj->n;
+    for (uint32_t i = 0; i < sj->n; i++) {
+        const struct eng_meta_entry *e = &sj->e[i];
+        rec->op[i].vertex = e->vertex;
+        rec->op[i].n_files = 1 + e->n_refs;
+        rec->op[i].files[0] = (struct eng_snap_fileref){ sj->chk, e->size, e->checksum };
+        memcpy(&rec->op[i].files[1], e->refs, e->n_refs * sizeof(e->refs[0]));
+    }
+}
+
+/* The files an operator's snapshot based on checkpoint `base` may refer to. */
+static void base_files(const struct task *k, uint64_t base, uint32_t vertex,
+                       struct eng_snap_state *st)
+{
+    for (int r = 0; base && k->recs && r < SNAPS_MAX; r++)
+        if (k->recs[r].chk == base)
+            for (uint32_t i = 0; i < k->recs[r].n; i++)
+                if (k->recs[r].op[i].vertex == vertex) {
+                    st->n_base = k->recs[r].op[i].n_files;
+                    memcpy(st->base, k->recs[r].op[i].files, st->n_base * sizeof(st->base[0]));
+                    return;
+                }
+}
+
+void eng__task_state_file(const struct task *k, uint64_t chk, uint32_t vertex, uint32_t subtask,
+                          char *out, size_t n)
+{
+    snprintf(out, n, "%s/chk-%llu/v%u-s%u.state", k->job->dir, (unsigned long long)chk, vertex,
+             subtask);
+}
+
 void eng__task_snap_finish(struct task *k, struct snap_job *sj)
 {
+    if (!sj->failed)
+        remember(k, sj);
     struct {
         struct eng_ack a;
         struct eng_meta_entry e[ENG_CHAIN_MAX];
@@ -355,6 +398,8 @@ static void snap_encoded(struct rt_actor *a, void *arg)
         e->kg_last = f->st.kg_last;
         e->size = f->len;
         e->checksum = f->checksum;
+        e->n_refs = f->st.n_refs;
+        memcpy(e->refs, f->st.refs, f->st.n_refs * sizeof(e->refs[0]));
         dfs_submit_write(k->self, k->job->dfs, f->w);
         f->w = NULL;
         sj->outstanding++;
@@ -365,8 +410,9 @@ static void snap_encoded(struct rt_actor *a, void *arg)
 }
 
 /* Snapshots every operator for checkpoint chk: the synchronous half here,
- * the encoding and the writes from snap_encoded. */
-static void snapshot(struct task *k, uint64_t chk)
+ * the encoding and the writes from snap_encoded.  An incremental
+ * snapshot's operators refer to their files of checkpoint base. */
+static void snapshot(struct task *k, uint64_t chk, uint64_t base)
 {
     struct snap_job *sj = snap_slot(k, 0);
     if (!sj) {
@@ -392,6 +438,7 @@ static void snapshot(struct task *k, uint64_t chk)
                                          .max_parallelism = op->env.max_parallelism };
         eng_key_group_range(op->env.subtask, op->env.parallelism, op->env.max_parallelism,
                             &f->st.kg_first, &f->st.kg_last);
+        base_files(k, base, op->env.vertex, &f->st);
         struct eng_kstate *ks = NULL;
         int rc = op->ops->snapshot ? op->ops->snapshot(op, &f->st, &ks) : 0;
         if (rc < 0) {
@@ -414,8 +461,7 @@ static void snapshot(struct task *k, uint64_t chk)
         f->vertex = op->env.vertex;
         f->subtask = op->env.subtask;
         snprintf(f->op_name, sizeof(f->op_name), "%s", op->vertex->name);
-        snprintf(f->file, sizeof(f->file), "%s/chk-%llu/v%u-s%u.state", k->job->dir,
-                 (unsigned long long)chk, op->env.vertex, op->env.subtask);
+        eng__task_state_file(k, chk, op->env.vertex, op->env.subtask, f->file, sizeof(f->file));
         f->job_id = k->job->id;
         f->cookie = (chk << 8) | i;
     }
@@ -461,9 +507,10 @@ void eng__task_on_snapshot_io(struct task *k, const struct dfs_done *d)
 
 /* Checkpoint chk is aligned (or triggered, for a source): snapshot, then send
  * the barrier on. */
-void eng__task_checkpoint_here(struct task *k, uint64_t chk)
+void eng__task_checkpoint_here(struct task *k, uint64_t chk, uint64_t base)
 {
-    snapshot(k, chk);
+    snapshot(k, chk, base);
+    k->barrier_base = base;
     k->align_chk = 0;
     k->aligned_n = 0;
     /* Records the snapshot already accounts for (a source's offset is past
@@ -474,7 +521,7 @@ void eng__task_checkpoint_here(struct task *k, uint64_t chk)
     }
 }
 
-void eng__task_on_barrier(struct task *k, uint32_t port, uint64_t chk)
+void eng__task_on_barrier(struct task *k, uint32_t port, uint64_t chk, uint64_t base)
 {
     if (chk <= k->last_barrier)
         return;     /* a barrier of a checkpoint we already took (or gave up) */
@@ -488,6 +535,6 @@ void eng__task_on_barrier(struct task *k, uint32_t port, uint64_t chk)
     for (uint32_t i = 0; i < k->nin; i++)
         live += !k->in[i].ended;
     if (k->aligned_n >= live)
-        eng__task_checkpoint_here(k, chk);
+        eng__task_checkpoint_here(k, chk, base);
 }
 

@@ -95,6 +95,7 @@ int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *
     j->max_concurrent = (uint32_t)cfg_u(s, "execution.checkpointing.max-concurrent-checkpoints", 1);
     j->tolerable_failed = (uint32_t)cfg_u(s, "execution.checkpointing.tolerable-failed-checkpoints", 0);
     j->num_retained = (uint32_t)cfg_u(s, "state.checkpoints.num-retained", 1);
+    j->incremental = cfg_u(s, "execution.checkpointing.incremental", 0) != 0;
     return restart_from(s, &c->restart, j->checkpoint_interval_ns != 0, err, errlen);
 }
 
@@ -173,7 +174,7 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
 /* Flink keys the language accepts but this runner does not model yet: a
  * setting of one has no effect, and the run says so rather than pretend. */
 static const char *const unmodelled[] = {
-    "execution.checkpointing.mode", "execution.checkpointing.incremental", "state.backend.type",
+    "execution.checkpointing.mode", "state.backend.type",
     "slot.request.timeout", "pekko.ask.timeout", "parallelism.default", NULL,
 };
 

@@ -82,8 +82,14 @@ void eenv_submit(struct engine_env *e, struct eng_jobgraph *g, uint64_t interval
     eng_job_config_defaults(&cfg);
     cfg.checkpoint_interval_ns = interval_ms * RT_NS_PER_MS;
     cfg.num_retained = retained;
+    eenv_submit_cfg(e, g, &cfg, pol);
+}
+
+void eenv_submit_cfg(struct engine_env *e, struct eng_jobgraph *g,
+                     const struct eng_job_config *cfg, const struct eng_jobrun_policy *pol)
+{
     char err[256];
-    assert_int_equal(eng_job_new(1, g, &cfg, e->dfs, &e->job, err, sizeof(err)), 0);
+    assert_int_equal(eng_job_new(1, g, cfg, e->dfs, &e->job, err, sizeof(err)), 0);
     /* The runner copies the policy in spawn: wait for it, pol may be the caller's local. */
     struct runner_req r = { e, pol };
     assert_int_equal(rt_node_call(e->jm, spawn_runner, &r), 0);

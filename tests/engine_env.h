@@ -43,6 +43,10 @@ void eenv_start_host(struct engine_env *e, int i);
 void eenv_submit(struct engine_env *e, struct eng_jobgraph *g, uint64_t interval_ms,
                  uint32_t retained, const struct eng_jobrun_policy *pol);
 
+/* The same with the job's configuration given. */
+void eenv_submit_cfg(struct engine_env *e, struct eng_jobgraph *g,
+                     const struct eng_job_config *cfg, const struct eng_jobrun_policy *pol);
+
 /* rt_world_wait predicate: e's job has ended. */
 bool eenv_job_ended(void *e);
 

@@ -224,6 +224,87 @@ static void corrupt_body(enum rt_world_kind kind)
 static void test_corrupt_real(void **s) { (void)s; corrupt_body(RT_WORLD_REAL); }
 static void test_corrupt_sim(void **s) { (void)s; corrupt_body(RT_WORLD_SIM); }
 
+/* ---- incremental checkpoints: less written, the chain read back ----------- */
+
+/* source(records, 100 keys) --hash--> count (2) --> alloc(4 KB a key) (2)
+ * [--> fail(at)] --> sink (2) */
+static struct eng_jobgraph *keyed_alloc(uint64_t records, uint64_t fail_at)
+{
+    struct eng_jobgraph *g = eng_jobgraph_new("keyed-alloc");
+    struct eng_op_args src = { .records = records, .keys = 100, .rate = 100000 };
+    int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, 2, 0);
+    int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, NULL, 2, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
+    struct eng_op_args al = { .bytes_per_key = 4096 };
+    int last = eng_jobgraph_add_vertex(g, "state", ENG_OP_ALLOC, &al, 2, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)c, (uint32_t)last, ENG_EDGE_FORWARD);
+    if (fail_at) {
+        struct eng_op_args fa = { .at_record = fail_at };
+        int f = eng_jobgraph_add_vertex(g, "fail", ENG_OP_FAIL, &fa, 2, 0);
+        eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)f, ENG_EDGE_FORWARD);
+        last = f;
+    }
+    int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, 2, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)k, ENG_EDGE_FORWARD);
+    return g;
+}
+
+struct chk_run {
+    double bytes_per_checkpoint;    /* written for checkpoints, per completed one */
+    int files, files_last;          /* under the job, and in its last checkpoint */
+    uint64_t restarts;
+};
+
+static struct chk_run run_alloc(enum rt_world_kind kind, bool incremental, uint64_t fail_at)
+{
+    struct engine_env h;
+    eenv_up(&h, kind, "engine", 99);
+    struct eng_job_config cfg;
+    eng_job_config_defaults(&cfg);
+    cfg.checkpoint_interval_ns = 10 * RT_NS_PER_MS;
+    cfg.incremental = incremental;
+    struct eng_jobrun_policy pol = { .place = place, .arg = &h };
+    eenv_submit_cfg(&h, keyed_alloc(30000, fail_at), &cfg, &pol);
+    struct eng_jobgraph *ref = keyed_alloc(30000, 0);
+    assert_exactly_once(&h, ref);
+    eng_jobgraph_free(ref);
+    struct dfs_io_stats io;
+    dfs_stats_phase(h.dfs, DFS_PHASE_CHECKPOINT, &io);
+    uint64_t done = atomic_load(&h.job->checkpoints_completed);
+    assert_true(done >= 3);
+    char last[64];
+    snprintf(last, sizeof(last), "job-1/chk-%llu/",
+             (unsigned long long)atomic_load(&h.job->last_checkpoint));
+    struct chk_run r = { .bytes_per_checkpoint = (double)io.bytes_written / (double)done,
+                         .files = dfs_count_files(h.dfs, "job-1/"),
+                         .files_last = dfs_count_files(h.dfs, last),
+                         .restarts = atomic_load(&h.job->restarts) };
+    eenv_down(&h);
+    return r;
+}
+
+static void incremental_body(enum rt_world_kind kind)
+{
+    struct chk_run full = run_alloc(kind, false, 0);
+    struct chk_run inc = run_alloc(kind, true, 0);
+    /* Full checkpoints write the 800 KB of blobs every time; incremental
+     * ones once, then refer to them. */
+    if (!(inc.bytes_per_checkpoint < full.bytes_per_checkpoint / 3))
+        fail_msg("incremental %.0f bytes per checkpoint, full %.0f",
+                 inc.bytes_per_checkpoint, full.bytes_per_checkpoint);
+    /* One checkpoint retained: a full one leaves its own files alone; an
+     * incremental one keeps the earlier files it refers to as well. */
+    assert_int_equal(full.files, full.files_last);
+    assert_true(inc.files > inc.files_last);
+    /* A failure restores the last checkpoint through the files it refers
+     * to, exactly once (assert_exactly_once in run_alloc). */
+    struct chk_run failed = run_alloc(kind, true, 12000);
+    assert_int_equal(failed.restarts, 1);
+}
+
+static void test_incremental_real(void **s) { (void)s; incremental_body(RT_WORLD_REAL); }
+static void test_incremental_sim(void **s) { (void)s; incremental_body(RT_WORLD_SIM); }
+
 /* ---- back pressure: a slow consumer bounds what is in flight ---------------- */
 
 struct inflight {
@@ -298,6 +379,8 @@ int main(void)
         cmocka_unit_test(test_crash_real),
         cmocka_unit_test(test_corrupt_sim),
         cmocka_unit_test(test_corrupt_real),
+        cmocka_unit_test(test_incremental_sim),
+        cmocka_unit_test(test_incremental_real),
         cmocka_unit_test(test_backpressure_sim),
         cmocka_unit_test(test_backpressure_real),
         cmocka_unit_test(test_tiny_jobs_finish),

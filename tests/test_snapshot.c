@@ -301,7 +301,7 @@ static void test_flipped_bytes(void **state)
     buf[0] = 'M';
     buf[4] = 7;
     assert_int_equal(decode_fresh(buf, len), -ENOTSUP);
-    assert_string_equal(err, "chk-3/task-2.state: unsupported format version 7 (this build reads 1)");
+    assert_string_equal(err, "chk-3/task-2.state: unsupported format version 7 (this build reads 1 and 2)");
     buf[4] = 1;
     buf[6] = 2;
     decode_fresh(buf, len);
@@ -365,6 +365,7 @@ static void test_fuzz(void **state)
             junk[i] = (uint8_t)next_rand(&seed);
         if (round % 2 && n >= 16) { /* a plausible header over random bytes */
             memcpy(junk, "MCCK\x01\x00\x01\x00", 8);
+            junk[4] = (uint8_t)(1 + (round / 2) % 2);   /* either version */
             for (int i = 0; i < 8; i++)
                 junk[8 + i] = (uint8_t)((uint64_t)n >> (8 * i));
             if (n >= 24)
@@ -404,7 +405,8 @@ static void test_metadata(void **state)
 {
     struct eng_meta_entry entries[3] = {
         {.vertex = 2, .subtask = 0, .kg_first = 0, .kg_last = 63, .size = 1024,
-         .checksum = 0x1122334455667788ull, .file = "chk-3/task-0.state"},
+         .checksum = 0x1122334455667788ull, .file = "chk-3/task-0.state", .n_refs = 2,
+         .refs = {{1, 4096, 0xabc}, {2, 77, UINT64_MAX}}},
         {.vertex = 2, .subtask = 1, .kg_first = 64, .kg_last = 127, .size = 99,
          .checksum = 1, .file = "chk-3/task-1.state"},
         {.vertex = 0, .subtask = 0, .size = 0, .file = "x"},
@@ -446,6 +448,9 @@ static void test_metadata(void **state)
     assert_string_equal(err, "m: file kind 1 (task state) where checkpoint metadata was expected");
     rt_free(sbuf);
 
+    entries[0].n_refs = ENG_SNAP_REFS_MAX + 1;
+    assert_int_equal(eng_meta_encode(&m, &buf, &len), -EINVAL);
+    entries[0].n_refs = 2;
     entries[2].file[0] = '\0';
     assert_int_equal(eng_meta_encode(&m, &buf, &len), -EINVAL);
     m.n_entries = 0;
@@ -454,6 +459,220 @@ static void test_metadata(void **state)
     assert_int_equal(back.n_entries, 0);
     eng_meta_release(&back);
     rt_free(buf);
+}
+
+/* Builds a state file as version 1 wrote it (no references, blobs always
+ * inline right after the blob length): checkpoint 5, max parallelism 4,
+ * one value, one staged record, keys 1..6 with a blob on even keys. */
+static uint8_t *version1_file(size_t *len)
+{
+    uint8_t *b = rt_xcalloc(1, 1024), *p = b + 16;
+#define PUT(v, n) do { uint64_t v_ = (v); for (int i_ = 0; i_ < (n); i_++) *p++ = (uint8_t)(v_ >> (8 * i_)); } while (0)
+    PUT(5, 8); PUT(4, 4); PUT(0, 4); PUT(3, 4); PUT(1, 4); PUT(1, 4); PUT(0, 4);
+    uint8_t *offs = p;
+    p += 32;
+    size_t values = (size_t)(p - b);
+    PUT(1, 1); PUT(13, 1); memcpy(p, "source.offset", 13); p += 13; PUT(42, 8);
+    size_t staged = (size_t)(p - b);
+    PUT(7, 8); PUT(8, 8); PUT(9, 8);
+    size_t index = (size_t)(p - b);
+    p += 4 * 24;
+    size_t keyed = (size_t)(p - b);
+    for (uint32_t g = 0; g < 4; g++) {
+        uint8_t *start = p;
+        uint32_t count = 0;
+        for (uint64_t key = 1; key <= 6; key++) {
+            if (eng_key_group(key, 4) != g)
+                continue;
+            PUT(key, 8); PUT(key * 100, 8); PUT(key % 2 ? 0 : key, 4);
+            for (uint64_t i = 0; key % 2 == 0 && i < key; i++)
+                PUT(key, 1);
+            count++;
+        }
+        uint8_t *at = b + index + g * 24, *save = p;
+        p = at;
+        PUT((uint64_t)(start - b), 8); PUT((uint64_t)(save - start), 8); PUT(count, 4);
+        p = save;
+    }
+    *len = (size_t)(p - b) + 8;
+    p = offs;
+    PUT(values, 8); PUT(staged, 8); PUT(index, 8); PUT(keyed, 8);
+    p = b;
+    memcpy(p, "MCCK", 4);
+    p += 4;
+    PUT(1, 2); PUT(1, 2); PUT(*len, 8);
+#undef PUT
+    reseal(b, *len);
+    return b;
+}
+
+static void test_version1(void **state)
+{
+    size_t len;
+    uint8_t *buf = version1_file(&len);
+    struct eng_kstate *ks = eng_kstate_new(4);
+    struct eng_snap_state out;
+    int rc = eng_snapshot_decode(buf, len, "chk-5/v1.state", 0, 3, ks, &out, err, sizeof(err));
+    if (rc)
+        fail_msg("%s", err);
+    assert_int_equal(eng_kstate_count(ks), 6);
+    for (uint64_t key = 1; key <= 6; key++) {
+        assert_true(*eng_kstate_get(ks, key) == (int64_t)key * 100);
+        uint32_t blen;
+        const uint8_t *blob = eng_kstate_get_blob(ks, key, &blen);
+        assert_int_equal(blen, key % 2 ? 0 : key);
+        for (uint32_t i = 0; i < blen; i++)
+            assert_int_equal(blob[i], key);
+    }
+    uint64_t off;
+    assert_int_equal(eng_snap_get_u64(&out, "source.offset", &off), 0);
+    assert_true(off == 42 && out.n_staged == 1 && out.staged[0].ts == 9 && out.n_refs == 0);
+    eng_snap_state_release(&out);
+    eng_kstate_free(ks);
+    rt_free(buf);
+}
+
+/* Encodes ks for checkpoint chk over every key group, referring to base. */
+static uint8_t *encode_chk(const struct eng_kstate *ks, uint64_t chk,
+                           const struct eng_snap_fileref *base, uint32_t n_base,
+                           struct eng_snap_state *st, size_t *len)
+{
+    memset(st, 0, sizeof(*st));
+    st->checkpoint_id = chk;
+    st->max_parallelism = MAXP;
+    st->kg_last = MAXP - 1;
+    st->n_base = n_base;
+    memcpy(st->base, base, n_base * sizeof(*base));
+    uint8_t *buf;
+    assert_int_equal(eng_snapshot_encode(st, ks, &buf, len), 0);
+    return buf;
+}
+
+static struct eng_snap_fileref ref_to(uint64_t chk, const uint8_t *buf, size_t len)
+{
+    return (struct eng_snap_fileref){ chk, len, eng_snapshot_checksum(buf, len) };
+}
+
+static void test_incremental(void **state)
+{
+    /* 400 keys with a 200-byte blob each, as the ALLOC operator keeps. */
+    struct eng_kstate *ks = eng_kstate_new(MAXP);
+    uint8_t blob[200];
+    for (uint64_t key = 1; key <= 400; key++) {
+        memset(blob, (int)key, sizeof(blob));
+        eng_kstate_put(ks, key, (int64_t)key);
+        eng_kstate_put_blob(ks, key, blob, sizeof(blob));
+    }
+    struct eng_snap_state st1, st2, st3, out;
+    size_t len1, len2, len3;
+    uint8_t *f1 = encode_chk(ks, 1, NULL, 0, &st1, &len1);
+    assert_int_equal(st1.n_refs, 0);
+    assert_true(len1 > 400 * 200);
+
+    /* Checkpoint 2 refers to 1 for the blobs that did not change. */
+    for (uint64_t key = 1; key <= 10; key++) {
+        memset(blob, 0xEE, sizeof(blob));
+        eng_kstate_put_blob(ks, key, blob, sizeof(blob));    /* replaced */
+    }
+    eng_kstate_put_blob(ks, 1000, blob, 50);                 /* new */
+    eng_kstate_add(ks, 20, 5);                                /* value only */
+    struct eng_snap_fileref b1 = ref_to(1, f1, len1);
+    uint8_t *f2 = encode_chk(ks, 2, &b1, 1, &st2, &len2);
+    assert_int_equal(st2.n_refs, 1);
+    assert_memory_equal(&st2.refs[0], &b1, sizeof(b1));
+    assert_true(len2 < len1 / 5);
+
+    struct eng_snap_file files[2] = {{1, f1, len1, "chk-1/v.state"}, {2, f2, len2, "chk-2/v.state"}};
+    struct eng_kstate *back = eng_kstate_new(MAXP);
+    int rc = eng_snapshot_decode_refs(f2, len2, "chk-2/v.state", 0, MAXP - 1, back, files, 1,
+                                      &out, err, sizeof(err));
+    if (rc)
+        fail_msg("%s", err);
+    assert_int_equal(out.n_refs, 1);
+    assert_true(out.refs[0].checkpoint_id == 1);
+    eng_snap_state_release(&out);
+    assert_same_range(ks, back, 0, MAXP - 1);
+
+    /* The restored state writes everything inline once more, and the same
+     * bytes as a full snapshot of the live state. */
+    struct eng_snap_state st_full;
+    size_t len_back, len_full;
+    uint8_t *fb = encode_chk(back, 2, NULL, 0, &st_full, &len_back);
+    uint8_t *ff = encode_chk(back, 2, &b1, 1, &st_full, &len_full);
+    assert_int_equal(st_full.n_refs, 0);
+    assert_int_equal(len_back, len_full);
+    assert_memory_equal(fb, ff, len_back);
+    rt_free(fb);
+    rt_free(ff);
+    eng_kstate_free(back);
+
+    /* Without the referred file, or with another in its place: no state. */
+    back = eng_kstate_new(MAXP);
+    assert_int_equal(eng_snapshot_decode_refs(f2, len2, "chk-2/v.state", 0, MAXP - 1, back,
+                                              NULL, 0, &out, err, sizeof(err)), -ENOENT);
+    assert_string_equal(err, "chk-2/v.state refers to the state file of checkpoint 1, which "
+                             "was not found");
+    /* Values and staged records need no referred file. */
+    assert_int_equal(eng_snapshot_decode_refs(f2, len2, "chk-2/v.state", 0, MAXP - 1, NULL,
+                                              NULL, 0, &out, err, sizeof(err)), 0);
+    eng_snap_state_release(&out);
+    f1[200] ^= 1;
+    struct eng_snap_file bad = {1, f1, len1, "chk-1/v.state"};
+    assert_int_equal(eng_snapshot_decode_refs(f2, len2, "chk-2/v.state", 0, MAXP - 1, back,
+                                              &bad, 1, &out, err, sizeof(err)), -EBADMSG);
+    assert_non_null(strstr(err, "checksum mismatch in chk-1/v.state: "));
+    reseal(f1, len1);   /* whole again, but not the file chk-2 refers to */
+    assert_int_equal(eng_snapshot_decode_refs(f2, len2, "chk-2/v.state", 0, MAXP - 1, back,
+                                              &bad, 1, &out, err, sizeof(err)), -EBADMSG);
+    if (!strstr(err, "where chk-2/v.state refers to"))
+        fail_msg("%s", err);
+    f1[200] ^= 1;
+    reseal(f1, len1);
+    /* A reference that misses its entry, re-sealed so the checksum passes. */
+    uint8_t *f2x = rt_xmalloc(len2);
+    memcpy(f2x, f2, len2);
+    size_t at = len2 - 8 - 8;       /* the last entry of the last group: a reference */
+    f2x[at] ^= 0x04;
+    reseal(f2x, len2);
+    eng_kstate_clear(back);
+    rc = eng_snapshot_decode_refs(f2x, len2, "chk-2/v.state", 0, MAXP - 1, back, files, 1,
+                                  &out, err, sizeof(err));
+    assert_int_equal(rc, -EBADMSG);
+    assert_non_null(strstr(err, "which does not hold its 200-byte blob"));
+    rt_free(f2x);
+    eng_kstate_free(back);
+
+    /* Checkpoint 3, based on 2 (which refers to 1): once most of 1's blobs
+     * are replaced, 1 is no longer worth keeping and 3 writes them all. */
+    for (uint64_t key = 11; key <= 300; key++) {
+        memset(blob, 0xDD, sizeof(blob));
+        eng_kstate_put_blob(ks, key, blob, sizeof(blob));
+    }
+    struct eng_snap_fileref b2[2] = {ref_to(2, f2, len2), b1};
+    uint8_t *f3 = encode_chk(ks, 3, b2, 2, &st3, &len3);
+    assert_int_equal(st3.n_refs, 0);
+    assert_true(len3 > 400 * 200);
+    back = eng_kstate_new(MAXP);
+    rc = eng_snapshot_decode(f3, len3, "chk-3/v.state", 0, MAXP - 1, back, &out, err, sizeof(err));
+    if (rc)
+        fail_msg("%s", err);
+    eng_snap_state_release(&out);
+    assert_same_range(ks, back, 0, MAXP - 1);
+    eng_kstate_free(back);
+
+    /* Checkpoint 4 refers to 3 alone; 2 held no blob. */
+    struct eng_snap_state st4;
+    size_t len4;
+    struct eng_snap_fileref b3[1] = {ref_to(3, f3, len3)};
+    uint8_t *f4 = encode_chk(ks, 4, b3, 1, &st4, &len4);
+    assert_int_equal(st4.n_refs, 1);
+    assert_true(st4.refs[0].checkpoint_id == 3);
+    rt_free(f4);
+
+    rt_free(f3);
+    rt_free(f2);
+    rt_free(f1);
+    eng_kstate_free(ks);
 }
 
 int main(void)
@@ -466,6 +685,8 @@ int main(void)
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_metadata),
+        cmocka_unit_test(test_version1),
+        cmocka_unit_test(test_incremental),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
