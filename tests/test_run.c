@@ -142,6 +142,43 @@ static void test_ha_teardown_leaves_nothing(void **st)
     scn_scenario_free(s);
 }
 
+/* execution.checkpointing.incremental reaches the jobs: a job with 4 MB of
+ * per-key state writes it once instead of at every checkpoint, restores
+ * through the earlier files after the kill, exactly once, and the setting
+ * is no longer one the run warns about. */
+static void test_incremental_scenario(void **st)
+{
+    (void)st;
+    static const char one[] =
+        "cluster taskmanagers=3 slots=2\n"
+        "config heartbeat.interval=50ms heartbeat.timeout=250ms\n"
+        "config restart-strategy.type=fixed-delay restart-strategy.fixed-delay.delay=50ms\n"
+        "config execution.checkpointing.interval=100ms\n"
+        "dfs bandwidth=400MB/s streams=8 latency=1ms\n"
+        "deadline 20s\n"
+        "job c source=sequence(records=20k, keys=100, rate=20k/s) | keyby | count | sink "
+        "parallelism=2 state=4MB\n"
+        "when checkpoint c 3 done kill taskmanager-of c[0]\n"
+        "expect all jobs finished exactly-once\n"
+        "expect restarts c = 1\n";
+    char text[sizeof(one) + 64];
+    struct scn_scenario *full = parse(one);
+    snprintf(text, sizeof(text), "%sconfig execution.checkpointing.incremental=true\n", one);
+    struct scn_scenario *inc = parse(text);
+    json_t *f = run(full, SCN_MODE_SESSION, RT_WORLD_SIM, 3, SCN_RUN_OK);
+    json_t *i = run(inc, SCN_MODE_SESSION, RT_WORLD_SIM, 3, SCN_RUN_OK);
+    long long wf = geti(f, "dfs", "bytes_written"), wi = geti(i, "dfs", "bytes_written");
+    if (!(wi < wf / 2))
+        fail_msg("incremental wrote %lld bytes, full %lld", wi, wf);
+    /* The restore read the blobs back, from the earlier files. */
+    assert_true(geti(i, "dfs", "recovery_bytes_read") >= 2000000);
+    assert_int_equal(json_array_size(json_object_get(i, "warnings")), 0);
+    json_decref(f);
+    json_decref(i);
+    scn_scenario_free(full);
+    scn_scenario_free(inc);
+}
+
 /* The same seed gives the same run in the sim world; another seed another. */
 static void test_same_seed_same_run(void **st)
 {
@@ -376,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_modes_sim),
         cmocka_unit_test(test_modes_real),
         cmocka_unit_test(test_ha_teardown_leaves_nothing),
+        cmocka_unit_test(test_incremental_scenario),
         cmocka_unit_test(test_same_seed_same_run),
         cmocka_unit_test(test_failing_expectation),
         cmocka_unit_test(test_application_rules),
