@@ -393,6 +393,19 @@ static void on_restore_meta(struct jobrun *r, uint64_t id, const struct dfs_done
     c->e = rt_xmalloc((c->n ? c->n : 1) * sizeof(*c->e));
     memcpy(c->e, meta.entries, c->n * sizeof(*c->e));
     eng_meta_release(&meta);
+    /* The checkpoints it refers to are subsumed ones the dead runner kept
+     * for it: delete them once nothing needs them. */
+    for (uint32_t i = 0; i < c->n; i++)
+        for (uint32_t k = 0; k < c->e[i].n_refs; k++) {
+            uint64_t ref = c->e[i].refs[k].checkpoint_id;
+            bool known = false;
+            for (uint32_t x = 0; x < r->nsubsumed && !known; x++)
+                known = r->subsumed[x] == ref;
+            if (known)
+                continue;
+            r->subsumed = rt_xrealloc(r->subsumed, (r->nsubsumed + 1) * sizeof(*r->subsumed));
+            r->subsumed[r->nsubsumed++] = ref;
+        }
     r->next_chk = id + 1;
     r->announced = id;
     deploy_if_ready(r);
