@@ -26,10 +26,15 @@
  *                    reported beside it as keyed_txn_*.
  *   checkpoint_overhead  1 - rps(interval 100 ms) / rps(no periodic
  *                    checkpoint) for source -HASH-> sum -> alloc -> sink,
- *                    the ALLOC operator holding ~16 MB of keyed state; the
- *                    two variants alternate, run by run, so drift of the
- *                    machine hits both alike, and run CHK_PAIRS times each
- *                    (a single pair varies by +-0.1 on a quiet machine).
+ *                    the ALLOC operator holding ~16 MB of keyed state, with
+ *                    incremental checkpoints (chk_incremental), as Flink
+ *                    users run large state: the blobs are written by the
+ *                    first checkpoint and referred to after.  The same with
+ *                    full checkpoints, every one writing all 16 MB, is
+ *                    chk_*_full beside it.  The variants alternate, run by
+ *                    run, so drift of the machine hits them alike, and run
+ *                    CHK_PAIRS times each (a single pair varies by +-0.1
+ *                    on a quiet machine).
  *                    Each run is long enough (~1 s) for some ten periodic
  *                    checkpoints, so the figure is the steady cost of
  *                    checkpointing rather than of the first one (fresh copy
@@ -304,7 +309,14 @@ static void threads_cpu(struct run_result *res)
 /* Runs one job to its end in a fresh world and checks its output against
  * `expected`.  Returns 0 with *res filled, -EPROTO for a run that did not do
  * what it should (said on stderr), or -errno from the setup. */
-static int run_job(enum shape s, uint64_t records, uint64_t interval_ms,
+/* How a job checkpoints: the interval of its periodic checkpoints (0:
+ * the final one only) and whether they are incremental. */
+struct variant {
+    uint64_t interval_ms;
+    bool incremental;
+};
+
+static int run_job(enum shape s, uint64_t records, struct variant var,
                    const struct eng_expected *expected, struct run_result *res)
 {
     struct harness h;
@@ -313,7 +325,8 @@ static int run_job(enum shape s, uint64_t records, uint64_t interval_ms,
         return rc;
     struct eng_job_config cfg;
     eng_job_config_defaults(&cfg);
-    cfg.checkpoint_interval_ns = interval_ms * RT_NS_PER_MS;
+    cfg.checkpoint_interval_ns = var.interval_ms * RT_NS_PER_MS;
+    cfg.incremental = var.incremental;
     char err[256];
     if ((rc = eng_job_new(1, build_graph(s, records), &cfg, h.dfs, &h.job, err,
                           sizeof(err))) < 0) {
@@ -461,37 +474,36 @@ static void pair_figs(const struct run_result *off, const struct run_result *on,
 
 typedef int (*floor_fn)(uint64_t records, uint64_t keys, double *rps);
 
-/* Runs shape s n times with checkpoint interval iv.  With floor_of, the
+/* Runs shape s n times in each variant v[0..nv-1], the variants one after
+ * the other within a repetition, into f[0..nv-1].  With floor_of, the
  * floor runs right before each repetition, so a machine busy with something
- * else for a while slows figure and floor alike; with iv2, a second variant
- * runs after each repetition (into f2, and what the pairs tell into cf),
- * for the same reason. */
+ * else for a while slows figure and floor alike; the variants alternate for
+ * the same reason.  cf[k-1] is what the pairs of v[0] and v[k] tell. */
 static int measure(enum shape s, uint64_t records, int n, floor_fn floor_of, uint64_t keys,
-                   uint64_t iv, struct job_figs *f, int64_t iv2, struct job_figs *f2,
-                   struct chk_figs *cf)
+                   const struct variant *v, int nv, struct job_figs *f, struct chk_figs *cf)
 {
+    enum { VARIANTS_MAX = 3 };
     struct eng_expected *e = NULL;
     int rc = reference_of(s, records, &e);
     if (rc < 0)
         return rc;
-    struct run_result r[MAX_REPS], r2[MAX_REPS];
+    struct run_result r[VARIANTS_MAX][MAX_REPS];
     double fl[MAX_REPS];
     for (int i = 0; i < n && rc == 0; i++) {
         if (floor_of && (rc = floor_of(records, keys, &fl[i])) < 0) {
             fprintf(stderr, "bench engine: a floor loop lost records (checksum)\n");
             break;
         }
-        rc = run_job(s, records, iv, e, &r[i]);
-        if (rc == 0 && f2)
-            rc = run_job(s, records, (uint64_t)iv2, e, &r2[i]);
+        for (int k = 0; k < nv && k < VARIANTS_MAX && rc == 0; k++)
+            rc = run_job(s, records, v[k], e, &r[k][i]);
     }
     eng_expected_free(e);
     if (rc < 0)
         return rc;
-    medians(r, floor_of ? fl : NULL, n, f);
-    if (f2) {
-        medians(r2, NULL, n, f2);
-        pair_figs(r, r2, n, cf);
+    for (int k = 0; k < nv && k < VARIANTS_MAX; k++) {
+        medians(r[k], floor_of && k == 0 ? fl : NULL, n, &f[k]);
+        if (k)
+            pair_figs(r[0], r[k], n, &cf[k - 1]);
     }
     return 0;
 }
@@ -526,25 +538,30 @@ static void put(json_t *o, const char *key, double v)
 int bench_engine(json_t **out)
 {
     const struct sizes *z = bench_quick ? &quick_sizes : &full_sizes;
-    struct job_figs pass, keyed, txn, chk_on, chk_off;
-    struct chk_figs cf;
+    struct job_figs pass, keyed, txn, chk[3];
+    struct chk_figs cf[2];
+    /* Without periodic checkpoints, with incremental ones (the figure), and
+     * with full ones (beside it). */
+    const struct variant none = { 0, false }, chk_vars[3] = {
+        { 0, false }, { CHK_INTERVAL_MS, true }, { CHK_INTERVAL_MS, false } };
     double chan = 0, kstate = 0;
     double t0 = bench_now_ms();
     int rc;
-    if ((rc = measure(SHAPE_PASS, z->pass_records, z->job_reps, bench_floor_ring, PASS_KEYS, 0,
-                      &pass, -1, NULL, NULL)) < 0 ||
+    if ((rc = measure(SHAPE_PASS, z->pass_records, z->job_reps, bench_floor_ring, PASS_KEYS,
+                      &none, 1, &pass, NULL)) < 0 ||
         (rc = measure(SHAPE_KEYED, z->keyed_records, z->job_reps, bench_floor_hashagg,
-                      KEYED_KEYS, 0, &keyed, -1, NULL, NULL)) < 0 ||
+                      KEYED_KEYS, &none, 1, &keyed, NULL)) < 0 ||
         (rc = measure(SHAPE_KEYED_TXN, z->keyed_records, z->job_reps, bench_floor_hashagg,
-                      KEYED_KEYS, 0, &txn, -1, NULL, NULL)) < 0 ||
-        (rc = measure(SHAPE_CHK, z->chk_records, z->chk_reps, NULL, 0, 0, &chk_off,
-                      CHK_INTERVAL_MS, &chk_on, &cf)) < 0 ||
+                      KEYED_KEYS, &none, 1, &txn, NULL)) < 0 ||
+        (rc = measure(SHAPE_CHK, z->chk_records, z->chk_reps, NULL, 0, chk_vars, 3, chk,
+                      cf)) < 0 ||
         (rc = floor_median(bench_floor_chan, z->pass_records, PASS_KEYS, z->job_reps,
                            &chan)) < 0 ||
         (rc = floor_median(bench_floor_kstate, z->keyed_records, KEYED_KEYS, z->job_reps,
                            &kstate)) < 0)
         return rc;
-    double overhead = 1.0 - chk_on.rps / chk_off.rps;
+    const struct job_figs *chk_off = &chk[0], *chk_on = &chk[1], *chk_full = &chk[2];
+    double overhead = 1.0 - chk_on->rps / chk_off->rps;
     json_t *o = json_object();
     put(o, "passthrough_rps", pass.rps);
     put(o, "ring_rps", pass.floor_rps);
@@ -586,34 +603,45 @@ int bench_engine(json_t **out)
     json_object_set_new(o, "chk_records", json_integer((json_int_t)z->chk_records));
     json_object_set_new(o, "chk_repetitions", json_integer(z->chk_reps));
     json_object_set_new(o, "chk_state_bytes", json_integer(CHK_BYTES_PER_KEY * KEYED_KEYS));
-    put(o, "chk_rps_with", chk_on.rps);
-    put(o, "chk_rps_without", chk_off.rps);
-    put(o, "chk_ms_with", chk_on.run_ms);
-    put(o, "chk_ms_without", chk_off.run_ms);
-    put(o, "chk_flow_rps_with", chk_on.flow_rps);
-    put(o, "chk_flow_rps_without", chk_off.flow_rps);
+    put(o, "chk_rps_with", chk_on->rps);
+    put(o, "chk_rps_without", chk_off->rps);
+    put(o, "chk_ms_with", chk_on->run_ms);
+    put(o, "chk_ms_without", chk_off->run_ms);
+    put(o, "chk_flow_rps_with", chk_on->flow_rps);
+    put(o, "chk_flow_rps_without", chk_off->flow_rps);
     /* The cost while data flows, which the final checkpoint of the run
      * without periodic ones hides in checkpoint_overhead. */
-    put(o, "chk_flow_overhead", 1.0 - chk_on.flow_rps / chk_off.flow_rps);
-    put(o, "chk_checkpoints", chk_on.checkpoints);
-    put(o, "chk_bytes_written", chk_on.chk_bytes);
-    put(o, "chk_overhead_min", cf.overhead_min);
-    put(o, "chk_overhead_max", cf.overhead_max);
-    put(o, "chk_cpu_ms_task", cf.task_ms);
-    put(o, "chk_cpu_ms_offload", cf.offload_ms);
-    put(o, "chk_cpu_ms_dfs", cf.dfs_ms);
+    put(o, "chk_flow_overhead", 1.0 - chk_on->flow_rps / chk_off->flow_rps);
+    put(o, "chk_checkpoints", chk_on->checkpoints);
+    put(o, "chk_bytes_written", chk_on->chk_bytes);
+    put(o, "chk_overhead_min", cf[0].overhead_min);
+    put(o, "chk_overhead_max", cf[0].overhead_max);
+    put(o, "chk_cpu_ms_task", cf[0].task_ms);
+    put(o, "chk_cpu_ms_offload", cf[0].offload_ms);
+    put(o, "chk_cpu_ms_dfs", cf[0].dfs_ms);
+    /* The same with full checkpoints, each writing all 16 MB. */
+    json_object_set_new(o, "chk_incremental", json_true());
+    put(o, "chk_overhead_full", 1.0 - chk_full->rps / chk_off->rps);
+    put(o, "chk_overhead_full_min", cf[1].overhead_min);
+    put(o, "chk_overhead_full_max", cf[1].overhead_max);
+    put(o, "chk_rps_with_full", chk_full->rps);
+    put(o, "chk_checkpoints_full", chk_full->checkpoints);
+    put(o, "chk_bytes_written_full", chk_full->chk_bytes);
+    put(o, "chk_cpu_ms_task_full", cf[1].task_ms);
+    put(o, "chk_cpu_ms_offload_full", cf[1].offload_ms);
+    put(o, "chk_cpu_ms_dfs_full", cf[1].dfs_ms);
     put(o, "bench_wall_s", (bench_now_ms() - t0) / 1000.0);
     /* Two cores shared with whatever else runs: say how busy the machine was. */
     put(o, "loadavg_1min", bench_loadavg());
     /* A figure that is zero, negative or not a number measured nothing. */
     if (!sane(pass.rps) || !sane(pass.floor_rps) || !sane(keyed.rps) ||
         !sane(keyed.floor_rps) || !sane(txn.rps) || !sane(txn.floor_rps) ||
-        !sane(chk_on.rps) || !sane(chk_off.rps) ||
+        !sane(chk_on->rps) || !sane(chk_off->rps) || !sane(chk_full->rps) ||
         !isfinite(overhead)) {
         fprintf(stderr, "bench engine: a figure is not a positive finite number "
                 "(passthrough %g, ring %g, keyed %g, hashagg %g, keyed-txn %g, hashagg %g, "
                 "checkpointed %g/%g)\n", pass.rps, pass.floor_rps, keyed.rps, keyed.floor_rps,
-                txn.rps, txn.floor_rps, chk_on.rps, chk_off.rps);
+                txn.rps, txn.floor_rps, chk_on->rps, chk_off->rps);
         json_decref(o);
         return -EPROTO;
     }
