@@ -399,7 +399,7 @@ int eng_snapshot_encode_into(struct eng_snap_state *st, const struct eng_kstate 
              * few entries ahead (a referred one: its location only). */
             if (k + 16 < ne && e[k + 16].blob) {
                 const uint8_t *pb = e[k + 16].blob;
-                uint32_t blen = src && src[k + 16] ? 1 : e[k + 16].blob_len;
+                uint32_t blen = src && src[k + 16] ? 0 : e[k + 16].blob_len;
                 __builtin_prefetch(eng_kstate_blob_loc(pb));
                 for (uint32_t off = 0; off < blen; off += 64)
                     __builtin_prefetch(pb + off);

@@ -542,7 +542,8 @@ static uint8_t *encode_chk(const struct eng_kstate *ks, uint64_t chk,
     st->max_parallelism = MAXP;
     st->kg_last = MAXP - 1;
     st->n_base = n_base;
-    memcpy(st->base, base, n_base * sizeof(*base));
+    if (n_base)
+        memcpy(st->base, base, n_base * sizeof(*base));
     uint8_t *buf;
     assert_int_equal(eng_snapshot_encode(st, ks, &buf, len), 0);
     return buf;
