@@ -103,6 +103,7 @@ struct eng_job {
     atomic_uint tasks_restarted;        /* tasks redeployed by restarts, full or region */
     atomic_uint_fast64_t last_checkpoint;       /* id of the latest completed */
     atomic_uint checkpoints_completed, checkpoints_failed, restores_fell_back;
+    atomic_uint deletes_pending;        /* checkpoint directories asked to go, not yet gone */
     atomic_uint_fast64_t records_in;   /* emitted by sources, all attempts */
     atomic_uint_fast64_t records_out;  /* received by sink tasks, all attempts */
     _Atomic(struct eng_job_event *) events;     /* newest first; see below */

@@ -48,6 +48,7 @@ static void delete_checkpoint(struct jobrun *r, uint64_t id)
     struct dfs_req req = { .op = DFS_OP_DELETE, .path = prefix, .flags = DFS_F_PREFIX,
                            .job = r->job->id, .phase = DFS_PHASE_CHECKPOINT,
                            .cookie = (id << 4) | META_DELETE };
+    atomic_fetch_add(&r->job->deletes_pending, 1);
     dfs_submit(r->self, r->job->dfs, &req);
 }
 
@@ -415,8 +416,11 @@ static void on_meta_io(struct jobrun *r, const struct dfs_done *d, const void *p
 {
     uint64_t id = d->cookie >> 4;
     unsigned stage = (unsigned)(d->cookie & 0xf);
-    if (stage == META_DELETE)
+    if (stage == META_DELETE) {
+        atomic_fetch_sub(&r->job->deletes_pending, 1);
+        rt_world_notify(rt_actor_world(r->self));
         return;
+    }
     if (stage == META_READ) {
         on_restore_meta(r, id, d, payload);
         return;

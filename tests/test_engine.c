@@ -255,6 +255,14 @@ struct chk_run {
     uint64_t restarts;
 };
 
+/* The job has ended and the checkpoint directories it asked to delete are
+ * gone. */
+static bool ended_and_tidy(void *arg)
+{
+    struct engine_env *h = arg;
+    return eng_job_ended(h->job) && atomic_load(&h->job->deletes_pending) == 0;
+}
+
 static struct chk_run run_alloc(enum rt_world_kind kind, bool incremental, uint64_t fail_at)
 {
     struct engine_env h;
@@ -268,6 +276,7 @@ static struct chk_run run_alloc(enum rt_world_kind kind, bool incremental, uint6
     struct eng_jobgraph *ref = keyed_alloc(30000, 0);
     assert_exactly_once(&h, ref);
     eng_jobgraph_free(ref);
+    assert_int_equal(rt_world_wait(h.w, ended_and_tidy, &h, EENV_WAIT_NS), 0);
     struct dfs_io_stats io;
     dfs_stats_phase(h.dfs, DFS_PHASE_CHECKPOINT, &io);
     uint64_t done = atomic_load(&h.job->checkpoints_completed);
