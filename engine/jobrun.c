@@ -461,6 +461,14 @@ static void on_status(struct jobrun *r, const struct rt_msg *m)
     const struct eng_task_status *s = m->data;
     if (m->len != sizeof(*s) || s->task >= r->ntasks)
         return;
+    if (s->state == ENG_TASK_FAILED && s->restore_failed && s->attempt == r->tattempt[s->task]) {
+        /* Before the check below: the task may already be told to restart
+         * - another task's failure, caused by this one, can come first - but
+         * the checkpoint it could not read must still be given up. */
+        char why[256];
+        snprintf(why, sizeof(why), "task %u: %s", s->task, s->reason);
+        eng__jobrun_fall_back(r, s->restore_checkpoint, why);
+    }
     if (s->attempt != r->tattempt[s->task] || r->restart[s->task]) {
         /* An attempt left behind, or an instance told to stop.  One that had
          * not reported when its restart came could not be cancelled then;

@@ -152,15 +152,6 @@ void eng__jobrun_failover(struct jobrun *r, const uint32_t *failed, uint32_t nfa
     for (uint32_t i = 0; i < (r->job->cfg.max_concurrent ? r->job->cfg.max_concurrent : 1); i++)
         eng__jobrun_abort_pending(r, &r->pend[i], "tasks failed");
     r->final_triggered = false;
-    if (restore_failed && r->ndone > 0) {
-        /* The checkpoint we restored from is unreadable: fall back to the one before. */
-        struct completed *bad = &r->done[--r->ndone];
-        eng_job_event(r->job, now(r), "checkpoint %llu dropped, falling back to %s: %s",
-                      (unsigned long long)bad->id,
-                      r->ndone ? "the previous checkpoint" : "a fresh start", reason);
-        atomic_fetch_add(&r->job->restores_fell_back, 1);
-        rt_free(bad->e);
-    }
     uint64_t delay = 0;
     int again = r->pol.on_failure ? r->pol.on_failure(r->pol.arg, ++r->failures, reason, &delay) : 1;
     if (!again) {
@@ -182,6 +173,22 @@ void eng__jobrun_failover(struct jobrun *r, const uint32_t *failed, uint32_t nfa
     }
     r->restart_at = at;
     r->restart_timer = rt_timer_start(r->self, delay, TAG_RESTART);
+}
+
+void eng__jobrun_fall_back(struct jobrun *r, uint64_t bad, const char *reason)
+{
+    enum eng_job_state st = eng_job_state(r->job);
+    if (st != ENG_JOB_RUNNING && st != ENG_JOB_CREATED && st != ENG_JOB_FAILING &&
+        st != ENG_JOB_RESTARTING)
+        return;
+    if (!r->ndone || r->done[r->ndone - 1].id != bad)
+        return;     /* dropped already, on another task's word */
+    struct completed *c = &r->done[--r->ndone];
+    eng_job_event(r->job, now(r), "checkpoint %llu dropped, falling back to %s: %s",
+                  (unsigned long long)c->id, r->ndone ? "the previous checkpoint" : "a fresh start",
+                  reason);
+    atomic_fetch_add(&r->job->restores_fell_back, 1);
+    rt_free(c->e);
 }
 
 void eng__jobrun_fail_job(struct jobrun *r, const char *reason)

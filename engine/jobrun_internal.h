@@ -76,5 +76,9 @@ void eng__jobrun_cancel_task(struct jobrun *r, uint32_t t);
 void eng__jobrun_failover(struct jobrun *r, const uint32_t *failed, uint32_t nfailed,
                           const char *reason, bool restore_failed);
 void eng__jobrun_fail_job(struct jobrun *r, const char *reason);
+/* A task could not restore checkpoint `bad`: unless that is done already,
+ * the latest completed checkpoint, `bad`, is given up and the next
+ * deployment restores the one before (or starts afresh). */
+void eng__jobrun_fall_back(struct jobrun *r, uint64_t bad, const char *reason);
 
 #endif
