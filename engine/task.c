@@ -252,8 +252,10 @@ static void step(struct task *k)
             if (k->src_ended || k->src_timer)
                 break;
             uint64_t wake_at = 0;
-            k->src.n = 0;
-            enum eng_src_status s = k->ops[0]->ops->produce(k->ops[0], rt_now(W(k)), &k->src,
+            struct eng_batch *direct = eng__task_direct_batch(k);
+            struct eng_batch *into = direct ? direct : &k->src;
+            into->n = 0;
+            enum eng_src_status s = k->ops[0]->ops->produce(k->ops[0], rt_now(W(k)), into,
                                                             &wake_at);
             if (s == ENG_SRC_WAIT) {
                 uint64_t now = rt_now(W(k));
@@ -266,11 +268,15 @@ static void step(struct task *k)
                 report_as(k, ENG_TASK_INPUT_ENDED, false, NULL);
                 break;
             }
-            k->records_in += k->src.n;
-            atomic_fetch_add_explicit(&k->job->records_in, k->src.n, memory_order_relaxed);
+            k->records_in += into->n;
+            atomic_fetch_add_explicit(&k->job->records_in, into->n, memory_order_relaxed);
+            work++;
+            if (direct) {
+                eng__task_direct_done(k);
+                continue;
+            }
             if (run_chain(k, 1, k->src.rec, k->src.n) != 0)
                 return;
-            work++;
             if (!eng__task_route_pending(k))
                 return;
             continue;

@@ -110,6 +110,8 @@ void eng__task_fail(struct task *k, bool restore, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* task_out.c */
 bool eng__task_route_pending(struct task *k);
+struct eng_batch *eng__task_direct_batch(struct task *k);
+void eng__task_direct_done(struct task *k);
 void eng__task_flush_open(struct task *k);
 bool eng__task_emit_control(struct task *k, enum eng_slot_kind kind, uint64_t chk);
 bool eng__task_unblock(struct task *k);

@@ -127,6 +127,33 @@ static bool route_single(struct task *k, struct out_edge *oe)
     return true;
 }
 
+/* A source alone in its chain with one channel out produces straight into
+ * that channel's next slot, instead of into its batch, then pend, then the
+ * slot: two copies of every record fewer on the source's thread.  Returns
+ * the empty batch to produce into, or NULL for the usual way (records
+ * still pending, more channels, or no free slot). */
+struct eng_batch *eng__task_direct_batch(struct task *k)
+{
+    if (k->nops != 1 || k->nout != 1 || k->out[0].nch != 1 || k->pend_off < k->pend.n)
+        return NULL;
+    struct out_edge *oe = &k->out[0];
+    struct eng_slot *s = oe->open[0];
+    if (s && s->kind == ENG_SLOT_DATA && s->batch.n > 0)
+        publish(k, oe, 0);      /* a partial batch from the usual way goes first */
+    if (!room(k, oe, 0))
+        return NULL;
+    return &oe->open[0]->batch;
+}
+
+/* The batch eng__task_direct_batch gave has been produced into: a full one
+ * goes at once, a partial one when the step ends (eng__task_flush_open). */
+void eng__task_direct_done(struct task *k)
+{
+    struct out_edge *oe = &k->out[0];
+    if (oe->open[0] && oe->open[0]->batch.n == ENG_BATCH_CAP)
+        publish(k, oe, 0);
+}
+
 /*
  * Routes pend[pend_off..] to the outputs.  Each record is checked for room on
  * every channel it goes to before it is written to any, so a record stopped
