@@ -174,10 +174,12 @@ static void crash_body(enum rt_world_kind kind)
 {
     struct engine_env h;
     eenv_up(&h, kind, "engine", 99);
-    submit(&h, keyed_count(40000, 100, 100000, 0, 0), 10, 1);
+    /* 2 s of input, so the job still runs when the crash comes after
+     * checkpoint 3 (~50 ms in) on a loaded machine too. */
+    submit(&h, keyed_count(40000, 100, 20000, 0, 0), 10, 1);
     assert_int_equal(eenv_wait_checkpoint(&h, 3), 0);
     rt_node_crash(h.tm[1]);
-    struct eng_jobgraph *ref = keyed_count(40000, 100, 100000, 0, 0);
+    struct eng_jobgraph *ref = keyed_count(40000, 100, 20000, 0, 0);
     assert_exactly_once(&h, ref);
     assert_true(atomic_load(&h.job->restarts) >= 1);
     char err[256];
@@ -196,7 +198,7 @@ static void corrupt_body(enum rt_world_kind kind)
 {
     struct engine_env h;
     eenv_up(&h, kind, "engine", 99);
-    submit(&h, keyed_count(40000, 100, 100000, 0, 0), 10, 2);
+    submit(&h, keyed_count(40000, 100, 20000, 0, 0), 10, 2);  /* 2 s: see crash_body */
     assert_int_equal(eenv_wait_checkpoint(&h, 3), 0);
     /* The next read from the DFS (a restore) comes back with one byte flipped. */
     assert_int_equal(fiu_enable("dfs/corrupt", 1, NULL, FIU_ONETIME), 0);
@@ -204,6 +206,7 @@ static void corrupt_body(enum rt_world_kind kind)
     assert_int_equal(rt_world_wait(h.w, eenv_job_ended, &h, EENV_WAIT_NS), 0);
     fiu_disable("dfs/corrupt");
     assert_int_equal(eng_job_state(h.job), ENG_JOB_FINISHED);
+    assert_true(atomic_load(&h.job->restarts) >= 1);
     assert_int_equal(atomic_load(&h.job->restores_fell_back), 1);
     /* The reason is logged: a checksum mismatch naming the file. */
     bool logged = false;
@@ -214,7 +217,7 @@ static void corrupt_body(enum rt_world_kind kind)
     /* Falling back past a committed checkpoint replays what that checkpoint's
      * transaction committed: nothing is lost, some records come twice - the
      * verdict must say so rather than call it exactly once. */
-    struct eng_jobgraph *ref = keyed_count(40000, 100, 100000, 0, 0);
+    struct eng_jobgraph *ref = keyed_count(40000, 100, 20000, 0, 0);
     struct eng_verdict v = assert_output(h.job, ref, true);
     assert_int_equal(v.lost, 0);
     eng_jobgraph_free(ref);
@@ -226,12 +229,14 @@ static void test_corrupt_sim(void **s) { (void)s; corrupt_body(RT_WORLD_SIM); }
 
 /* ---- incremental checkpoints: less written, the chain read back ----------- */
 
-/* source(records, 100 keys) --hash--> count (2) --> alloc(4 KB a key) (2)
- * [--> fail(at)] --> sink (2) */
+/* source(records, 100 keys, 15 000/s) --hash--> count (2) --> alloc(4 KB a
+ * key) (2) [--> fail(at)] --> sink (2).  30 000 records run 2 s: some 100
+ * checkpoints at 10 ms, and dozens on a loaded machine, so the first one -
+ * which writes every blob in either mode - weighs little in the average. */
 static struct eng_jobgraph *keyed_alloc(uint64_t records, uint64_t fail_at)
 {
     struct eng_jobgraph *g = eng_jobgraph_new("keyed-alloc");
-    struct eng_op_args src = { .records = records, .keys = 100, .rate = 100000 };
+    struct eng_op_args src = { .records = records, .keys = 100, .rate = 15000 };
     int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, 2, 0);
     int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, NULL, 2, 0);
     eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
@@ -280,7 +285,7 @@ static struct chk_run run_alloc(enum rt_world_kind kind, bool incremental, uint6
     struct dfs_io_stats io;
     dfs_stats_phase(h.dfs, DFS_PHASE_CHECKPOINT, &io);
     uint64_t done = atomic_load(&h.job->checkpoints_completed);
-    assert_true(done >= 3);
+    assert_true(done >= 10);
     char last[64];
     snprintf(last, sizeof(last), "job-1/chk-%llu/",
              (unsigned long long)atomic_load(&h.job->last_checkpoint));
