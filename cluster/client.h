@@ -40,8 +40,8 @@ struct mc_app_work {
     atomic_uint_fast64_t started_ns, finished_ns;
 };
 
-/* Runs the work on node n (the client node, or a JobManager node in
- * application mode): spawns a short-lived actor.  w stays owned by the
+/* Runs the work on node n (its application's client node, or a JobManager
+ * node in application mode): spawns a short-lived actor.  w stays owned by the
  * caller, in process memory, until done != 0.  Any thread. */
 int mc_app_work_start(struct rt_node *n, struct dfs *d, struct mc_app_work *w);
 
@@ -63,9 +63,9 @@ struct mc_upload {
     atomic_uint_fast64_t bytes_stored;  /* acknowledged by the blob server */
 };
 
-/* Runs the upload on node n (the client node) as a short-lived actor; u
- * stays owned by the caller, in process memory, until done != 0.  Returns
- * 0, or -EHOSTDOWN when n is down.  Any thread. */
+/* Runs the upload on node n (its application's client node) as a
+ * short-lived actor; u stays owned by the caller, in process memory, until
+ * done != 0.  Returns 0, or -EHOSTDOWN when n is down.  Any thread. */
 int mc_upload_start(struct rt_node *n, struct mc_upload *u);
 
 /* ---- the probe ------------------------------------------------------------- */

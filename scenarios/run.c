@@ -188,7 +188,7 @@ static int submit_job(struct run *r, struct run_app *app, struct run_job *j)
     u->graph_bytes = JOB_GRAPH_BYTES;
     u->artifact_bytes = app->a->artifacts_bytes;
     u->work = &app->work;
-    if (mc_upload_start(r->client, u) < 0) {
+    if (mc_upload_start(app->client, u) < 0) {
         app_fail(r, app, "job %s: cannot upload its blobs: the client is down", sj->name);
         return -EHOSTDOWN;
     }
@@ -222,7 +222,8 @@ static void app_step(struct run *r, struct run_app *app)
 {
     const struct scn_application *a = app->a;
     if (app->state == APP_WAITING) {
-        struct rt_node *where = r->o.mode == SCN_MODE_APPLICATION ? app->cluster->c->jm : r->client;
+        struct rt_node *where = r->o.mode == SCN_MODE_APPLICATION ? app->cluster->c->jm
+                                                                  : app->client;
         if (r->o.mode == SCN_MODE_APPLICATION) {
             for (size_t f = 0; f < a->n_files; f++)
                 if (a->files[f].on == SCN_FILE_ON_CLIENT) {
@@ -368,8 +369,7 @@ static void loop(struct run *r)
                 now >= r->t0_ns + rf->f->trigger.at_ns)
                 run__fire(r, rf);
             if (rf->heal_at && now >= rf->heal_at) {
-                flt_heal(rf->active);
-                rf->active = NULL;
+                run__heal(rf);
                 rf->heal_at = 0;
                 run__say(r, "healed: %s", rf->text);
             }
@@ -401,10 +401,7 @@ static void loop(struct run *r)
     }
     r->end_ns = rt_now(r->w);
     for (size_t i = 0; i < r->s->n_faults; i++)
-        if (r->faults[i].active) {
-            flt_heal(r->faults[i].active);
-            r->faults[i].active = NULL;
-        }
+        run__heal(&r->faults[i]);
 }
 
 /* ---- set-up --------------------------------------------------------------------- */
@@ -456,10 +453,24 @@ static int setup(struct run *r, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the shared filesystem in %s: %s", r->root, strerror(-rc));
         return rc;
     }
-    r->client = rt_node_new(r->w, "client");
+    /* A client node per application in session and per-job mode, where
+     * each application's main() and uploads run on its own client process
+     * (so eight applications' main()s overlap, as eight `flink run`s do);
+     * one otherwise.  A lone client keeps the name "client". */
+    r->nclients = r->o.mode != SCN_MODE_APPLICATION && s->n_apps > 1 ? s->n_apps : 1;
+    r->clients = rt_xcalloc_process(r->nclients, sizeof(*r->clients));
+    for (size_t i = 0; i < r->nclients; i++) {
+        char name[48] = "client";
+        if (r->nclients > 1)
+            snprintf(name, sizeof(name), "client-%s", s->apps[i].name);
+        if (!(r->clients[i] = rt_node_new(r->w, name))) {
+            snprintf(err, errlen, "cannot create the client node %s", name);
+            return -ENOSPC;
+        }
+        rt_node_start(r->clients[i]);
+    }
     r->probe_node = rt_node_new(r->w, "probe");
     r->driver_node = rt_node_new(r->w, "driver");
-    rt_node_start(r->client);
     rt_node_start(r->probe_node);
     rt_node_start(r->driver_node);
     r->driver = mc_driver_new(r->driver_node, r->dfs);
@@ -499,6 +510,7 @@ static void init_apps(struct run *r)
         struct run_app *app = &r->apps[a];
         const struct scn_application *sa = &s->apps[a];
         app->a = sa;
+        app->client = r->clients[r->nclients > 1 ? a : 0];
         struct mc_app_work *w = &app->work;
         snprintf(w->name, sizeof(w->name), "%s", sa->name);
         if (sa->artifacts_bytes)
@@ -604,7 +616,10 @@ static int run_once(const struct scn_scenario *s, const struct scn_run_opts *o, 
         rt_dir_remove(r->root);
     rt_free(r->apps);
     rt_free(r->jobs);
+    for (size_t i = 0; i < s->n_faults; i++)
+        rt_free(r->faults[i].active);
     rt_free(r->faults);
+    rt_free(r->clients);
     rt_free(r);
     return rc;
 }

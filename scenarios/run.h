@@ -15,6 +15,10 @@
  *   application  a cluster per application; main() runs on its JobManager,
  *                which downloads the artifacts itself; nothing is uploaded
  *
+ * In session and per-job mode each application has a client of its own (a
+ * node "client-APP", or "client" when there is one application), as each is
+ * submitted by its own `flink run` process: their main()s run side by side.
+ *
  * Threads: scn_run drives the world from the calling thread (the sim world
  * runs on it; the real world's nodes have their own).  Not reentrant with
  * respect to libfiu failpoints, which are process-wide.

@@ -58,7 +58,7 @@ static bool resolve(struct run *r, const struct scn_target *t, struct flt_target
         out->cluster = r->clusters[0].c;
         out->tm = t->kind == SCN_TARGET_JOBMANAGER ? FLT_TM_JM : (int)t->index;
         return true;
-    case SCN_TARGET_CLIENT: out->node = r->client; return true;
+    case SCN_TARGET_CLIENT: out->node = r->clients[0]; return true;  /* run__fire: all of them */
     case SCN_TARGET_PROBE: out->node = r->probe_node; return true;
     case SCN_TARGET_DFS: out->node = dfs_node(r->dfs); return true;
     }
@@ -84,7 +84,7 @@ void run__fire(struct run *r, struct run_fault *rf)
                              .fp_mode = (int)f->fp_mode, .failpoint = f->failpoint,
                              .count = f->count };
     char why[200] = "";
-    bool ok = true;
+    bool ok = true, on_clients = false;
     if (f->action == SCN_ACT_CRASH_JM_LEADER && !f->target.job.name && r->nclusters) {
         spec.a.cluster = r->clusters[0].c;
         spec.a.tm = FLT_TM_JM;
@@ -93,6 +93,7 @@ void run__fire(struct run *r, struct run_fault *rf)
         spec.a.cluster = ok ? r->clusters[0].c : NULL;
     } else if (f->action < SCN_ACT_FAIL_FAILPOINT) {
         ok = resolve(r, &f->target, &spec.a, why, sizeof(why));
+        on_clients = f->target.kind == SCN_TARGET_CLIENT;
         if (ok && (f->action == SCN_ACT_PARTITION || f->action == SCN_ACT_DELAY_MESSAGES ||
                    f->action == SCN_ACT_DROP_MESSAGES || f->action == SCN_ACT_DUPLICATE_MESSAGES) &&
             f->peer.kind != SCN_TARGET_JOBMANAGER && f->peer.job.name)
@@ -115,19 +116,56 @@ void run__fire(struct run *r, struct run_fault *rf)
             snprintf(lg->detail, sizeof(lg->detail), "skipped: %.140s", why);
         return;
     }
+    /* A fault on the client hits every client node: each application's
+     * client process.  "client" meant all of the applications' client work
+     * when one node did it, and still does. */
+    size_t nhit = on_clients ? r->nclients : 1;
+    if (!rf->active) {
+        rf->nactive = r->nclients > 1 ? r->nclients : 1;
+        rf->active = rt_xcalloc_process(rf->nactive, sizeof(*rf->active));
+    }
+    struct flt_active **acts = rt_xcalloc_process(nhit, sizeof(*acts));
     char detail[160] = "";
-    struct flt_active *act = NULL;
-    int rc = flt_apply(r->w, &spec, &act, detail, sizeof(detail));
+    int rc = -1;
+    size_t failed = 0;
+    bool any = false;
+    for (size_t i = 0; i < nhit; i++) {
+        char d[160] = "";
+        if (on_clients)
+            spec.a.node = r->clients[i];
+        int rci = flt_apply(r->w, &spec, &acts[i], d, sizeof(d));
+        failed += rci < 0;
+        any |= acts[i] != NULL;
+        /* The detail of the first node it applied to (of the first if none). */
+        if (i == 0 || (rc < 0 && rci == 0)) {
+            rc = rci;
+            snprintf(detail, sizeof(detail), "%s", d);
+        }
+    }
+    if (nhit > 1) {
+        size_t len = strlen(detail);
+        snprintf(detail + len, sizeof(detail) - len, " (on %zu client nodes, %zu not applied)",
+                 nhit, failed);
+    }
     if (!r->first_fault_ns)
         r->first_fault_ns = now;
     if (lg)
         snprintf(lg->detail, sizeof(lg->detail), "%s%.140s", rc < 0 ? "not applied: " : "", detail);
     run__say(r, "fault: %s -> %s%s", rf->text, rc < 0 ? "not applied: " : "", detail);
-    if (rc == 0 && act) {
-        if (rf->active)
-            flt_heal(rf->active);
-        rf->active = act;
+    if (any) {
+        run__heal(rf);
+        for (size_t i = 0; i < nhit; i++)
+            rf->active[i] = acts[i];
         rf->heal_at = f->duration_ns ? now + f->duration_ns : 0;
+    }
+    rt_free(acts);
+}
+
+void run__heal(struct run_fault *rf)
+{
+    for (size_t i = 0; i < rf->nactive; i++) {
+        flt_heal(rf->active[i]);
+        rf->active[i] = NULL;
     }
 }
 

@@ -33,6 +33,8 @@ struct run_app {
     enum run_app_state state;
     size_t next;                    /* next job of a->jobs to execute */
     struct run_cluster *cluster;    /* application mode */
+    struct rt_node *client;         /* where its main() and uploads run in session and
+                                       per-job mode: its own `flink run` process */
     struct mc_upload upload;        /* the client shipping a job's blobs before its submission */
     struct run_job *uploading;      /* that job (NULL: none) ... */
     struct run_cluster *upload_to;  /* ... and the cluster it goes to */
@@ -52,7 +54,9 @@ struct run_fault {
     uint32_t seen, fired;           /* event occurrences, firings */
     uint64_t last_count;            /* event counter at the last look */
     uint64_t heal_at;               /* world ns; 0: nothing to heal */
-    struct flt_active *active;
+    struct flt_active **active;     /* what to heal: one per node it hit (r->nclients
+                                       for a fault on the client), NULL entries none */
+    size_t nactive;
     char text[200];
 };
 
@@ -69,7 +73,15 @@ struct run {
     struct rt_world *w;
     struct dfs *dfs;
     char root[256];
-    struct rt_node *client, *probe_node, *driver_node;
+    /* The client nodes: in session and per-job mode one per application, as
+     * each application is submitted by its own client process (`flink run`)
+     * and their main()s run side by side.  Named "client" when there is one,
+     * "client-APP" otherwise.  Application mode has a single idle "client"
+     * (main() runs on the JobManager), so a fault on the client still has a
+     * node to hit. */
+    struct rt_node **clients;
+    size_t nclients;
+    struct rt_node *probe_node, *driver_node;
     struct mc_driver *driver;
     struct mc_probe probe;
     struct run_cluster clusters[RUN_MAX_CLUSTERS];
@@ -100,6 +112,8 @@ void run__fire(struct run *r, struct run_fault *rf);
 /* ... and fires the event-triggered faults whose event has happened since
  * the last look (act false: only tells whether any has); true if any has. */
 bool run__check_events(struct run *r, bool act);
+/* Heals what rf applied that lasts (no-op when nothing). */
+void run__heal(struct run_fault *rf);
 
 /* run.c: a progress line on stderr (unless quiet). */
 void run__say(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

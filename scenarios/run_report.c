@@ -369,6 +369,8 @@ int run__report(struct run *r, json_t **out)
     }
     qsort(spin, nspin, sizeof(double), cmp_double);
     uint64_t cpu = 0, down_b = 0, up_b = 0;
+    /* The client's figures sum every application's: each ran on its own
+     * client node (its own `flink run`), and the report has one client. */
     for (size_t a = 0; a < s->n_apps; a++) {
         if (r->o.mode == SCN_MODE_APPLICATION)
             continue;   /* main() ran on the JobManager: not the client's cost */
@@ -458,9 +460,15 @@ int run__report(struct run *r, json_t **out)
         }
         if (app->state == APP_DONE && !all_ok)
             ast = "FAILED";     /* main() returned, but a job of it did not finish */
+        /* Its cluster: its own in application mode, the session cluster, or
+         * in per-job mode its first job's ("" when that never started). */
+        const struct run_cluster *rc = app->cluster;
+        if (!rc && r->o.mode == SCN_MODE_PER_JOB && app->a->n_jobs)
+            rc = r->jobs[app->a->jobs[0].index].cluster;
+        else if (!rc && r->o.mode == SCN_MODE_SESSION && r->nclusters)
+            rc = &r->clusters[0];
         json_array_append_new(apps, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", app->a->name,
-            "state", ast, "error", app->error, "cluster",
-            app->cluster ? app->cluster->c->name : r->nclusters ? r->clusters[0].c->name : "",
+            "state", ast, "error", app->error, "cluster", rc ? rc->c->name : "",
             "jobs", (int)app->a->n_jobs));
     }
     json_object_set_new(run, "applications", apps);

@@ -291,6 +291,73 @@ static void test_execute_order(void **st)
     scn_scenario_free(s);
 }
 
+/* In session and per-job mode each application's main() runs on a client
+ * node of its own, as each is its own `flink run` process: a quick
+ * application does not wait for a slow one's main().  On one shared client
+ * node (as it once was) the slow main() burned LONG of that node's thread
+ * CPU before the quick one's could start, and thread CPU never outruns the
+ * wall clock: the quick job could not be created before LONG, however
+ * loaded the machine.  Side by side it is created after its own 1 ms main()
+ * and an upload, tens of ms: 1 s is a wide margin under load.  The client's
+ * CPU in the report still sums both main()s. */
+#define LONG_MAIN_MS 1500.0
+
+static void test_mains_run_side_by_side(void **st)
+{
+    (void)st;
+    struct scn_scenario *s = parse(
+        "cluster taskmanagers=2 slots=2\n"
+        "deadline 30s\n"
+        "job long source=sequence(records=2k) | sink\n"
+        "job short source=sequence(records=2k) | sink\n"
+        "application slow jobs=long main-cpu=1500ms\n"       /* first: its main() starts first */
+        "application quick jobs=short main-cpu=1ms\n"
+        "expect all jobs finished exactly-once\n");
+    static const enum scn_mode modes[] = { SCN_MODE_SESSION, SCN_MODE_PER_JOB };
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        json_t *r = run(s, modes[i], RT_WORLD_REAL, 1, SCN_RUN_OK);
+        double quick = first_state_ms(r, "short", "CREATED");
+        double slow = first_state_ms(r, "long", "CREATED");
+        if (!(quick >= 0 && quick < LONG_MAIN_MS - 500))
+            fail_msg("%s: job short created at %.1f ms, behind the slow main() (long at %.1f ms)",
+                     scn_mode_name(modes[i]), quick, slow);
+        const json_t *client = json_object_get(r, "client");
+        assert_true(json_real_value(json_object_get(client, "cpu_ms")) >= LONG_MAIN_MS + 1);
+        json_decref(r);
+    }
+    scn_scenario_free(s);
+}
+
+/* A fault on the client hits every application's client node: pausing
+ * "client" holds both main()s back (sim). */
+static void test_fault_on_every_client(void **st)
+{
+    (void)st;
+    struct scn_scenario *s = parse(
+        "cluster taskmanagers=2 slots=2\n"
+        "job a source=sequence(records=2k) | sink\n"
+        "job b source=sequence(records=2k) | sink\n"
+        "application one jobs=a main-cpu=10ms\n"
+        "application two jobs=b main-cpu=10ms\n"
+        "at 0ms pause client for 500ms\n"
+        "expect all jobs finished exactly-once\n");
+    static const enum scn_mode modes[] = { SCN_MODE_SESSION, SCN_MODE_PER_JOB };
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        json_t *r = run(s, modes[i], RT_WORLD_SIM, 1, SCN_RUN_OK);
+        assert_true(first_state_ms(r, "a", "CREATED") >= 500);
+        assert_true(first_state_ms(r, "b", "CREATED") >= 500);
+        const json_t *f0 = json_array_get(json_object_get(r, "faults"), 0);
+        const char *d = json_string_value(json_object_get(f0, "detail"));
+        if (!d || !strstr(d, "2 client nodes, 0 not applied"))
+            fail_msg("fault detail: %s", d ? d : "(none)");
+        const json_t *a1 = json_array_get(json_object_get(r, "applications"), 1);
+        assert_string_equal(json_string_value(json_object_get(a1, "cluster")),
+                            modes[i] == SCN_MODE_PER_JOB ? "b-cluster" : "session");
+        json_decref(r);
+    }
+    scn_scenario_free(s);
+}
+
 /* The default scenario holds its expectations in every mode (sim). */
 static void test_default_scenario(void **st)
 {
@@ -418,6 +485,8 @@ int main(void)
         cmocka_unit_test(test_failing_expectation),
         cmocka_unit_test(test_application_rules),
         cmocka_unit_test(test_execute_order),
+        cmocka_unit_test(test_mains_run_side_by_side),
+        cmocka_unit_test(test_fault_on_every_client),
         cmocka_unit_test(test_default_scenario),
         cmocka_unit_test(test_every_action_and_trigger),
         cmocka_unit_test(test_compare_renders),
