@@ -24,6 +24,15 @@
 #include "runtime/rt_mem.h"
 
 #define MIN_BITS 4
+/* Above this many bytes of table the per-record loops hash a stretch of
+ * records first and prefetch home slots ahead; below it they go straight
+ * through, which the out-of-order core overlaps better than the software
+ * prefetches do.  Measured on the reference machine (1 MB L2 per core, 32 MB
+ * L3), eng_kstate_aggregate_batch, 20 M records, min of 5:
+ *   100 000 keys (6 MB table):  straight 3.9-4.0 ns/record, prefetching 5.9-6.0
+ *   400 000 keys (25 MB table): straight 29-49 ns, prefetching 24-25
+ * and the crossover lies between. */
+#define PREFETCH_TABLE_BYTES (8u << 20)
 #define SLOT_MUL 0x9E3779B97F4A7C15ull     /* 2^64 / golden ratio, odd */
 
 struct slot {
@@ -298,8 +307,20 @@ void eng_kstate_add(struct eng_kstate *ks, uint64_t key, int64_t delta)
     s->value = (int64_t)((uint64_t)s->value + (uint64_t)delta);
 }
 
+static inline bool worth_prefetching(const struct eng_kstate *ks)
+{
+    return ((size_t)sizeof(struct slot) << ks->bits) > PREFETCH_TABLE_BYTES;
+}
+
 void eng_kstate_add_batch(struct eng_kstate *ks, const struct eng_record *rec, uint32_t n)
 {
+    if (!worth_prefetching(ks)) {
+        for (uint32_t i = 0; i < n; i++) {
+            size_t at = upsert_h(ks, rec[i].key, hash_key(rec[i].key), NULL); /* may move slots */
+            ks->slots[at].value = (int64_t)((uint64_t)ks->slots[at].value + (uint64_t)rec[i].value);
+        }
+        return;
+    }
     /* Hash a stretch of records first, then update them while the home
      * slots of records a few places ahead are being fetched: a state larger
      * than the cache otherwise costs one full memory latency per record. */
@@ -319,12 +340,35 @@ void eng_kstate_add_batch(struct eng_kstate *ks, const struct eng_record *rec, u
     }
 }
 
+/* Folds record r into the value of its key, whose hash is h; returns r
+ * with the key's updated value. */
+static inline __attribute__((always_inline)) struct eng_record
+fold(struct eng_kstate *ks, enum eng_kstate_agg agg, struct eng_record r, uint64_t h)
+{
+    bool inserted;
+    size_t at = upsert_h(ks, r.key, h, &inserted); /* may move ks->slots */
+    struct slot *s = &ks->slots[at];
+    if (agg == ENG_KSTATE_COUNT)
+        s->value = (int64_t)((uint64_t)s->value + 1);
+    else if (agg == ENG_KSTATE_SUM)
+        s->value = (int64_t)((uint64_t)s->value + (uint64_t)r.value);
+    else if (inserted || r.value > s->value)
+        s->value = r.value;
+    r.value = s->value;
+    return r;
+}
+
 /* The loop of eng_kstate_aggregate_batch for one agg: always_inline with a
  * constant agg, so each caller below gets its own loop without the switch. */
 static inline __attribute__((always_inline)) void
 aggregate(struct eng_kstate *ks, enum eng_kstate_agg agg, const struct eng_record *in,
           uint32_t n, struct eng_record *out)
 {
+    if (!worth_prefetching(ks)) {
+        for (uint32_t i = 0; i < n; i++)
+            out[i] = fold(ks, agg, in[i], hash_key(in[i].key)); /* out may be in */
+        return;
+    }
     enum { STRETCH = 256, AHEAD = 16 };
     uint64_t h[STRETCH];
     for (uint32_t base = 0; base < n; base += STRETCH) {
@@ -334,18 +378,7 @@ aggregate(struct eng_kstate *ks, enum eng_kstate_agg agg, const struct eng_recor
         for (uint32_t i = 0; i < m; i++) {
             if (i + AHEAD < m)
                 __builtin_prefetch(&ks->slots[home_of(ks, h[i + AHEAD])], 1);
-            struct eng_record r = in[base + i];
-            bool inserted;
-            size_t at = upsert_h(ks, r.key, h[i], &inserted); /* may move ks->slots */
-            struct slot *s = &ks->slots[at];
-            if (agg == ENG_KSTATE_COUNT)
-                s->value = (int64_t)((uint64_t)s->value + 1);
-            else if (agg == ENG_KSTATE_SUM)
-                s->value = (int64_t)((uint64_t)s->value + (uint64_t)r.value);
-            else if (inserted || r.value > s->value)
-                s->value = r.value;
-            r.value = s->value;
-            out[base + i] = r;  /* after reading in[base + i]: out may be in */
+            out[base + i] = fold(ks, agg, in[base + i], h[i]);  /* out may be in */
         }
     }
 }

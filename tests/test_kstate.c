@@ -311,15 +311,30 @@ static void test_collect_order_clustered(void **state)
     }
 }
 
-static void test_add_batch(void **state)
+/* Keys the batched loops see in a big state: enough first that the table
+ * outgrows PREFETCH_TABLE_BYTES (8 MB: 2^19 slots of 24 bytes), where they
+ * switch to prefetching ahead. */
+#define BIG_KEYS 300000u
+
+static void prefill(struct eng_kstate *a, struct eng_kstate *b, bool big)
+{
+    for (uint32_t k = 0; big && k < BIG_KEYS; k++) {
+        eng_kstate_put(a, key_of(k), (int64_t)k);
+        eng_kstate_put(b, key_of(k), (int64_t)k);
+    }
+}
+
+/* eng_kstate_add_batch gives what one eng_kstate_add per record gives. */
+static void add_batch_case(bool big)
 {
     static struct eng_batch b;
     struct eng_kstate *one = eng_kstate_new(128), *batched = eng_kstate_new(128);
+    prefill(one, batched, big);
     uint64_t seed = 11;
     for (int round = 0; round < 200; round++) {
         b.n = (uint32_t)(next_rand(&seed) % (ENG_BATCH_CAP + 1));
         for (uint32_t i = 0; i < b.n; i++) {
-            b.rec[i].key = key_of((uint32_t)(next_rand(&seed) % 30000));
+            b.rec[i].key = key_of((uint32_t)(next_rand(&seed) % (big ? 2 * BIG_KEYS : 30000)));
             b.rec[i].value = (int64_t)(next_rand(&seed) % 1000) - 500;
             eng_kstate_add(one, b.rec[i].key, b.rec[i].value);
         }
@@ -330,26 +345,37 @@ static void test_add_batch(void **state)
     size_t n2 = eng_kstate_collect(batched, 0, 127, &e2);
     assert_int_equal(n1, n2);
     assert_memory_equal(e1, e2, n1 * sizeof(*e1));
+    assert_true(!big || eng_kstate_bytes(batched) > (8u << 20));
     rt_free(e1);
     rt_free(e2);
     eng_kstate_free(one);
     eng_kstate_free(batched);
 }
 
+/* In a small table and in a big one. */
+static void test_add_batch(void **state)
+{
+    add_batch_case(false);
+    add_batch_case(true);
+}
+
 /* Per-record running aggregates from the batched call must be those of one
  * get-or-insert per record, for every agg, with the table growing inside a
- * batch, and with out == in. */
+ * batch, with out == in, in a small table and in a big one. */
 static void test_aggregate_batch(void **state)
 {
     static struct eng_batch b;
     static struct eng_record got[ENG_BATCH_CAP];
-    for (int agg = ENG_KSTATE_COUNT; agg <= ENG_KSTATE_MAX; agg++) {
+    for (int run = 0; run < 2 * (ENG_KSTATE_MAX + 1); run++) {
+        bool big = run > ENG_KSTATE_MAX;
+        int agg = run % (ENG_KSTATE_MAX + 1);
         struct eng_kstate *one = eng_kstate_new(128), *batched = eng_kstate_new(128);
+        prefill(one, batched, big);
         uint64_t seed = 23 + (uint64_t)agg;
         for (int round = 0; round < 120; round++) {
             b.n = (uint32_t)(next_rand(&seed) % (ENG_BATCH_CAP + 1));
             for (uint32_t i = 0; i < b.n; i++) {
-                b.rec[i].key = key_of((uint32_t)(next_rand(&seed) % 50000));
+                b.rec[i].key = key_of((uint32_t)(next_rand(&seed) % (big ? 2 * BIG_KEYS : 50000)));
                 b.rec[i].value = (int64_t)(next_rand(&seed) % 1000) - 500;
                 b.rec[i].ts = (int64_t)i;
             }
