@@ -18,57 +18,23 @@
 #include "engine/jobgraph.h"
 #include "engine/kstate.h"
 #include "engine/snapshot.h"
+#include "engine/snapshot_internal.h"
 #include "runtime/rt_mem.h"
 
-#define HEADER_LEN 16       /* magic, version, kind, length */
-#define TRAILER_LEN 8       /* XXH64 */
 #define STATE_FIXED_END_V1 80   /* end of a state file's fixed fields, version 1 */
 #define STATE_FIXED_END 96      /* and version 2 */
-#define META_FIXED_END 48
 #define INDEX_ENTRY_LEN 24
 #define KEYED_ENTRY_LEN 20  /* before the blob */
 #define STAGED_LEN 24
-#define META_ENTRY_LEN 34   /* before the file name */
-#define REF_LEN 24          /* a reference: checkpoint id, size, checksum */
 #define SOURCE_LEN 4        /* version 2: where an entry's blob is */
 
 static const uint8_t magic[4] = {'M', 'C', 'C', 'K'};
 
 enum { TYPE_U64 = 1, TYPE_I64 = 2 };
 
-/* ---- little-endian writing ---- */
+/* ---- the envelope, shared with snapshot_meta.c ---- */
 
-static uint8_t *put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    return p + 2;
-}
-
-static uint8_t *put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-    return p + 4;
-}
-
-static uint8_t *put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-    return p + 8;
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/* Header and trailer around a body the caller has written into buf. */
-static void seal(uint8_t *buf, size_t len, enum eng_snap_kind kind)
+void eng__snap_seal(uint8_t *buf, size_t len, enum eng_snap_kind kind)
 {
     uint8_t *p = buf;
     memcpy(p, magic, 4);
@@ -78,22 +44,7 @@ static void seal(uint8_t *buf, size_t len, enum eng_snap_kind kind)
     put_u64(buf + len - TRAILER_LEN, XXH64(buf, len - TRAILER_LEN, 0));
 }
 
-/* ---- bounded reading ---- */
-
-struct reader {
-    const uint8_t *p;
-    size_t end;         /* readable bytes: [0, end) */
-    size_t pos;
-    unsigned version;   /* the file's, once open_envelope accepted it */
-    const char *what;
-    char *err;
-    size_t errlen;
-};
-
-static int report(struct reader *r, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int report(struct reader *r, int rc, const char *fmt, ...)
+int eng__snap_report(struct reader *r, int rc, const char *fmt, ...)
 {
     if (r->err && r->errlen) {
         va_list ap;
@@ -104,64 +55,43 @@ static int report(struct reader *r, int rc, const char *fmt, ...)
     return rc;
 }
 
-/* Claims n bytes at the cursor; false (with the error reported) when the
- * section would run past the readable end. */
-static bool take(struct reader *r, size_t n, const char *field, const uint8_t **at)
-{
-    if (n > r->end - r->pos) {
-        report(r, -EBADMSG, "%s: corrupt: %s at byte %zu runs %zu bytes past the end (%zu)",
-               r->what, field, r->pos, n - (r->end - r->pos), r->end);
-        return false;
-    }
-    *at = r->p + r->pos;
-    r->pos += n;
-    return true;
-}
-
-static bool rd(struct reader *r, int n, const char *field, uint64_t *v)
-{
-    const uint8_t *at;
-    if (!take(r, (size_t)n, field, &at))
-        return false;
-    *v = get_le(at, n);
-    return true;
-}
-
-/* Checks the envelope: header, declared length and checksum.  On success
- * the reader covers the body, [16, length - 8). */
-static int open_envelope(struct reader *r, const void *buf, size_t len, enum eng_snap_kind want)
+int eng__snap_open_envelope(struct reader *r, const void *buf, size_t len, enum eng_snap_kind want)
 {
     static const char *const kinds[] = {"unknown", "task state", "checkpoint metadata"};
     const uint8_t *p = buf;
     if (len < HEADER_LEN)
-        return report(r, -EBADMSG, "%s: truncated at byte %zu of the %d-byte header",
-                      r->what, len, HEADER_LEN);
+        return eng__snap_report(r, -EBADMSG, "%s: truncated at byte %zu of the %d-byte header",
+                                r->what, len, HEADER_LEN);
     if (memcmp(p, magic, 4) != 0)
-        return report(r, -EBADMSG,
-                      "%s: bad magic 0x%08llx (expected \"MCCK\"; not a minicluster checkpoint file)",
-                      r->what, (unsigned long long)get_le(p, 4));
+        return eng__snap_report(
+                r, -EBADMSG,
+                "%s: bad magic 0x%08llx (expected \"MCCK\"; not a minicluster checkpoint file)",
+                r->what, (unsigned long long)get_le(p, 4));
     unsigned version = (unsigned)get_le(p + 4, 2), kind = (unsigned)get_le(p + 6, 2);
     uint64_t declared = get_le(p + 8, 8);
     if (version < 1 || version > ENG_SNAP_VERSION)
-        return report(r, -ENOTSUP, "%s: unsupported format version %u (this build reads 1 and 2)",
-                      r->what, version);
+        return eng__snap_report(r, -ENOTSUP,
+                                "%s: unsupported format version %u (this build reads 1 and 2)",
+                                r->what, version);
     if (kind != (unsigned)want)
-        return report(r, -EBADMSG, "%s: file kind %u (%s) where %s was expected", r->what,
-                      kind, kinds[kind <= 2 ? kind : 0], kinds[want]);
+        return eng__snap_report(r, -EBADMSG, "%s: file kind %u (%s) where %s was expected", r->what,
+                                kind, kinds[kind <= 2 ? kind : 0], kinds[want]);
     if (declared < HEADER_LEN + TRAILER_LEN)
-        return report(r, -EBADMSG, "%s: declared length %llu is below the minimum %d",
-                      r->what, (unsigned long long)declared, HEADER_LEN + TRAILER_LEN);
+        return eng__snap_report(r, -EBADMSG, "%s: declared length %llu is below the minimum %d",
+                                r->what, (unsigned long long)declared, HEADER_LEN + TRAILER_LEN);
     if (declared > len)
-        return report(r, -EBADMSG, "%s: truncated at byte %zu of %llu", r->what, len,
-                      (unsigned long long)declared);
+        return eng__snap_report(r, -EBADMSG, "%s: truncated at byte %zu of %llu", r->what, len,
+                                (unsigned long long)declared);
     if (declared < len)
-        return report(r, -EBADMSG, "%s: %zu bytes of trailing data after the declared length %llu",
-                      r->what, len - (size_t)declared, (unsigned long long)declared);
+        return eng__snap_report(r, -EBADMSG,
+                                "%s: %zu bytes of trailing data after the declared length %llu",
+                                r->what, len - (size_t)declared, (unsigned long long)declared);
     uint64_t stored = get_le(p + len - TRAILER_LEN, 8);
     uint64_t actual = XXH64(p, len - TRAILER_LEN, 0);
     if (stored != actual)
-        return report(r, -EBADMSG, "checksum mismatch in %s: expected 0x%016llx, got 0x%016llx",
-                      r->what, (unsigned long long)stored, (unsigned long long)actual);
+        return eng__snap_report(r, -EBADMSG,
+                                "checksum mismatch in %s: expected 0x%016llx, got 0x%016llx",
+                                r->what, (unsigned long long)stored, (unsigned long long)actual);
     r->p = p;
     r->pos = HEADER_LEN;
     r->end = len - TRAILER_LEN;
@@ -429,7 +359,7 @@ int eng_snapshot_encode_into(struct eng_snap_state *st, const struct eng_kstate 
     }
     rt_free(src);
     rt_free(e);
-    seal(b, total, ENG_SNAP_KIND_STATE);
+    eng__snap_seal(b, total, ENG_SNAP_KIND_STATE);
     *buf = b;
     *len = total;
     return 0;
@@ -443,8 +373,8 @@ static bool expect_at(struct reader *r, const char *field, uint64_t want)
     if (!rd(r, 8, field, &v))
         return false;
     if (v != want) {
-        report(r, -EBADMSG, "%s: corrupt: %s at byte %zu is %llu, expected %llu", r->what,
-               field, at, (unsigned long long)v, (unsigned long long)want);
+        eng__snap_report(r, -EBADMSG, "%s: corrupt: %s at byte %zu is %llu, expected %llu", r->what,
+                         field, at, (unsigned long long)v, (unsigned long long)want);
         return false;
     }
     return true;
@@ -459,10 +389,11 @@ static int decode_values(struct reader *r, uint32_t n, struct eng_snap_state *ou
         if (!rd(r, 1, "value type", &type) || !rd(r, 1, "value name length", &nlen))
             return -EBADMSG;
         if ((type != TYPE_U64 && type != TYPE_I64) || nlen == 0 || nlen >= ENG_SNAP_NAME_MAX)
-            return report(r, -EBADMSG,
-                          "%s: corrupt: operator-state value %u at byte %zu has type %llu "
-                          "and name length %llu", r->what, i, at,
-                          (unsigned long long)type, (unsigned long long)nlen);
+            return eng__snap_report(
+                    r, -EBADMSG,
+                    "%s: corrupt: operator-state value %u at byte %zu has type %llu "
+                    "and name length %llu",
+                    r->what, i, at, (unsigned long long)type, (unsigned long long)nlen);
         if (!take(r, (size_t)nlen, "value name", &name) || !rd(r, 8, "value", &bits))
             return -EBADMSG;
         struct eng_snap_value *v = &out->values[i];
@@ -492,18 +423,19 @@ static int open_ref(struct reader *r, const struct eng_snap_fileref *ref, uint32
         if (files[i].checkpoint_id == ref->checkpoint_id)
             f = &files[i];
     if (!f)
-        return report(r, -ENOENT,
-                      "%s refers to the state file of checkpoint %llu, which was not found",
-                      r->what, (unsigned long long)ref->checkpoint_id);
+        return eng__snap_report(
+                r, -ENOENT, "%s refers to the state file of checkpoint %llu, which was not found",
+                r->what, (unsigned long long)ref->checkpoint_id);
     const char *what = f->what ? f->what : "referred state file";
     if (f->len != ref->size || eng_snapshot_checksum(f->buf, f->len) != ref->checksum)
-        return report(r, -EBADMSG,
-                      "%s: %zu bytes with checksum 0x%016llx, where %s refers to %llu bytes "
-                      "with checksum 0x%016llx", what, f->len,
-                      (unsigned long long)eng_snapshot_checksum(f->buf, f->len), r->what,
-                      (unsigned long long)ref->size, (unsigned long long)ref->checksum);
+        return eng__snap_report(
+                r, -EBADMSG,
+                "%s: %zu bytes with checksum 0x%016llx, where %s refers to %llu bytes "
+                "with checksum 0x%016llx",
+                what, f->len, (unsigned long long)eng_snapshot_checksum(f->buf, f->len), r->what,
+                (unsigned long long)ref->size, (unsigned long long)ref->checksum);
     struct reader g = {.what = what, .err = r->err, .errlen = r->errlen};
-    int rc = open_envelope(&g, f->buf, f->len, ENG_SNAP_KIND_STATE);
+    int rc = eng__snap_open_envelope(&g, f->buf, f->len, ENG_SNAP_KIND_STATE);
     if (rc < 0)
         return rc;
     uint64_t ckpt, fmaxp, keyed;
@@ -513,12 +445,12 @@ static int open_ref(struct reader *r, const struct eng_snap_fileref *ref, uint32
     if (!rd(&g, 8, "keyed offset", &keyed))
         return -EBADMSG;
     if (ckpt != ref->checkpoint_id || fmaxp != maxp || keyed > g.end)
-        return report(r, -EBADMSG,
-                      "%s: corrupt: holds checkpoint %llu (max parallelism %llu, keyed data "
-                      "at %llu) where %s refers to checkpoint %llu (max parallelism %u)", what,
-                      (unsigned long long)ckpt, (unsigned long long)fmaxp,
-                      (unsigned long long)keyed, r->what,
-                      (unsigned long long)ref->checkpoint_id, maxp);
+        return eng__snap_report(
+                r, -EBADMSG,
+                "%s: corrupt: holds checkpoint %llu (max parallelism %llu, keyed data "
+                "at %llu) where %s refers to checkpoint %llu (max parallelism %u)",
+                what, (unsigned long long)ckpt, (unsigned long long)fmaxp,
+                (unsigned long long)keyed, r->what, (unsigned long long)ref->checkpoint_id, maxp);
     *out = (struct ref_file){ .p = g.p, .keyed = (size_t)keyed, .end = g.end,
                               .version = g.version, .what = what };
     return 0;
@@ -533,10 +465,12 @@ static bool resolve_ref(struct reader *r, const struct ref_file *f, uint64_t at,
     if (at < f->keyed || at > f->end || f->end - at < head || f->end - at - head < blen ||
         get_le(f->p + at, 8) != key || get_le(f->p + at + 16, 4) != blen ||
         (f->version >= 2 && get_le(f->p + at + 20, 4) != 0)) {
-        report(r, -EBADMSG,
-               "%s: corrupt: key %llu refers to byte %llu of %s, which does not hold its "
-               "%llu-byte blob", r->what, (unsigned long long)key, (unsigned long long)at,
-               f->what, (unsigned long long)blen);
+        eng__snap_report(
+                r, -EBADMSG,
+                "%s: corrupt: key %llu refers to byte %llu of %s, which does not hold its "
+                "%llu-byte blob",
+                r->what, (unsigned long long)key, (unsigned long long)at, f->what,
+                (unsigned long long)blen);
         return false;
     }
     *blob = f->p + at + head;
@@ -565,26 +499,27 @@ static int decode_keyed(struct reader *r, const uint8_t *index, uint32_t file_fi
             if (blen && r->version >= 2 && !rd(&g, 4, "blob source", &source))
                 return -EBADMSG;
             if (source > nrefs)
-                return report(r, -EBADMSG,
-                              "%s: corrupt: key %llu at byte %zu refers to file %llu of %u",
-                              r->what, (unsigned long long)key, pos,
-                              (unsigned long long)source, nrefs);
+                return eng__snap_report(
+                        r, -EBADMSG, "%s: corrupt: key %llu at byte %zu refers to file %llu of %u",
+                        r->what, (unsigned long long)key, pos, (unsigned long long)source, nrefs);
             if (source ? !rd(&g, 8, "blob offset", &at) ||
                              !resolve_ref(r, &refs[source - 1], at, key, blen, &blob)
                        : !take(&g, (size_t)blen, "blob", &blob))
                 return -EBADMSG;
             if (eng_key_group(key, max_par) != kg)
-                return report(r, -EBADMSG,
-                              "%s: corrupt: key %llu at byte %zu is filed under key group %u "
-                              "but belongs to %u", r->what, (unsigned long long)key, pos, kg,
-                              eng_key_group(key, max_par));
+                return eng__snap_report(
+                        r, -EBADMSG,
+                        "%s: corrupt: key %llu at byte %zu is filed under key group %u "
+                        "but belongs to %u",
+                        r->what, (unsigned long long)key, pos, kg, eng_key_group(key, max_par));
             eng_kstate_put(into, key, (int64_t)value);
             if (blen)
                 eng_kstate_put_blob(into, key, blob, (uint32_t)blen);
         }
         if (g.pos != g.end)
-            return report(r, -EBADMSG, "%s: corrupt: key group %u has %zu bytes after its %u entries",
-                          r->what, kg, g.end - g.pos, count);
+            return eng__snap_report(r, -EBADMSG,
+                                    "%s: corrupt: key group %u has %zu bytes after its %u entries",
+                                    r->what, kg, g.end - g.pos, count);
     }
     return 0;
 }
@@ -610,8 +545,7 @@ int eng_snapshot_decode_refs(const void *buf, size_t len, const char *what,
     memset(out, 0, sizeof(*out));
     if (err && errlen)
         err[0] = '\0';
-    if ((rc = open_envelope(&r, buf, len, ENG_SNAP_KIND_STATE)) < 0)
-        return rc;
+    if ((rc = eng__snap_open_envelope(&r, buf, len, ENG_SNAP_KIND_STATE)) < 0) return rc;
     bool v2 = r.version >= 2;
     if (!rd(&r, 8, "checkpoint id", &ckpt) || !rd(&r, 4, "max parallelism", &maxp) ||
         !rd(&r, 4, "first key group", &first) || !rd(&r, 4, "last key group", &last) ||
@@ -621,17 +555,19 @@ int eng_snapshot_decode_refs(const void *buf, size_t len, const char *what,
         return -EBADMSG;
     if (maxp == 0 || maxp > ENG_MAX_PARALLELISM_LIMIT || first > last || last >= maxp ||
         nval > ENG_SNAP_VALUES_MAX || flags != 0 || nrefs > ENG_SNAP_REFS_MAX || pad != 0)
-        return report(&r, -EBADMSG,
-                      "%s: corrupt: header says max parallelism %llu, key groups %llu..%llu, "
-                      "%llu values, %llu references, flags 0x%llx", r.what,
-                      (unsigned long long)maxp, (unsigned long long)first,
-                      (unsigned long long)last, (unsigned long long)nval,
-                      (unsigned long long)nrefs, (unsigned long long)flags);
+        return eng__snap_report(
+                &r, -EBADMSG,
+                "%s: corrupt: header says max parallelism %llu, key groups %llu..%llu, "
+                "%llu values, %llu references, flags 0x%llx",
+                r.what, (unsigned long long)maxp, (unsigned long long)first,
+                (unsigned long long)last, (unsigned long long)nval, (unsigned long long)nrefs,
+                (unsigned long long)flags);
     if (into && eng_kstate_max_parallelism(into) != maxp)
-        return report(&r, -EINVAL,
-                      "%s: max parallelism %llu in the file, %u in the restoring operator; "
-                      "key groups cannot be remapped", r.what, (unsigned long long)maxp,
-                      eng_kstate_max_parallelism(into));
+        return eng__snap_report(
+                &r, -EINVAL,
+                "%s: max parallelism %llu in the file, %u in the restoring operator; "
+                "key groups cannot be remapped",
+                r.what, (unsigned long long)maxp, eng_kstate_max_parallelism(into));
 
     /* Sections follow each other without gaps; their offsets are stored
      * for readers that seek, and must agree with the layout. */
@@ -651,11 +587,12 @@ int eng_snapshot_decode_refs(const void *buf, size_t len, const char *what,
     if (staged_off != r.pos || refs_off - staged_off != nstaged * STAGED_LEN ||
         index_off - refs_off != nrefs * REF_LEN ||
         keyed_off - index_off != nkg * INDEX_ENTRY_LEN || keyed_off > r.end)
-        return report(&r, -EBADMSG,
-                      "%s: corrupt: section offsets %llu/%llu/%llu/%llu disagree with the layout "
-                      "(staged section expected at %zu)", r.what,
-                      (unsigned long long)staged_off, (unsigned long long)refs_off,
-                      (unsigned long long)index_off, (unsigned long long)keyed_off, r.pos);
+        return eng__snap_report(
+                &r, -EBADMSG,
+                "%s: corrupt: section offsets %llu/%llu/%llu/%llu disagree with the layout "
+                "(staged section expected at %zu)",
+                r.what, (unsigned long long)staged_off, (unsigned long long)refs_off,
+                (unsigned long long)index_off, (unsigned long long)keyed_off, r.pos);
     if (!take(&r, (size_t)nstaged * STAGED_LEN, "staged records", &staged) ||
         !take(&r, (size_t)nrefs * REF_LEN, "references", &refs) ||
         !take(&r, (size_t)nkg * INDEX_ENTRY_LEN, "key-group index", &index))
@@ -667,11 +604,12 @@ int eng_snapshot_decode_refs(const void *buf, size_t len, const char *what,
                                                   .checksum = get_le(x + 16, 8) };
         if (out->refs[i].checkpoint_id >= ckpt ||
             (i && out->refs[i].checkpoint_id <= out->refs[i - 1].checkpoint_id))
-            return report(&r, -EBADMSG,
-                          "%s: corrupt: reference %llu names checkpoint %llu (references must "
-                          "name earlier checkpoints, each once, in order)", r.what,
-                          (unsigned long long)i + 1,
-                          (unsigned long long)out->refs[i].checkpoint_id);
+            return eng__snap_report(
+                    &r, -EBADMSG,
+                    "%s: corrupt: reference %llu names checkpoint %llu (references must "
+                    "name earlier checkpoints, each once, in order)",
+                    r.what, (unsigned long long)i + 1,
+                    (unsigned long long)out->refs[i].checkpoint_id);
     }
     out->n_refs = (uint32_t)nrefs;
 
@@ -683,17 +621,19 @@ int eng_snapshot_decode_refs(const void *buf, size_t len, const char *what,
         uint64_t count = get_le(ie + 16, 4), gpad = get_le(ie + 20, 4);
         if (off != expect || bytes > r.end - off || gpad != 0 ||
             count > bytes / KEYED_ENTRY_LEN)
-            return report(&r, -EBADMSG,
-                          "%s: corrupt: index entry of key group %llu (offset %llu, %llu bytes, "
-                          "%llu entries) does not fit the keyed section at %llu",
-                          r.what, (unsigned long long)(first + g), (unsigned long long)off,
-                          (unsigned long long)bytes, (unsigned long long)count,
-                          (unsigned long long)expect);
+            return eng__snap_report(
+                    &r, -EBADMSG,
+                    "%s: corrupt: index entry of key group %llu (offset %llu, %llu bytes, "
+                    "%llu entries) does not fit the keyed section at %llu",
+                    r.what, (unsigned long long)(first + g), (unsigned long long)off,
+                    (unsigned long long)bytes, (unsigned long long)count,
+                    (unsigned long long)expect);
         expect = off + bytes;
     }
     if (expect != r.end)
-        return report(&r, -EBADMSG, "%s: corrupt: key groups end at byte %llu, the file at %zu",
-                      r.what, (unsigned long long)expect, r.end);
+        return eng__snap_report(&r, -EBADMSG,
+                                "%s: corrupt: key groups end at byte %llu, the file at %zu", r.what,
+                                (unsigned long long)expect, r.end);
 
     uint32_t lo = kg_first > first ? kg_first : (uint32_t)first;
     uint32_t hi = kg_last < last ? kg_last : (uint32_t)last;
@@ -722,128 +662,3 @@ int eng_snapshot_decode_refs(const void *buf, size_t len, const char *what,
     return 0;
 }
 
-/* ---- checkpoint metadata ---- */
-
-int eng_meta_encode(const struct eng_meta *m, uint8_t **buf, size_t *len)
-{
-    size_t total = META_FIXED_END + TRAILER_LEN;
-    for (uint32_t i = 0; i < m->n_entries; i++) {
-        size_t n = strnlen(m->entries[i].file, ENG_SNAP_FILE_MAX);
-        if (n == 0 || n >= ENG_SNAP_FILE_MAX)
-            return -EINVAL;
-        if (m->entries[i].n_refs > ENG_SNAP_REFS_MAX)
-            return -EINVAL;
-        total += META_ENTRY_LEN + n + 2 + (size_t)m->entries[i].n_refs * REF_LEN;
-    }
-    uint8_t *b = rt_xcalloc(1, total);
-    uint8_t *p = put_u64(b + HEADER_LEN, m->job_id);
-    p = put_u64(p, m->checkpoint_id);
-    p = put_u64(p, m->timestamp_ms);
-    p = put_u32(p, m->n_entries);
-    p = put_u32(p, 0);
-    for (uint32_t i = 0; i < m->n_entries; i++) {
-        const struct eng_meta_entry *e = &m->entries[i];
-        size_t n = strlen(e->file);
-        p = put_u32(p, e->vertex);
-        p = put_u32(p, e->subtask);
-        p = put_u32(p, e->kg_first);
-        p = put_u32(p, e->kg_last);
-        p = put_u64(p, e->size);
-        p = put_u64(p, e->checksum);
-        p = put_u16(p, (uint16_t)n);
-        memcpy(p, e->file, n);
-        p = put_u16(p + n, (uint16_t)e->n_refs);
-        for (uint32_t k = 0; k < e->n_refs; k++) {
-            p = put_u64(p, e->refs[k].checkpoint_id);
-            p = put_u64(p, e->refs[k].size);
-            p = put_u64(p, e->refs[k].checksum);
-        }
-    }
-    seal(b, total, ENG_SNAP_KIND_METADATA);
-    *buf = b;
-    *len = total;
-    return 0;
-}
-
-int eng_meta_decode(const void *buf, size_t len, const char *what, struct eng_meta *out,
-                    char *err, size_t errlen)
-{
-    struct reader r = {.what = what ? what : "metadata file", .err = err, .errlen = errlen};
-    uint64_t n, pad;
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    if (err && errlen)
-        err[0] = '\0';
-    if ((rc = open_envelope(&r, buf, len, ENG_SNAP_KIND_METADATA)) < 0)
-        return rc;
-    if (!rd(&r, 8, "job id", &out->job_id) || !rd(&r, 8, "checkpoint id", &out->checkpoint_id) ||
-        !rd(&r, 8, "timestamp", &out->timestamp_ms) || !rd(&r, 4, "entry count", &n) ||
-        !rd(&r, 4, "reserved", &pad))
-        return -EBADMSG;
-    if (pad != 0 || n > (r.end - r.pos) / (META_ENTRY_LEN + 1))
-        return report(&r, -EBADMSG, "%s: corrupt: %llu entries cannot fit in %zu bytes",
-                      r.what, (unsigned long long)n, r.end - r.pos);
-    struct eng_meta_entry *e = rt_xcalloc(n ? n : 1, sizeof(*e));
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t v[4], nlen;
-        const uint8_t *name;
-        size_t at = r.pos;
-        if (!rd(&r, 4, "vertex", &v[0]) || !rd(&r, 4, "subtask", &v[1]) ||
-            !rd(&r, 4, "first key group", &v[2]) || !rd(&r, 4, "last key group", &v[3]) ||
-            !rd(&r, 8, "size", &e[i].size) || !rd(&r, 8, "checksum", &e[i].checksum) ||
-            !rd(&r, 2, "name length", &nlen)) {
-            rc = -EBADMSG;
-            goto fail;
-        }
-        if (nlen == 0 || nlen >= ENG_SNAP_FILE_MAX) {
-            rc = report(&r, -EBADMSG, "%s: corrupt: entry %llu at byte %zu has a %llu-byte name",
-                        r.what, (unsigned long long)i, at, (unsigned long long)nlen);
-            goto fail;
-        }
-        uint64_t nrefs = 0;
-        if (!take(&r, (size_t)nlen, "file name", &name) ||
-            (r.version >= 2 && !rd(&r, 2, "reference count", &nrefs))) {
-            rc = -EBADMSG;
-            goto fail;
-        }
-        if (nrefs > ENG_SNAP_REFS_MAX) {
-            rc = report(&r, -EBADMSG, "%s: corrupt: entry %llu at byte %zu has %llu references "
-                        "(at most %d)", r.what, (unsigned long long)i, at,
-                        (unsigned long long)nrefs, ENG_SNAP_REFS_MAX);
-            goto fail;
-        }
-        for (uint64_t k = 0; k < nrefs; k++)
-            if (!rd(&r, 8, "reference checkpoint", &e[i].refs[k].checkpoint_id) ||
-                !rd(&r, 8, "reference size", &e[i].refs[k].size) ||
-                !rd(&r, 8, "reference checksum", &e[i].refs[k].checksum)) {
-                rc = -EBADMSG;
-                goto fail;
-            }
-        e[i].n_refs = (uint32_t)nrefs;
-        e[i].vertex = (uint32_t)v[0];
-        e[i].subtask = (uint32_t)v[1];
-        e[i].kg_first = (uint32_t)v[2];
-        e[i].kg_last = (uint32_t)v[3];
-        memcpy(e[i].file, name, (size_t)nlen);
-    }
-    if (r.pos != r.end) {
-        rc = report(&r, -EBADMSG, "%s: corrupt: %zu bytes after the last entry", r.what,
-                    r.end - r.pos);
-        goto fail;
-    }
-    out->n_entries = (uint32_t)n;
-    out->entries = e;
-    return 0;
-fail:
-    rt_free(e);
-    memset(out, 0, sizeof(*out));
-    return rc;
-}
-
-void eng_meta_release(struct eng_meta *m)
-{
-    rt_free(m->entries);
-    m->entries = NULL;
-    m->n_entries = 0;
-}
