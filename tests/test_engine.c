@@ -42,6 +42,18 @@ static rt_addr place(void *arg, uint32_t task, uint32_t attempt)
     return n ? live[(task + attempt) % n] : 0;
 }
 
+/* Appends fail(at) (parallelism 2) behind vertex last when fail_at is set;
+ * returns the new last vertex. */
+static int then_fail(struct eng_jobgraph *g, int last, uint64_t fail_at)
+{
+    if (!fail_at)
+        return last;
+    struct eng_op_args fa = { .at_record = fail_at };
+    int f = eng_jobgraph_add_vertex(g, "fail", ENG_OP_FAIL, &fa, 2, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)f, ENG_EDGE_FORWARD);
+    return f;
+}
+
 /* source(records, keys, rate) --hash--> count [--> fail(at)] --> sink */
 static struct eng_jobgraph *keyed_count(uint64_t records, uint64_t keys, uint64_t rate,
                                         uint64_t fail_at, uint64_t burn_ns)
@@ -52,12 +64,7 @@ static struct eng_jobgraph *keyed_count(uint64_t records, uint64_t keys, uint64_
     int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, NULL, 2, 0);
     int last = c;
     eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
-    if (fail_at) {
-        struct eng_op_args fa = { .at_record = fail_at };
-        int f = eng_jobgraph_add_vertex(g, "fail", ENG_OP_FAIL, &fa, 2, 0);
-        eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)f, ENG_EDGE_FORWARD);
-        last = f;
-    }
+    last = then_fail(g, last, fail_at);
     if (burn_ns) {
         struct eng_op_args b = { .ns_per_record = burn_ns };
         int f = eng_jobgraph_add_vertex(g, "burn", ENG_OP_BURN, &b, 2, 0);
@@ -135,12 +142,7 @@ static struct eng_jobgraph *sum_discard(uint64_t records, uint64_t fail_at)
     int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, 1, 0);
     int last = eng_jobgraph_add_vertex(g, "sum", ENG_OP_SUM, NULL, 2, 0);
     eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)last, ENG_EDGE_HASH);
-    if (fail_at) {
-        struct eng_op_args fa = { .at_record = fail_at };
-        int f = eng_jobgraph_add_vertex(g, "fail", ENG_OP_FAIL, &fa, 2, 0);
-        eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)f, ENG_EDGE_FORWARD);
-        last = f;
-    }
+    last = then_fail(g, last, fail_at);
     int k = eng_jobgraph_add_vertex(g, "drop", ENG_OP_DISCARD, NULL, 2, 0);
     eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)k, ENG_EDGE_FORWARD);
     return g;
@@ -243,12 +245,7 @@ static struct eng_jobgraph *keyed_alloc(uint64_t records, uint64_t fail_at)
     struct eng_op_args al = { .bytes_per_key = 4096 };
     int last = eng_jobgraph_add_vertex(g, "state", ENG_OP_ALLOC, &al, 2, 0);
     eng_jobgraph_add_edge(g, (uint32_t)c, (uint32_t)last, ENG_EDGE_FORWARD);
-    if (fail_at) {
-        struct eng_op_args fa = { .at_record = fail_at };
-        int f = eng_jobgraph_add_vertex(g, "fail", ENG_OP_FAIL, &fa, 2, 0);
-        eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)f, ENG_EDGE_FORWARD);
-        last = f;
-    }
+    last = then_fail(g, last, fail_at);
     int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, 2, 0);
     eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)k, ENG_EDGE_FORWARD);
     return g;
