@@ -82,6 +82,12 @@ bool eng_op_kind_is_sink(enum eng_op_kind kind)
     return kind == ENG_OP_SINK || kind == ENG_OP_DISCARD;
 }
 
+bool eng_op_kind_is_keyed(enum eng_op_kind kind)
+{
+    return kind == ENG_OP_COUNT || kind == ENG_OP_SUM || kind == ENG_OP_REDUCE ||
+           kind == ENG_OP_WINDOW || kind == ENG_OP_ALLOC;
+}
+
 uint32_t eng_default_max_parallelism(uint32_t parallelism)
 {
     uint64_t want = (uint64_t)parallelism + parallelism / 2;
@@ -370,6 +376,66 @@ static int check_shape(const struct eng_jobgraph *g, char *err, size_t errlen)
     return rc;
 }
 
+/* Why the records u sends over a forward edge are not partitioned by key
+ * the way a consumer v holding state per key needs - each key at the
+ * subtask that owns its key group - or NULL when they are.  owned[u]: u's
+ * input is so partitioned. */
+static const char *forward_unpartitioned(const struct eng_vertex *u, const struct eng_vertex *v,
+                                         bool owned_u)
+{
+    if (eng_op_kind_is_source(u->kind))
+        return "every subtask of a source emits any key";
+    if (u->kind == ENG_OP_KEYBY)
+        return "it changes keys";
+    if (!owned_u)
+        return "its own input is not partitioned by key";
+    if (u->max_parallelism != v->max_parallelism)
+        return "its max parallelism differs, so its key groups do";
+    return NULL;
+}
+
+/* A keyed vertex at parallelism > 1 restores exactly its key groups, so
+ * every key must reach it at the subtask owning the key's group: through a
+ * hash edge, or forward from a vertex whose input was and which keeps keys.
+ * Otherwise a restore would silently drop the state of keys held by the
+ * wrong subtask.  Validation has ruled out cycles, so nv rounds settle it. */
+static int check_keyed(const struct eng_jobgraph *g, char *err, size_t errlen)
+{
+    bool *owned = rt_xcalloc(g->nv ? g->nv : 1, sizeof(*owned));
+    for (uint32_t round = 0; round <= g->nv; round++)
+        for (uint32_t v = 0; v < g->nv; v++) {
+            bool ok = g->v[v].parallelism == 1 || !eng_op_kind_is_source(g->v[v].kind);
+            for (uint32_t i = 0; i < g->ne && ok && g->v[v].parallelism > 1; i++) {
+                const struct eng_edge *e = &g->e[i];
+                if (e->to == v && e->kind != ENG_EDGE_HASH)
+                    ok = e->kind == ENG_EDGE_FORWARD &&
+                         !forward_unpartitioned(&g->v[e->from], &g->v[v], owned[e->from]);
+            }
+            owned[v] = ok;
+        }
+    int rc = 0;
+    for (uint32_t v = 0; v < g->nv && rc == 0; v++) {
+        const struct eng_vertex *x = &g->v[v];
+        if (!eng_op_kind_is_keyed(x->kind) || owned[v])
+            continue;
+        for (uint32_t i = 0; i < g->ne && rc == 0; i++) {
+            const struct eng_edge *e = &g->e[i];
+            if (e->to != v || e->kind == ENG_EDGE_HASH)
+                continue;
+            const struct eng_vertex *u = &g->v[e->from];
+            const char *why = e->kind != ENG_EDGE_FORWARD ? "it spreads keys over subtasks"
+                              : forward_unpartitioned(u, x, owned[e->from]);
+            if (why)
+                rc = fail(err, errlen, "%s '%s' (parallelism %u) keeps state per key, but "
+                          "its %s input from '%s' is not partitioned by key (%s); make that "
+                          "edge hash", eng_op_kind_name(x->kind), x->name, x->parallelism,
+                          eng_edge_kind_name(e->kind), u->name, why);
+        }
+    }
+    rt_free(owned);
+    return rc;
+}
+
 int eng_jobgraph_validate(const struct eng_jobgraph *g, char *err, size_t errlen)
 {
     int rc;
@@ -381,7 +447,9 @@ int eng_jobgraph_validate(const struct eng_jobgraph *g, char *err, size_t errlen
         return rc;
     if ((rc = check_edges(g, err, errlen)) < 0)
         return rc;
-    return check_shape(g, err, errlen);
+    if ((rc = check_shape(g, err, errlen)) < 0)
+        return rc;
+    return check_keyed(g, err, errlen);
 }
 
 /* ------------------------------------------------------------------ */

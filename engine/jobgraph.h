@@ -84,6 +84,8 @@ const char *eng_edge_kind_name(enum eng_edge_kind kind);
 int eng_op_kind_parse(const char *name, enum eng_op_kind *out);
 bool eng_op_kind_is_source(enum eng_op_kind kind);
 bool eng_op_kind_is_sink(enum eng_op_kind kind);      /* SINK or DISCARD */
+/* Keeps state per key, restored by key group: COUNT, SUM, REDUCE, WINDOW, ALLOC. */
+bool eng_op_kind_is_keyed(enum eng_op_kind kind);
 
 /* Flink's default max parallelism: 1.5 x parallelism rounded up to a power
  * of two, clamped to [128, 32768]. */

@@ -189,6 +189,72 @@ static void test_error_unreachable(void **state)
     expect_error(g, "vertex 'orphan' is not reachable from any source");
 }
 
+/* src(2) -e1-> a(2) -e2-> keyed(2) -> sink: which inputs a keyed vertex
+ * takes at parallelism 2 - each key must reach the subtask owning its key
+ * group, or a restore by key group would lose its state. */
+static struct eng_jobgraph *keyed_after(enum eng_op_kind a_kind, enum eng_edge_kind e1,
+                                        enum eng_edge_kind e2, enum eng_op_kind keyed)
+{
+    struct eng_jobgraph *g = eng_jobgraph_new("j");
+    int s = vtx(g, "src", ENG_OP_SOURCE_SEQUENCE, 2);
+    int a = vtx(g, "a", a_kind, 2);
+    int k = vtx(g, "state", keyed, 2);
+    int o = vtx(g, "sink", ENG_OP_SINK, 2);
+    edge(g, s, a, e1);
+    edge(g, a, k, e2);
+    edge(g, k, o, ENG_EDGE_FORWARD);
+    return g;
+}
+
+static void test_error_keyed_unpartitioned(void **state)
+{
+    /* Accepted: hash straight in, or forward behind a hash through
+     * operators that keep keys, or anything at parallelism 1. */
+    struct eng_jobgraph *g = keyed_after(ENG_OP_MAP, ENG_EDGE_HASH, ENG_EDGE_FORWARD,
+                                         ENG_OP_SUM);
+    assert_int_equal(eng_jobgraph_validate(g, err, sizeof(err)), 0);
+    eng_jobgraph_free(g);
+    g = keyed_after(ENG_OP_COUNT, ENG_EDGE_HASH, ENG_EDGE_FORWARD, ENG_OP_WINDOW);
+    assert_int_equal(eng_jobgraph_validate(g, err, sizeof(err)), 0);
+    eng_jobgraph_free(g);
+    g = keyed_after(ENG_OP_KEYBY, ENG_EDGE_FORWARD, ENG_EDGE_HASH, ENG_OP_COUNT);
+    assert_int_equal(eng_jobgraph_validate(g, err, sizeof(err)), 0);
+    eng_jobgraph_free(g);
+    g = eng_jobgraph_new("j");
+    edge(g, vtx(g, "src", ENG_OP_SOURCE_RANDOM, 1), vtx(g, "c", ENG_OP_COUNT, 1),
+         ENG_EDGE_FORWARD);
+    edge(g, 1, vtx(g, "sink", ENG_OP_SINK, 1), ENG_EDGE_FORWARD);
+    assert_int_equal(eng_jobgraph_validate(g, err, sizeof(err)), 0);
+    eng_jobgraph_free(g);
+
+    expect_error(keyed_after(ENG_OP_KEYBY, ENG_EDGE_HASH, ENG_EDGE_FORWARD, ENG_OP_COUNT),
+                 "count 'state' (parallelism 2) keeps state per key, but its forward input "
+                 "from 'a' is not partitioned by key (it changes keys); make that edge hash");
+    expect_error(keyed_after(ENG_OP_MAP, ENG_EDGE_FORWARD, ENG_EDGE_FORWARD, ENG_OP_ALLOC),
+                 "alloc 'state' (parallelism 2) keeps state per key, but its forward input "
+                 "from 'a' is not partitioned by key (its own input is not partitioned by "
+                 "key); make that edge hash");
+    expect_error(keyed_after(ENG_OP_MAP, ENG_EDGE_HASH, ENG_EDGE_REBALANCE, ENG_OP_REDUCE),
+                 "reduce 'state' (parallelism 2) keeps state per key, but its rebalance "
+                 "input from 'a' is not partitioned by key (it spreads keys over subtasks); "
+                 "make that edge hash");
+    g = keyed_after(ENG_OP_MAP, ENG_EDGE_HASH, ENG_EDGE_FORWARD, ENG_OP_SUM);
+    edge(g, 0, 2, ENG_EDGE_FORWARD);
+    expect_error(g, "sum 'state' (parallelism 2) keeps state per key, but its forward input "
+                    "from 'src' is not partitioned by key (every subtask of a source emits "
+                    "any key); make that edge hash");
+    g = eng_jobgraph_new("j");
+    int s = vtx(g, "src", ENG_OP_SOURCE_SEQUENCE, 2);
+    int a = eng_jobgraph_add_vertex(g, "a", ENG_OP_MAP, NULL, 2, 256);
+    int c = vtx(g, "state", ENG_OP_COUNT, 2);
+    edge(g, s, a, ENG_EDGE_HASH);
+    edge(g, a, c, ENG_EDGE_FORWARD);
+    edge(g, c, vtx(g, "sink", ENG_OP_SINK, 2), ENG_EDGE_FORWARD);
+    expect_error(g, "count 'state' (parallelism 2) keeps state per key, but its forward input "
+                    "from 'a' is not partitioned by key (its max parallelism differs, so its "
+                    "key groups do); make that edge hash");
+}
+
 static void test_names(void **state)
 {
     for (unsigned k = 0; k < ENG_OP_KIND_COUNT; k++) {
@@ -433,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_error_no_source_no_sink),
         cmocka_unit_test(test_error_cycle),
         cmocka_unit_test(test_error_unreachable),
+        cmocka_unit_test(test_error_keyed_unpartitioned),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_forward_pipeline),
         cmocka_unit_test(test_keyby_shuffle),

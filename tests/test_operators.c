@@ -568,9 +568,14 @@ static void test_reference(void **state)
     assert_non_null(strstr(err, "window 'mid'"));
     assert_null(e);
     eng_jobgraph_free(g);
+    /* Forward from a parallel source each window subtask would see one
+     * stream, but keys of every key group: validation refuses keyed state
+     * that a restore by key group would lose. */
     g = eng_jobgraph_new("window-forward");
-    assert_int_equal(ref_graph(g, ENG_OP_WINDOW, 2, 2, ENG_EDGE_FORWARD, &e, err), 0);
-    eng_expected_free(e);
+    assert_int_equal(ref_graph(g, ENG_OP_WINDOW, 2, 2, ENG_EDGE_FORWARD, &e, err), -EINVAL);
+    assert_non_null(strstr(err, "window 'mid' (parallelism 2) keeps state per key, but its "
+                                "forward input from 'src' is not partitioned by key"));
+    assert_null(e);
     eng_jobgraph_free(g);
     g = eng_jobgraph_new("unbounded");
     struct eng_op_args s = {.keys = 3};
