@@ -112,6 +112,50 @@ static void finish_body(enum rt_world_kind kind)
 static void test_finish_real(void **s) { (void)s; finish_body(RT_WORLD_REAL); }
 static void test_finish_sim(void **s) { (void)s; finish_body(RT_WORLD_SIM); }
 
+/* ---- a long chain, restored ----------------------------------------------------- */
+
+/* source --hash--> map -> sum -> flatmap -> filter -> keyby --hash--> count
+ * [-> fail(at)] -> sink: two chains of several operators per subtask, each
+ * passing its batches along inside the task, with keyed state on both
+ * sides of the second shuffle. */
+static struct eng_jobgraph *long_chain(uint64_t fail_at)
+{
+    struct eng_jobgraph *g = eng_jobgraph_new("long-chain");
+    struct eng_op_args src = { .records = 6000, .keys = 50, .rate = 100000 };
+    int last = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, 2, 0);
+    static const struct { const char *name; enum eng_op_kind kind; } ops[] = {
+        { "map", ENG_OP_MAP }, { "sum", ENG_OP_SUM }, { "flatmap", ENG_OP_FLATMAP },
+        { "filter", ENG_OP_FILTER }, { "keyby", ENG_OP_KEYBY }, { "count", ENG_OP_COUNT },
+    };
+    struct eng_op_args a = { .seed = 3, .fanout = 2, .probability = 0.5, .keys = 7 };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        int v = eng_jobgraph_add_vertex(g, ops[i].name, ops[i].kind, &a, 2, 0);
+        eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)v,
+                              i == 0 || ops[i].kind == ENG_OP_COUNT ? ENG_EDGE_HASH
+                                                                    : ENG_EDGE_FORWARD);
+        last = v;
+    }
+    last = then_fail(g, last, fail_at);
+    int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, 2, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)last, (uint32_t)k, ENG_EDGE_FORWARD);
+    return g;
+}
+
+static void test_long_chain(void **s)
+{
+    (void)s;
+    for (int failing = 0; failing < 2; failing++) {
+        struct engine_env h;
+        eenv_up(&h, RT_WORLD_SIM, "engine", 41);
+        submit(&h, long_chain(failing ? 2500 : 0), 10, 1);
+        struct eng_jobgraph *ref = long_chain(0);
+        assert_exactly_once(&h, ref);
+        assert_int_equal(atomic_load(&h.job->restarts), failing);
+        eng_jobgraph_free(ref);
+        eenv_down(&h);
+    }
+}
+
 /* ---- an operator fails: restart from the checkpoint, still exactly once ----- */
 
 static void failure_body(enum rt_world_kind kind)
@@ -380,6 +424,7 @@ int main(void)
 {
     fiu_init(0);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_chain),
         cmocka_unit_test(test_finish_sim),
         cmocka_unit_test(test_finish_real),
         cmocka_unit_test(test_failure_sim),
