@@ -423,8 +423,10 @@ static int check_keyed(const struct eng_jobgraph *g, char *err, size_t errlen)
             if (e->to != v || e->kind == ENG_EDGE_HASH)
                 continue;
             const struct eng_vertex *u = &g->v[e->from];
-            const char *why = e->kind != ENG_EDGE_FORWARD ? "it spreads keys over subtasks"
-                              : forward_unpartitioned(u, x, owned[e->from]);
+            const char *why =
+                e->kind == ENG_EDGE_REBALANCE ? "it spreads keys over subtasks" :
+                e->kind == ENG_EDGE_BROADCAST ? "it sends every key to every subtask" :
+                forward_unpartitioned(u, x, owned[e->from]);
             if (why)
                 rc = fail(err, errlen, "%s '%s' (parallelism %u) keeps state per key, but "
                           "its %s input from '%s' is not partitioned by key (%s); make that "

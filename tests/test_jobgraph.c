@@ -238,6 +238,10 @@ static void test_error_keyed_unpartitioned(void **state)
                  "reduce 'state' (parallelism 2) keeps state per key, but its rebalance "
                  "input from 'a' is not partitioned by key (it spreads keys over subtasks); "
                  "make that edge hash");
+    expect_error(keyed_after(ENG_OP_MAP, ENG_EDGE_HASH, ENG_EDGE_BROADCAST, ENG_OP_WINDOW),
+                 "window 'state' (parallelism 2) keeps state per key, but its broadcast "
+                 "input from 'a' is not partitioned by key (it sends every key to every "
+                 "subtask); make that edge hash");
     g = keyed_after(ENG_OP_MAP, ENG_EDGE_HASH, ENG_EDGE_FORWARD, ENG_OP_SUM);
     edge(g, 0, 2, ENG_EDGE_FORWARD);
     expect_error(g, "sum 'state' (parallelism 2) keeps state per key, but its forward input "
