@@ -307,6 +307,47 @@ void eng_kstate_add(struct eng_kstate *ks, uint64_t key, int64_t delta)
     s->value = (int64_t)((uint64_t)s->value + (uint64_t)delta);
 }
 
+/* The per-record loops without prefetching keep the table's address and
+ * shape in locals, refreshed only after an insertion (which may grow the
+ * table), and test the key before the tag, so a hit - nearly every record
+ * of a warm state - takes one compare and branch.  Reading them through ks
+ * on every record, with upsert_h, cost eng_kstate_aggregate_batch 3.35
+ * against 2.95 ns/record (100 000 keys, batches already in cache, min of 5;
+ * with the stores below, 2.5-2.65). */
+struct table {
+    struct slot *slots;
+    unsigned shift;     /* 64 - bits */
+    size_t mask;
+};
+
+static inline struct table table_of(const struct eng_kstate *ks)
+{
+    return (struct table){ ks->slots, 64 - ks->bits, ((size_t)1 << ks->bits) - 1 };
+}
+
+/* The slot of key, inserted at value 0 when absent (then *inserted, and t
+ * refreshed). */
+static inline __attribute__((always_inline)) struct slot *
+find_or_insert(struct eng_kstate *ks, struct table *t, uint64_t key, bool *inserted)
+{
+    uint64_t h = hash_key(key);
+    size_t i = (size_t)(h >> t->shift);
+    /* An empty slot has tag 0 (whatever its key), an occupied one never. */
+    while (__builtin_expect(t->slots[i].key != key || !t->slots[i].tag, 0)) {
+        if (!t->slots[i].tag) {
+            i = insert_h(ks, key, h, i);
+            *t = table_of(ks);
+            if (inserted)
+                *inserted = true;
+            return &t->slots[i];
+        }
+        i = (i + 1) & t->mask;
+    }
+    if (inserted)
+        *inserted = false;
+    return &t->slots[i];
+}
+
 static inline bool worth_prefetching(const struct eng_kstate *ks)
 {
     return ((size_t)sizeof(struct slot) << ks->bits) > PREFETCH_TABLE_BYTES;
@@ -315,9 +356,10 @@ static inline bool worth_prefetching(const struct eng_kstate *ks)
 void eng_kstate_add_batch(struct eng_kstate *ks, const struct eng_record *rec, uint32_t n)
 {
     if (!worth_prefetching(ks)) {
+        struct table t = table_of(ks);
         for (uint32_t i = 0; i < n; i++) {
-            size_t at = upsert_h(ks, rec[i].key, hash_key(rec[i].key), NULL); /* may move slots */
-            ks->slots[at].value = (int64_t)((uint64_t)ks->slots[at].value + (uint64_t)rec[i].value);
+            struct slot *s = find_or_insert(ks, &t, rec[i].key, NULL);
+            s->value = (int64_t)((uint64_t)s->value + (uint64_t)rec[i].value);
         }
         return;
     }
@@ -365,8 +407,29 @@ aggregate(struct eng_kstate *ks, enum eng_kstate_agg agg, const struct eng_recor
           uint32_t n, struct eng_record *out)
 {
     if (!worth_prefetching(ks)) {
-        for (uint32_t i = 0; i < n; i++)
-            out[i] = fold(ks, agg, in[i], hash_key(in[i].key)); /* out may be in */
+        struct table t = table_of(ks);
+        for (uint32_t i = 0; i < n; i++) {
+            /* The whole record is read before out is written (out may be
+             * in), then written field by field.  As a struct copy, or with
+             * GCC's SLP vectoriser (off for this file, see meson.build),
+             * value and ts go out as one 16-byte store put together in an
+             * XMM register: 2.95 against 2.5-2.65 ns/record. */
+            uint64_t key = in[i].key;
+            int64_t value = in[i].value, ts = in[i].ts;
+            bool inserted;
+            struct slot *s = find_or_insert(ks, &t, key, &inserted);
+            int64_t v = s->value;
+            if (agg == ENG_KSTATE_COUNT)
+                v = (int64_t)((uint64_t)v + 1);
+            else if (agg == ENG_KSTATE_SUM)
+                v = (int64_t)((uint64_t)v + (uint64_t)value);
+            else if (inserted || value > v)
+                v = value;
+            s->value = v;
+            out[i].key = key;
+            out[i].value = v;
+            out[i].ts = ts;
+        }
         return;
     }
     enum { STRETCH = 256, AHEAD = 16 };
