@@ -30,6 +30,10 @@ struct eng_op *eng__op_discard_new(const struct eng_vertex *v, const struct eng_
 /* A DISCARD instance's count and digest so far (the reference model's way
  * to its receipt; op_discard.c). */
 void eng__op_discard_receipt(const struct eng_op *op, uint64_t *records, uint64_t *digest);
+/* The sum of the digest terms of r[0..n-1] (op_discard.c); with vector, in
+ * AVX-512 where the CPU has it (same result). */
+uint64_t eng__discard_digest(const struct eng_record *r, uint32_t n, bool vector);
+bool eng__discard_digest_vectorised(void);  /* whether vector can take effect here */
 
 /* A zeroed instance of `size` bytes (>= sizeof(struct eng_op), the base
  * first) with ops, vertex and env filled in; rt_xcalloc, never NULL. */
