@@ -63,21 +63,39 @@ static uint64_t rate_due_ns(uint64_t rate, uint64_t j)
     return secs * NS_PER_SEC + (rem * NS_PER_SEC + rate - 1) / rate;
 }
 
+/* Sequence records pos .. pos+n-1 of subtask s of p: g = i * p + s, key
+ * g % keys.  The key steps by p % keys and wraps instead of being divided
+ * out per record: a 64-bit division was most of the loop. */
+static void fill_sequence(struct eng_record *r, uint32_t n, uint64_t pos, uint64_t p,
+                          uint64_t s, uint64_t keys)
+{
+    uint64_t g = pos * p + s;
+    if (!keys) {
+        for (uint32_t j = 0; j < n; j++, g += p)
+            r[j] = (struct eng_record){ .key = g, .value = (int64_t)g, .ts = (int64_t)g };
+        return;
+    }
+    uint64_t key = g % keys, step = p % keys;
+    for (uint32_t j = 0; j < n; j++, g += p) {
+        r[j] = (struct eng_record){ .key = key, .value = (int64_t)g, .ts = (int64_t)g };
+        key = key >= keys - step ? key - (keys - step) : key + step;    /* (key + step) % keys */
+    }
+}
+
 static void fill(struct source_op *so, struct eng_record *r, uint32_t n)
 {
     const struct eng_op_args *a = &so->base.vertex->args;
     uint64_t p = so->base.env.parallelism, s = so->base.env.subtask;
     bool seq = so->base.vertex->kind == ENG_OP_SOURCE_SEQUENCE;
+    if (seq) {
+        fill_sequence(r, n, so->pos, p, s, a->keys);
+        return;
+    }
     for (uint32_t j = 0; j < n; j++) {
         uint64_t i = so->pos + j, g = i * p + s;
-        if (seq) {
-            r[j].key = a->keys ? g % a->keys : g;
-            r[j].value = (int64_t)g;
-        } else {
-            uint64_t h = eng__mix64(so->subtask_seed + i * SRC_INDEX_MUL);
-            r[j].key = a->keys ? h % a->keys : h;
-            r[j].value = (int64_t)((h >> 32) % 1000);
-        }
+        uint64_t h = eng__mix64(so->subtask_seed + i * SRC_INDEX_MUL);
+        r[j].key = a->keys ? h % a->keys : h;
+        r[j].value = (int64_t)((h >> 32) % 1000);
         r[j].ts = (int64_t)g;
     }
 }

@@ -88,25 +88,41 @@ static void test_new_errors(void **state)
 
 /* ---- sources ----------------------------------------------------------------- */
 
+/* Record i of subtask s of p is g = i * p + s, with key g % keys (g for
+ * keys 0): for keys above, below and equal to the parallelism, and one
+ * near 2^64 where a key stepped past it would wrap. */
 static void test_sequence_formula(void **state)
 {
     struct fixture *f = *state;
-    struct eng_op_args a = {.records = 1000, .keys = 7};
-    const struct eng_vertex *v = ops_vertex(f, "seq", ENG_OP_SOURCE_SEQUENCE, &a, 3, 0);
-    struct eng_op *op = ops_new_op(f, v, 1, 0, NULL);
-    static struct eng_record rec[1000];
-    ops_pull(op, rec, 1000);
-    for (uint64_t i = 0; i < 1000; i++) {
-        uint64_t g = i * 3 + 1;
-        assert_int_equal(rec[i].key, g % 7);
-        assert_int_equal(rec[i].value, (int64_t)g);
-        assert_int_equal(rec[i].ts, (int64_t)g);
+    static const struct {
+        uint32_t par, subtask;
+        uint64_t keys;
+    } cases[] = { { 3, 1, 7 }, { 3, 2, 2 }, { 4, 3, 4 }, { 5, 0, 3 }, { 2, 1, 0 },
+                  { 3, 2, UINT64_MAX - 1 } };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct eng_op_args a = {.records = 1000, .keys = cases[c].keys};
+        char name[16];
+        snprintf(name, sizeof(name), "seq%zu", c);
+        const struct eng_vertex *v = ops_vertex(f, name, ENG_OP_SOURCE_SEQUENCE, &a,
+                                                cases[c].par, 0);
+        struct eng_op *op = ops_new_op(f, v, cases[c].subtask, 0, NULL);
+        static struct eng_record rec[1000];
+        ops_pull(op, rec, 1000);     /* two batches: the second resumes the key */
+        for (uint64_t i = 0; i < 1000; i++) {
+            uint64_t g = i * cases[c].par + cases[c].subtask;
+            uint64_t key = cases[c].keys ? g % cases[c].keys : g;
+            if (rec[i].key != key || rec[i].value != (int64_t)g || rec[i].ts != (int64_t)g)
+                fail_msg("case %zu record %llu: key %llu value %lld, want %llu %llu", c,
+                         (unsigned long long)i, (unsigned long long)rec[i].key,
+                         (long long)rec[i].value, (unsigned long long)key,
+                         (unsigned long long)g);
+        }
+        struct eng_batch b;
+        uint64_t wake;
+        assert_int_equal(op->ops->produce(op, 0, &b, &wake), ENG_SRC_END);
+        assert_int_equal(b.n, 0);
+        eng_op_free(op);
     }
-    struct eng_batch b;
-    uint64_t wake;
-    assert_int_equal(op->ops->produce(op, 0, &b, &wake), ENG_SRC_END);
-    assert_int_equal(b.n, 0);
-    eng_op_free(op);
 }
 
 /* A source restored at offset k continues exactly as the uninterrupted one. */
