@@ -40,6 +40,11 @@
 #include "engine/op_internal.h"
 #include "engine/operator.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DIGEST_VECTOR 1     /* AVX-512 digest, taken where the CPU has it */
+#endif
+
 #define DISCARD_SUBTASK_VALUE "discard.subtask"
 #define DISCARD_RECORDS_VALUE "discard.records"
 #define DISCARD_DIGEST_VALUE "discard.digest"
@@ -67,10 +72,7 @@ static inline uint64_t digest_of(const struct eng_record *r)
  * scalar loop costs ~1.05 ns/record, a seventh of a keyed job's sink
  * thread, the vector one ~0.3.
  */
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define DIGEST_VECTOR 1
-
+#ifdef DIGEST_VECTOR
 _Static_assert(sizeof(struct eng_record) == 24 && offsetof(struct eng_record, key) == 0 &&
                offsetof(struct eng_record, value) == 8, "digest_avx512 reads records as 3 x u64");
 
@@ -98,7 +100,13 @@ static uint64_t digest_avx512(const struct eng_record *r, uint32_t n, uint32_t *
         acc = _mm512_add_epi64(acc, _mm512_xor_si512(t, _mm512_srli_epi64(t, 31)));
     }
     *done = i;
-    return (uint64_t)_mm512_reduce_add_epi64(acc);
+    /* Not _mm512_reduce_add_epi64: GCC's adds its lanes as signed long
+     * long, which overflows (UBSan says so); the digest wraps. */
+    uint64_t lane[8], sum = 0;
+    _mm512_storeu_si512(lane, acc);
+    for (int k = 0; k < 8; k++)
+        sum += lane[k];
+    return sum;
 }
 #endif
 
