@@ -97,6 +97,19 @@ bool eng_job_ended(const struct eng_job *j)
     return eng_job_state_is_terminal(eng_job_state(j));
 }
 
+/* Appends an event whose entry says the job is in `state` after it. */
+static void append_event(struct eng_job *j, int state, uint64_t t_ns, const char *text)
+{
+    size_t n = strlen(text);
+    /* Process memory: the job outlives the runner's node. */
+    struct eng_job_event *e = rt_xcalloc_process(1, sizeof(*e) + n + 1);
+    e->t_ns = t_ns;
+    e->state = state;
+    memcpy(e->text, text, n);
+    e->next = atomic_load_explicit(&j->events, memory_order_relaxed);
+    atomic_store_explicit(&j->events, e, memory_order_release);
+}
+
 void eng_job_event(struct eng_job *j, uint64_t t_ns, const char *fmt, ...)
 {
     char text[320];
@@ -105,16 +118,19 @@ void eng_job_event(struct eng_job *j, uint64_t t_ns, const char *fmt, ...)
     int n = vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof(text))
-        n = sizeof(text) - 1;
-    /* Process memory: the job outlives the runner's node. */
-    struct eng_job_event *e = rt_xcalloc_process(1, sizeof(*e) + (size_t)n + 1);
-    e->t_ns = t_ns;
-    e->state = atomic_load(&j->state);
-    memcpy(e->text, text, (size_t)n);
-    e->next = atomic_load_explicit(&j->events, memory_order_relaxed);
-    atomic_store_explicit(&j->events, e, memory_order_release);
+        text[0] = '\0';
+    append_event(j, atomic_load(&j->state), t_ns, text);
+}
+
+void eng_job_set_state(struct eng_job *j, enum eng_job_state st, uint64_t t_ns, const char *why)
+{
+    char text[320];
+    snprintf(text, sizeof(text), "%s%s%s", eng_job_state_name(st), why ? ": " : "",
+             why ? why : "");
+    /* The event first: whoever sees the new state finds its event (the
+     * bench reads FINISHED's time, a test a FAILED job's reason). */
+    append_event(j, (int)st, t_ns, text);
+    atomic_store_explicit(&j->state, st, memory_order_release);
 }
 
 void eng_job_last_error(const struct eng_job *j, char *buf, size_t len)

@@ -137,6 +137,9 @@ void eng_job_last_error(const struct eng_job *j, char *buf, size_t len);
 /* Appends an event (runner only). */
 void eng_job_event(struct eng_job *j, uint64_t t_ns, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Enters st: appends its event ("STATE" or "STATE: why"), then publishes the
+ * state, so a thread that sees st also finds the event (runner only). */
+void eng_job_set_state(struct eng_job *j, enum eng_job_state st, uint64_t t_ns, const char *why);
 
 /* The failinfo of the "task/process" failpoint (faults/, docs/failpoints.md):
  * a task of job `job` with subtask index `subtask` fails at the first step at

@@ -24,8 +24,7 @@ enum { META_WRITE = 1, META_FSYNC, META_RENAME, META_DELETE, META_READ };
 
 void eng__jobrun_set_state(struct jobrun *r, enum eng_job_state st, const char *why)
 {
-    atomic_store_explicit(&r->job->state, st, memory_order_release);
-    eng_job_event(r->job, now(r), "%s%s%s", eng_job_state_name(st), why ? ": " : "", why ? why : "");
+    eng_job_set_state(r->job, st, now(r), why);
     rt_trace(rt_actor_world(r->self), rt_actor_node(r->self), "job_state",
              "\"job\":%u,\"state\":\"%s\"", r->job->id, eng_job_state_name(st));
     rt_world_notify(rt_actor_world(r->self));

@@ -98,7 +98,19 @@ void eenv_submit_cfg(struct engine_env *e, struct eng_jobgraph *g,
 
 bool eenv_job_ended(void *e)
 {
-    return eng_job_ended(((struct engine_env *)e)->job);
+    const struct eng_job *j = ((struct engine_env *)e)->job;
+    enum eng_job_state st = eng_job_state(j);
+    if (!eng_job_state_is_terminal(st))
+        return false;
+    /* Whoever sees the final state must find the event of entering it (its
+     * time, a failure's reason): eng_job_set_state appends it first. */
+    const char *name = eng_job_state_name(st);
+    const struct eng_job_event *ev = atomic_load(&((struct eng_job *)j)->events);
+    while (ev && !(ev->state == (int)st && strncmp(ev->text, name, strlen(name)) == 0))
+        ev = ev->next;
+    if (!ev)
+        fail_msg("job is %s but has no %s event yet", name, name);
+    return true;
 }
 
 struct chk_goal {

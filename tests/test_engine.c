@@ -8,6 +8,7 @@
  * test runs in both worlds through the same code.
  */
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -420,11 +421,37 @@ static void test_tiny_jobs_finish(void **s)
     }
 }
 
+/* A thread that sees a job's final state must find the event of entering
+ * it: the bench reads FINISHED's time from it, a test a failure's reason.
+ * The state used to be published before its event, and the bench, polling,
+ * once read a FINISHED job without a FINISHED event (a run of 0 records/s).
+ * The test thread polls the state itself, as the bench does, rather than
+ * waiting for the runner's notification, which comes after both. */
+static void test_state_event_order(void **s)
+{
+    (void)s;
+    for (int run = 0; run < 10; run++) {
+        struct engine_env h;
+        eenv_up(&h, RT_WORLD_REAL, "engine", 99);
+        submit(&h, keyed_count(2000, 10, 0, 0, 0), 0, 1);
+        uint64_t deadline = rt_now(h.w) + EENV_WAIT_NS;
+        while (!eenv_job_ended(&h)) {   /* asserts the event is there once it ends */
+            if (rt_now(h.w) > deadline)
+                fail_msg("run %d: the job is still %s", run,
+                         eng_job_state_name(eng_job_state(h.job)));
+            sched_yield();
+        }
+        assert_int_equal(eng_job_state(h.job), ENG_JOB_FINISHED);
+        eenv_down(&h);
+    }
+}
+
 int main(void)
 {
     fiu_init(0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_chain),
+        cmocka_unit_test(test_state_event_order),
         cmocka_unit_test(test_finish_sim),
         cmocka_unit_test(test_finish_real),
         cmocka_unit_test(test_failure_sim),
