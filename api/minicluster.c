@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cluster/cluster.h"
+#include "minicluster/cluster.h"
 #include "engine/operator.h"
 #include "minicluster/minicluster.h"
 #include "runtime/dfs.h"

@@ -44,8 +44,8 @@
 
 #include "bench/bench.h"
 #include "bench/bench_modes.h"
-#include "cluster/client.h"
-#include "cluster/cluster.h"
+#include "minicluster/client.h"
+#include "minicluster/cluster.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
 #include "runtime/rt_dir.h"

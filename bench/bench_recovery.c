@@ -44,7 +44,7 @@
 
 #include "bench/bench.h"
 #include "bench/bench_recovery.h"
-#include "cluster/cluster.h"
+#include "minicluster/cluster.h"
 #include "engine/kstate.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cluster/cluster.h"
+#include "minicluster/cluster.h"
 #include "runtime/rt.h"
 
 enum flt_kind {

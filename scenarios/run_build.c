@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cluster/cluster.h"
+#include "minicluster/cluster.h"
 #include "scenarios/run_internal.h"
 
 static uint64_t cfg_u(const struct scn_scenario *s, const char *key, uint64_t dflt)

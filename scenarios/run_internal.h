@@ -8,8 +8,8 @@
 
 #include <stdio.h>
 
-#include "cluster/client.h"
-#include "cluster/cluster.h"
+#include "minicluster/client.h"
+#include "minicluster/cluster.h"
 #include "scenarios/run.h"
 
 struct dfs;

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "cluster/cluster.h"
+#include "minicluster/cluster.h"
 #include "engine/jobgraph.h"
 #include "runtime/dfs.h"
 

@@ -19,9 +19,9 @@
 #include <cmocka.h>
 #include <xxhash.h>
 
-#include "cluster/blob.h"
-#include "cluster/client.h"
-#include "cluster/cluster.h"
+#include "minicluster/blob.h"
+#include "minicluster/client.h"
+#include "minicluster/cluster.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"
 #include "tests/cluster_env.h"

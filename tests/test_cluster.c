@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "cluster/cluster.h"
+#include "minicluster/cluster.h"
 #include "engine/operator.h"
 #include "tests/cluster_env.h"
 #include "tests/verdict.h"

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "cluster/failover.h"
+#include "minicluster/failover.h"
 
 static char err[512];
 

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "cluster/cluster.h"
+#include "minicluster/cluster.h"
 #include "engine/operator.h"
 #include "scenarios/run.h"
 #include "tests/cluster_env.h"

@@ -25,7 +25,7 @@
 #include <fiu-control.h>
 #include <fiu.h>
 
-#include "cluster/failover.h"
+#include "minicluster/failover.h"
 #include "engine/jobrun.h"
 #include "engine/operator.h"
 #include "runtime/dfs.h"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "cluster/restart.h"
+#include "minicluster/restart.h"
 
 #define MS MC_NS_PER_MS
 #define S  MC_NS_PER_S

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cluster/failover.h"
+#include "minicluster/failover.h"
 
 const char *mc_failover_name(enum mc_failover kind)
 {

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cluster/restart.h"
+#include "minicluster/restart.h"
 #include "runtime/rt_mem.h"
 
 #define JAVA_INT_MAX 2147483647u /* Flink's Integer options stop here */

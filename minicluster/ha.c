@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/cluster_internal.h"
+#include "minicluster/cluster_internal.h"
 #include "runtime/dfs.h"
 
 /* DFS cookies: the kind in the low bits, a job id above them. */

@@ -35,7 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cluster/cluster_internal.h"
+#include "minicluster/cluster_internal.h"
 #include "engine/jobrun.h"
 #include "runtime/dfs.h"
 

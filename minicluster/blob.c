@@ -37,8 +37,8 @@
 #define XXH_STATIC_LINKING_ONLY     /* XXH64_state_t inside struct blob */
 #include <xxhash.h>
 
-#include "cluster/blob.h"
-#include "cluster/cluster_internal.h"
+#include "minicluster/blob.h"
+#include "minicluster/cluster_internal.h"
 #include "runtime/dfs.h"
 
 #define PATH_LEN 256

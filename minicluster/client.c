@@ -10,9 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster/blob.h"
-#include "cluster/client.h"
-#include "cluster/cluster.h"
+#include "minicluster/blob.h"
+#include "minicluster/client.h"
+#include "minicluster/cluster.h"
 #include "runtime/dfs.h"
 
 #define WRITE_CHUNK (8u << 20)      /* bytes per driver write: one message each */

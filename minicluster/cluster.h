@@ -43,8 +43,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cluster/failover.h"
-#include "cluster/restart.h"
+#include "minicluster/failover.h"
+#include "minicluster/restart.h"
 #include "engine/job.h"
 #include "runtime/rt.h"
 

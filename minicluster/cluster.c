@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cluster/cluster_internal.h"
+#include "minicluster/cluster_internal.h"
 #include "runtime/dfs.h"
 
 void mc_cluster_config_defaults(struct mc_cluster_config *c)

@@ -5,7 +5,7 @@
 #ifndef MC_CLUSTER_INTERNAL_H
 #define MC_CLUSTER_INTERNAL_H
 
-#include "cluster/cluster.h"
+#include "minicluster/cluster.h"
 
 enum {
     MC_MSG_TM_REGISTER = RT_MSG_USER + 200, /* te -> rm: struct mc_reg */

@@ -50,8 +50,8 @@
 #define XXH_STATIC_LINKING_ONLY     /* XXH64_state_t inside struct te_blob */
 #include <xxhash.h>
 
-#include "cluster/blob.h"
-#include "cluster/cluster_internal.h"
+#include "minicluster/blob.h"
+#include "minicluster/cluster_internal.h"
 
 #define REGISTER_RETRY_NS (10 * RT_NS_PER_MS)   /* until the resource manager answers */
 #define BLOB_FETCH_RETRIES 5    /* blob.fetch.retries: tries of a chunk before giving up */
