@@ -39,6 +39,14 @@
 #define MINICLUSTER_VERSION_MAJOR 0
 #define MINICLUSTER_VERSION_MINOR 1
 
+/* Marks the functions libminicluster exports; everything else in the
+ * library is hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MC_API __attribute__((visibility("default")))
+#else
+#define MC_API
+#endif
+
 struct minicluster;
 
 enum mc_world_kind {
@@ -76,46 +84,46 @@ struct mc_job_info {
     char last_error[256];               /* why it last failed, or "" */
 };
 
-void mc_options_default(struct mc_options *o);
+MC_API void mc_options_default(struct mc_options *o);
 
 /* Starts a session cluster (and its shared filesystem).  Returns 0, or
  * -errno with mc_errmsg(NULL) saying why. */
-int mc_open(const struct mc_options *o, struct minicluster **out);
+MC_API int mc_open(const struct mc_options *o, struct minicluster **out);
 /* Stops everything and frees it; NULL is a no-op. */
-void mc_close(struct minicluster *mc);
+MC_API void mc_close(struct minicluster *mc);
 /* The last error on mc, or of mc_open on this thread for NULL. */
-const char *mc_errmsg(const struct minicluster *mc);
+MC_API const char *mc_errmsg(const struct minicluster *mc);
 
 /* Submits a job; pipeline as in a scenario's `job` statement after the name.
  * Returns 0 and *job (an id for the other calls), or -EINVAL with the
  * position of the error in mc_errmsg. */
-int mc_submit(struct minicluster *mc, const char *name, const char *pipeline, int *job);
+MC_API int mc_submit(struct minicluster *mc, const char *name, const char *pipeline, int *job);
 
 /* Waits until the job reaches state (or, for FINISHED, any terminal state:
  * then -ECANCELED if it is not FINISHED), or timeout_ms of world time pass
  * (-ETIMEDOUT). */
-int mc_wait(struct minicluster *mc, int job, enum mc_job_state state, uint64_t timeout_ms);
+MC_API int mc_wait(struct minicluster *mc, int job, enum mc_job_state state, uint64_t timeout_ms);
 
 /* Runs the world for ms of world time (the sim world advances; the real one
  * waits).  Returns 0. */
-int mc_run_for(struct minicluster *mc, uint64_t ms);
+MC_API int mc_run_for(struct minicluster *mc, uint64_t ms);
 
-int mc_job_info(struct minicluster *mc, int job, struct mc_job_info *out);
-const char *mc_job_state_name(enum mc_job_state s);
+MC_API int mc_job_info(struct minicluster *mc, int job, struct mc_job_info *out);
+MC_API const char *mc_job_state_name(enum mc_job_state s);
 
 /* The TaskManager running subtask i of a job (slot sharing: every vertex's
  * subtask i runs there), or -ENOENT. */
-int mc_taskmanager_of(struct minicluster *mc, int job, unsigned subtask);
+MC_API int mc_taskmanager_of(struct minicluster *mc, int job, unsigned subtask);
 /* Faults.  kill: the host vanishes (found by heartbeat timeout); crash: the
  * process dies (calls to it fail); stop: graceful; restart: a down one;
  * add: a new TaskManager (returns its index).  crash_jobmanager: without
  * high availability its jobs cannot recover. */
-int mc_kill_taskmanager(struct minicluster *mc, int tm);
-int mc_crash_taskmanager(struct minicluster *mc, int tm);
-int mc_stop_taskmanager(struct minicluster *mc, int tm);
-int mc_restart_taskmanager(struct minicluster *mc, int tm);
-int mc_add_taskmanager(struct minicluster *mc);
-int mc_crash_jobmanager(struct minicluster *mc);
+MC_API int mc_kill_taskmanager(struct minicluster *mc, int tm);
+MC_API int mc_crash_taskmanager(struct minicluster *mc, int tm);
+MC_API int mc_stop_taskmanager(struct minicluster *mc, int tm);
+MC_API int mc_restart_taskmanager(struct minicluster *mc, int tm);
+MC_API int mc_add_taskmanager(struct minicluster *mc);
+MC_API int mc_crash_jobmanager(struct minicluster *mc);
 /* ---- applications in a chosen deployment mode ------------------------------
 
  * Runs a declarative description - a scenario (docs/scenario-language.md):
@@ -126,11 +134,11 @@ int mc_crash_jobmanager(struct minicluster *mc);
  * mc_errmsg(NULL)), or another -errno.  With json non-NULL, *json receives
  * the run object (docs/json-schema.md) as a string the caller free()s. */
 enum mc_mode { MC_MODE_SESSION, MC_MODE_PER_JOB, MC_MODE_APPLICATION };
-int mc_run_scenario(const char *scenario_text, enum mc_mode mode, enum mc_world_kind world,
+MC_API int mc_run_scenario(const char *scenario_text, enum mc_mode mode, enum mc_world_kind world,
                     uint64_t seed, char **json);
 
 /* TaskManagers registered with the JobManager now, and lost so far. */
-int mc_taskmanagers_registered(struct minicluster *mc);
-int mc_taskmanagers_lost(struct minicluster *mc);
+MC_API int mc_taskmanagers_registered(struct minicluster *mc);
+MC_API int mc_taskmanagers_lost(struct minicluster *mc);
 
 #endif
