@@ -7,6 +7,7 @@
  * judge exactly-once, so that a test and a scenario mean the same thing.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,66 @@
 #include <jansson.h>
 
 static _Thread_local char open_err[256];
+
+/* The open handles, so that a call on a closed one is an error rather than
+ * a use after free: every entry point looks its handle up here first. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct minicluster **live;
+static size_t nlive, caplive;
+
+bool api_live(const struct minicluster *mc)
+{
+    bool found = false;
+    if (!mc)
+        return false;
+    pthread_mutex_lock(&live_lock);
+    for (size_t i = 0; i < nlive && !found; i++)
+        found = live[i] == mc;
+    pthread_mutex_unlock(&live_lock);
+    return found;
+}
+
+static int live_add(struct minicluster *mc)
+{
+    int rc = 0;
+    pthread_mutex_lock(&live_lock);
+    if (nlive == caplive) {
+        size_t cap = caplive ? 2 * caplive : 8;
+        struct minicluster **n = realloc(live, cap * sizeof(*n));
+        if (n) {
+            live = n;
+            caplive = cap;
+        }
+    }
+    if (nlive < caplive)
+        live[nlive++] = mc;
+    else
+        rc = -ENOMEM;
+    pthread_mutex_unlock(&live_lock);
+    return rc;
+}
+
+static void live_remove(struct minicluster *mc)
+{
+    pthread_mutex_lock(&live_lock);
+    for (size_t i = 0; i < nlive; i++)
+        if (live[i] == mc) {
+            live[i] = live[--nlive];
+            break;
+        }
+    if (nlive == 0) {       /* no handle open: nothing kept (leak checkers stay quiet) */
+        free(live);
+        live = NULL;
+        caplive = 0;
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+int api_closed(const char *fn)
+{
+    snprintf(open_err, sizeof(open_err), "%s: the handle is closed (or was never opened)", fn);
+    return -EBADF;
+}
 
 int api_fail(struct minicluster *mc, int rc, const char *fmt, ...)
 {
@@ -50,7 +111,7 @@ void mc_options_default(struct mc_options *o)
 
 const char *mc_errmsg(const struct minicluster *mc)
 {
-    return mc ? mc->err : open_err;
+    return api_live(mc) ? mc->err : open_err;
 }
 
 static bool cluster_ready(void *arg) { return mc_cluster_ready(arg); }
@@ -114,6 +175,10 @@ int mc_open(const struct mc_options *o, struct minicluster **out)
         rc = api_fail(NULL, -ETIMEDOUT, "mc_open: the TaskManagers did not register within 30 s");
         goto fail_cluster;
     }
+    if ((rc = live_add(mc)) < 0) {
+        api_fail(NULL, rc, "mc_open: out of memory");
+        goto fail_cluster;
+    }
     *out = mc;
     return 0;
 
@@ -133,8 +198,15 @@ fail_root:
 
 void mc_close(struct minicluster *mc)
 {
-    if (!mc)
+    if (!api_live(mc))
+        return;     /* NULL, or closed already: nothing to do */
+    if (mc->in_callback) {
+        api_fail(mc, -EBUSY, "mc_close: not from inside a callback (close after the wait "
+                 "returns)");
         return;
+    }
+    live_remove(mc);
+    api_heal_all(mc);   /* failpoints are process-global: none may outlive the world */
     rt_world_free(mc->w);
     dfs_free(mc->dfs);
     for (int i = 0; i < mc->njobs; i++)
@@ -147,6 +219,7 @@ void mc_close(struct minicluster *mc)
 
 int mc_submit(struct minicluster *mc, const char *name, const char *pipeline, int *job)
 {
+    API_LIVE_OR_RETURN(mc, "mc_submit");
     if (!name || !pipeline || !job)
         return api_fail(mc, -EINVAL, "mc_submit: name, pipeline and job are required");
     if (mc->njobs == MC_API_MAX_JOBS)
@@ -197,6 +270,11 @@ static struct mc_job *job_of(struct minicluster *mc, int job)
     return job >= 1 && job <= mc->njobs ? mc->jobs[job - 1] : NULL;
 }
 
+struct mc_job *api_job(struct minicluster *mc, int job)
+{
+    return job_of(mc, job);
+}
+
 struct wait_arg {
     struct mc_job *j;
     enum eng_job_state want;
@@ -211,11 +289,12 @@ static bool reached(void *arg)
 
 int mc_wait(struct minicluster *mc, int job, enum mc_job_state state, uint64_t timeout_ms)
 {
+    API_LIVE_OR_RETURN(mc, "mc_wait");
     struct mc_job *j = job_of(mc, job);
     if (!j)
         return api_fail(mc, -ENOENT, "mc_wait: no job %d", job);
     struct wait_arg a = { j, (enum eng_job_state)state };
-    if (rt_world_wait(mc->w, reached, &a, timeout_ms * RT_NS_PER_MS) < 0)
+    if (api_wait(mc, reached, &a, timeout_ms * RT_NS_PER_MS) < 0)
         return api_fail(mc, -ETIMEDOUT, "mc_wait: job %d is %s after %llu ms, not %s", job,
                     eng_job_state_name(eng_job_state(j->ej)), (unsigned long long)timeout_ms,
                     mc_job_state_name(state));
@@ -230,12 +309,14 @@ int mc_wait(struct minicluster *mc, int job, enum mc_job_state state, uint64_t t
 
 int mc_run_for(struct minicluster *mc, uint64_t ms)
 {
-    rt_world_wait(mc->w, NULL, NULL, ms * RT_NS_PER_MS);
+    API_LIVE_OR_RETURN(mc, "mc_run_for");
+    api_wait(mc, NULL, NULL, ms * RT_NS_PER_MS);
     return 0;
 }
 
 int mc_job_info(struct minicluster *mc, int job, struct mc_job_info *out)
 {
+    API_LIVE_OR_RETURN(mc, "mc_job_info");
     struct mc_job *j = job_of(mc, job);
     if (!j || !out)
         return api_fail(mc, -ENOENT, "mc_job_info: no job %d", job);
@@ -269,6 +350,7 @@ const char *mc_job_state_name(enum mc_job_state s)
 
 int mc_taskmanager_of(struct minicluster *mc, int job, unsigned subtask)
 {
+    API_LIVE_OR_RETURN(mc, "mc_taskmanager_of");
     struct mc_job *j = job_of(mc, job);
     int tm = j ? mc_job_tm_of(j, subtask) : -1;
     return tm >= 0 ? tm : api_fail(mc, -ENOENT, "job %d subtask %u has no TaskManager now", job, subtask);
@@ -284,6 +366,7 @@ static int tm_ok(struct minicluster *mc, int tm)
 
 int mc_kill_taskmanager(struct minicluster *mc, int tm)
 {
+    API_LIVE_OR_RETURN(mc, "mc_kill_taskmanager");
     int rc = tm_ok(mc, tm);
     if (rc == 0)
         mc_tm_kill(mc->c, (uint32_t)tm);
@@ -292,6 +375,7 @@ int mc_kill_taskmanager(struct minicluster *mc, int tm)
 
 int mc_crash_taskmanager(struct minicluster *mc, int tm)
 {
+    API_LIVE_OR_RETURN(mc, "mc_crash_taskmanager");
     int rc = tm_ok(mc, tm);
     if (rc == 0)
         mc_tm_crash(mc->c, (uint32_t)tm);
@@ -300,6 +384,7 @@ int mc_crash_taskmanager(struct minicluster *mc, int tm)
 
 int mc_stop_taskmanager(struct minicluster *mc, int tm)
 {
+    API_LIVE_OR_RETURN(mc, "mc_stop_taskmanager");
     int rc = tm_ok(mc, tm);
     if (rc == 0)
         mc_tm_stop(mc->c, (uint32_t)tm);
@@ -308,6 +393,7 @@ int mc_stop_taskmanager(struct minicluster *mc, int tm)
 
 int mc_restart_taskmanager(struct minicluster *mc, int tm)
 {
+    API_LIVE_OR_RETURN(mc, "mc_restart_taskmanager");
     int rc = tm_ok(mc, tm);
     if (rc == 0 && (rc = mc_tm_restart(mc->c, (uint32_t)tm)) < 0)
         api_fail(mc, rc, "TaskManager %d cannot restart: it is still up", tm);
@@ -316,23 +402,27 @@ int mc_restart_taskmanager(struct minicluster *mc, int tm)
 
 int mc_add_taskmanager(struct minicluster *mc)
 {
+    API_LIVE_OR_RETURN(mc, "mc_add_taskmanager");
     int rc = mc_tm_add(mc->c);
     return rc < 0 ? api_fail(mc, rc, "the cluster is full (%d TaskManagers)", MC_MAX_TMS) : rc;
 }
 
 int mc_crash_jobmanager(struct minicluster *mc)
 {
+    API_LIVE_OR_RETURN(mc, "mc_crash_jobmanager");
     rt_node_crash(mc->c->jm);
     return 0;
 }
 
 int mc_taskmanagers_registered(struct minicluster *mc)
 {
+    API_LIVE_OR_RETURN(mc, "mc_taskmanagers_registered");
     return (int)atomic_load(&mc->c->registered);
 }
 
 int mc_taskmanagers_lost(struct minicluster *mc)
 {
+    API_LIVE_OR_RETURN(mc, "mc_taskmanagers_lost");
     return (int)atomic_load(&mc->c->tms_lost);
 }
 
