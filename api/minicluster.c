@@ -131,7 +131,9 @@ int mc_open(const struct mc_options *o, struct minicluster **out)
             rc = api_fail(NULL, -errno, "mc_open: cannot create %s: %s", mc->root, strerror(errno));
             goto fail_root;
         }
-    } else {
+    } else if (o->world == MC_WORLD_REAL) {
+        /* The sim world's filesystem is in memory: it needs no directory (and
+         * creating one on a busy disk cost more than a whole sim job). */
         if ((rc = rt_dir_make_temp("minicluster", mc->root, sizeof(mc->root))) < 0) {
             api_fail(NULL, rc, "mc_open: cannot create a run directory: %s", strerror(-rc));
             goto fail_root;
@@ -186,10 +188,12 @@ fail_cluster:
     rt_world_free(mc->w);
     dfs_free(mc->dfs);
     mc_cluster_free(mc->c);
-    goto fail_root;
+    goto fail_world;
 fail_dfs:
     rt_world_free(mc->w);
 fail_world:
+    if (mc->own_root)
+        rt_dir_remove(mc->root);
 fail_root:
     free(mc);
     return rc;

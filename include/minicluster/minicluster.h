@@ -65,7 +65,9 @@ struct mc_options {
     unsigned restart_attempts;          /* fixed-delay attempts, default 3 */
     uint64_t restart_delay_ms;          /* fixed-delay delay, default 100 */
     uint64_t taskmanager_memory;        /* bytes per TaskManager, 0: no limit */
-    const char *workdir;                /* NULL: a fresh directory under $TMPDIR, removed by close */
+    const char *workdir;                /* NULL: real world, a fresh directory under $TMPDIR,
+                                         * removed by close; sim world, none (its shared
+                                         * filesystem is in memory) */
 };
 
 enum mc_job_state {
