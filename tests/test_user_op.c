@@ -161,11 +161,11 @@ static int setup(void **state)
     return 0;
 }
 
-static struct minicluster *open_sim(unsigned tms, unsigned attempts)
+static struct minicluster *open_world(enum mc_world_kind w, unsigned tms, unsigned attempts)
 {
     struct mc_options o;
     mc_options_default(&o);
-    o.world = MC_WORLD_SIM;
+    o.world = w;
     o.taskmanagers = tms;
     o.restart_attempts = attempts;
     struct minicluster *mc = NULL;
@@ -174,17 +174,23 @@ static struct minicluster *open_sim(unsigned tms, unsigned attempts)
     return mc;
 }
 
+static struct minicluster *open_sim(unsigned tms, unsigned attempts)
+{
+    return open_world(MC_WORLD_SIM, tms, attempts);
+}
+
 /* Submits, lets a checkpoint or two complete, kills the TaskManager of
  * subtask 0, and checks the job finishes exactly once after a restart. */
-static void kill_and_check(const char *pipeline, uint64_t records)
+static void kill_and_check_in(enum mc_world_kind w, const char *pipeline, uint64_t records)
 {
-    struct minicluster *mc = open_sim(3, 3);
+    struct minicluster *mc = open_world(w, 3, 3);
     int job;
     if (mc_submit(mc, "j", pipeline, &job) != 0)
         fail_msg("%s", mc_errmsg(mc));
     if (mc_wait(mc, job, MC_JOB_RUNNING, 10000) != 0)
         fail_msg("%s", mc_errmsg(mc));
-    mc_run_for(mc, 500);
+    if (mc_wait_checkpoint(mc, job, 2, 20000) != 0)
+        fail_msg("%s", mc_errmsg(mc));
     int tm = mc_taskmanager_of(mc, job, 0);
     assert_true(tm >= 0);
     assert_int_equal(mc_kill_taskmanager(mc, tm), 0);
@@ -198,6 +204,18 @@ static void kill_and_check(const char *pipeline, uint64_t records)
     assert_int_equal(info.duplicated, 0);
     assert_true(info.exactly_once);
     mc_close(mc);
+}
+
+static void kill_and_check(const char *pipeline, uint64_t records)
+{
+    kill_and_check_in(MC_WORLD_SIM, pipeline, records);
+}
+
+/* Real threads: the operators run on the TaskManagers' threads. */
+static void test_keyed_survives_kill_real(void **s)
+{
+    kill_and_check_in(MC_WORLD_REAL, "source=sequence(records=20k, keys=200, rate=20k/s) | keyby "
+                      "| t_count | sink parallelism=2", 20000);
 }
 
 static void test_keyed_survives_kill(void **s)
@@ -360,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_register_errors),
         cmocka_unit_test(test_pipeline_errors),
         cmocka_unit_test(test_keyed_survives_kill),
+        cmocka_unit_test(test_keyed_survives_kill_real),
         cmocka_unit_test(test_source_state_survives_kill),
         cmocka_unit_test(test_user_sink),
         cmocka_unit_test(test_user_error_restarts),
