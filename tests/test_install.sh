@@ -38,6 +38,12 @@ libdir=$(dirname "$so")
 leaked=$(nm -D --defined-only "$so" | awk '{print $NF}' | grep -v '^mc_' | grep -v '^MC_')
 [ -z "$leaked" ] || fail "libminicluster.so exports non-API names: $(echo $leaked | head -c 400)"
 nm -D --defined-only "$so" | grep -q ' mc_open\(@@.*\)\{0,1\}$' || fail "libminicluster.so does not export mc_open"
+# ... and all of it: every function the installed headers mark MC_API.
+inc=$(dirname "$(find "$dir/root" -path '*include/minicluster/minicluster.h' | head -1)")
+grep -ho 'MC_API [^(]*(' "$inc"/*.h | grep -o 'mc_[a-z0-9_]*' | sort >"$dir/declared"
+nm -D --defined-only "$so" | awk '{print $NF}' | sed 's/@.*//' | grep '^mc_' | sort >"$dir/exported"
+cmp -s "$dir/declared" "$dir/exported" ||
+    fail "exports differ from the headers' MC_API functions: $(diff "$dir/declared" "$dir/exported" | tr '\n' ' ')"
 soname=$(objdump -p "$so" | awk '/SONAME/ {print $2}')
 case $soname in libminicluster.so.[0-9]*) ;; *) fail "SONAME is '$soname'";; esac
 leaked=$(nm -g --defined-only "$libdir/libminicluster.a" 2>/dev/null | awk 'NF == 3 {print $3}' |
