@@ -29,6 +29,13 @@
  * either FORWARD or comes from parallelism 1 (REBALANCE only into
  * parallelism 1).
  *
+ * User operators (the USER_* kinds a program registers) run as themselves
+ * too, so the verdict holds them to the same rule and assumes their output
+ * is a function of their input; a user source declares no length, so one
+ * that has not ended within REF_USER_SOURCE_MAX records is taken for
+ * unbounded.  (mc_run_differential checks a user pipeline without this
+ * model.)
+ *
  * DISCARD receipts are compared summed over subtasks: fewer records than
  * expected are "lost", more "duplicated", the same count with another
  * digest one wrong value.  A digest covers every value a DISCARD received,
