@@ -182,6 +182,10 @@ static void kill_at_2(struct minicluster *mc, int job, uint64_t chk, void *arg)
     if (chk == 2 && !m->fired_at) {
         m->fired_at = chk;
         assert_int_equal(mc_kill_taskmanager(mc, mc_taskmanager_of(mc, job, 0)), 0);
+        /* Closing from a callback is refused: the wait still needs mc. */
+        mc_close(mc);
+        assert_non_null(strstr(mc_errmsg(mc), "not from inside a callback"));
+        assert_true(mc_taskmanagers_registered(mc) >= 0);
     }
 }
 
