@@ -208,7 +208,8 @@ MC_API int mc_heal(struct minicluster *mc, int fault);
  * function of the input (a non-deterministic operator), and the faulted run
  * could prove nothing. */
 struct mc_differential {
-    struct mc_options options;  /* each run's cluster; world forced to MC_WORLD_SIM */
+    struct mc_options options;  /* each run's cluster (start from mc_options_default);
+                                 * world forced to MC_WORLD_SIM; seed: runs 1 and 3 */
     const char *name;           /* job name (NULL: "job") */
     const char *pipeline;       /* as for mc_submit */
     /* The fault plan: called once, just after the job is submitted in the
