@@ -498,6 +498,8 @@ static int setup(struct run *r, char *err, size_t errlen)
     r->setup_bytes_written = st.total.bytes_written;
     r->setup_ops = st.total.ops;
     r->setup_files = st.files_created;
+    for (int p = 0; p < DFS_PURPOSE_COUNT; p++)
+        dfs_purpose_get(r->dfs, p, &r->setup_purpose[p]);
     return 0;
 }
 
