@@ -428,6 +428,8 @@ int run__report(struct run *r, json_t **out)
     json_object_set_new(run, "seed", json_integer((json_int_t)r->seed));
     json_object_set_new(run, "trace_hash", json_string(hash));
     json_object_set_new(run, "ok", json_boolean(ok));
+    if (r->o.twin)
+        json_object_set_new(run, "twin", json_true());
     json_object_set_new(run, "wall_ms", json_integer((json_int_t)r->wall_ms));
     json_object_set_new(run, "sim_ms", json_real(ms(r->end_ns - r->t0_ns)));
     json_object_set_new(run, "expectations", exps);
