@@ -504,7 +504,7 @@ int report_text_table(FILE *fp, const json_t *compare)
     if (t.nsamples > 1)
         fprintf(fp, "%zu runs per mode: median [%s]\n", t.nsamples,
                 t.nsamples >= 10 ? "p10\xe2\x80\x93p90" : "min\xe2\x80\x93max");
-    fprintf(fp, "%s;\n  lowest is best, except exactly-once (yes is best); JobManagers, "
+    fprintf(fp, "%s.\nLowest is best, except exactly-once (yes is best); JobManagers, "
             "clusters started and baselines are not ranked.\n", report__best_rule(t.nsamples));
     report__table_free(&t);
     return ferror(fp) ? -EIO : 0;
