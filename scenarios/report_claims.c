@@ -97,9 +97,9 @@ static bool session_worse(const struct claims *c, const char *id, char *m, size_
     if (p1 >= 0 && p2 >= 0)
         snprintf(ratio + strlen(ratio), sizeof ratio - strlen(ratio), "; p = %.3f, %.3f",
                  p1, p2);
-    snprintf(m, len, "%s (median): session %s, per-job %s, application %s%s", what, s, pj, ap,
-             ratio);
-    return w1 && w2;
+    snprintf(m, len, "%s (median): session %s, per-job %s, application %s%s%s", what, s, pj, ap,
+             ratio, c->t.nsamples < 2 ? " - one run: not beyond noise (use --runs 5)" : "");
+    return w1 && w2 && c->t.nsamples >= 2;
 }
 
 static void claim_b(struct claims *c)
@@ -210,8 +210,11 @@ int report_claims(FILE *fp, json_t *compare)
     claim_d(&c);
     claim_e(&c);
     claim_f(&c);
-    fprintf(fp, "\nclaims shown by this run (%zu run%s per mode; %s):\n", c.t.nsamples,
-            c.t.nsamples == 1 ? "" : "s", report__best_rule(c.t.nsamples) + 2);
+    fprintf(fp, "\nclaims shown by this run (%zu run%s per mode; beyond noise means %s):\n",
+            c.t.nsamples, c.t.nsamples == 1 ? "" : "s",
+            c.t.nsamples >= 5 ? "in every run for counts, rank test p < 0.05 for costs"
+            : c.t.nsamples >= 2 ? "in every run for counts, ranges apart for costs"
+                                : "nothing: one run cannot tell a difference from noise");
     size_t i;
     json_t *v;
     json_array_foreach(c.out, i, v)
