@@ -281,7 +281,7 @@ static json_t *mode_entry(json_t *samples)
 {
     json_t *first = json_array_get(samples, 0);
     json_t *entry = json_deep_copy(first);
-    json_object_del(entry, "twin_series");
+    json_object_del(first, "twin_series");     /* the entry draws it; once is enough */
     for (size_t i = 1; i < json_array_size(samples); i++) {
         json_t *x = json_array_get(samples, i);
         json_object_del(x, "timeline");

@@ -75,6 +75,15 @@ const char *report__best_rule(size_t n);
 /* The q-quantile (0..1) of sorted v[n], linear between ranks. */
 double report__quantile(const double *v, size_t n, double q);
 
+/* A table cell: the value, and with samples " [lo–hi]" (min–max, or p10–p90
+ * from 10 samples); an em dash when absent. */
+void report__cell(char *buf, size_t len, const struct report__row *row, size_t m);
+/* A ranked row whose values differ but where no mode wins by the rule. */
+bool report__no_winner(const struct report__table *t, const struct report__row *row);
+/* report_dist.c: the HTML section with one strip chart per figure (every
+ * sample of every mode) when the modes carry samples; nothing otherwise. */
+void report__html_spread(FILE *fp, const struct report__table *t);
+
 /* Formats one value into buf (always terminated). */
 void report__format(char *buf, size_t len, enum report__unit unit, double v);
 

@@ -404,7 +404,7 @@ static void pad(FILE *fp, size_t n)
 
 /* A cell: the value, and with samples its spread - min-max, or p10-p90
  * from 10 samples on. */
-static void cell(char *buf, size_t len, const struct report__row *row, size_t m)
+void report__cell(char *buf, size_t len, const struct report__row *row, size_t m)
 {
     if (!row->present[m]) {
         snprintf(buf, len, "\xe2\x80\x94");
@@ -432,8 +432,7 @@ static void cell(char *buf, size_t len, const struct report__row *row, size_t m)
     }
 }
 
-/* A ranked row where values differ but no mode wins by the rule. */
-static bool no_winner(const struct report__table *t, const struct report__row *row)
+bool report__no_winner(const struct report__table *t, const struct report__row *row)
 {
     size_t present = 0;
     bool differ = false;
@@ -466,7 +465,7 @@ int report_text_table(FILE *fp, const json_t *compare)
         if (cols(row->label) + 2 > wl)
             wl = cols(row->label) + 2;
         for (m = 0; m < t.nmodes; m++) {
-            cell(buf, sizeof buf, row, m);
+            report__cell(buf, sizeof buf, row, m);
             if (cols(buf) > wv[m])
                 wv[m] = cols(buf);
         }
@@ -493,11 +492,11 @@ int report_text_table(FILE *fp, const json_t *compare)
         fprintf(fp, "  %s", row->label);
         pad(fp, wl - 2 - cols(row->label));
         for (m = 0; m < t.nmodes; m++) {
-            cell(buf, sizeof buf, row, m);
+            report__cell(buf, sizeof buf, row, m);
             pad(fp, 2 + wv[m] - cols(buf));
             fprintf(fp, "%s%c", buf, row->best[m] ? '*' : ' ');
         }
-        if (no_winner(&t, row))
+        if (report__no_winner(&t, row))
             fputs("  (no winner beyond the spread)", fp);
         fputc('\n', fp);
     }
