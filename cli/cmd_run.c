@@ -264,7 +264,11 @@ static void set_number(json_t *o, const char *path, double v)
         memcpy(key, p, n);
         key[n] = '\0';
         if (!p[n]) {
-            if (json_is_number(json_object_get(o, key)))
+            /* A count stays an integer when its median is whole (odd N). */
+            const json_t *old = json_object_get(o, key);
+            if (json_is_integer(old) && v == (double)(json_int_t)v)
+                json_object_set_new(o, key, json_integer((json_int_t)v));
+            else if (json_is_number(old))
                 json_object_set_new(o, key, json_real(v));
             return;
         }
@@ -290,6 +294,30 @@ static json_t *mode_entry(json_t *samples)
     }
     json_object_set(entry, "samples", samples);
     return entry;
+}
+
+/* With samples: how many runs kept every expectation, and what failed in
+ * the others (the first run's list is printed above). */
+static void print_sample_failures(const json_t *entry)
+{
+    const json_t *samples = json_object_get(entry, "samples");
+    size_t n = json_array_size(samples), ok = 0, i, k;
+    json_t *s, *e;
+    if (n < 2)
+        return;
+    json_array_foreach(samples, i, s)
+        ok += json_is_true(json_object_get(s, "ok"));
+    printf("  every expectation held in %zu of %zu runs\n", ok, n);
+    json_array_foreach(samples, i, s) {
+        if (i == 0 || json_is_true(json_object_get(s, "ok")))
+            continue;
+        json_array_foreach(json_object_get(s, "expectations"), k, e)
+            if (!json_is_true(json_object_get(e, "ok")))
+                printf("  FAIL (seed %lld) %s: %s\n",
+                       (long long)json_integer_value(json_object_get(s, "seed")),
+                       json_string_value(json_object_get(e, "text")),
+                       json_string_value(json_object_get(e, "detail")));
+    }
 }
 
 static void medians(json_t *modes_obj)
@@ -447,6 +475,7 @@ int cli_compare(int argc, char **argv)
     json_object_foreach(modes_obj, key, run) {
         printf("\nexpectations (%s%s):\n", key, pl.runs > 1 ? ", first run" : "");
         print_expectations(run);
+        print_sample_failures(run);
     }
     if (pl.runs > 1)
         printf("seeds: %llu..%llu\n", (unsigned long long)pl.seed,
