@@ -318,6 +318,34 @@ static void test_spread_in_text_table(void **st)
     json_decref(cmp);
 }
 
+/* The HTML shows a strip chart per varied figure, and the twin under the
+ * probe chart when the run carries its series. */
+static void test_html_spread_and_twin(void **st)
+{
+    (void)st;
+    double s[] = { 900, 910, 905, 920, 915 }, p[] = { 500, 510, 505, 520, 515 },
+           a[] = { 600, 610, 605, 620, 615 };
+    json_t *cmp = fake_compare(5, s, p, a);
+    json_t *ses = json_object_get(json_object_get(cmp, "modes"), "session");
+    json_object_set_new(ses, "probe_series", json_pack("{s:[{s:f, s:f}]}", "points", "t_ms", 1.0,
+                                                       "latency_ms", 2.0));
+    json_object_set_new(ses, "twin_series", json_pack("{s:{s:[{s:f, s:f}]}}", "probe_series",
+                                                      "points", "t_ms", 1.0, "latency_ms", 1.5));
+    char *buf = NULL, err[128] = "";
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_int_equal(report_html_write(fp, cmp, err, sizeof err), 0);
+    fclose(fp);
+    assert_non_null(strstr(buf, "data-chart=\"spread\" data-row=\"recovery.total_ms\""));
+    assert_non_null(strstr(buf, "Spread over 5 runs per mode"));
+    assert_non_null(strstr(buf, "data-series=\"twin\""));
+    assert_non_null(strstr(buf, "Mann-Whitney"));
+    /* jobs restarted never varied: no strip for it */
+    assert_null(strstr(buf, "data-row=\"recovery.jobs_restarted\" class=\"chart strip\""));
+    free(buf);
+    json_decref(cmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_rank_test_marks_a_clear_winner),
         cmocka_unit_test(test_no_winner_inside_the_spread),
         cmocka_unit_test(test_spread_in_text_table),
+        cmocka_unit_test(test_html_spread_and_twin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
