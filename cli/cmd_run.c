@@ -216,6 +216,8 @@ int cli_run(int argc, char **argv)
         scn_scenario_free(s);
         return 3;
     }
+    scn_run_impact(run, NULL, s->n_faults ? "`run` runs no twin: `compare` pairs each faulted "
+                   "run with its no-fault twin" : "the scenario has no fault");
     json_t *cmp = json_pack("{s:s, s:I, s:s, s:{s:O}}", "scenario", s->name,
                             "seed", json_object_get(run, "seed") ?
                                 json_integer_value(json_object_get(run, "seed")) : 0,
