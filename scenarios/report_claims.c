@@ -142,8 +142,8 @@ static void claim_d(struct claims *c)
         sm = sp->value[c->idx[PJ]];
     char m[200], t[32];
     report__format(t, sizeof t, REPORT__MS, sm);
-    snprintf(m, sizeof m, "clusters started: per-job %.0f-%.0f for %zu jobs, session %.0f; "
-             "per-job spin-up %s each (median)", plo, phi, njobs, shi, t);
+    snprintf(m, sizeof m, "clusters started: per-job %.0f-%.0f for %zu jobs (one spin-up each, "
+             "median %s in this world), session %.0f (every run)", plo, phi, njobs, t, shi);
     verdict(c, "d", "per-job pays a cluster spin-up per job",
             have && njobs > 1 && plo == jlo && phi == jhi && shi == 1 && sm > 0,
             have ? m : "not measured");
