@@ -116,13 +116,13 @@ static void claim_b(struct claims *c)
 static void claim_c(struct claims *c)
 {
     const struct report__row *most = row(c, "jobmanagers.most_jobs");
-    const struct report__row *msgs = row(c, "jobmanagers.busiest.messages");
+    const struct report__row *msgs = row(c, "jobmanagers.most_messages");
     double slo = 0, shi = 0, plo = 0, phi = 0, alo = 0, ahi = 0;
     bool have = range(c, most, SES, &slo, &shi) && range(c, most, PJ, &plo, &phi) &&
                 range(c, most, APP, &alo, &ahi);
     char m[300];
-    bool busier = session_worse(c, "jobmanagers.busiest.messages", m, sizeof m,
-                                "messages on the busiest JobManager");
+    bool busier = session_worse(c, "jobmanagers.most_messages", m, sizeof m,
+                                "most messages one JobManager handled");
     char full[400];
     snprintf(full, sizeof full, "jobs on one JobManager: session %.0f, per-job %.0f, "
              "application %.0f; %s", shi, phi, ahi, m);

@@ -220,6 +220,11 @@ static void add_jobmanagers(struct report__table *t)
     struct report__row *most = add_row(t, "JobManager", "jobmanagers.most_jobs", REPORT__NEUTRAL,
                                        REPORT__COUNT);
     snprintf(most->label, sizeof most->label, "Most jobs on one JobManager");
+    /* By messages alone: unlike busy time, a count the sim world replays
+     * exactly, so it is what claim (c) is judged on. */
+    struct report__row *mmsg = add_row(t, "JobManager", "jobmanagers.most_messages",
+                                       REPORT__LOWER, REPORT__COUNT);
+    snprintf(mmsg->label, sizeof mmsg->label, "Most messages on one JobManager");
     for (m = 0; m < t->nmodes; m++) {
         const json_t *jms = json_object_get(t->run[m], "jobmanagers");
         double best_busy = -1, best_msgs = -1;
@@ -228,12 +233,14 @@ static void add_jobmanagers(struct report__table *t)
             continue;
         count->present[m] = true;
         count->value[m] = (double)json_array_size(jms);
-        most->present[m] = true;
-        most->value[m] = 0;
+        most->present[m] = mmsg->present[m] = true;
+        most->value[m] = mmsg->value[m] = 0;
         for (i = 0; i < json_array_size(jms); i++) {
-            double j = 0;
+            double j = 0, k = 0;
             if (report__jnum(json_array_get(jms, i), "jobs", &j) && j > most->value[m])
                 most->value[m] = j;
+            if (report__jnum(json_array_get(jms, i), "messages", &k) && k > mmsg->value[m])
+                mmsg->value[m] = k;
         }
         /* Busiest = most busy time; messages break ties (and stand in when
          * busy time is missing). */
