@@ -18,7 +18,12 @@ struct common {
     bool has_seed, quiet, keep, check_determinism;
     uint64_t seed;
     enum scn_mode mode;
+    uint64_t runs;          /* compare --runs N; 0: not given */
+    int twin;               /* compare --twin 1, --no-twin 0, neither -1 */
+    bool claims;            /* compare --claims */
 };
+
+#define MAX_RUNS 1000       /* --runs above this is surely a typo */
 
 static int parse_u64(const char *s, uint64_t *out)
 {
@@ -92,6 +97,19 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, stru
             c->keep = true;
         } else if (strcmp(a, "--check-determinism") == 0) {
             c->check_determinism = true;
+        } else if (strcmp(a, "--runs") == 0) {
+            NEEDS_VALUE();
+            if (parse_u64(v, &c->runs) < 0 || c->runs == 0 || c->runs > MAX_RUNS) {
+                fprintf(stderr, "minicluster %s: --runs takes a whole number from 1 to %d, "
+                        "not '%s'\n", cmd, MAX_RUNS, v);
+                return 2;
+            }
+        } else if (strcmp(a, "--twin") == 0) {
+            c->twin = 1;
+        } else if (strcmp(a, "--no-twin") == 0) {
+            c->twin = 0;
+        } else if (strcmp(a, "--claims") == 0) {
+            c->claims = true;
         } else if (a[0] == '-') {
             fprintf(stderr, "minicluster %s: unknown option '%s'\n%s", cmd, a, usage);
             return 2;
@@ -168,10 +186,15 @@ static const char run_usage[] =
 
 int cli_run(int argc, char **argv)
 {
-    struct common c = { .world = RT_WORLD_REAL, .mode = SCN_MODE_SESSION };
+    struct common c = { .world = RT_WORLD_REAL, .mode = SCN_MODE_SESSION, .twin = -1 };
     int p = parse("run", run_usage, argc, argv, &c);
     if (p)
         return p == 1 ? 0 : 2;
+    if (c.runs || c.twin >= 0 || c.claims) {
+        fprintf(stderr, "minicluster run: --runs, --twin, --no-twin and --claims belong to "
+                "`minicluster compare`\n");
+        return 2;
+    }
     struct scn_scenario *s = load(c.scenario);
     if (!s)
         return 2;
@@ -193,6 +216,8 @@ int cli_run(int argc, char **argv)
         scn_scenario_free(s);
         return 3;
     }
+    scn_run_impact(run, NULL, s->n_faults ? "`run` runs no twin: `compare` pairs each faulted "
+                   "run with its no-fault twin" : "the scenario has no fault");
     json_t *cmp = json_pack("{s:s, s:I, s:s, s:{s:O}}", "scenario", s->name,
                             "seed", json_object_get(run, "seed") ?
                                 json_integer_value(json_object_get(run, "seed")) : 0,
@@ -215,62 +240,252 @@ int cli_run(int argc, char **argv)
 static const char compare_usage[] =
     "usage: minicluster compare [SCENARIO] [--modes session,per-job,application]\n"
     "                           [--world real|sim] [--seed N] [--json FILE] [--html FILE]\n"
-    "                           [--quiet] [--workdir DIR] [--keep]\n\n"
+    "                           [--quiet] [--workdir DIR] [--keep]\n"
+    "                           [--runs N] [--twin|--no-twin] [--claims]\n\n"
     "Runs SCENARIO (the built-in default without one) once per deployment mode with the\n"
     "same seed and workload, and shows the figures side by side (best value marked *).\n"
+    "--runs N: N seeds (seed, seed+1, ...) in the sim world, N repetitions with the modes\n"
+    "interleaved in the real world; every figure is then a median with its spread, and a\n"
+    "mode is marked best only when it wins beyond the spread (the rule is printed).\n"
+    "--twin runs each faulted run's no-fault twin (same scenario and seed, faults\n"
+    "removed) and reports the fault's own cost; the default in the sim world, where it is\n"
+    "cheap (--no-twin turns it off).  --claims checks the deployment-mode claims (a)-(f)\n"
+    "of the guide against the spread and prints which this run showed, by what margin.\n"
     "Exit: 0 every expectation holds in every mode, 1 one failed, 2 bad input, 3 internal.\n";
+
+/* Sets the number at a dotted path of o when one is there (a median over a
+ * sample's value); anything else is left alone. */
+static void set_number(json_t *o, const char *path, double v)
+{
+    char key[96];
+    const char *p = path;
+    for (;;) {
+        size_t n = strcspn(p, ".");
+        if (n >= sizeof(key) || !json_is_object(o))
+            return;
+        memcpy(key, p, n);
+        key[n] = '\0';
+        if (!p[n]) {
+            /* A count stays an integer when its median is whole (odd N). */
+            const json_t *old = json_object_get(o, key);
+            if (json_is_integer(old) && v == (double)(json_int_t)v)
+                json_object_set_new(o, key, json_integer((json_int_t)v));
+            else if (json_is_number(old))
+                json_object_set_new(o, key, json_real(v));
+            return;
+        }
+        o = json_object_get(o, key);
+        p += n + 1;
+    }
+}
+
+/* A mode's entry for N samples: the first sample's object (its charts),
+ * its figures replaced by the medians, with every sample kept.  Samples
+ * after the first drop their time series: the file stays small, and the
+ * figures - what a spread is about - are all there. */
+static json_t *mode_entry(json_t *samples)
+{
+    json_t *first = json_array_get(samples, 0);
+    json_t *entry = json_deep_copy(first);
+    json_object_del(first, "twin_series");     /* the entry draws it; once is enough */
+    for (size_t i = 1; i < json_array_size(samples); i++) {
+        json_t *x = json_array_get(samples, i);
+        json_object_del(x, "timeline");
+        json_object_del(x, "dfs_series");
+        json_object_del(x, "probe_series");
+    }
+    json_object_set(entry, "samples", samples);
+    return entry;
+}
+
+/* With samples: how many runs kept every expectation, and what failed in
+ * the others (the first run's list is printed above). */
+static void print_sample_failures(const json_t *entry)
+{
+    const json_t *samples = json_object_get(entry, "samples");
+    size_t n = json_array_size(samples), ok = 0, i, k;
+    json_t *s, *e;
+    if (n < 2)
+        return;
+    json_array_foreach(samples, i, s)
+        ok += json_is_true(json_object_get(s, "ok"));
+    printf("  every expectation held in %zu of %zu runs\n", ok, n);
+    json_array_foreach(samples, i, s) {
+        if (i == 0 || json_is_true(json_object_get(s, "ok")))
+            continue;
+        json_array_foreach(json_object_get(s, "expectations"), k, e)
+            if (!json_is_true(json_object_get(e, "ok")))
+                printf("  FAIL (seed %lld) %s: %s\n",
+                       (long long)json_integer_value(json_object_get(s, "seed")),
+                       json_string_value(json_object_get(e, "text")),
+                       json_string_value(json_object_get(e, "detail")));
+    }
+}
+
+static void medians(json_t *modes_obj)
+{
+    const char *key, *fig;
+    json_t *entry, *sp;
+    json_object_foreach(modes_obj, key, entry)
+        json_object_foreach(json_object_get(entry, "spread"), fig, sp)
+            set_number(entry, fig, json_number_value(json_object_get(sp, "median")));
+}
+
+struct cmp_plan {
+    const struct scn_scenario *s;
+    struct common *c;
+    enum scn_mode modes[3];
+    size_t nmodes;
+    uint64_t seed, runs;
+    bool twin;
+    const char *no_twin_why;
+};
+
+/* One faulted run (and its twin); returns the run object or NULL, worst
+ * updated with its outcome. */
+static json_t *one_run(const struct cmp_plan *pl, enum scn_mode mode, uint64_t seed, bool first,
+                       int *worst)
+{
+    struct scn_run_opts o = { .mode = mode, .world = pl->c->world, .has_seed = true,
+                              .seed = seed, .keep = pl->c->keep,
+                              .quiet = pl->c->quiet || pl->runs > 1 };
+    json_t *run = NULL, *twin = NULL;
+    char err[256] = "";
+    int rc = scn_run(pl->s, &o, &run, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "minicluster compare: internal error in %s mode: %s (this is a bug)\n",
+                scn_mode_name(mode), err);
+        *worst = 3;
+        return NULL;
+    }
+    if (rc > *worst)
+        *worst = rc;
+    if (pl->twin) {
+        o.twin = true;
+        o.quiet = true;
+        if (scn_run(pl->s, &o, &twin, err, sizeof(err)) < 0) {
+            fprintf(stderr, "minicluster compare: internal error in the twin of %s mode: %s "
+                    "(this is a bug)\n", scn_mode_name(mode), err);
+            *worst = 3;
+        }
+    }
+    scn_run_impact(run, twin, twin ? NULL : pl->no_twin_why ? pl->no_twin_why
+                                                            : "the twin failed to run");
+    if (twin && first)
+        json_object_set_new(run, "twin_series", json_pack("{s:O, s:O}",
+            "probe_series", json_object_get(twin, "probe_series"),
+            "dfs_series", json_object_get(twin, "dfs_series")));
+    json_decref(twin);
+    return run;
+}
+
+static json_t *run_all(const struct cmp_plan *pl, int *worst)
+{
+    json_t *samples[3];
+    for (size_t m = 0; m < pl->nmodes; m++)
+        samples[m] = json_array();
+    bool sim = pl->c->world == RT_WORLD_SIM;
+    /* Repetitions outermost: in the real world the modes interleave, so a
+     * burst of load on the machine falls on every mode alike. */
+    for (uint64_t k = 0; k < pl->runs; k++)
+        for (size_t m = 0; m < pl->nmodes; m++) {
+            uint64_t seed = sim ? pl->seed + k : pl->seed;
+            json_t *run = one_run(pl, pl->modes[m], seed, k == 0, worst);
+            if (pl->runs > 1 && !pl->c->quiet)
+                fprintf(stderr, "[compare] run %llu/%llu %-11s seed %llu: %s (%.1f s wall)\n",
+                        (unsigned long long)k + 1, (unsigned long long)pl->runs,
+                        scn_mode_name(pl->modes[m]), (unsigned long long)seed,
+                        !run ? "internal error" : json_is_true(json_object_get(run, "ok"))
+                                                      ? "ok" : "expectation failed",
+                        run ? (double)json_integer_value(json_object_get(run, "wall_ms")) / 1e3
+                            : 0.0);
+            if (run)
+                json_array_append_new(samples[m], run);
+        }
+    json_t *modes_obj = json_object();
+    for (size_t m = 0; m < pl->nmodes; m++) {
+        if (json_array_size(samples[m]) == 0) {
+            json_decref(samples[m]);
+            continue;
+        }
+        json_t *entry = pl->runs > 1 ? mode_entry(samples[m])
+                                     : json_incref(json_array_get(samples[m], 0));
+        json_decref(samples[m]);
+        json_object_set_new(modes_obj, scn_mode_name(pl->modes[m]), entry);
+    }
+    return modes_obj;
+}
 
 int cli_compare(int argc, char **argv)
 {
-    struct common c = { .world = RT_WORLD_REAL, .modes = "session,per-job,application" };
+    struct common c = { .world = RT_WORLD_REAL, .modes = "session,per-job,application",
+                        .twin = -1 };
     int p = parse("compare", compare_usage, argc, argv, &c);
     if (p)
         return p == 1 ? 0 : 2;
-    enum scn_mode modes[3];
-    size_t nmodes = 0;
+    struct cmp_plan pl = { .c = &c, .runs = c.runs ? c.runs : 1 };
     char list[64];
     snprintf(list, sizeof(list), "%s", c.modes);
     for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (nmodes == 3 || parse_mode(t, &modes[nmodes]) < 0) {
+        if (pl.nmodes == 3 || parse_mode(t, &pl.modes[pl.nmodes]) < 0) {
             fprintf(stderr, "minicluster compare: bad --modes '%s' (a list of session, per-job, "
                     "application)\n", c.modes);
             return 2;
         }
-        nmodes++;
+        pl.nmodes++;
+    }
+    if (c.check_determinism || c.trace) {
+        fprintf(stderr, "minicluster compare: --check-determinism and --trace belong to "
+                "`minicluster run`\n");
+        return 2;
     }
     struct scn_scenario *s = load(c.scenario);
     if (!s)
         return 2;
-    uint64_t seed = c.has_seed ? c.seed : s->has_seed ? s->seed : 1;
-    json_t *modes_obj = json_object();
-    int worst = 0;
-    for (size_t m = 0; m < nmodes; m++) {
-        struct scn_run_opts o = { .mode = modes[m], .world = c.world, .has_seed = true,
-                                  .seed = seed, .workdir = NULL, .keep = c.keep, .quiet = c.quiet };
-        json_t *run = NULL;
-        char err[256] = "";
-        int rc = scn_run(s, &o, &run, err, sizeof(err));
-        if (rc < 0) {
-            fprintf(stderr, "minicluster compare: internal error in %s mode: %s (this is a bug)\n",
-                    scn_mode_name(modes[m]), err);
-            worst = 3;
-            continue;
-        }
-        if (rc > worst)
-            worst = rc;
-        json_object_set_new(modes_obj, scn_mode_name(modes[m]), run);
+    pl.s = s;
+    pl.seed = c.has_seed ? c.seed : s->has_seed ? s->seed : 1;
+    /* Twins are the default where they are cheap: the sim world. */
+    pl.twin = c.twin >= 0 ? c.twin == 1 : c.world == RT_WORLD_SIM;
+    if (c.twin == 0)
+        pl.no_twin_why = "--no-twin: no twin was run";
+    else if (!pl.twin)
+        pl.no_twin_why = "real world: twins are not run by default (--twin runs them)";
+    if (pl.twin && s->n_faults == 0) {
+        pl.twin = false;
+        pl.no_twin_why = "the scenario has no fault: a twin would be the same run";
+        if (c.twin == 1)
+            fprintf(stderr, "minicluster compare: note: --twin: %s has no fault, so there is "
+                    "no fault's cost to measure; running without twins\n", s->name);
     }
-    json_t *cmp = json_pack("{s:s, s:I, s:s, s:o}", "scenario", s->name, "seed", (json_int_t)seed,
-                            "world", c.world == RT_WORLD_SIM ? "sim" : "real", "modes", modes_obj);
+    int worst = 0;
+    json_t *modes_obj = run_all(&pl, &worst);
+    json_t *cmp = json_pack("{s:s, s:I, s:s, s:I, s:o}", "scenario", s->name,
+                            "seed", (json_int_t)pl.seed,
+                            "world", c.world == RT_WORLD_SIM ? "sim" : "real",
+                            "runs", (json_int_t)pl.runs, "modes", modes_obj);
+    char err[200] = "";
+    if (report_spread_annotate(cmp, err, sizeof(err)) < 0) {
+        fprintf(stderr, "minicluster compare: internal error: %s (this is a bug)\n", err);
+        worst = 3;
+    }
+    if (pl.runs > 1)
+        medians(modes_obj);
     printf("\n");
     report_text_table(stdout, cmp);
     const char *key;
     json_t *run;
     json_object_foreach(modes_obj, key, run) {
-        printf("\nexpectations (%s):\n", key);
+        printf("\nexpectations (%s%s):\n", key, pl.runs > 1 ? ", first run" : "");
         print_expectations(run);
+        print_sample_failures(run);
     }
-    printf("seed: %llu\n", (unsigned long long)seed);
+    if (pl.runs > 1)
+        printf("seeds: %llu..%llu\n", (unsigned long long)pl.seed,
+               (unsigned long long)(pl.seed + (c.world == RT_WORLD_SIM ? pl.runs - 1 : 0)));
+    else
+        printf("seed: %llu\n", (unsigned long long)pl.seed);
+    if (c.claims)
+        report_claims(stdout, cmp);
     if (write_json(c.json, cmp) < 0 || write_html(c.html, cmp) < 0)
         worst = 3;
     json_decref(cmp);

@@ -95,7 +95,7 @@ static void finish(struct server *s, struct dfs__req *r)
     dfs__stats_done(&d->st, now, r);
     s->in_service--;
     TAILQ_REMOVE(&s->serving, r, link);
-    dfs__stats_flight(&d->st, now, -1);
+    dfs__stats_flight(&d->st, now, r->w.phase, -1);
     rt_trace(d->w, d->node, "dfs",
              "\"req\":%llu,\"op\":%u,\"status\":%d,\"bytes\":%llu,\"from\":%u,\"job\":%u,\"phase\":%u",
              (unsigned long long)r->w.req_id, r->w.op, r->done.status,
@@ -248,7 +248,7 @@ static void server_msg(struct rt_actor *a, const struct rt_msg *m)
         return;
     TAILQ_INSERT_TAIL(&s->queue, r, link);
     s->nqueued++;
-    dfs__stats_flight(&s->d->st, rt_now(s->d->w), 1);
+    dfs__stats_flight(&s->d->st, rt_now(s->d->w), r->w.phase, 1);
     s->incoming = r;
     pump(s);
     /* Names and data are needed until the op runs.  Mostly it has run by

@@ -69,6 +69,25 @@ enum dfs_phase {
     DFS_PHASE_COUNT         /* number of phases; not a phase */
 };
 
+/* What a request's bytes were for, as a report groups the phases: the
+ * recovery rows count restore reads, not the checkpoints of jobs that never
+ * failed.  DFS_PHASE_ARTIFACT and DFS_PHASE_BLOB are both artifacts (jars and
+ * job graphs); HA and untagged requests are "other". */
+enum dfs_purpose {
+    DFS_PURPOSE_RESTORE,        /* DFS_PHASE_RESTORE */
+    DFS_PURPOSE_CHECKPOINT,     /* DFS_PHASE_CHECKPOINT */
+    DFS_PURPOSE_ARTIFACTS,      /* DFS_PHASE_ARTIFACT, DFS_PHASE_BLOB */
+    DFS_PURPOSE_PROBE,          /* DFS_PHASE_PROBE */
+    DFS_PURPOSE_OTHER,          /* DFS_PHASE_HA, DFS_PHASE_OTHER */
+    DFS_PURPOSE_COUNT           /* number of purposes; not a purpose */
+};
+
+/* The purpose of a phase (any value; unknown phases are "other"), and the
+ * purpose's name as reports print it ("restore", "checkpoint", "artifacts",
+ * "probe", "other"). */
+enum dfs_purpose dfs_phase_purpose(unsigned phase);
+const char *dfs_purpose_name(enum dfs_purpose p);
+
 #define DFS_F_APPEND 0x1u   /* WRITE: append instead of create/truncate */
 #define DFS_F_PREFIX 0x2u   /* DELETE: every file whose name starts with path */
 
@@ -243,5 +262,14 @@ struct dfs_window {
     uint64_t peak_concurrency;
 };
 void dfs_window_get(struct dfs *d, uint64_t t0_ns, uint64_t t1_ns, struct dfs_window *out);
+
+/* One purpose's share: its bytes, requests (completed) and its peak of
+ * requests in service or queued at once - over the whole run
+ * (dfs_purpose_get), or over the buckets overlapping [t0_ns, t1_ns)
+ * (dfs_purpose_window; peak_concurrency is then the purpose's highest in
+ * those buckets).  The purposes' bytes and ops add up to the totals. */
+void dfs_purpose_get(struct dfs *d, enum dfs_purpose p, struct dfs_window *out);
+void dfs_purpose_window(struct dfs *d, enum dfs_purpose p, uint64_t t0_ns, uint64_t t1_ns,
+                        struct dfs_window *out);
 
 #endif

@@ -51,6 +51,12 @@ struct dfs__job_stats {
     struct dfs_io_stats s;
 };
 
+/* A purpose's part of one series bucket. */
+struct dfs__pbucket {
+    uint32_t peak_in_flight, end_in_flight;
+    uint64_t ops, bytes_read, bytes_written;
+};
+
 struct dfs__stats {
     pthread_mutex_t mu;
     struct dfs_io_stats total, phase[DFS_PHASE_COUNT];
@@ -64,6 +70,10 @@ struct dfs__stats {
     struct dfs_bucket *series;          /* [series_cap] */
     size_t series_n, series_cap;
     uint64_t width_ns;
+    /* By purpose: now, peak, totals, and the series [series_cap][DFS_PURPOSE_COUNT]. */
+    uint64_t pcur[DFS_PURPOSE_COUNT], ppeak[DFS_PURPOSE_COUNT];
+    struct dfs_io_stats ptotal[DFS_PURPOSE_COUNT];
+    struct dfs__pbucket *pseries;
 };
 
 struct dfs {
@@ -104,8 +114,9 @@ void dfs__store_free(struct dfs *d);
 /* dfs_stats.c */
 void dfs__stats_init(struct dfs__stats *st, const struct dfs_config *cfg);
 void dfs__stats_free(struct dfs__stats *st);
-/* Requests in service + queued changed by delta at world time now. */
-void dfs__stats_flight(struct dfs__stats *st, uint64_t now, int delta);
+/* Requests in service + queued changed by delta at world time now; phase
+ * is the request's (for the by-purpose counts). */
+void dfs__stats_flight(struct dfs__stats *st, uint64_t now, unsigned phase, int delta);
 /* Requests waiting for a stream or a token, now. */
 void dfs__stats_queued(struct dfs__stats *st, uint64_t now, uint64_t queued);
 /* A request completed at now (the counters, the histogram, the series). */

@@ -12,6 +12,11 @@
  * time runs past the last one, neighbours merge pairwise and the width
  * doubles, so memory stays bounded and the series still covers the whole
  * run.  Tables outlive a crash of the dfs node, hence process memory.
+ *
+ * By purpose (restore, checkpoint, artifacts, probe, other: dfs.h) the same
+ * counts are kept again, series included, so a report can say what a
+ * recovery window's bytes and streams were for rather than lump a restore
+ * storm together with the checkpoints of jobs that never failed.
  */
 #include <string.h>
 
@@ -24,11 +29,39 @@ void dfs__stats_init(struct dfs__stats *st, const struct dfs_config *cfg)
     st->series_cap = cfg->series_cap;
     st->width_ns = cfg->series_bucket_ns;
     st->series = rt_xcalloc_process(st->series_cap, sizeof(*st->series));
+    st->pseries = rt_xcalloc_process(st->series_cap * DFS_PURPOSE_COUNT, sizeof(*st->pseries));
+}
+
+enum dfs_purpose dfs_phase_purpose(unsigned phase)
+{
+    switch (phase) {
+    case DFS_PHASE_RESTORE: return DFS_PURPOSE_RESTORE;
+    case DFS_PHASE_CHECKPOINT: return DFS_PURPOSE_CHECKPOINT;
+    case DFS_PHASE_ARTIFACT:
+    case DFS_PHASE_BLOB: return DFS_PURPOSE_ARTIFACTS;
+    case DFS_PHASE_PROBE: return DFS_PURPOSE_PROBE;
+    default: return DFS_PURPOSE_OTHER;
+    }
+}
+
+const char *dfs_purpose_name(enum dfs_purpose p)
+{
+    static const char *const names[DFS_PURPOSE_COUNT] = {
+        "restore", "checkpoint", "artifacts", "probe", "other",
+    };
+    return (unsigned)p < DFS_PURPOSE_COUNT ? names[p] : "other";
+}
+
+/* Purpose k's part of bucket i; mu held. */
+static struct dfs__pbucket *pb(struct dfs__stats *st, size_t i, unsigned k)
+{
+    return &st->pseries[i * DFS_PURPOSE_COUNT + k];
 }
 
 void dfs__stats_free(struct dfs__stats *st)
 {
     rt_free(st->series);
+    rt_free(st->pseries);
     rt_free(st->nodes);
     rt_free(st->jobs);
     pthread_mutex_destroy(&st->mu);
@@ -49,7 +82,21 @@ static void series_merge(struct dfs__stats *st)
             m.bytes_written += b->bytes_written;
         }
         st->series[j] = m;
+        for (unsigned k = 0; k < DFS_PURPOSE_COUNT; k++) {
+            struct dfs__pbucket p = *pb(st, 2 * j, k);
+            if (2 * j + 1 < st->series_n) {
+                const struct dfs__pbucket *q = pb(st, 2 * j + 1, k);
+                p.peak_in_flight = p.peak_in_flight > q->peak_in_flight ? p.peak_in_flight
+                                                                        : q->peak_in_flight;
+                p.end_in_flight = q->end_in_flight;
+                p.ops += q->ops;
+                p.bytes_read += q->bytes_read;
+                p.bytes_written += q->bytes_written;
+            }
+            *pb(st, j, k) = p;
+        }
     }
+    memset(pb(st, n, 0), 0, (st->series_n - n) * DFS_PURPOSE_COUNT * sizeof(*st->pseries));
     st->series_n = n;
     st->width_ns *= 2;
 }
@@ -67,6 +114,10 @@ static struct dfs_bucket *bucket_at(struct dfs__stats *st, uint64_t now)
             .t_ns = st->series_n * st->width_ns,
             .peak_in_flight = (uint32_t)st->cur, .end_in_flight = (uint32_t)st->cur,
         };
+        for (unsigned k = 0; k < DFS_PURPOSE_COUNT; k++)
+            *pb(st, st->series_n, k) = (struct dfs__pbucket){
+                .peak_in_flight = (uint32_t)st->pcur[k], .end_in_flight = (uint32_t)st->pcur[k],
+            };
     }
     return &st->series[i];
 }
@@ -83,11 +134,24 @@ static void flight_changed(struct dfs__stats *st, uint64_t now)
         b->peak_in_flight = (uint32_t)st->cur;
 }
 
-void dfs__stats_flight(struct dfs__stats *st, uint64_t now, int delta)
+static uint64_t add_delta(uint64_t v, int delta)
 {
+    return delta < 0 && v < (uint64_t)-delta ? 0 : v + (uint64_t)(int64_t)delta;
+}
+
+void dfs__stats_flight(struct dfs__stats *st, uint64_t now, unsigned phase, int delta)
+{
+    unsigned k = dfs_phase_purpose(phase);
     pthread_mutex_lock(&st->mu);
-    st->cur = delta < 0 && st->cur < (uint64_t)-delta ? 0 : st->cur + (uint64_t)(int64_t)delta;
+    st->cur = add_delta(st->cur, delta);
+    st->pcur[k] = add_delta(st->pcur[k], delta);
+    if (st->pcur[k] > st->ppeak[k])
+        st->ppeak[k] = st->pcur[k];
     flight_changed(st, now);
+    struct dfs__pbucket *p = pb(st, (size_t)(now / st->width_ns), k);
+    p->end_in_flight = (uint32_t)st->pcur[k];
+    if (st->pcur[k] > p->peak_in_flight)
+        p->peak_in_flight = (uint32_t)st->pcur[k];
     pthread_mutex_unlock(&st->mu);
 }
 
@@ -103,7 +167,10 @@ void dfs__stats_reset_flight(struct dfs__stats *st, uint64_t now)
 {
     pthread_mutex_lock(&st->mu);
     st->cur = st->cur_queued = 0;
+    memset(st->pcur, 0, sizeof(st->pcur));
     flight_changed(st, now);
+    for (unsigned k = 0; k < DFS_PURPOSE_COUNT; k++)
+        pb(st, (size_t)(now / st->width_ns), k)->end_in_flight = 0;
     pthread_mutex_unlock(&st->mu);
 }
 
@@ -154,8 +221,8 @@ static struct dfs_io_stats *node_slot(struct dfs__stats *st, uint32_t node)
  * proportion to the time spent in each: throughput over time then shows the
  * service's real rate instead of a spike where each transfer completed.
  * The last bucket takes the remainder, so sums stay exact; mu held. */
-static void spread_bytes(struct dfs__stats *st, uint64_t t0, uint64_t t1, uint64_t rd,
-                         uint64_t wr)
+static void spread_bytes(struct dfs__stats *st, unsigned k, uint64_t t0, uint64_t t1,
+                         uint64_t rd, uint64_t wr)
 {
     bucket_at(st, t1);  /* creates (and merges) first: the width is final below */
     uint64_t w = st->width_ns, span = t1 - t0, left_rd = rd, left_wr = wr;
@@ -166,12 +233,16 @@ static void spread_bytes(struct dfs__stats *st, uint64_t t0, uint64_t t1, uint64
         uint64_t pwr = (uint64_t)((double)wr * (double)part / (double)span);
         b->bytes_read += prd;
         b->bytes_written += pwr;
+        pb(st, t / w, k)->bytes_read += prd;
+        pb(st, t / w, k)->bytes_written += pwr;
         left_rd -= prd;
         left_wr -= pwr;
     }
     struct dfs_bucket *last = &st->series[t1 / w];
     last->bytes_read += left_rd;
     last->bytes_written += left_wr;
+    pb(st, t1 / w, k)->bytes_read += left_rd;
+    pb(st, t1 / w, k)->bytes_written += left_wr;
 }
 
 void dfs__stats_done(struct dfs__stats *st, uint64_t now, const struct dfs__req *r)
@@ -180,12 +251,14 @@ void dfs__stats_done(struct dfs__stats *st, uint64_t now, const struct dfs__req 
     uint64_t rd = !failed && r->w.op == DFS_OP_READ ? r->done.bytes : 0;
     uint64_t wr = !failed && r->w.op == DFS_OP_WRITE ? r->done.bytes : 0;
     uint32_t phase = r->w.phase < DFS_PHASE_COUNT ? r->w.phase : DFS_PHASE_OTHER;
+    unsigned pk = dfs_phase_purpose(phase);
     uint64_t lat = r->done.latency_ns;
     int k = lat ? 63 - __builtin_clzll(lat) : 0;
 
     pthread_mutex_lock(&st->mu);
     io_add(&st->total, failed, rd, wr);
     io_add(&st->phase[phase], failed, rd, wr);
+    io_add(&st->ptotal[pk], failed, rd, wr);
     io_add(job_slot(st, r->w.job), failed, rd, wr);
     io_add(node_slot(st, r->node), failed, rd, wr);
     st->files_created += (uint64_t)r->created;
@@ -197,7 +270,8 @@ void dfs__stats_done(struct dfs__stats *st, uint64_t now, const struct dfs__req 
         st->lat_max = lat;
     struct dfs_bucket *b = bucket_at(st, now);
     b->ops++;
-    spread_bytes(st, r->started < now ? r->started : now, now, rd, wr);
+    pb(st, (size_t)(now / st->width_ns), pk)->ops++;
+    spread_bytes(st, pk, r->started < now ? r->started : now, now, rd, wr);
     pthread_mutex_unlock(&st->mu);
 }
 
@@ -289,5 +363,42 @@ void dfs_window_get(struct dfs *d, uint64_t t0_ns, uint64_t t1_ns, struct dfs_wi
     /* Past the last bucket nothing changed: the concurrency is the current. */
     if (t1_ns > st->series_n * st->width_ns && st->cur > out->peak_concurrency)
         out->peak_concurrency = st->cur;
+    pthread_mutex_unlock(&st->mu);
+}
+
+void dfs_purpose_get(struct dfs *d, enum dfs_purpose p, struct dfs_window *out)
+{
+    *out = (struct dfs_window){ 0 };
+    if ((unsigned)p >= DFS_PURPOSE_COUNT)
+        return;
+    pthread_mutex_lock(&d->st.mu);
+    *out = (struct dfs_window){
+        .ops = d->st.ptotal[p].ops, .bytes_read = d->st.ptotal[p].bytes_read,
+        .bytes_written = d->st.ptotal[p].bytes_written, .peak_concurrency = d->st.ppeak[p],
+    };
+    pthread_mutex_unlock(&d->st.mu);
+}
+
+void dfs_purpose_window(struct dfs *d, enum dfs_purpose p, uint64_t t0_ns, uint64_t t1_ns,
+                        struct dfs_window *out)
+{
+    struct dfs__stats *st = &d->st;
+    *out = (struct dfs_window){ 0 };
+    if ((unsigned)p >= DFS_PURPOSE_COUNT)
+        return;
+    pthread_mutex_lock(&st->mu);
+    for (size_t i = 0; i < st->series_n; i++) {
+        const struct dfs_bucket *b = &st->series[i];
+        if (b->t_ns >= t1_ns || b->t_ns + st->width_ns <= t0_ns)
+            continue;
+        const struct dfs__pbucket *q = pb(st, i, p);
+        out->ops += q->ops;
+        out->bytes_read += q->bytes_read;
+        out->bytes_written += q->bytes_written;
+        if (q->peak_in_flight > out->peak_concurrency)
+            out->peak_concurrency = q->peak_in_flight;
+    }
+    if (t1_ns > st->series_n * st->width_ns && st->pcur[p] > out->peak_concurrency)
+        out->peak_concurrency = st->pcur[p];
     pthread_mutex_unlock(&st->mu);
 }

@@ -55,4 +55,23 @@ int report_text_table(FILE *fp, const json_t *compare);
  */
 int report_json_check(const json_t *run, char *err, size_t errlen);
 
+/*
+ * For a compare object whose modes carry `samples` (compare --runs N): adds
+ * to each mode `spread: {FIGURE: {min, p10, median, p90, max, n}}` (p10 and
+ * p90 null below 10 samples) and to the compare object `best: {FIGURE: MODE
+ * or null}` and `best_rule` (the rule, one sentence: report_spread.c).
+ * FIGURE is the row id the tables use ("recovery.total_ms").  Works on
+ * single runs too (n = 1).  Returns 0, or -EINVAL/-E2BIG as
+ * report_text_table.  Writes compare; not reentrant on the same object.
+ */
+int report_spread_annotate(json_t *compare, char *err, size_t errlen);
+
+/*
+ * Checks the deployment-mode claims (a)-(f) (report_claims.c) against a
+ * compare object holding all three modes, prints which were shown and by
+ * what margin, and adds `claims: [{id, claim, shown, margin}]` to it.
+ * Returns how many were shown (0-6), or -1 when compare lacks a mode.
+ */
+int report_claims(FILE *fp, json_t *compare);
+
 #endif

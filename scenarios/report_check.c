@@ -21,6 +21,7 @@ enum check_type {
     CK_NUM_OR_NULL, /* a number, or null when the figure does not apply */
     CK_BOOL,    /* true or false */
     CK_OBJ,     /* object, checked against sub */
+    CK_OBJ_OR_NULL, /* object checked against sub, or null when the figure does not apply */
     CK_OBJS,    /* array whose every element is an object checked against sub */
     CK_INTS,    /* array of integers */
 };
@@ -47,19 +48,49 @@ static const struct check_field job[] = {
 static const struct check_field recovery[] = {
     {"detect_ms", CK_NUM_OR_NULL, NULL, false}, {"restart_ms", CK_NUM_OR_NULL, NULL, false},
     {"restore_ms", CK_NUM_OR_NULL, NULL, false}, {"total_ms", CK_NUM_OR_NULL, NULL, false},
-    {"jobs_restarted", CK_INT, NULL, false}, {NULL, 0, NULL, false},
+    {"jobs_restarted", CK_INT, NULL, false},
+    {"job_seconds_lost", CK_NUM_OR_NULL, NULL, true},
+    {"window_from_ms", CK_NUM_OR_NULL, NULL, true}, {"window_to_ms", CK_NUM_OR_NULL, NULL, true},
+    {NULL, 0, NULL, false},
+};
+static const struct check_field purpose[] = {
+    {"bytes", CK_INT, NULL, false}, {"requests", CK_INT, NULL, false},
+    {"peak_streams", CK_INT, NULL, false}, {"bytes_read", CK_INT, NULL, true},
+    {"bytes_written", CK_INT, NULL, true}, {NULL, 0, NULL, false},
+};
+static const struct check_field purposes[] = {
+    {"restore", CK_OBJ, purpose, false}, {"checkpoint", CK_OBJ, purpose, false},
+    {"artifacts", CK_OBJ, purpose, false}, {"probe", CK_OBJ, purpose, false},
+    {"other", CK_OBJ, purpose, true}, {NULL, 0, NULL, false},
 };
 static const struct check_field dfs[] = {
     {"bytes_read", CK_INT, NULL, false}, {"bytes_written", CK_INT, NULL, false},
     {"ops", CK_INT, NULL, false}, {"files_created", CK_INT, NULL, false},
     {"fsyncs", CK_INT, NULL, false}, {"peak_concurrency", CK_INT, NULL, false},
     {"recovery_bytes_read", CK_INT, NULL, false},
-    {"recovery_peak_concurrency", CK_INT, NULL, false}, {NULL, 0, NULL, false},
+    {"recovery_peak_concurrency", CK_INT, NULL, false},
+    {"by_purpose", CK_OBJ, purposes, true},
+    {"recovery_by_purpose", CK_OBJ_OR_NULL, purposes, true}, {NULL, 0, NULL, false},
 };
 static const struct check_field probe[] = {
     {"samples", CK_INT, NULL, false}, {"p50_ms", CK_NUM_OR_NULL, NULL, false},
     {"p99_ms", CK_NUM_OR_NULL, NULL, false}, {"max_ms", CK_NUM_OR_NULL, NULL, false},
-    {"baseline_p99_ms", CK_NUM_OR_NULL, NULL, false}, {NULL, 0, NULL, false},
+    {"baseline_p99_ms", CK_NUM_OR_NULL, NULL, false},
+    {"slo_ms", CK_NUM, NULL, true}, {"over_slo_ms", CK_NUM_OR_NULL, NULL, true},
+    {"recovery_p99_ms", CK_NUM_OR_NULL, NULL, true},
+    {"recovery_max_ms", CK_NUM_OR_NULL, NULL, true},
+    {"recovery_over_slo_ms", CK_NUM_OR_NULL, NULL, true},
+    {"baseline_window_p99_ms", CK_NUM_OR_NULL, NULL, true}, {NULL, 0, NULL, false},
+};
+static const struct check_field impact[] = {
+    {"twin", CK_BOOL, NULL, false}, {"note", CK_STR, NULL, true},
+    {"dfs_bytes_extra", CK_NUM_OR_NULL, NULL, true},
+    {"dfs_requests_extra", CK_NUM_OR_NULL, NULL, true},
+    {"probe_over_slo_ms_extra", CK_NUM_OR_NULL, NULL, true},
+    {"probe_recovery_p99_ms_twin", CK_NUM_OR_NULL, NULL, true},
+    {"probe_recovery_max_ms_twin", CK_NUM_OR_NULL, NULL, true},
+    {"records_replayed", CK_NUM_OR_NULL, NULL, true},
+    {"job_seconds_lost", CK_NUM_OR_NULL, NULL, true}, {NULL, 0, NULL, false},
 };
 static const struct check_field jobmanager[] = {
     {"name", CK_STR, NULL, false}, {"jobs", CK_INT, NULL, false},
@@ -130,7 +161,8 @@ static const struct check_field run_fields[] = {
     {"client", CK_OBJ, client, false}, {"clusters", CK_OBJ, clusters, false},
     {"memory", CK_OBJ, memory, false}, {"faults", CK_OBJS, fault, false},
     {"timeline", CK_OBJ, timeline, true}, {"dfs_series", CK_OBJ, dfs_series, true},
-    {"probe_series", CK_OBJ, probe_series, true}, {NULL, 0, NULL, false},
+    {"probe_series", CK_OBJ, probe_series, true}, {"impact", CK_OBJ, impact, true},
+    {NULL, 0, NULL, false},
 };
 
 static const char *type_name(enum check_type t)
@@ -142,6 +174,7 @@ static const char *type_name(enum check_type t)
     case CK_NUM_OR_NULL: return "number or null";
     case CK_BOOL: return "boolean";
     case CK_OBJ: return "object";
+    case CK_OBJ_OR_NULL: return "object or null";
     case CK_OBJS: return "array of objects";
     case CK_INTS: return "array of integers";
     }
@@ -172,6 +205,7 @@ static bool type_ok(const json_t *v, enum check_type t)
     case CK_NUM_OR_NULL: return json_is_number(v) || json_is_null(v);
     case CK_BOOL: return json_is_boolean(v);
     case CK_OBJ: return json_is_object(v);
+    case CK_OBJ_OR_NULL: return json_is_object(v) || json_is_null(v);
     case CK_OBJS:
     case CK_INTS: return json_is_array(v);
     }
@@ -210,7 +244,7 @@ static int check_value(const json_t *v, const struct check_field *f, const char 
                  json_type_name(v));
         return -EINVAL;
     }
-    if (f->type == CK_OBJ)
+    if (f->type == CK_OBJ || (f->type == CK_OBJ_OR_NULL && json_is_object(v)))
         return check_obj(v, f->sub, path, err, errlen);
     for (i = 0; (f->type == CK_OBJS || f->type == CK_INTS) && i < json_array_size(v); i++) {
         const json_t *el = json_array_get(v, i);

@@ -51,6 +51,11 @@ static const char css[] =
     ".rd{fill:#a5d8ff;background:#a5d8ff}.wr{fill:#1c7ed6;background:#1c7ed6}"
     ".streams{fill:none;stroke:#f08c00;stroke-width:2}"
     ".lat{fill:none;stroke:#5f3dc4;stroke-width:1.4}"
+    ".twin{fill:none;stroke:#868e96;stroke-width:1.2;stroke-dasharray:3 2}"
+    ".strip .dot{fill:#5f3dc4;opacity:.55}.strip .med{stroke:#1d2330;stroke-width:2}"
+    ".strip .best .dot{fill:#2b8a3e}.strip text{font-size:11px;fill:#495057}"
+    ".strip .lanebg{fill:#f6f7f9}.strip .axisl{stroke:#ced4da}"
+    "table.cmp td .sp{color:#868e96;font-size:11px;margin-left:4px}"
     "line.baseline{stroke:#2b8a3e;stroke-width:1.5;stroke-dasharray:6 4}"
     ".chart text.baseline{fill:#2b8a3e;font-weight:600}"
     /* A white halo keeps labels legible where they cross a curve. */
@@ -129,7 +134,7 @@ static void write_header(FILE *fp, const json_t *compare, const struct report__t
 static void write_table(FILE *fp, const struct report__table *t)
 {
     const char *group = NULL;
-    char buf[64];
+    char buf[128];
     size_t r, m;
 
     fputs("<h2>Comparison</h2>\n<table class=\"cmp\"><thead><tr><th>Figure</th>", fp);
@@ -152,6 +157,8 @@ static void write_table(FILE *fp, const struct report__table *t)
         report__esc(fp, row->id);
         fputs("\"><td class=\"l\">", fp);
         report__esc(fp, row->label);
+        if (report__no_winner(t, row))
+            fputs("<span class=\"tag\">no winner beyond the spread</span>", fp);
         if (row->better == REPORT__HIGHER)
             fputs("<span class=\"tag\">\xe2\x86\x91 higher is better</span>", fp);
         else if (row->better == REPORT__NEUTRAL)
@@ -162,18 +169,30 @@ static void write_table(FILE *fp, const struct report__table *t)
                 fprintf(fp, "<td class=\"v missing\">%s</td>", dash);
                 continue;
             }
-            report__format(buf, sizeof buf, row->unit, row->value[m]);
-            fprintf(fp, "<td class=\"v%s\">%s%s</td>", row->best[m] ? " best" : "", buf,
-                    row->best[m] ? "<span class=\"mark\" title=\"best\">\xe2\x98\x85</span>"
-                                 : "");
+            report__cell(buf, sizeof buf, row, m);
+            char *sp = strstr(buf, " [");
+            if (sp)
+                *sp = '\0';
+            fprintf(fp, "<td class=\"v%s\">%s", row->best[m] ? " best" : "", buf);
+            if (sp) {
+                fputs("<span class=\"sp\">", fp);
+                report__esc(fp, sp + 1);
+                fputs("</span>", fp);
+            }
+            fprintf(fp, "%s</td>", row->best[m]
+                        ? "<span class=\"mark\" title=\"best\">\xe2\x98\x85</span>" : "");
         }
         fputs("</tr>\n", fp);
     }
-    fprintf(fp, "</tbody></table>\n<p class=\"legend\">\xe2\x98\x85 best value of the row: "
-                "lower is better, except rows tagged \xe2\x86\x91 (exactly-once: yes is best); "
-                "rows tagged <i>not ranked</i> are context. Ties are all marked; a row where "
-                "every mode agrees has no mark. %s = the run did not report the figure.</p>\n",
-            dash);
+    fputs("</tbody></table>\n<p class=\"legend\">", fp);
+    if (t->nsamples > 1)
+        fprintf(fp, "%zu runs per mode: each cell is the median, then [%s]. ", t->nsamples,
+                t->nsamples >= 10 ? "p10\xe2\x80\x93p90" : "min\xe2\x80\x93max");
+    fputs("\xe2\x98\x85 ", fp);
+    report__esc(fp, report__best_rule(t->nsamples) + 2);
+    fprintf(fp, ". Rows: lower is better, except those tagged \xe2\x86\x91 (exactly-once: yes is best); "
+                "rows tagged <i>not ranked</i> are context; a row where every mode agrees has "
+                "no mark. %s = the run did not report the figure.</p>\n", dash);
 }
 
 static void write_chart_key(FILE *fp)
@@ -251,6 +270,7 @@ int report_html_write(FILE *fp, const json_t *compare, char *err, size_t errlen)
     report__domain_of(&d, &t);
     write_header(fp, compare, &t);
     write_table(fp, &t);
+    report__html_spread(fp, &t);
     write_chart_key(fp);
     for (m = 0; m < t.nmodes; m++)
         write_mode(fp, t.mode[m], t.run[m], &d);

@@ -27,6 +27,7 @@ enum report__unit {
     REPORT__MS,    /* a duration in milliseconds */
     REPORT__BYTES, /* a size, printed in binary units */
     REPORT__YESNO, /* a verdict: 1 = yes, 0 = no */
+    REPORT__SEC,   /* a duration in seconds (job-seconds) */
 };
 
 struct report__row {
@@ -36,8 +37,11 @@ struct report__row {
     enum report__better better;
     enum report__unit unit;
     bool present[REPORT_MAX_MODES];
-    double value[REPORT_MAX_MODES];
+    double value[REPORT_MAX_MODES];  /* with samples: their median */
     bool best[REPORT_MAX_MODES];
+    /* With samples (compare --runs N): every sample's value, sorted, owned. */
+    double *dist[REPORT_MAX_MODES];
+    size_t n[REPORT_MAX_MODES];
 };
 
 /* The compare object resolved into modes and rows; borrows from the JSON. */
@@ -47,6 +51,7 @@ struct report__table {
     const json_t *run[REPORT_MAX_MODES];
     size_t nrows, cap;
     struct report__row *rows; /* owned: free with report__table_free */
+    size_t nsamples;          /* fewest samples a mode has (1: single runs) */
 };
 
 /* Resolves `compare` into modes (session, per-job, application first, then
@@ -55,6 +60,29 @@ struct report__table {
 int report__table_build(struct report__table *t, const json_t *compare,
                         char *err, size_t errlen);
 void report__table_free(struct report__table *t);
+
+/* report_spread.c: fills each row's dist/n from the modes' `samples` arrays
+ * (a mode without one is a single sample) and sets value to the median;
+ * then marks best per the stated rule (report__best_rule). */
+int report__table_samples(struct report__table *t, char *err, size_t errlen);
+void report__mark_best_spread(struct report__table *t);
+/* Whether mode w beats mode o in row beyond the spread, by the rule for
+ * their sample counts (needs dist); *p: the rank test's p, or -1 when
+ * ranges decided.  p may be NULL. */
+bool report__beats(const struct report__row *row, size_t w, size_t o, double *p);
+/* The best-mark rule for n samples per mode, one sentence for footers. */
+const char *report__best_rule(size_t n);
+/* The q-quantile (0..1) of sorted v[n], linear between ranks. */
+double report__quantile(const double *v, size_t n, double q);
+
+/* A table cell: the value, and with samples " [lo–hi]" (min–max, or p10–p90
+ * from 10 samples); an em dash when absent. */
+void report__cell(char *buf, size_t len, const struct report__row *row, size_t m);
+/* A ranked row whose values differ but where no mode wins by the rule. */
+bool report__no_winner(const struct report__table *t, const struct report__row *row);
+/* report_dist.c: the HTML section with one strip chart per figure (every
+ * sample of every mode) when the modes carry samples; nothing otherwise. */
+void report__html_spread(FILE *fp, const struct report__table *t);
 
 /* Formats one value into buf (always terminated). */
 void report__format(char *buf, size_t len, enum report__unit unit, double v);

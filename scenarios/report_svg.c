@@ -5,6 +5,9 @@
  * axis (report__domain) and one left margin, so charts of different modes
  * stacked on the page line up and can be compared by eye.  Styling lives in
  * the page's CSS (classes here), so a chart carries only geometry.
+ * When the run carries its no-fault twin's series (`twin_series`, written by
+ * compare), the probe and DFS charts draw the twin as a grey dashed line
+ * under the run's own, so what the fault changed stands out.
  */
 #include <math.h>
 #include <stdio.h>
@@ -461,6 +464,25 @@ void report__svg_dfs(FILE *fp, const char *mode, const json_t *run,
         }
         fprintf(fp, "V%.1fZ\"/>\n", base);
     }
+    /* The twin's throughput as an outline over the same axes. */
+    const json_t *tw = json_object_get(json_object_get(run, "twin_series"), "dfs_series");
+    const json_t *tpts = json_object_get(tw, "points");
+    double tb = 0;
+    bool twin = json_array_size(tpts) > 0 && report__jnum(tw, "bucket_ms", &tb) && tb > 0;
+    if (twin) {
+        fputs("<polyline class=\"twin\" data-series=\"twin\" points=\"", fp);
+        for (i = 0; i < json_array_size(tpts); i++) {
+            const json_t *p = json_array_get(tpts, i);
+            double t = 0, r = 0, w = 0, y;
+
+            (void)report__jnum(p, "t_ms", &t);
+            (void)report__jnum(p, "bytes_read", &r);
+            (void)report__jnum(p, "bytes_written", &w);
+            y = base - PLOT_H * fmin((r + w) * 1000 / tb / 1e6 / vmax, 1);
+            fprintf(fp, "%.1f,%.1f %.1f,%.1f ", tx(d, t), y, tx(d, t + tb), y);
+        }
+        fputs("\"/>\n", fp);
+    }
     fputs("<polyline class=\"streams\" points=\"", fp);
     for (i = 0; i < n; i++) {
         const json_t *p = json_array_get(pts, i);
@@ -479,6 +501,10 @@ void report__svg_dfs(FILE *fp, const char *mode, const json_t *run,
                 "<line class=\"streams\" x1=\"%.1f\" y1=\"11\" x2=\"%.1f\" y2=\"11\"/>"
                 "<text x=\"%.1f\" y=\"15\">concurrent streams (peak per %.0f ms, right axis)</text></g>\n",
             ML + 4, ML + 20, ML + 62, ML + 78, ML + 140, ML + 156, ML + 162, bucket);
+    if (twin)
+        fprintf(fp, "<g class=\"key\"><line class=\"twin\" x1=\"%.1f\" y1=\"27\" x2=\"%.1f\" "
+                    "y2=\"27\"/><text x=\"%.1f\" y=\"31\">no-fault twin: read + written</text></g>\n",
+                ML + 4, ML + 20, ML + 26);
     fputs("</svg>\n", fp);
 }
 
@@ -524,6 +550,19 @@ void report__svg_probe(FILE *fp, const char *mode, const json_t *run,
         value_axis(fp, y0, vmax, "ms", false, vmax < 4 ? 1 : 0);
     }
     fault_marks(fp, run, d, y0, base, NULL);
+    const json_t *tpts = json_object_get(json_object_get(json_object_get(run, "twin_series"),
+                                                         "probe_series"), "points");
+    if (json_array_size(tpts) > 0) {
+        fputs("<polyline class=\"twin\" data-series=\"twin\" points=\"", fp);
+        for (i = 0; i < json_array_size(tpts); i++) {
+            const json_t *p = json_array_get(tpts, i);
+            double t, v;
+
+            if (report__jnum(p, "t_ms", &t) && report__jnum(p, "latency_ms", &v))
+                fprintf(fp, "%.1f,%.1f ", tx(d, t), py(v, vmax, logy, y0));
+        }
+        fputs("\"/>\n", fp);
+    }
     fputs("<polyline class=\"lat\" points=\"", fp);
     for (i = 0; i < n; i++) {
         const json_t *p = json_array_get(pts, i);
@@ -546,5 +585,9 @@ void report__svg_probe(FILE *fp, const char *mode, const json_t *run,
                 "<line class=\"baseline\" x1=\"%.1f\" y1=\"11\" x2=\"%.1f\" y2=\"11\"/>"
                 "<text x=\"%.1f\" y=\"15\">baseline p99 (same probe, no fault)</text></g>\n",
             ML + 4, ML + 20, ML + 26, ML + 150, ML + 166, ML + 172);
+    if (json_array_size(tpts) > 0)
+        fprintf(fp, "<g class=\"key\"><line class=\"twin\" x1=\"%.1f\" y1=\"27\" x2=\"%.1f\" "
+                    "y2=\"27\"/><text x=\"%.1f\" y=\"31\">no-fault twin (same seed)</text></g>\n",
+                ML + 4, ML + 20, ML + 26);
     fputs("</svg>\n", fp);
 }

@@ -31,12 +31,26 @@ static const struct plain_figure recovery_figures[] = {
     {"Recovery", "recovery.restart_ms", "Restart (\xe2\x86\x92 tasks deployed)", REPORT__LOWER, REPORT__MS},
     {"Recovery", "recovery.restore_ms", "Restore (\xe2\x86\x92 running with state)", REPORT__LOWER, REPORT__MS},
     {"Recovery", "recovery.total_ms", "Total (fault \xe2\x86\x92 all jobs running)", REPORT__LOWER, REPORT__MS},
-    {"Shared filesystem", "dfs.recovery_bytes_read", "Bytes read during recovery", REPORT__LOWER, REPORT__BYTES},
-    {"Shared filesystem", "dfs.recovery_peak_concurrency", "Peak concurrent streams in recovery", REPORT__LOWER, REPORT__COUNT},
-    {"Probe latency", "probe.p50_ms", "p50", REPORT__LOWER, REPORT__MS},
-    {"Probe latency", "probe.p99_ms", "p99", REPORT__LOWER, REPORT__MS},
-    {"Probe latency", "probe.max_ms", "max", REPORT__LOWER, REPORT__MS},
-    {"Probe latency", "probe.baseline_p99_ms", "Baseline p99 (no fault)", REPORT__NEUTRAL, REPORT__MS},
+    {"Recovery", "recovery.job_seconds_lost", "Job-seconds without processing", REPORT__LOWER, REPORT__SEC},
+    {"Shared filesystem", "dfs.recovery_by_purpose.restore.bytes_read", "Restore reads in recovery", REPORT__LOWER, REPORT__BYTES},
+    {"Shared filesystem", "dfs.recovery_by_purpose.restore.requests", "Restore requests in recovery", REPORT__LOWER, REPORT__COUNT},
+    {"Shared filesystem", "dfs.recovery_by_purpose.restore.peak_streams", "Peak restore streams in recovery", REPORT__LOWER, REPORT__COUNT},
+    {"Shared filesystem", "dfs.recovery_by_purpose.checkpoint.bytes_written", "Checkpoint writes in recovery", REPORT__NEUTRAL, REPORT__BYTES},
+    {"Shared filesystem", "dfs.recovery_bytes_read", "Bytes read in recovery (all purposes)", REPORT__LOWER, REPORT__BYTES},
+    {"Shared filesystem", "dfs.recovery_peak_concurrency", "Peak streams in recovery (all purposes)", REPORT__LOWER, REPORT__COUNT},
+    {"Probe latency", "probe.recovery_p99_ms", "p99 in the recovery window", REPORT__LOWER, REPORT__MS},
+    {"Probe latency", "probe.recovery_max_ms", "max in the recovery window", REPORT__LOWER, REPORT__MS},
+    {"Probe latency", "probe.baseline_window_p99_ms", "p99 in as long a window before the fault", REPORT__NEUTRAL, REPORT__MS},
+    {"Probe latency", "probe.recovery_over_slo_ms", "Time over SLO in the recovery window", REPORT__LOWER, REPORT__MS},
+    {"Probe latency", "probe.p50_ms", "p50 (whole run)", REPORT__LOWER, REPORT__MS},
+    {"Probe latency", "probe.p99_ms", "p99 (whole run)", REPORT__LOWER, REPORT__MS},
+    {"Probe latency", "probe.max_ms", "max (whole run)", REPORT__LOWER, REPORT__MS},
+    {"Probe latency", "probe.baseline_p99_ms", "Baseline p99 (before the fault)", REPORT__NEUTRAL, REPORT__MS},
+    {"The fault's own cost (against its no-fault twin)", "impact.dfs_bytes_extra", "Extra DFS bytes", REPORT__LOWER, REPORT__BYTES},
+    {"The fault's own cost (against its no-fault twin)", "impact.dfs_requests_extra", "Extra DFS requests", REPORT__LOWER, REPORT__COUNT},
+    {"The fault's own cost (against its no-fault twin)", "impact.probe_over_slo_ms_extra", "Extra probe time over SLO", REPORT__LOWER, REPORT__MS},
+    {"The fault's own cost (against its no-fault twin)", "impact.probe_recovery_p99_ms_twin", "Twin's probe p99 in the same window", REPORT__NEUTRAL, REPORT__MS},
+    {"The fault's own cost (against its no-fault twin)", "impact.records_replayed", "Records replayed", REPORT__LOWER, REPORT__COUNT},
 };
 
 static const struct plain_figure client_figures[] = {
@@ -155,6 +169,9 @@ void report__format(char *buf, size_t len, enum report__unit unit, double v)
     case REPORT__YESNO:
         snprintf(buf, len, "%s", v != 0 ? "yes" : "no");
         break;
+    case REPORT__SEC:
+        snprintf(buf, len, "%.2f s", v);
+        break;
     }
 }
 
@@ -200,6 +217,14 @@ static void add_jobmanagers(struct report__table *t)
     snprintf(msgs->label, sizeof msgs->label, "Busiest JobManager: messages");
     busy = add_row(t, "JobManager", "jobmanagers.busiest.busy_ms", REPORT__LOWER, REPORT__MS);
     snprintf(busy->label, sizeof busy->label, "Busiest JobManager: busy time");
+    struct report__row *most = add_row(t, "JobManager", "jobmanagers.most_jobs", REPORT__NEUTRAL,
+                                       REPORT__COUNT);
+    snprintf(most->label, sizeof most->label, "Most jobs on one JobManager");
+    /* By messages alone: unlike busy time, a count the sim world replays
+     * exactly, so it is what claim (c) is judged on. */
+    struct report__row *mmsg = add_row(t, "JobManager", "jobmanagers.most_messages",
+                                       REPORT__LOWER, REPORT__COUNT);
+    snprintf(mmsg->label, sizeof mmsg->label, "Most messages on one JobManager");
     for (m = 0; m < t->nmodes; m++) {
         const json_t *jms = json_object_get(t->run[m], "jobmanagers");
         double best_busy = -1, best_msgs = -1;
@@ -208,6 +233,15 @@ static void add_jobmanagers(struct report__table *t)
             continue;
         count->present[m] = true;
         count->value[m] = (double)json_array_size(jms);
+        most->present[m] = mmsg->present[m] = true;
+        most->value[m] = mmsg->value[m] = 0;
+        for (i = 0; i < json_array_size(jms); i++) {
+            double j = 0, k = 0;
+            if (report__jnum(json_array_get(jms, i), "jobs", &j) && j > most->value[m])
+                most->value[m] = j;
+            if (report__jnum(json_array_get(jms, i), "messages", &k) && k > mmsg->value[m])
+                mmsg->value[m] = k;
+        }
         /* Busiest = most busy time; messages break ties (and stand in when
          * busy time is missing). */
         for (i = 0; i < json_array_size(jms); i++) {
@@ -340,12 +374,20 @@ int report__table_build(struct report__table *t, const json_t *compare,
     for (i = 0; i < sizeof client_figures / sizeof *client_figures; i++)
         add_plain(t, &client_figures[i]);
     add_exactly_once(t);
-    mark_best(t);
+    if ((rc = report__table_samples(t, err, errlen)) < 0)
+        return rc;
+    if (t->nsamples > 1)
+        report__mark_best_spread(t);
+    else
+        mark_best(t);
     return 0;
 }
 
 void report__table_free(struct report__table *t)
 {
+    for (size_t r = 0; r < t->nrows; r++)
+        for (size_t m = 0; m < REPORT_MAX_MODES; m++)
+            rt_free(t->rows[r].dist[m]);
     rt_free(t->rows);
     memset(t, 0, sizeof *t);
 }
@@ -367,12 +409,57 @@ static void pad(FILE *fp, size_t n)
         fputc(' ', fp);
 }
 
+/* A cell: the value, and with samples its spread - min-max, or p10-p90
+ * from 10 samples on. */
+void report__cell(char *buf, size_t len, const struct report__row *row, size_t m)
+{
+    if (!row->present[m]) {
+        snprintf(buf, len, "\xe2\x80\x94");
+        return;
+    }
+    report__format(buf, len, row->unit, row->value[m]);
+    if (row->n[m] < 2 || row->unit == REPORT__YESNO)
+        return;
+    char lo[32], hi[32];
+    bool tenths = row->n[m] >= 10;
+    report__format(lo, sizeof lo, row->unit,
+                   tenths ? report__quantile(row->dist[m], row->n[m], 0.1) : row->dist[m][0]);
+    report__format(hi, sizeof hi, row->unit,
+                   tenths ? report__quantile(row->dist[m], row->n[m], 0.9)
+                          : row->dist[m][row->n[m] - 1]);
+    /* "490 ms [488–490]": the bounds drop a unit they share with the value. */
+    const char *u = strrchr(buf, ' '), *ul = strrchr(lo, ' '), *uh = strrchr(hi, ' ');
+    if (u && ul && uh && strcmp(u, ul) == 0 && strcmp(u, uh) == 0) {
+        lo[ul - lo] = '\0';
+        hi[uh - hi] = '\0';
+    }
+    if (strcmp(lo, hi) != 0) {
+        size_t k = strlen(buf);
+        snprintf(buf + k, len - k, " [%s\xe2\x80\x93%s]", lo, hi);
+    }
+}
+
+bool report__no_winner(const struct report__table *t, const struct report__row *row)
+{
+    size_t present = 0;
+    bool differ = false;
+    for (size_t m = 0; m < t->nmodes; m++) {
+        if (row->best[m])
+            return false;
+        if (!row->present[m])
+            continue;
+        if (present++ && row->value[m] != row->value[0])
+            differ = true;
+    }
+    return row->better != REPORT__NEUTRAL && t->nsamples > 1 && present > 1 && differ;
+}
+
 int report_text_table(FILE *fp, const json_t *compare)
 {
     struct report__table t;
     size_t wl = 6, wv[REPORT_MAX_MODES], r, m, total;
     const char *group = NULL;
-    char buf[64];
+    char buf[128];
     int rc = report__table_build(&t, compare, NULL, 0);
 
     if (rc < 0)
@@ -385,9 +472,8 @@ int report_text_table(FILE *fp, const json_t *compare)
         if (cols(row->label) + 2 > wl)
             wl = cols(row->label) + 2;
         for (m = 0; m < t.nmodes; m++) {
-            if (row->present[m])
-                report__format(buf, sizeof buf, row->unit, row->value[m]);
-            if (row->present[m] && cols(buf) > wv[m])
+            report__cell(buf, sizeof buf, row, m);
+            if (cols(buf) > wv[m])
                 wv[m] = cols(buf);
         }
     }
@@ -413,17 +499,19 @@ int report_text_table(FILE *fp, const json_t *compare)
         fprintf(fp, "  %s", row->label);
         pad(fp, wl - 2 - cols(row->label));
         for (m = 0; m < t.nmodes; m++) {
-            if (row->present[m])
-                report__format(buf, sizeof buf, row->unit, row->value[m]);
-            else
-                snprintf(buf, sizeof buf, "\xe2\x80\x94");
+            report__cell(buf, sizeof buf, row, m);
             pad(fp, 2 + wv[m] - cols(buf));
             fprintf(fp, "%s%c", buf, row->best[m] ? '*' : ' ');
         }
+        if (report__no_winner(&t, row))
+            fputs("  (no winner beyond the spread)", fp);
         fputc('\n', fp);
     }
-    fputs("* best in row: lowest, except exactly-once (yes is best); "
-          "JobManagers, clusters started and baseline are not ranked.\n", fp);
+    if (t.nsamples > 1)
+        fprintf(fp, "%zu runs per mode: median [%s]\n", t.nsamples,
+                t.nsamples >= 10 ? "p10\xe2\x80\x93p90" : "min\xe2\x80\x93max");
+    fprintf(fp, "%s.\nLowest is best, except exactly-once (yes is best); JobManagers, "
+            "clusters started and baselines are not ranked.\n", report__best_rule(t.nsamples));
     report__table_free(&t);
     return ferror(fp) ? -EIO : 0;
 }

@@ -498,6 +498,8 @@ static int setup(struct run *r, char *err, size_t errlen)
     r->setup_bytes_written = st.total.bytes_written;
     r->setup_ops = st.total.ops;
     r->setup_files = st.files_created;
+    for (int p = 0; p < DFS_PURPOSE_COUNT; p++)
+        dfs_purpose_get(r->dfs, p, &r->setup_purpose[p]);
     return 0;
 }
 
@@ -562,6 +564,15 @@ static int run_once(const struct scn_scenario *s, const struct scn_run_opts *o, 
                     char *err, size_t errlen)
 {
     struct run *r = rt_xcalloc_process(1, sizeof(*r));
+    /* The twin: the same scenario with nothing injected.  A shallow copy
+     * is enough, as the runner only reads the scenario. */
+    struct scn_scenario twin;
+    if (o->twin) {
+        twin = *s;
+        twin.n_faults = 0;
+        twin.n_expects = 0;
+        s = &twin;
+    }
     r->s = s;
     r->o = *o;
     r->seed = o->has_seed ? o->seed : s->has_seed ? s->seed : 1;

@@ -47,6 +47,9 @@ struct scn_run_opts {
     uint64_t link_latency_ns;       /* sim: one-way latency, jitter a fifth of it;
                                      * 0 = SCN_RUN_LINK_LATENCY_NS */
     bool test_nondeterministic;     /* TEST ONLY: see rt_world_config */
+    bool twin;                      /* run the no-fault twin: the scenario without its
+                                     * faults and expectations (which speak of the
+                                     * faulted run); the run object says "twin": true */
 };
 
 #define SCN_RUN_LINK_LATENCY_NS 100000ull   /* 100 us: a LAN hop */
@@ -71,6 +74,18 @@ int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t *
             char *err, size_t errlen);
 
 const char *scn_mode_name(enum scn_mode m);
+
+/*
+ * The fault's own cost: adds `impact` to the faulted run object `run` from
+ * its no-fault twin's object `twin` (same scenario, mode and seed, run with
+ * .twin) - extra DFS bytes and requests, extra time the probe spent over its
+ * SLO, the twin's probe p99 and max in the faulted run's recovery window,
+ * records replayed, job-seconds lost.  twin NULL: impact says there is no
+ * twin (`twin: false`, only the run's own figures) and why, in `note`.
+ * In the real world the twin is a separate run and the note says so.
+ * Any thread; reads twin, writes run.
+ */
+void scn_run_impact(json_t *run, const json_t *twin, const char *why_none);
 
 /* Nodes a run's world holds: per-job mode adds a cluster's nodes for every
  * job.  Part of what a trace header records (replay rebuilds the same). */

@@ -10,6 +10,7 @@
 
 #include "minicluster/client.h"
 #include "minicluster/cluster.h"
+#include "runtime/dfs.h"
 #include "scenarios/run.h"
 
 struct dfs;
@@ -94,6 +95,7 @@ struct run {
     uint64_t t0_ns, first_fault_ns, end_ns, wall_ms;
     bool deadline_hit;
     uint64_t setup_bytes_read, setup_bytes_written, setup_ops, setup_files;
+    struct dfs_window setup_purpose[DFS_PURPOSE_COUNT];   /* by purpose, before t0 */
 };
 
 /* run_build.c */
@@ -105,6 +107,11 @@ size_t run__unmodelled(const struct scn_scenario *s, const char **out, size_t ca
 
 /* run_report.c: the run object; returns SCN_RUN_OK or SCN_RUN_FAILED. */
 int run__report(struct run *r, json_t **out);
+
+/* run_window.c: the recovery-window figures (probe against a baseline
+ * window, SLO, DFS by purpose) added to the run object; had: a recovery
+ * happened, over [from, to) in world ns. */
+void run__window_figures(struct run *r, bool had, uint64_t from, uint64_t to, json_t *run);
 
 /* run_faults.c: fires one fault now (skipped, with the reason logged, when
  * its target does not exist in this mode yet) ... */

@@ -248,6 +248,7 @@ int run__report(struct run *r, json_t **out)
     struct eng_verdict *verdicts = rt_xcalloc_process(s->n_jobs ? s->n_jobs : 1, sizeof(*verdicts));
     json_t *jobs = json_array();
     struct recovery worst = { 0 };
+    uint64_t lost_ns = 0;  /* job-time without processing: each restarted job's recovery */
     uint64_t rec_end = r->first_fault_ns;
     for (size_t j = 0; j < s->n_jobs; j++) {
         struct run_job *rj = &r->jobs[j];
@@ -272,6 +273,7 @@ int run__report(struct run *r, json_t **out)
         }
         if (rec.had) {
             worst.had = true;
+            lost_ns += rec.total;
             if (rec.total > worst.total)
                 worst = rec;
             if (r->first_fault_ns + rec.total > rec_end)
@@ -426,6 +428,8 @@ int run__report(struct run *r, json_t **out)
     json_object_set_new(run, "seed", json_integer((json_int_t)r->seed));
     json_object_set_new(run, "trace_hash", json_string(hash));
     json_object_set_new(run, "ok", json_boolean(ok));
+    if (r->o.twin)
+        json_object_set_new(run, "twin", json_true());
     json_object_set_new(run, "wall_ms", json_integer((json_int_t)r->wall_ms));
     json_object_set_new(run, "sim_ms", json_real(ms(r->end_ns - r->t0_ns)));
     json_object_set_new(run, "expectations", exps);
@@ -436,6 +440,8 @@ int run__report(struct run *r, json_t **out)
         "restore_ms", num_or_null(worst.had, ms(worst.restore)),
         "total_ms", num_or_null(worst.had, ms(worst.total)), "jobs_restarted", (int)f.jobs_restarted,
         "tasks_restarted", (json_int_t)f.tasks_restarted));
+    json_object_set_new(json_object_get(run, "recovery"), "job_seconds_lost",
+                        num_or_null(worst.had, (double)lost_ns / 1e9));
     json_object_set_new(run, "dfs", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
         "bytes_read", (json_int_t)f.bytes_read, "bytes_written", (json_int_t)f.bytes_written,
         "ops", (json_int_t)(st.total.ops - r->setup_ops),
@@ -446,6 +452,7 @@ int run__report(struct run *r, json_t **out)
     json_object_set_new(run, "probe", json_pack("{s:i, s:o, s:o, s:o, s:o}", "samples", (int)np,
         "p50_ms", num_or_null(np, ms(f.p50)), "p99_ms", num_or_null(np, ms(f.p99)),
         "max_ms", num_or_null(np, ms(f.max)), "baseline_p99_ms", num_or_null(nb, ms(base_p99))));
+    run__window_figures(r, worst.had, r->first_fault_ns, rec_end, run);
     json_object_set_new(run, "jobmanagers", jms);
     /* Each application's outcome: what its cluster reports when it shuts down. */
     json_t *apps = json_array();

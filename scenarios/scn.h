@@ -146,7 +146,10 @@ struct scn_probe {
     struct scn_pos pos;
     uint64_t every_ns;
     uint64_t read_bytes;
+    uint64_t slo_ns;               /* slo=: a latency over it is a miss; 0: SCN_PROBE_SLO_NS */
 };
+
+#define SCN_PROBE_SLO_NS 100000000ull  /* the probe's default SLO: 100 ms */
 
 enum scn_op_kind {
     SCN_OP_SEQUENCE,               /* source: records 0..N-1 */

@@ -376,23 +376,25 @@ static int parse_dfs(struct scn__ctx *c, const struct scn__tok *kw)
 
 static int parse_probe(struct scn__ctx *c, const struct scn__tok *kw)
 {
-    static const char *const names[] = {"every", "read"};
-    struct scn_pos seen[2] = {{0, 0}};
+    static const char *const names[] = {"every", "read", "slo"};
+    struct scn_pos seen[3] = {{0, 0}};
     const struct scn__tok *key;
     if (!once_stmt(c, &c->seen_probe, kw))
         return -1;
     c->s->probe.present = true;
     c->s->probe.pos = kw->pos;
     while (scn__peek(c)->kind != SCN__TOK_END) {
-        int k = scn__kv_next(c, "probe setting", names, 2, seen, &key);
+        int k = scn__kv_next(c, "probe setting", names, 3, seen, &key);
         if (k == -1)
             return -1;
         if (k < 0)
             continue;
         if (k == 0)
             scn__duration(c, &c->s->probe.every_ns);
-        else
+        else if (k == 1)
             scn__size(c, &c->s->probe.read_bytes);
+        else if (scn__duration(c, &c->s->probe.slo_ns) == 0 && c->s->probe.slo_ns == 0)
+            scn__error(c, seen[2], "probe slo= must be more than 0s (e.g. slo=100ms)");
     }
     if (c->s->probe.every_ns == 0)
         scn__error(c, seen[0].line ? seen[0] : kw->pos,

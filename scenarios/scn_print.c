@@ -339,6 +339,8 @@ int scn_scenario_print(FILE *f, const struct scn_scenario *s)
     if (s->probe.present) {
         put_dur(f, "probe every=", s->probe.every_ns);
         put_size(f, " read=", s->probe.read_bytes);
+        if (s->probe.slo_ns)
+            put_dur(f, " slo=", s->probe.slo_ns);
         fputc('\n', f);
     }
     put_dur(f, "deadline ", s->deadline_ns);

@@ -232,6 +232,82 @@ static void test_series_merge_sim(void **s)
     env_down(&e);
 }
 
+/* By purpose: a restore storm's reads, the checkpoint writes before it and a
+ * probe's stat are counted apart - totals, peaks and a window - and the
+ * purposes add up to the totals; merged buckets keep the sums. */
+static void test_purposes_sim(void **s)
+{
+    (void)s;
+    struct dfs_config m = { .bandwidth = 4 * MiB, .streams = 2, .series_cap = 16,
+                            .series_bucket_ns = 100 * RT_NS_PER_MS };
+    struct env e;
+    env_up(&e, RT_WORLD_SIM, &m);
+    static unsigned char data[MiB];
+    fill(data, sizeof(data), 4);
+    char names[5][32];
+    struct dfs_req w[5], r[5];
+    for (int i = 0; i < 5; i++) {
+        snprintf(names[i], sizeof(names[i]), "job-1/chk-1/task-%d", i);
+        w[i] = wr(names[i], data, sizeof(data));
+        w[i].phase = i < 3 ? DFS_PHASE_CHECKPOINT : DFS_PHASE_BLOB;
+        r[i] = rd(names[i], 0, 0);
+        r[i].phase = DFS_PHASE_RESTORE;
+    }
+    run(&e, 0, w, 3);           /* three checkpoint writes at once */
+    run(&e, 0, w + 3, 2);       /* two artifact (blob) writes at once */
+    rt_world_wait(e.w, NULL, NULL, 500 * RT_NS_PER_MS);
+    uint64_t t0 = rt_now(e.w);
+    run(&e, 1, r, 5);
+    struct dfs_req probe = simple(DFS_OP_STAT, names[0]);
+    probe.phase = DFS_PHASE_PROBE;
+    run(&e, 1, &probe, 1);
+
+    struct dfs_window x;
+    dfs_purpose_get(e.d, DFS_PURPOSE_RESTORE, &x);
+    assert_int_equal(x.bytes_read, 5 * MiB);
+    assert_int_equal(x.ops, 5);
+    assert_int_equal(x.peak_concurrency, 5);
+    dfs_purpose_get(e.d, DFS_PURPOSE_CHECKPOINT, &x);
+    assert_int_equal(x.bytes_written, 3 * MiB);
+    assert_int_equal(x.peak_concurrency, 3);
+    dfs_purpose_get(e.d, DFS_PURPOSE_ARTIFACTS, &x);
+    assert_int_equal(x.bytes_written, 2 * MiB);
+    assert_int_equal(x.peak_concurrency, 2);
+    dfs_purpose_get(e.d, DFS_PURPOSE_PROBE, &x);
+    assert_int_equal(x.ops, 1);
+    assert_int_equal(x.peak_concurrency, 1);
+    struct dfs_stats st;
+    dfs_stats_get(e.d, &st);
+    uint64_t ops = 0, rb = 0, wb = 0;
+    for (int p = 0; p < DFS_PURPOSE_COUNT; p++) {
+        dfs_purpose_get(e.d, p, &x);
+        ops += x.ops;
+        rb += x.bytes_read;
+        wb += x.bytes_written;
+    }
+    assert_int_equal(ops, st.total.ops);
+    assert_int_equal(rb, st.total.bytes_read);
+    assert_int_equal(wb, st.total.bytes_written);
+
+    /* The window from the storm's start: the restore, none of the checkpoint. */
+    dfs_purpose_window(e.d, DFS_PURPOSE_RESTORE, t0, rt_now(e.w) + 1, &x);
+    assert_int_equal(x.bytes_read, 5 * MiB);
+    assert_int_equal(x.peak_concurrency, 5);
+    dfs_purpose_window(e.d, DFS_PURPOSE_CHECKPOINT, t0, rt_now(e.w) + 1, &x);
+    assert_int_equal(x.bytes_written, 0);
+    assert_int_equal(x.peak_concurrency, 0);
+    /* The run (about 3 s) outgrew 16 x 100 ms: buckets merged, sums kept. */
+    uint64_t width;
+    dfs_series_get(e.d, NULL, 0, &width);
+    assert_true(width > 100 * RT_NS_PER_MS);
+    dfs_purpose_window(e.d, DFS_PURPOSE_CHECKPOINT, 0, rt_now(e.w) + 1, &x);
+    assert_int_equal(x.bytes_written, 3 * MiB);
+    assert_int_equal(x.peak_concurrency, 3);
+    assert_string_equal(dfs_purpose_name(dfs_phase_purpose(DFS_PHASE_HA)), "other");
+    assert_string_equal(dfs_purpose_name(dfs_phase_purpose(DFS_PHASE_BLOB)), "artifacts");
+    env_down(&e);
+}
+
 /* ---- a crash of the dfs node ---------------------------------------------------- */
 
 static void crash_body(enum rt_world_kind kind)
@@ -295,6 +371,7 @@ int main(void)
         cmocka_unit_test(counters_body_sim),
         cmocka_unit_test(counters_body_real),
         cmocka_unit_test(test_series_merge_sim),
+        cmocka_unit_test(test_purposes_sim),
         cmocka_unit_test(crash_body_sim),
         cmocka_unit_test(crash_body_real),
         cmocka_unit_test(test_determinism_sim),
