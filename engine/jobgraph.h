@@ -59,6 +59,9 @@ struct eng_op_args {
     uint64_t stall_ms;      /* STALL: how long the task blocks */
     uint64_t bytes_per_key; /* ALLOC: state bytes held per key */
     uint32_t fanout;        /* FLATMAP: records out per record in */
+    bool declared;          /* ALLOC: a job's declared state (state=SIZE): in the sim
+                               world each key holds a payload descriptor standing
+                               for its bytes (eng_kstate_put_logical), not the bytes */
 };
 
 struct eng_vertex {
