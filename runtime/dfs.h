@@ -242,6 +242,8 @@ struct dfs_stats {
     uint64_t lat_hist[DFS_LAT_BUCKETS];
     uint64_t stored_bytes;      /* sim store: bytes held in memory (data) */
     uint64_t stored_logical_bytes;  /* sim store: the files' sizes, logical bytes included */
+    uint64_t peak_stored_bytes;     /* the highest of each so far (0 in the real world) */
+    uint64_t peak_stored_logical_bytes;
 };
 
 void dfs_stats_get(struct dfs *d, struct dfs_stats *out);

@@ -84,6 +84,7 @@ struct dfs {
     struct dfs__file *files;
     size_t nfiles, cap_files;
     uint64_t stored, stored_logical;    /* data bytes held; sizes incl. logical */
+    uint64_t peak_stored, peak_stored_logical;
 
     struct dfs__stats st;
 };
@@ -104,8 +105,9 @@ int dfs__count(struct dfs *d, const char *prefix);
 int dfs__fs_exec(struct dfs *d, struct dfs__req *r);
 int dfs__fs_count(struct dfs *d, const char *prefix);
 void dfs__store_free(struct dfs *d);
-/* The sim store's data bytes and logical sizes, now.  Any thread. */
-void dfs__store_sizes(struct dfs *d, uint64_t *stored, uint64_t *logical);
+/* The sim store's data bytes and logical sizes, now and at their peaks.
+ * Any thread. */
+void dfs__store_sizes(struct dfs *d, uint64_t out[4]);
 
 /* dfs_stats.c */
 void dfs__stats_init(struct dfs__stats *st, const struct dfs_config *cfg);

@@ -238,8 +238,14 @@ void dfs_stats_get(struct dfs *d, struct dfs_stats *out)
     };
     memcpy(out->lat_hist, st->hist, sizeof(out->lat_hist));
     pthread_mutex_unlock(&st->mu);
-    if (!d->real)
-        dfs__store_sizes(d, &out->stored_bytes, &out->stored_logical_bytes);
+    if (!d->real) {
+        uint64_t sz[4];
+        dfs__store_sizes(d, sz);
+        out->stored_bytes = sz[0];
+        out->stored_logical_bytes = sz[1];
+        out->peak_stored_bytes = sz[2];
+        out->peak_stored_logical_bytes = sz[3];
+    }
 }
 
 void dfs_stats_phase(struct dfs *d, enum dfs_phase phase, struct dfs_io_stats *out)

@@ -223,6 +223,10 @@ static int mem_write(struct dfs *d, struct dfs__req *r)
     }
     d->stored += f->size;
     d->stored_logical += f->size + f->logical;
+    if (d->stored > d->peak_stored)
+        d->peak_stored = d->stored;
+    if (d->stored_logical > d->peak_stored_logical)
+        d->peak_stored_logical = d->stored_logical;
     pthread_mutex_unlock(&d->store_mu);
     r->done.bytes = r->w.data_len;
     r->done.logical = r->w.logical;
@@ -385,11 +389,13 @@ int dfs__count(struct dfs *d, const char *prefix)
     return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
-void dfs__store_sizes(struct dfs *d, uint64_t *stored, uint64_t *logical)
+void dfs__store_sizes(struct dfs *d, uint64_t out[4])
 {
     pthread_mutex_lock(&d->store_mu);
-    *stored = d->stored;
-    *logical = d->stored_logical;
+    out[0] = d->stored;
+    out[1] = d->stored_logical;
+    out[2] = d->peak_stored;
+    out[3] = d->peak_stored_logical;
     pthread_mutex_unlock(&d->store_mu);
 }
 

@@ -449,6 +449,14 @@ int run__report(struct run *r, json_t **out)
     json_object_set_new(jdfs, "logical_bytes_read", json_integer((json_int_t)st.total.logical_bytes_read));
     json_object_set_new(jdfs, "logical_bytes_written",
                         json_integer((json_int_t)st.total.logical_bytes_written));
+    if (r->o.world == RT_WORLD_SIM) {
+        /* What the sim store held at most: in memory, and as the files'
+         * logical sizes. */
+        json_object_set_new(jdfs, "stored_bytes_peak",
+                            json_integer((json_int_t)st.peak_stored_bytes));
+        json_object_set_new(jdfs, "stored_logical_bytes_peak",
+                            json_integer((json_int_t)st.peak_stored_logical_bytes));
+    }
     json_object_set_new(run, "probe", json_pack("{s:i, s:o, s:o, s:o, s:o}", "samples", (int)np,
         "p50_ms", num_or_null(np, ms(f.p50)), "p99_ms", num_or_null(np, ms(f.p99)),
         "max_ms", num_or_null(np, ms(f.max)), "baseline_p99_ms", num_or_null(nb, ms(base_p99))));
