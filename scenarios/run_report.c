@@ -450,6 +450,8 @@ int run__report(struct run *r, json_t **out)
     json_object_set_new(jdfs, "logical_bytes_written",
                         json_integer((json_int_t)st.total.logical_bytes_written));
     if (r->o.world == RT_WORLD_SIM) {
+        /* The events the simulator delivered: what a sim run costs. */
+        json_object_set_new(run, "events", json_integer((json_int_t)rt_trace_events(r->w)));
         /* What the sim store held at most: in memory, and as the files'
          * logical sizes. */
         json_object_set_new(jdfs, "stored_bytes_peak",
