@@ -196,7 +196,10 @@ struct eng_op *eng__op_test_new(const struct eng_vertex *v, const struct eng_op_
         ops = &burn_ops;
         break;
     default:
-        if (v->args.bytes_per_key > ENG_KSTATE_BLOB_MAX && !logical_alloc(v, env)) {
+        /* Only blobs that are materialised have a limit (the reference
+         * model passes records through and holds none). */
+        if (v->args.bytes_per_key > ENG_KSTATE_BLOB_MAX && !env->reference &&
+            !logical_alloc(v, env)) {
             snprintf(err, errlen, "alloc '%s': bytes_per_key %llu is above the 2 GiB a "
                      "key's blob can hold", v->name, (unsigned long long)v->args.bytes_per_key);
             return NULL;

@@ -16,7 +16,10 @@
  *     or short falls back to the previous checkpoint, as a corrupt file does;
  *   - a scenario with GBs of declared state: the sim store holds kilobytes
  *     where the files stand for gigabytes, the run's memory stays small,
- *     every job exactly once.
+ *     every job exactly once;
+ *   - the real world's refusal of a scenario too large for the machine: the
+ *     figures it needs against given ones (tests/test_too_large.sh runs the
+ *     CLI on a 200 TB scenario).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -491,6 +494,63 @@ static void test_run_gigabytes(void **st)
     scn_scenario_free(s);
 }
 
+/* ---- the real world's refusal ----------------------------------------------- */
+
+static struct scn_scenario *parse_text(const char *name, const char *text)
+{
+    struct scn_diags d;
+    scn_diags_init(&d);
+    struct scn_scenario *s = NULL;
+    int rc = scn_parse_text(name, text, strlen(text), &s, &d);
+    if (rc < 0)
+        scn_diags_print(stderr, &d);
+    scn_diags_free(&d);
+    assert_int_equal(rc, 0);
+    return s;
+}
+
+static void test_real_world_fit(void **st)
+{
+    (void)st;
+    static const char text[] =
+        "config execution.checkpointing.interval=1s\n"
+        "config state.checkpoints.num-retained=2\n"
+        "job a source=sequence(records=1k) | keyby | sum | sink state=3GB\n"
+        "job b source=sequence(records=1k) | keyby | sum | sink state=5GB\n";
+    struct scn_scenario *s = parse_text("fit.scn", text);
+    struct scn_fit need = {0};
+    scn_run_fit_needs(s, &need);
+    assert_int_equal(need.declared_bytes, 8 * GB);
+    assert_int_equal(need.mem_bytes, 16 * GB);
+    assert_int_equal(need.disk_bytes, 24 * GB);     /* 2 retained + the one being written */
+    char err[768];
+    /* Room for both: runs. */
+    struct scn_fit machine = { .mem_avail = 16 * GB, .disk_avail = 24 * GB };
+    assert_int_equal(scn_run_fit(s, NULL, &machine, err, sizeof(err)), 0);
+    /* A byte short of memory: refused, at the largest job, with the figures. */
+    machine.mem_avail = 16 * GB - 1;
+    assert_int_equal(scn_run_fit(s, NULL, &machine, err, sizeof(err)), -EFBIG);
+    assert_non_null(strstr(err, "fit.scn:4:1: error: too large for the real world"));
+    assert_non_null(strstr(err, "needs at least 16.0 GB of memory (16000000000 bytes"));
+    assert_null(strstr(err, "of disk"));
+    /* Short of disk only. */
+    machine = (struct scn_fit){ .mem_avail = 100 * GB, .disk_avail = 10 * GB };
+    assert_int_equal(scn_run_fit(s, "somewhere", &machine, err, sizeof(err)), -EFBIG);
+    assert_non_null(strstr(err, "24.0 GB of disk (24000000000 bytes: 2 retained checkpoint(s)"));
+    assert_non_null(strstr(err, "10.0 GB free under somewhere"));
+    assert_null(strstr(err, "of memory"));
+    scn_scenario_free(s);
+
+    /* Without checkpointing nothing is written: no disk needed. */
+    static const char nockp[] = "job a source=sequence(records=1k) | keyby | sum | sink state=3GB\n";
+    s = parse_text("nockp.scn", nockp);
+    scn_run_fit_needs(s, &need);
+    assert_int_equal(need.disk_bytes, 0);
+    machine = (struct scn_fit){ .mem_avail = 6 * GB, .disk_avail = 1 };
+    assert_int_equal(scn_run_fit(s, NULL, &machine, err, sizeof(err)), 0);
+    scn_scenario_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_engine_declared_restore),
         cmocka_unit_test(test_engine_declared_corrupt),
         cmocka_unit_test(test_run_gigabytes),
+        cmocka_unit_test(test_real_world_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
