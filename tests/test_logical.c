@@ -436,6 +436,78 @@ static void test_engine_declared_corrupt(void **st)
     assert_true(payload_hits >= 1);
 }
 
+/* A client that rewrites a state file with one logical byte fewer: the same
+ * data and seed, as a write cut short in its payload would leave it. */
+struct truncator {
+    struct dfs *dfs;
+    const char *path;
+    atomic_int done;                /* 1: rewritten; -1: failed */
+};
+
+static void truncator_msg(struct rt_actor *a, const struct rt_msg *m)
+{
+    struct truncator *t = rt_actor_state(a);
+    struct dfs_done d;
+    const void *data;
+    if (dfs_done_parse(m, &d, &data) < 0)
+        return;
+    if (d.status < 0 || (d.op == DFS_OP_READ && (d.logical == 0 || d.bytes < 8))) {
+        atomic_store(&t->done, -1);
+    } else if (d.op == DFS_OP_READ) {
+        const uint8_t *p = data;
+        uint64_t seed = 0;      /* the file's checksum: its last 8 bytes, little-endian */
+        for (int i = 7; i >= 0; i--)
+            seed = (seed << 8) | p[d.bytes - 8 + (uint64_t)i];
+        struct dfs_req w = { .op = DFS_OP_WRITE, .path = t->path, .data = data, .len = d.bytes,
+                             .logical = d.logical - 1, .logical_seed = seed };
+        dfs_submit(a, t->dfs, &w);
+    } else {
+        atomic_store(&t->done, 1);
+    }
+}
+
+static const struct rt_actor_ops truncator_ops = { "truncator", truncator_msg, NULL };
+
+static void truncator_start(struct rt_node *n, void *arg)
+{
+    struct truncator *t = arg;
+    struct rt_actor *a = rt_actor_spawn(n, &truncator_ops, t);
+    struct dfs_req r = { .op = DFS_OP_READ, .path = t->path };
+    dfs_submit(a, t->dfs, &r);
+}
+
+static bool truncated(void *arg)
+{
+    return atomic_load(&((struct truncator *)arg)->done) != 0;
+}
+
+/* A state file whose payload is one byte short of what the checkpoint lists
+ * (a partial write): the restore says so and falls back. */
+static void test_engine_declared_partial(void **st)
+{
+    (void)st;
+    struct engine_env h;
+    eenv_up(&h, RT_WORLD_SIM, "logical", 99);
+    struct eng_jobrun_policy pol = { .place = place, .arg = &h };
+    eenv_submit(&h, declared_job(50000000), 200, 2, &pol);
+    assert_int_equal(eenv_wait_checkpoint(&h, 3), 0);
+    struct truncator t = { .dfs = h.dfs, .path = "job-1/chk-3/v2-s0.state" };
+    assert_int_equal(rt_node_call(h.jm, truncator_start, &t), 0);
+    assert_int_equal(rt_world_wait(h.w, truncated, &t, EENV_WAIT_NS), 0);
+    assert_int_equal(atomic_load(&t.done), 1);
+    rt_node_crash(h.tm[1]);
+    assert_int_equal(rt_world_wait(h.w, eenv_job_ended, &h, EENV_WAIT_NS), 0);
+    assert_int_equal(eng_job_state(h.job), ENG_JOB_FINISHED);
+    assert_int_equal(atomic_load(&h.job->restores_fell_back), 1);
+    if (!event_has(h.job, "falling back", "truncated"))
+        for (struct eng_job_event *e = atomic_load(&h.job->events); e; e = e->next)
+            print_message("event: %s\n", e->text);
+    assert_true(event_has(h.job, "falling back", "truncated"));
+    struct eng_verdict v = assert_output(h.job, NULL, true);
+    assert_int_equal(v.lost, 0);
+    eenv_down(&h);
+}
+
 /* ---- a scenario with GBs of declared state ------------------------------------ */
 
 static const char big[] =
@@ -562,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_logical_incremental),
         cmocka_unit_test(test_engine_declared_restore),
         cmocka_unit_test(test_engine_declared_corrupt),
+        cmocka_unit_test(test_engine_declared_partial),
         cmocka_unit_test(test_run_gigabytes),
         cmocka_unit_test(test_real_world_fit),
     };
