@@ -29,7 +29,7 @@ static const struct command commands[] = {
     { "replay", cli_replay, "replay TRACE", "re-run a recorded sim run and verify the same hash" },
     { "explore", cli_explore, "explore SCENARIO --seeds A..B [--json FILE]", "run many seeds, report failing ones" },
     { "shrink", cli_shrink, "shrink SCENARIO --seed N -o OUT.scn", "cut a failing run down to what matters" },
-    { "bench", bench_main, "bench spinup|engine|recovery|modes|sim [--json FILE]",
+    { "bench", bench_main, "bench spinup|engine|recovery|modes|sim|api [--json FILE]",
       "measure a figure against its floor" },
 };
 
