@@ -20,6 +20,7 @@ static const struct bench_entry benches[] = {
     { "modes", bench_modes, "session submit latency/rate, per-job and application cycles, client work" },
     { "sim", bench_sim, "simulated seconds per wall second: a 4-TaskManager recovery at default heartbeats" },
     { "api", bench_api, "open a sim cluster, run a 10k-record job, close vs open and close alone" },
+    { "scale", bench_scale, "production-storm.scn (80 jobs, 400 GB declared) in the three modes, sim world, vs the bare event loop" },
 };
 
 bool bench_quick;
@@ -113,6 +114,8 @@ int bench_main(int argc, char **argv)
             printf("  %-18s %lld\n", key, (long long)json_integer_value(v));
         else if (json_is_real(v))
             printf("  %-18s %.4g\n", key, json_real_value(v));
+        else if (json_is_boolean(v))
+            printf("  %-18s %s\n", key, json_is_true(v) ? "true" : "false");
     }
     if (json_path && json_dump_file(out, json_path, JSON_INDENT(2)) != 0) {
         fprintf(stderr, "minicluster bench: cannot write %s: %s\n", json_path, strerror(errno));

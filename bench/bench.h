@@ -20,6 +20,7 @@ int bench_recovery(json_t **out);
 int bench_modes(json_t **out);
 int bench_sim(json_t **out);
 int bench_api(json_t **out);
+int bench_scale(json_t **out);
 
 /* --quick: smaller sizes and one repetition (CI smoke runs); benches may ignore it. */
 extern bool bench_quick;

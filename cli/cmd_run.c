@@ -208,6 +208,12 @@ int cli_run(int argc, char **argv)
         scn_scenario_free(s);
         return 2;
     }
+    char fit[768];
+    if (c.world == RT_WORLD_REAL && scn_run_fit(s, c.workdir, NULL, fit, sizeof(fit)) < 0) {
+        fprintf(stderr, "%s\n", fit);     /* refused before it starts */
+        scn_scenario_free(s);
+        return 2;
+    }
     json_t *run = NULL;
     char err[256] = "";
     int rc = scn_run(s, &o, &run, err, sizeof(err));
@@ -442,6 +448,12 @@ int cli_compare(int argc, char **argv)
     struct scn_scenario *s = load(c.scenario);
     if (!s)
         return 2;
+    char fit[768];
+    if (c.world == RT_WORLD_REAL && scn_run_fit(s, c.workdir, NULL, fit, sizeof(fit)) < 0) {
+        fprintf(stderr, "%s\n", fit);     /* refused before it starts */
+        scn_scenario_free(s);
+        return 2;
+    }
     pl.s = s;
     pl.seed = c.has_seed ? c.seed : s->has_seed ? s->seed : 1;
     /* Twins are the default where they are cheap: the sim world. */

@@ -122,6 +122,11 @@ void eng_job_event(struct eng_job *j, uint64_t t_ns, const char *fmt, ...)
     append_event(j, atomic_load(&j->state), t_ns, text);
 }
 
+/* Every job's state changes, process-wide: a watcher of many jobs rescans
+ * them only when this moved (jobs of other worlds move it too, which costs
+ * a rescan, never a missed change). */
+static atomic_uint_fast64_t state_changes;
+
 void eng_job_set_state(struct eng_job *j, enum eng_job_state st, uint64_t t_ns, const char *why)
 {
     char text[320];
@@ -131,6 +136,12 @@ void eng_job_set_state(struct eng_job *j, enum eng_job_state st, uint64_t t_ns, 
      * bench reads FINISHED's time, a test a FAILED job's reason). */
     append_event(j, (int)st, t_ns, text);
     atomic_store_explicit(&j->state, st, memory_order_release);
+    atomic_fetch_add_explicit(&state_changes, 1, memory_order_release);
+}
+
+uint64_t eng_job_state_changes(void)
+{
+    return atomic_load_explicit(&state_changes, memory_order_acquire);
 }
 
 void eng_job_last_error(const struct eng_job *j, char *buf, size_t len)

@@ -132,6 +132,9 @@ enum eng_job_state eng_job_state(const struct eng_job *j);
 bool eng_job_state_is_terminal(enum eng_job_state s);
 /* The job's state is terminal.  Any thread. */
 bool eng_job_ended(const struct eng_job *j);
+/* A count of every job's state changes in this process, after the state is
+ * published: unchanged means no job changed state meanwhile.  Any thread. */
+uint64_t eng_job_state_changes(void);
 /* Copies the latest failure reason (empty if none).  Any thread. */
 void eng_job_last_error(const struct eng_job *j, char *buf, size_t len);
 /* Appends an event (runner only). */

@@ -78,6 +78,9 @@ struct eng_op_args {
     const struct eng_user_kind *user;   /* USER_*: the registered operator (lives for
                                          * the process) */
     struct eng_user_params params;      /* USER_*: its parameters */
+    bool declared;          /* ALLOC: a job's declared state (state=SIZE): in the sim
+                               world each key holds a payload descriptor standing
+                               for its bytes (eng_kstate_put_logical), not the bytes */
 };
 
 struct eng_vertex {

@@ -41,8 +41,10 @@ struct slot {
     uint64_t key;
     int64_t value;
     uint32_t tag;       /* key group + 1; 0 marks an empty slot */
-    uint32_t blob_len;
+    uint32_t blob_len;  /* LOGICAL_BIT | ENG_PAYLOAD_LEN for a logical blob */
 };
+
+#define LOGICAL_BIT 0x80000000u     /* above ENG_KSTATE_BLOB_MAX: never a length */
 
 struct eng_kstate {
     struct slot *slots;
@@ -140,6 +142,7 @@ static void blob_free(uint8_t *blob)
 /* What a blob of len bytes costs the state. */
 static size_t blob_cost(uint32_t len)
 {
+    len &= ~LOGICAL_BIT;
     return len ? sizeof(struct eng_blob_loc) + len : 0;
 }
 
@@ -505,19 +508,57 @@ bool eng_kstate_remove(struct eng_kstate *ks, uint64_t key)
     return true;
 }
 
-void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, uint32_t len)
+/* Replaces key's blob with len bytes of data; `flag` marks a logical one. */
+static void put_blob(struct eng_kstate *ks, uint64_t key, const void *data, uint32_t len,
+                     uint32_t flag)
 {
+    assert(len <= ENG_KSTATE_BLOB_MAX);
     size_t i = upsert(ks, key, NULL);
     if (!ks->blobs)
         ks->blobs = zalloc(((size_t)1 << ks->bits) * sizeof(uint8_t *));
     drop_blob(ks, ks->blobs[i]);
     ks->blobs[i] = NULL;
     ks->blob_bytes -= blob_cost(ks->slots[i].blob_len);
-    ks->slots[i].blob_len = len;
+    ks->slots[i].blob_len = len ? len | flag : 0;
     if (len) {
         ks->blobs[i] = blob_new(data, len);
         ks->blob_bytes += blob_cost(len);
     }
+}
+
+void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, uint32_t len)
+{
+    put_blob(ks, key, data, len, 0);
+}
+
+void eng_payload_put(uint8_t *out, const struct eng_payload *p)
+{
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(p->bytes >> (8 * i));
+        out[8 + i] = (uint8_t)(p->seed >> (8 * i));
+    }
+}
+
+void eng_payload_get(const uint8_t *in, struct eng_payload *p)
+{
+    p->bytes = p->seed = 0;
+    for (int i = 7; i >= 0; i--) {
+        p->bytes = (p->bytes << 8) | in[i];
+        p->seed = (p->seed << 8) | in[8 + i];
+    }
+}
+
+void eng_kstate_put_logical(struct eng_kstate *ks, uint64_t key, const struct eng_payload *p)
+{
+    uint8_t d[ENG_PAYLOAD_LEN];
+    eng_payload_put(d, p);
+    put_blob(ks, key, d, sizeof(d), LOGICAL_BIT);
+}
+
+bool eng_kstate_blob_is_logical(const struct eng_kstate *ks, uint64_t key)
+{
+    size_t i = probe(ks, key, hash_key(key));
+    return ks->slots[i].tag && (ks->slots[i].blob_len & LOGICAL_BIT);
 }
 
 const uint8_t *eng_kstate_get_blob(const struct eng_kstate *ks, uint64_t key, uint32_t *len)
@@ -526,7 +567,7 @@ const uint8_t *eng_kstate_get_blob(const struct eng_kstate *ks, uint64_t key, ui
     *len = 0;
     if (!ks->slots[i].tag || !ks->blobs || !ks->blobs[i])
         return NULL;
-    *len = ks->slots[i].blob_len;
+    *len = ks->slots[i].blob_len & ~LOGICAL_BIT;
     return ks->blobs[i];
 }
 
@@ -715,7 +756,9 @@ size_t eng_kstate_collect(const struct eng_kstate *ks, uint32_t kg_first, uint32
                 continue;
             e[at[s->tag - 1 - kg_first]++] = (struct eng_kstate_entry){
                 .key = s->key, .value = s->value, .key_group = s->tag - 1,
-                .blob_len = s->blob_len, .blob = ks->blobs ? ks->blobs[i] : NULL};
+                .blob_len = s->blob_len & ~LOGICAL_BIT,
+                .blob = ks->blobs ? ks->blobs[i] : NULL,
+                .logical = (s->blob_len & LOGICAL_BIT) != 0};
         }
     }
     size_t start = 0;

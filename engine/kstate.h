@@ -26,7 +26,25 @@ struct eng_kstate_entry {
     uint32_t key_group;
     uint32_t blob_len;
     const uint8_t *blob;   /* NULL when blob_len is 0; borrowed from the state */
+    uint32_t logical;      /* 1: the blob is a payload descriptor (ENG_PAYLOAD_LEN bytes) */
+    uint32_t reserved;     /* 0: no padding, so entries compare with memcmp */
 };
+
+#define ENG_KSTATE_BLOB_MAX 0x7fffffffu     /* longest blob, bytes */
+
+/* A payload descriptor: `bytes` bytes of declared state defined by `seed`,
+ * carried instead of the bytes themselves.  The sim world keeps production-
+ * sized declared state (state=SIZE) this way: a key's logical blob costs
+ * ENG_PAYLOAD_LEN bytes of memory whatever it stands for, the snapshot
+ * writes the descriptor, and the DFS charges the bytes it stands for (see
+ * docs/checkpoint-format.md, "Logical blobs"). */
+struct eng_payload {
+    uint64_t bytes;
+    uint64_t seed;
+};
+#define ENG_PAYLOAD_LEN 16      /* encoded: bytes, then seed, little-endian */
+void eng_payload_put(uint8_t *out, const struct eng_payload *p);
+void eng_payload_get(const uint8_t *in, struct eng_payload *p);
 
 /* A new empty state for keys hashed into `max_parallelism` key groups
  * (1 .. ENG_MAX_PARALLELISM_LIMIT).  Never NULL; free with eng_kstate_free. */
@@ -75,10 +93,17 @@ void eng_kstate_put(struct eng_kstate *ks, uint64_t key, int64_t value);
 /* Removes `key` and its blob; returns whether it was present. */
 bool eng_kstate_remove(struct eng_kstate *ks, uint64_t key);
 
-/* Replaces the blob of `key` with a copy of len bytes (len 0 drops it),
+/* Replaces the blob of `key` with a copy of len bytes (len 0 drops it;
+ * at most ENG_KSTATE_BLOB_MAX),
  * inserting the key at value 0 when absent.  The blob is charged to the
  * calling node like any allocation. */
 void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, uint32_t len);
+/* Replaces the blob of `key` with a logical blob: the encoded descriptor
+ * (ENG_PAYLOAD_LEN bytes, what eng_kstate_get_blob then returns), marked so
+ * that snapshots write it as one. */
+void eng_kstate_put_logical(struct eng_kstate *ks, uint64_t key, const struct eng_payload *p);
+/* Whether key's blob is a logical one. */
+bool eng_kstate_blob_is_logical(const struct eng_kstate *ks, uint64_t key);
 /* The blob of `key` (borrowed), or NULL with *len = 0 when it has none. */
 const uint8_t *eng_kstate_get_blob(const struct eng_kstate *ks, uint64_t key, uint32_t *len);
 

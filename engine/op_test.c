@@ -16,7 +16,12 @@
  *          spin per batch): real CPU time, which is what it is for.
  *   ALLOC  keeps a bytes_per_key blob (and a record count) per distinct key
  *          in keyed state, so the node's memory grows with the keys seen
- *          and can hit a TaskManager's memory limit.
+ *          and can hit a TaskManager's memory limit.  A job's declared
+ *          state (args.declared) in the sim world keeps a payload
+ *          descriptor per key instead (eng_kstate_put_logical): the
+ *          snapshots and the DFS carry the bytes it stands for, the memory
+ *          holds 16 bytes, so production-sized state costs nothing to
+ *          simulate.  The record counts stay real keyed entries.
  *
  * Records are counted per instance: a restored instance starts at 0 again,
  * which is the "per attempt" above.
@@ -38,6 +43,7 @@ struct test_op {
     uint64_t seen;      /* records processed by this instance */
     bool stalled;       /* STALL: already stalled in this attempt */
     uint8_t *zeros;     /* ALLOC: bytes_per_key zero bytes, the blob template */
+    bool logical;       /* ALLOC: descriptors instead of blobs (see above) */
 };
 
 static void pass(const struct eng_record *in, uint32_t n, struct eng_rvec *out)
@@ -122,10 +128,19 @@ static int alloc_process(struct eng_op *op, const struct eng_record *in, uint32_
      * running count of 1 is a key seen for the first time. */
     struct eng_record *o = eng_rvec_extend(out, n);
     eng_kstate_aggregate_batch(op->kstate, ENG_KSTATE_COUNT, in, n, o);
-    for (uint32_t i = 0; i < n; i++)
-        /* The blob is the point: allocated once per key, kept forever. */
-        if (o[i].value == 1 && bytes)
+    uint64_t per_key = op->vertex->args.bytes_per_key;
+    for (uint32_t i = 0; i < n; i++) {
+        if (o[i].value != 1 || !per_key)
+            continue;
+        if (t->logical) {
+            /* The bytes are zeros, as the real blob's; the key tells them apart. */
+            struct eng_payload p = { .bytes = per_key, .seed = in[i].key };
+            eng_kstate_put_logical(op->kstate, in[i].key, &p);
+        } else {
+            /* The blob is the point: allocated once per key, kept forever. */
             eng_kstate_put_blob(op->kstate, in[i].key, t->zeros, bytes);
+        }
+    }
     memcpy(o, in, n * sizeof(*in));
     return 0;
 }
@@ -153,6 +168,14 @@ static const struct eng_op_ops stall_ops = TEST_OPS(stall_process, eng__op_snaps
 static const struct eng_op_ops burn_ops = TEST_OPS(burn_process, eng__op_snapshot_none);
 static const struct eng_op_ops alloc_ops = TEST_OPS(alloc_process, alloc_snapshot);
 
+/* Whether an ALLOC keeps descriptors: declared state in the sim world only;
+ * the real world keeps writing real bytes. */
+static bool logical_alloc(const struct eng_vertex *v, const struct eng_op_env *env)
+{
+    return v->args.declared && env->node &&
+           rt_world_kind(rt_node_world(env->node)) == RT_WORLD_SIM;
+}
+
 struct eng_op *eng__op_test_new(const struct eng_vertex *v, const struct eng_op_env *env,
                                 char *err, size_t errlen)
 {
@@ -173,8 +196,11 @@ struct eng_op *eng__op_test_new(const struct eng_vertex *v, const struct eng_op_
         ops = &burn_ops;
         break;
     default:
-        if (v->args.bytes_per_key > UINT32_MAX) {
-            snprintf(err, errlen, "alloc '%s': bytes_per_key %llu is above the 4 GiB a "
+        /* Only blobs that are materialised have a limit (the reference
+         * model passes records through and holds none). */
+        if (v->args.bytes_per_key > ENG_KSTATE_BLOB_MAX && !env->reference &&
+            !logical_alloc(v, env)) {
+            snprintf(err, errlen, "alloc '%s': bytes_per_key %llu is above the 2 GiB a "
                      "key's blob can hold", v->name, (unsigned long long)v->args.bytes_per_key);
             return NULL;
         }
@@ -185,7 +211,8 @@ struct eng_op *eng__op_test_new(const struct eng_vertex *v, const struct eng_op_
     if (v->kind == ENG_OP_ALLOC) {
         t->base.kstate = eng_kstate_new(env->max_parallelism ? env->max_parallelism
                                                              : v->max_parallelism);
-        if (v->args.bytes_per_key && !env->reference)
+        t->logical = logical_alloc(v, env);
+        if (v->args.bytes_per_key && !env->reference && !t->logical)
             t->zeros = rt_xcalloc(1, v->args.bytes_per_key);
     }
     return &t->base;

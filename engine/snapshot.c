@@ -34,11 +34,11 @@ enum { TYPE_U64 = 1, TYPE_I64 = 2 };
 
 /* ---- the envelope, shared with snapshot_meta.c ---- */
 
-void eng__snap_seal(uint8_t *buf, size_t len, enum eng_snap_kind kind)
+void eng__snap_seal(uint8_t *buf, size_t len, enum eng_snap_kind kind, unsigned version)
 {
     uint8_t *p = buf;
     memcpy(p, magic, 4);
-    p = put_u16(p + 4, ENG_SNAP_VERSION);
+    p = put_u16(p + 4, (uint16_t)version);
     p = put_u16(p, (uint16_t)kind);
     put_u64(p, len);
     put_u64(buf + len - TRAILER_LEN, XXH64(buf, len - TRAILER_LEN, 0));
@@ -71,7 +71,7 @@ int eng__snap_open_envelope(struct reader *r, const void *buf, size_t len, enum 
     uint64_t declared = get_le(p + 8, 8);
     if (version < 1 || version > ENG_SNAP_VERSION)
         return eng__snap_report(r, -ENOTSUP,
-                                "%s: unsupported format version %u (this build reads 1 and 2)",
+                                "%s: unsupported format version %u (this build reads 1 to 3)",
                                 r->what, version);
     if (kind != (unsigned)want)
         return eng__snap_report(r, -EBADMSG, "%s: file kind %u (%s) where %s was expected", r->what,
@@ -183,6 +183,16 @@ int eng_snapshot_encode(struct eng_snap_state *st, const struct eng_kstate *ks,
     return eng_snapshot_encode_into(st, ks, alloc_node, NULL, buf, len);
 }
 
+/* The payload bytes a logical blob stands for; 0 for a real one. */
+static uint64_t logical_bytes(const struct eng_kstate_entry *e)
+{
+    if (!e->logical)
+        return 0;
+    struct eng_payload p;
+    eng_payload_get(e->blob, &p);
+    return p.bytes;
+}
+
 /* Picks the base files the snapshot refers to and returns, per entry, the
  * reference number (1-based, in st->refs) its blob is written as, 0 for
  * inline; NULL when nothing is referred to.  A base file is kept when the
@@ -206,7 +216,7 @@ static uint8_t *choose_refs(struct eng_snap_state *st, const struct eng_kstate_e
         for (uint32_t b = 0; loc->checkpoint_id && b < st->n_base; b++)
             if (st->base[b].checkpoint_id == loc->checkpoint_id &&
                 loc->checkpoint_id != st->checkpoint_id) {
-                live[b] += e[k].blob_len;
+                live[b] += e[k].blob_len + logical_bytes(&e[k]);
                 src[k] = (uint8_t)(b + 1);
                 any = true;
                 break;
@@ -269,9 +279,15 @@ int eng_snapshot_encode_into(struct eng_snap_state *st, const struct eng_kstate 
     uint8_t *src = st->n_base ? choose_refs(st, e, ne) : NULL;
     size_t nkg = (size_t)st->kg_last - st->kg_first + 1;
     size_t keyed_len = 0;
-    for (size_t i = 0; i < ne; i++)
+    bool logical = false;       /* any logical blob, inline or referred: version 3 */
+    st->payload_bytes = 0;
+    for (size_t i = 0; i < ne; i++) {
         keyed_len += KEYED_ENTRY_LEN +
                      (e[i].blob_len ? SOURCE_LEN + (src && src[i] ? 8 : e[i].blob_len) : 0);
+        logical |= e[i].logical;
+        if (!(src && src[i]))
+            st->payload_bytes += logical_bytes(&e[i]);
+    }
 
     size_t values_off = STATE_FIXED_END;
     size_t staged_off = values_off + values_len;
@@ -346,7 +362,7 @@ int eng_snapshot_encode_into(struct eng_snap_state *st, const struct eng_kstate 
                 data = put_u64(data, loc->offset);
                 continue;
             }
-            data = put_u32(data, 0);
+            data = put_u32(data, e[k].logical ? ENG_SNAP_SRC_LOGICAL : 0);
             memcpy(data, e[k].blob, e[k].blob_len);
             data += e[k].blob_len;
             *loc = (struct eng_blob_loc){ .checkpoint_id = st->checkpoint_id,
@@ -359,7 +375,8 @@ int eng_snapshot_encode_into(struct eng_snap_state *st, const struct eng_kstate 
     }
     rt_free(src);
     rt_free(e);
-    eng__snap_seal(b, total, ENG_SNAP_KIND_STATE);
+    eng__snap_seal(b, total, ENG_SNAP_KIND_STATE,
+                   logical ? ENG_SNAP_VERSION : ENG_SNAP_VERSION_PLAIN);
     *buf = b;
     *len = total;
     return 0;
@@ -427,12 +444,14 @@ static int open_ref(struct reader *r, const struct eng_snap_fileref *ref, uint32
                 r, -ENOENT, "%s refers to the state file of checkpoint %llu, which was not found",
                 r->what, (unsigned long long)ref->checkpoint_id);
     const char *what = f->what ? f->what : "referred state file";
-    if (f->len != ref->size || eng_snapshot_checksum(f->buf, f->len) != ref->checksum)
+    if (f->len + f->payload != ref->size ||
+        eng_snapshot_checksum(f->buf, f->len) != ref->checksum)
         return eng__snap_report(
                 r, -EBADMSG,
-                "%s: %zu bytes with checksum 0x%016llx, where %s refers to %llu bytes "
+                "%s: %llu bytes with checksum 0x%016llx, where %s refers to %llu bytes "
                 "with checksum 0x%016llx",
-                what, f->len, (unsigned long long)eng_snapshot_checksum(f->buf, f->len), r->what,
+                what, (unsigned long long)(f->len + f->payload),
+                (unsigned long long)eng_snapshot_checksum(f->buf, f->len), r->what,
                 (unsigned long long)ref->size, (unsigned long long)ref->checksum);
     struct reader g = {.what = what, .err = r->err, .errlen = r->errlen};
     int rc = eng__snap_open_envelope(&g, f->buf, f->len, ENG_SNAP_KIND_STATE);
@@ -457,14 +476,17 @@ static int open_ref(struct reader *r, const struct eng_snap_fileref *ref, uint32
 }
 
 /* The blob of `key` (blen bytes) that the entry at `at` of a referred file
- * holds inline. */
+ * holds inline; *logical says whether it is a payload descriptor. */
 static bool resolve_ref(struct reader *r, const struct ref_file *f, uint64_t at, uint64_t key,
-                        uint64_t blen, const uint8_t **blob)
+                        uint64_t blen, const uint8_t **blob, bool *logical)
 {
     size_t head = KEYED_ENTRY_LEN + (f->version >= 2 ? SOURCE_LEN : 0);
+    uint64_t src = f->version >= 2 && at <= f->end && f->end - at >= head
+                           ? get_le(f->p + at + 20, 4) : 0;
+    *logical = f->version >= 3 && src == ENG_SNAP_SRC_LOGICAL && blen == ENG_PAYLOAD_LEN;
     if (at < f->keyed || at > f->end || f->end - at < head || f->end - at - head < blen ||
         get_le(f->p + at, 8) != key || get_le(f->p + at + 16, 4) != blen ||
-        (f->version >= 2 && get_le(f->p + at + 20, 4) != 0)) {
+        (src != 0 && !*logical)) {
         eng__snap_report(
                 r, -EBADMSG,
                 "%s: corrupt: key %llu refers to byte %llu of %s, which does not hold its "
@@ -492,18 +514,30 @@ static int decode_keyed(struct reader *r, const uint8_t *index, uint32_t file_fi
         for (uint32_t i = 0; i < count; i++) {
             uint64_t key, value, blen, source = 0, at;
             const uint8_t *blob = NULL;
+            bool logical = false;
             size_t pos = g.pos;
             if (!rd(&g, 8, "key", &key) || !rd(&g, 8, "value", &value) ||
                 !rd(&g, 4, "blob length", &blen))
                 return -EBADMSG;
             if (blen && r->version >= 2 && !rd(&g, 4, "blob source", &source))
                 return -EBADMSG;
-            if (source > nrefs)
+            if (source == ENG_SNAP_SRC_LOGICAL && r->version >= 3) {
+                if (blen != ENG_PAYLOAD_LEN)
+                    return eng__snap_report(
+                            r, -EBADMSG,
+                            "%s: corrupt: key %llu at byte %zu has a %llu-byte payload "
+                            "descriptor (expected %d)",
+                            r->what, (unsigned long long)key, pos, (unsigned long long)blen,
+                            ENG_PAYLOAD_LEN);
+                logical = true;
+                source = 0;
+            } else if (source > nrefs) {
                 return eng__snap_report(
                         r, -EBADMSG, "%s: corrupt: key %llu at byte %zu refers to file %llu of %u",
                         r->what, (unsigned long long)key, pos, (unsigned long long)source, nrefs);
+            }
             if (source ? !rd(&g, 8, "blob offset", &at) ||
-                             !resolve_ref(r, &refs[source - 1], at, key, blen, &blob)
+                             !resolve_ref(r, &refs[source - 1], at, key, blen, &blob, &logical)
                        : !take(&g, (size_t)blen, "blob", &blob))
                 return -EBADMSG;
             if (eng_key_group(key, max_par) != kg)
@@ -513,8 +547,13 @@ static int decode_keyed(struct reader *r, const uint8_t *index, uint32_t file_fi
                         "but belongs to %u",
                         r->what, (unsigned long long)key, pos, kg, eng_key_group(key, max_par));
             eng_kstate_put(into, key, (int64_t)value);
-            if (blen)
+            if (logical) {
+                struct eng_payload p;
+                eng_payload_get(blob, &p);
+                eng_kstate_put_logical(into, key, &p);
+            } else if (blen) {
                 eng_kstate_put_blob(into, key, blob, (uint32_t)blen);
+            }
         }
         if (g.pos != g.end)
             return eng__snap_report(r, -EBADMSG,

@@ -21,7 +21,10 @@
 
 struct eng_kstate;
 
-#define ENG_SNAP_VERSION 2      /* the format version this build writes; it reads 1 too */
+#define ENG_SNAP_VERSION 3      /* the newest format version this build writes and reads */
+#define ENG_SNAP_VERSION_PLAIN 2 /* what it writes when no logical blob is involved
+                                    (metadata files, every real-world file); it reads 1 too */
+#define ENG_SNAP_SRC_LOGICAL 0xffffffffu /* version 3: blob source of an inline payload descriptor */
 #define ENG_SNAP_NAME_MAX 48    /* operator-state value name, NUL included */
 #define ENG_SNAP_VALUES_MAX 32  /* operator-state values per file */
 #define ENG_SNAP_FILE_MAX 256   /* file name in metadata, NUL included */
@@ -70,6 +73,10 @@ struct eng_snap_state {
     /* Encode, out: the files the encoded one refers to; decode: the file's. */
     uint32_t n_refs;
     struct eng_snap_fileref refs[ENG_SNAP_REFS_MAX];
+    /* Encode, out: bytes the file's inline logical blobs stand for, which
+     * the file's logical size adds to its encoded bytes (see
+     * eng_kstate_put_logical); the DFS carries them as a descriptor. */
+    uint64_t payload_bytes;
 };
 
 /* An earlier state file's bytes, given to the decoder of a file that refers
@@ -79,6 +86,9 @@ struct eng_snap_file {
     const void *buf;
     size_t len;
     const char *what;           /* its name in messages */
+    uint64_t payload;           /* logical bytes read after buf (the reader
+                                   checked their payload sum); its logical
+                                   size is len + payload */
 };
 
 /* Sets (adding or replacing) a value of st; -ENOSPC when ENG_SNAP_VALUES_MAX
@@ -123,9 +133,9 @@ int eng_snapshot_decode(const void *buf, size_t len, const char *what,
                         struct eng_snap_state *out, char *err, size_t errlen);
 /* As eng_snapshot_decode, for a file that may refer to earlier ones: refs
  * are the referred files, in any order (out->refs lists what the file
- * needs).  Each is checked whole - envelope, size and checksum as the
- * referring file lists them - and every reference must land on the same
- * key's entry with its blob inline there.  Keyed state needs every
+ * needs).  Each is checked whole - envelope, size (len + payload) and
+ * checksum as the referring file lists them - and every reference must
+ * land on the same key's entry with its blob (or descriptor) inline there.  Keyed state needs every
  * referred file; a missing one is -ENOENT.  Other errors as
  * eng_snapshot_decode. */
 int eng_snapshot_decode_refs(const void *buf, size_t len, const char *what,

@@ -51,8 +51,9 @@ static inline uint64_t get_le(const uint8_t *p, int n)
     return v;
 }
 
-/* Header and trailer around a body the caller has written into buf[0..len). */
-void eng__snap_seal(uint8_t *buf, size_t len, enum eng_snap_kind kind);
+/* Header (with this format version) and trailer around a body the caller
+ * has written into buf[0..len). */
+void eng__snap_seal(uint8_t *buf, size_t len, enum eng_snap_kind kind, unsigned version);
 
 /* ---- bounded reading ---- */
 

@@ -47,7 +47,7 @@ int eng_meta_encode(const struct eng_meta *m, uint8_t **buf, size_t *len)
             p = put_u64(p, e->refs[k].checksum);
         }
     }
-    eng__snap_seal(b, total, ENG_SNAP_KIND_METADATA);
+    eng__snap_seal(b, total, ENG_SNAP_KIND_METADATA, ENG_SNAP_VERSION_PLAIN);
     *buf = b;
     *len = total;
     return 0;

@@ -344,7 +344,8 @@ static void restore_op(struct task *k, struct eng_op *op, const struct restoring
         uint64_t id = rs->e.refs[i].checkpoint_id;
         snprintf(what[i], sizeof(what[i]), "chk-%llu of %s", (unsigned long long)id,
                  op->vertex->name);
-        files[i] = (struct eng_snap_file){ id, rs->buf[i + 1], rs->len[i + 1], what[i] };
+        files[i] = (struct eng_snap_file){ id, rs->buf[i + 1], rs->len[i + 1], what[i],
+                                           rs->payload[i + 1] };
     }
     struct eng_snap_state st;
     char err[224];
@@ -371,6 +372,42 @@ static void restore_op(struct task *k, struct eng_op *op, const struct restoring
         rt_timer_start(k->self, LIVENESS_NS, TAG_LIVENESS);
         schedule(k);
     }
+}
+
+/* Checks what a read of file f (0: the state file, i: its reference i)
+ * delivered against the size and checksum the checkpoint lists for it:
+ * every logical byte present (a partial write shows here) and, for a
+ * payload carried as a descriptor, its sum as the file's checksum defines
+ * it (a flipped payload byte shows here; a flipped data byte fails the
+ * file's own checksum when it is decoded).  Fails the task like a corrupt
+ * state file when not. */
+static bool payload_ok(struct task *k, struct eng_op *op, struct restoring *rs, uint32_t f,
+                       const struct dfs_done *d)
+{
+    uint64_t size = f ? rs->e.refs[f - 1].size : rs->e.size;
+    uint64_t sum = f ? rs->e.refs[f - 1].checksum : rs->e.checksum;
+    uint64_t chk = f ? rs->e.refs[f - 1].checkpoint_id : k->restore_chk;
+    if (d->bytes + d->logical != size) {
+        eng__task_fail(k, true,
+                       "restore from checkpoint %llu: state of %s (checkpoint %llu): "
+                       "truncated: %llu bytes of the %llu listed",
+                       (unsigned long long)k->restore_chk, op->vertex->name,
+                       (unsigned long long)chk, (unsigned long long)(d->bytes + d->logical),
+                       (unsigned long long)size);
+        return false;
+    }
+    if (d->logical && d->logical_sum != dfs_payload_sum(sum, 0, d->logical)) {
+        eng__task_fail(k, true,
+                       "restore from checkpoint %llu: state of %s (checkpoint %llu): "
+                       "payload checksum mismatch: expected 0x%016llx, got 0x%016llx",
+                       (unsigned long long)k->restore_chk, op->vertex->name,
+                       (unsigned long long)chk,
+                       (unsigned long long)dfs_payload_sum(sum, 0, d->logical),
+                       (unsigned long long)d->logical_sum);
+        return false;
+    }
+    rs->payload[f] = d->logical;
+    return true;
 }
 
 /* A file of a restore has been read: cookie = restoring index, and which
@@ -403,6 +440,8 @@ static void on_restore_read(struct task *k, const struct dfs_done *d, const void
                        strerror(-d->status));
         return;
     }
+    if (!payload_ok(k, op, rs, f, d))
+        return;
     if (!rs->e.n_refs) {
         restore_op(k, op, rs, data, d->bytes);  /* the common case: no copy */
         return;

@@ -63,6 +63,7 @@ struct restoring {
     uint32_t left;              /* reads still out */
     void *buf[ENG_SNAP_REFS_MAX + 1];
     size_t len[ENG_SNAP_REFS_MAX + 1];
+    uint64_t payload[ENG_SNAP_REFS_MAX + 1];    /* logical bytes read, checked */
 };
 
 struct task {

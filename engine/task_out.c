@@ -344,6 +344,7 @@ struct snap_file {
     struct dfs_write *w;            /* the encoded request, not yet submitted */
     size_t len;
     uint64_t checksum;
+    uint64_t payload;               /* logical bytes after the len encoded ones */
     int rc;
 };
 
@@ -384,6 +385,12 @@ static void snap_encode(void *arg)
         }
         f->w = ws.w;
         f->checksum = eng_snapshot_checksum(buf, f->len);
+        /* Declared state held as descriptors: the file stands for the
+         * bytes they describe, a payload whose seed is the file's checksum
+         * (which covers every descriptor). */
+        f->payload = f->st.payload_bytes;
+        if (f->payload)
+            dfs_write_set_logical(f->w, f->payload, f->checksum);
     }
 }
 
@@ -423,7 +430,7 @@ static void snap_encoded(struct rt_actor *a, void *arg)
         e->subtask = f->subtask;
         e->kg_first = f->st.kg_first;
         e->kg_last = f->st.kg_last;
-        e->size = f->len;
+        e->size = f->len + f->payload;     /* the logical size */
         e->checksum = f->checksum;
         e->n_refs = f->st.n_refs;
         memcpy(e->refs, f->st.refs, f->st.n_refs * sizeof(e->refs[0]));

@@ -27,6 +27,17 @@
  * flight and their replies, never what was written), as with a real DFS; in
  * the sim world it is therefore charged to the process, not to the dfs node.
  *
+ * Logical bytes.  A WRITE may stand for more bytes than it carries: `logical`
+ * bytes of payload follow its data, defined by a 64-bit seed and never
+ * materialised in the sim world (production-sized declared state costs a
+ * descriptor, not memory).  The model charges them like real bytes -
+ * transfer time, queueing, counters, the stored size - and a READ that
+ * covers them reports how many it delivered and their payload sum
+ * (dfs_payload_sum of the seed, the range's offset in the payload and its
+ * length), which dfs/corrupt spoils when the byte it picks lies in them.  The
+ * real world writes real bytes: it refuses a WRITE with logical bytes with
+ * -EOPNOTSUPP.
+ *
  * Failpoints (libfiu; table in docs/failpoints.md): dfs/open, dfs/read,
  * dfs/write, dfs/fsync, dfs/rename, dfs/list, dfs/delete, dfs/stat (fail the
  * op with the errno given as failinfo, else the natural one), dfs/corrupt
@@ -121,6 +132,10 @@ struct dfs_req {
     uint32_t job;               /* job id for accounting (0: none) */
     enum dfs_phase phase;
     uint64_t cookie;            /* echoed in dfs_done, for the client's use */
+    uint64_t logical;           /* WRITE, sim world: payload bytes after data,
+                                   carried as a descriptor (see above); 0: none.
+                                   Not with DFS_F_APPEND (-EINVAL) */
+    uint64_t logical_seed;      /* WRITE: what defines the payload's bytes */
 };
 
 /*
@@ -133,6 +148,14 @@ struct dfs_req {
  */
 struct dfs_write;
 void *dfs_write_prepare(const struct dfs_req *req, size_t len, struct dfs_write **w);
+/* Sets a prepared WRITE's logical payload (as dfs_req.logical and
+ * logical_seed), once its data is known: a state file's seed is its own
+ * checksum.  Before dfs_submit_write. */
+void dfs_write_set_logical(struct dfs_write *w, uint64_t logical, uint64_t seed);
+
+/* The payload sum of `len` logical bytes at offset `off` of a payload with
+ * this seed, as an intact READ reports it.  Any thread. */
+uint64_t dfs_payload_sum(uint64_t seed, uint64_t off, uint64_t len);
 
 /* The head of a DFS_MSG_DONE payload; the payload follows it at once:
  * READ: `bytes` bytes of data; LIST: `count` names, each NUL-terminated,
@@ -148,6 +171,9 @@ struct dfs_done {
     uint32_t count;             /* LIST: names; DELETE: files removed; WRITE: 1 if created */
     uint32_t payload_len;       /* bytes after this header */
     uint64_t latency_ns;        /* submit to completion */
+    uint64_t logical;           /* READ/WRITE: logical bytes moved beyond `bytes`
+                                   (READ: they follow the data in the file) */
+    uint64_t logical_sum;       /* READ: payload sum of them as delivered */
 };
 
 /* ---- service ----------------------------------------------------------- */
@@ -211,8 +237,10 @@ int dfs_count_files(struct dfs *d, const char *prefix);
 struct dfs_io_stats {
     uint64_t ops;               /* completed requests, failed ones included */
     uint64_t errors;            /* of which failed */
-    uint64_t bytes_read;
+    uint64_t bytes_read;        /* every byte the model moved, logical ones included */
     uint64_t bytes_written;
+    uint64_t logical_bytes_read;    /* of those, carried as descriptors */
+    uint64_t logical_bytes_written;
 };
 
 #define DFS_LAT_BUCKETS 64      /* bucket k counts latencies in [2^k, 2^(k+1)) ns; 0 in 0 */
@@ -231,6 +259,10 @@ struct dfs_stats {
     uint64_t lat_p99_ns;
     uint64_t lat_max_ns;
     uint64_t lat_hist[DFS_LAT_BUCKETS];
+    uint64_t stored_bytes;      /* sim store: bytes held in memory (data) */
+    uint64_t stored_logical_bytes;  /* sim store: the files' sizes, logical bytes included */
+    uint64_t peak_stored_bytes;     /* the highest of each so far (0 in the real world) */
+    uint64_t peak_stored_logical_bytes;
 };
 
 void dfs_stats_get(struct dfs *d, struct dfs_stats *out);

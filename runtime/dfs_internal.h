@@ -15,6 +15,7 @@
 /* The DFS_MSG_REQ payload: this header, path NUL, path2 NUL, data. */
 struct dfs__wire {
     uint64_t req_id, cookie, submit_ns, offset, length;
+    uint64_t logical, logical_seed;     /* WRITE: the payload descriptor */
     uint32_t op, flags, job, phase;
     uint32_t path_len, path2_len, data_len, pad;
 };
@@ -39,11 +40,13 @@ struct dfs__req {
 };
 TAILQ_HEAD(dfs__req_list, dfs__req);
 
-/* One stored file (sim world). */
+/* One stored file (sim world): `size` bytes of data, then `logical` bytes
+ * of payload that exist only as their seed. */
 struct dfs__file {
     char *name;
     unsigned char *data;
     uint64_t size, cap;
+    uint64_t logical, seed;
 };
 
 struct dfs__job_stats {
@@ -90,6 +93,8 @@ struct dfs {
     pthread_mutex_t store_mu;
     struct dfs__file *files;
     size_t nfiles, cap_files;
+    uint64_t stored, stored_logical;    /* data bytes held; sizes incl. logical */
+    uint64_t peak_stored, peak_stored_logical;
 
     struct dfs__stats st;
 };
@@ -110,6 +115,9 @@ int dfs__count(struct dfs *d, const char *prefix);
 int dfs__fs_exec(struct dfs *d, struct dfs__req *r);
 int dfs__fs_count(struct dfs *d, const char *prefix);
 void dfs__store_free(struct dfs *d);
+/* The sim store's data bytes and logical sizes, now and at their peaks.
+ * Any thread. */
+void dfs__store_sizes(struct dfs *d, uint64_t out[4]);
 
 /* dfs_stats.c */
 void dfs__stats_init(struct dfs__stats *st, const struct dfs_config *cfg);

@@ -174,12 +174,15 @@ void dfs__stats_reset_flight(struct dfs__stats *st, uint64_t now)
     pthread_mutex_unlock(&st->mu);
 }
 
-static void io_add(struct dfs_io_stats *s, int failed, uint64_t rd, uint64_t wr)
+static void io_add(struct dfs_io_stats *s, int failed, uint64_t rd, uint64_t wr,
+                   uint64_t lrd, uint64_t lwr)
 {
     s->ops++;
     s->errors += failed;
     s->bytes_read += rd;
     s->bytes_written += wr;
+    s->logical_bytes_read += lrd;
+    s->logical_bytes_written += lwr;
 }
 
 /* The job's counters, inserted in order when new; mu held. */
@@ -248,19 +251,23 @@ static void spread_bytes(struct dfs__stats *st, unsigned k, uint64_t t0, uint64_
 void dfs__stats_done(struct dfs__stats *st, uint64_t now, const struct dfs__req *r)
 {
     int failed = r->done.status < 0;
-    uint64_t rd = !failed && r->w.op == DFS_OP_READ ? r->done.bytes : 0;
-    uint64_t wr = !failed && r->w.op == DFS_OP_WRITE ? r->done.bytes : 0;
+    /* Logical bytes count as moved bytes everywhere; their own counters say
+     * how many of them were descriptors. */
+    uint64_t lrd = !failed && r->w.op == DFS_OP_READ ? r->done.logical : 0;
+    uint64_t lwr = !failed && r->w.op == DFS_OP_WRITE ? r->done.logical : 0;
+    uint64_t rd = !failed && r->w.op == DFS_OP_READ ? r->done.bytes + lrd : 0;
+    uint64_t wr = !failed && r->w.op == DFS_OP_WRITE ? r->done.bytes + lwr : 0;
     uint32_t phase = r->w.phase < DFS_PHASE_COUNT ? r->w.phase : DFS_PHASE_OTHER;
     unsigned pk = dfs_phase_purpose(phase);
     uint64_t lat = r->done.latency_ns;
     int k = lat ? 63 - __builtin_clzll(lat) : 0;
 
     pthread_mutex_lock(&st->mu);
-    io_add(&st->total, failed, rd, wr);
-    io_add(&st->phase[phase], failed, rd, wr);
-    io_add(&st->ptotal[pk], failed, rd, wr);
-    io_add(job_slot(st, r->w.job), failed, rd, wr);
-    io_add(node_slot(st, r->node), failed, rd, wr);
+    io_add(&st->total, failed, rd, wr, lrd, lwr);
+    io_add(&st->phase[phase], failed, rd, wr, lrd, lwr);
+    io_add(job_slot(st, r->w.job), failed, rd, wr, lrd, lwr);
+    io_add(node_slot(st, r->node), failed, rd, wr, lrd, lwr);
+    io_add(&st->ptotal[pk], failed, rd, wr, lrd, lwr);
     st->files_created += (uint64_t)r->created;
     st->files_deleted += (uint64_t)r->deleted;
     st->fsyncs += (uint64_t)r->synced;
@@ -305,6 +312,14 @@ void dfs_stats_get(struct dfs *d, struct dfs_stats *out)
     };
     memcpy(out->lat_hist, st->hist, sizeof(out->lat_hist));
     pthread_mutex_unlock(&st->mu);
+    if (!d->real) {
+        uint64_t sz[4];
+        dfs__store_sizes(d, sz);
+        out->stored_bytes = sz[0];
+        out->stored_logical_bytes = sz[1];
+        out->peak_stored_bytes = sz[2];
+        out->peak_stored_logical_bytes = sz[3];
+    }
 }
 
 void dfs_stats_phase(struct dfs *d, enum dfs_phase phase, struct dfs_io_stats *out)

@@ -172,6 +172,8 @@ static struct dfs__file *mem_insert(struct dfs *d, const char *name)
 static void mem_remove_range(struct dfs *d, size_t lo, size_t hi, int keep)
 {
     for (size_t i = lo; i < hi && !keep; i++) {
+        d->stored -= d->files[i].size;
+        d->stored_logical -= d->files[i].size + d->files[i].logical;
         rt_free(d->files[i].name);
         rt_free(d->files[i].data);
     }
@@ -188,11 +190,16 @@ static int mem_write(struct dfs *d, struct dfs__req *r)
         if (rc < 0)
             return rc;
     }
+    /* Payload follows the data, so nothing may be appended after it. */
+    if ((r->w.flags & DFS_F_APPEND) && (r->w.logical || (f && f->logical)))
+        return -EINVAL;
     pthread_mutex_lock(&d->store_mu);
     if (!f) {
         f = mem_insert(d, r->path);
         r->created = 1;
     }
+    d->stored -= f->size;
+    d->stored_logical -= f->size + f->logical;
     if (!(r->w.flags & DFS_F_APPEND)) {
         f->size = 0;
         if (f->cap > 2 * (uint64_t)r->w.data_len) {     /* give back a shrunk file's memory */
@@ -210,26 +217,49 @@ static int mem_write(struct dfs *d, struct dfs__req *r)
         memcpy(f->data + f->size, r->data, r->w.data_len);
     r->done.offset = f->size;
     f->size = need;
+    if (!(r->w.flags & DFS_F_APPEND)) {
+        f->logical = r->w.logical;
+        f->seed = r->w.logical_seed;
+    }
+    d->stored += f->size;
+    d->stored_logical += f->size + f->logical;
+    if (d->stored > d->peak_stored)
+        d->peak_stored = d->stored;
+    if (d->stored_logical > d->peak_stored_logical)
+        d->peak_stored_logical = d->stored_logical;
     pthread_mutex_unlock(&d->store_mu);
     r->done.bytes = r->w.data_len;
-    r->done.size = need;
+    r->done.logical = r->w.logical;
+    r->done.size = need + f->logical;
     return 0;
 }
 
+/* Reads [offset, offset + length) of the file's logical extent: what lies
+ * in its data comes back as bytes, what lies in its payload as a count and
+ * the payload sum of that range. */
 static int mem_read(const struct dfs__file *f, struct dfs__req *r)
 {
     r->done.offset = r->w.offset;
-    if (r->w.offset >= f->size)
+    uint64_t total = f->size + f->logical;
+    if (r->w.offset >= total)
         return 0;
-    uint64_t n = f->size - r->w.offset;
-    if (r->w.length && r->w.length < n)
-        n = r->w.length;
+    uint64_t end = r->w.length && r->w.length < total - r->w.offset ? r->w.offset + r->w.length
+                                                                     : total;
+    uint64_t n = end < f->size ? end - r->w.offset
+                               : (r->w.offset < f->size ? f->size - r->w.offset : 0);
     if (n > MAX_READ)
         return -EFBIG;
-    r->payload = rt_xmalloc(n);
-    memcpy(r->payload, f->data + r->w.offset, n);
+    if (n) {
+        r->payload = rt_xmalloc(n);
+        memcpy(r->payload, f->data + r->w.offset, n);
+    }
     r->done.bytes = n;
     r->done.payload_len = (uint32_t)n;
+    if (end > f->size) {
+        uint64_t from = r->w.offset > f->size ? r->w.offset - f->size : 0;
+        r->done.logical = end - f->size - from;
+        r->done.logical_sum = dfs_payload_sum(f->seed, from, r->done.logical);
+    }
     return 0;
 }
 
@@ -242,7 +272,7 @@ static int mem_exec(struct dfs *d, struct dfs__req *r)
     case DFS_OP_READ: case DFS_OP_FSYNC: case DFS_OP_STAT:
         if (!(f = mem_find(d, r->path)))
             return mem_missing(d, r->path);
-        r->done.size = f->size;
+        r->done.size = f->size + f->logical;
         if (r->w.op == DFS_OP_FSYNC)
             r->synced = 1;
         return r->w.op == DFS_OP_READ ? mem_read(f, r) : 0;
@@ -264,9 +294,13 @@ static int mem_exec(struct dfs *d, struct dfs__req *r)
             g = mem_insert(d, r->path2);
         rt_free(g->data);
         rt_free(moved.name);
+        d->stored -= g->size;
+        d->stored_logical -= g->size + g->logical;
         g->data = moved.data;
         g->size = moved.size;
         g->cap = moved.cap;
+        g->logical = moved.logical;
+        g->seed = moved.seed;
         pthread_mutex_unlock(&d->store_mu);
         return 0;
     }
@@ -317,20 +351,28 @@ void dfs__exec(struct dfs *d, struct dfs__req *r)
     int rc = op_failpoints(r);
     if (rc == 0)
         rc = op_paths_ok(r);
+    if (rc == 0 && d->real && r->w.logical)
+        rc = -EOPNOTSUPP;       /* the real world writes real bytes */
     if (rc == 0)
         rc = d->real ? dfs__fs_exec(d, r) : mem_exec(d, r);
     if (rc < 0) {
         rt_free(r->payload);
         r->payload = NULL;
         r->done.bytes = r->done.offset = r->done.size = 0;
+        r->done.logical = r->done.logical_sum = 0;
         r->done.count = r->done.payload_len = 0;
         r->created = r->deleted = r->synced = 0;
     } else if (r->w.op == DFS_OP_WRITE) {
         r->done.count = (uint32_t)r->created;
-    } else if (r->w.op == DFS_OP_READ && r->done.bytes && fiu_fail("dfs/corrupt")) {
-        /* The node's seeded RNG picks the byte, so a sim run replays. */
-        uint64_t at = rt_rand_u64(d->node) % r->done.bytes;
-        r->payload[at] ^= 0xff;
+    } else if (r->w.op == DFS_OP_READ && r->done.bytes + r->done.logical &&
+               fiu_fail("dfs/corrupt")) {
+        /* The node's seeded RNG picks the byte, so a sim run replays.  One
+         * in the payload spoils the range's sum, as it would its checksum. */
+        uint64_t at = rt_rand_u64(d->node) % (r->done.bytes + r->done.logical);
+        if (at < r->done.bytes)
+            r->payload[at] ^= 0xff;
+        else
+            r->done.logical_sum ^= dfs_payload_sum(at, 0xff, 1) | 1;
     }
     r->done.status = rc;
 }
@@ -345,6 +387,16 @@ int dfs__count(struct dfs *d, const char *prefix)
         n++;
     pthread_mutex_unlock(&d->store_mu);
     return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+void dfs__store_sizes(struct dfs *d, uint64_t out[4])
+{
+    pthread_mutex_lock(&d->store_mu);
+    out[0] = d->stored;
+    out[1] = d->stored_logical;
+    out[2] = d->peak_stored;
+    out[3] = d->peak_stored_logical;
+    pthread_mutex_unlock(&d->store_mu);
 }
 
 void dfs__store_free(struct dfs *d)

@@ -102,6 +102,9 @@ void rt_world_free(struct rt_world *w);
 
 enum rt_world_kind rt_world_kind(const struct rt_world *w);
 uint64_t rt_world_seed(const struct rt_world *w);
+/* How many times a node of w went down (crash or stop), after its state says
+ * so: a watcher of many nodes rescans them only when this moved.  Any thread. */
+uint64_t rt_world_downs(const struct rt_world *w);
 
 /* Nanoseconds since the world was created: monotonic (real) or virtual (sim).
  * Any thread. */

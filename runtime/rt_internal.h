@@ -168,6 +168,7 @@ struct rt_world {
     atomic_uint nnodes;
     pthread_mutex_t node_mu;            /* serialises rt_node_new */
     uint64_t t0_ns;                     /* real: monotonic at creation */
+    atomic_uint_fast64_t downs;         /* nodes that went down, ever (rt_world_downs) */
 
     /* Waiters. */
     pthread_mutex_t wait_mu;

@@ -755,5 +755,11 @@ void rt__node_teardown(struct rt_node *n, int graceful)
     rt__mem_pool_reset(&n->pool);
     rt_trace(n->w, n, graceful ? "node_down" : "node_crashed", NULL);
     atomic_store_explicit(&n->state, RT__DOWN, memory_order_release);
+    atomic_fetch_add_explicit(&n->w->downs, 1, memory_order_release);
     rt_world_notify(n->w);
+}
+
+uint64_t rt_world_downs(const struct rt_world *w)
+{
+    return atomic_load_explicit(&((struct rt_world *)w)->downs, memory_order_acquire);
 }

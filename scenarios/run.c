@@ -178,8 +178,11 @@ static int submit_job(struct run *r, struct run_app *app, struct run_job *j)
     } else {
         rc = app->cluster;
     }
-    if (!rc)
+    if (!rc) {
+        app_fail(r, app, "job %s: no cluster could be started for it (a run holds at most %d)",
+                 sj->name, RUN_MAX_CLUSTERS);
         return -ENOSPC;
+    }
     if (r->o.mode == SCN_MODE_APPLICATION)
         return submit_now(r, app, j, rc);
     struct mc_upload *u = &app->upload;
@@ -304,9 +307,26 @@ static bool needs_teardown(struct run *r, struct run_cluster *rc)
     return any || r->o.mode == SCN_MODE_APPLICATION;
 }
 
+/* What the main loop must act on now.  Called after every event of the
+ * world, so the checks that read every job's state or every JobManager's
+ * node (dozens of jobs, as many clusters in per-job mode) run only when some
+ * job changed state or some node went down since they last found nothing,
+ * or the main loop ran meanwhile. */
+static bool due_now(struct run *r, bool jobs, bool nodes);
+
 static bool something_due(void *arg)
 {
     struct run *r = arg;
+    uint64_t epoch = eng_job_state_changes(), downs = rt_world_downs(r->w);
+    bool due = due_now(r, !r->quiet || epoch != r->jobs_epoch, !r->quiet || downs != r->downs_epoch);
+    r->jobs_epoch = epoch;
+    r->downs_epoch = downs;
+    r->quiet = !due;
+    return due;
+}
+
+static bool due_now(struct run *r, bool jobs, bool nodes)
+{
     for (size_t a = 0; a < r->s->n_apps; a++) {
         struct run_app *app = &r->apps[a];
         if (app->state == APP_MAIN && atomic_load(&app->work.done))
@@ -314,7 +334,7 @@ static bool something_due(void *arg)
         if (app->state == APP_RUNNING && app->uploading) {
             if (atomic_load(&app->upload.done))
                 return true;
-        } else if (app->state == APP_RUNNING) {
+        } else if (app->state == APP_RUNNING && jobs) {
             const struct scn_application *sa = app->a;
             if (app->next < sa->n_jobs &&
                 (sa->execute == SCN_EXECUTE_ASYNC || job_ended(&r->jobs[sa->jobs[app->next - 1].index])))
@@ -330,9 +350,9 @@ static bool something_due(void *arg)
         struct run_cluster *rc = &r->clusters[c];
         if (!rc->spinup_ns && mc_cluster_ready(rc->c))
             return true;
-        if (needs_teardown(r, rc))
+        if (jobs && needs_teardown(r, rc))
             return true;
-        if (mc_cluster_jobs_orphaned(rc->c))
+        if ((jobs || nodes) && mc_cluster_jobs_orphaned(rc->c))
             return true;
     }
     return run__check_events(r, false);
@@ -397,6 +417,7 @@ static void loop(struct run *r)
             break;
         }
         uint64_t until = next_timed(r, now);
+        r->quiet = false;           /* the loop above may have changed what is due */
         rt_world_wait(r->w, something_due, r, until > now ? until - now : 0);
     }
     r->end_ns = rt_now(r->w);

@@ -87,6 +87,25 @@ const char *scn_mode_name(enum scn_mode m);
  */
 void scn_run_impact(json_t *run, const json_t *twin, const char *why_none);
 
+/* What a real-world run of a scenario needs at least (declared state is real
+ * bytes there: in memory, in checkpoint files), and what a machine has. */
+struct scn_fit {
+    uint64_t declared_bytes;        /* every job's state= */
+    uint64_t mem_bytes;             /* 2 x declared: the state and one encoded copy */
+    uint64_t disk_bytes;            /* (retained + 1) x declared with checkpointing, else 0 */
+    uint32_t retained;              /* state.checkpoints.num-retained */
+    uint64_t mem_avail, disk_avail; /* the machine's (0: unknown, not checked) */
+};
+/* Fills the needs of f from s. */
+void scn_run_fit_needs(const struct scn_scenario *s, struct scn_fit *f);
+/* Whether a real-world run of s fits: 0, or -EFBIG with err saying
+ * `FILE:LINE:COL: error: too large ...` with the figures it needs and has.
+ * machine: its mem_avail and disk_avail (NULL: measured here - MemAvailable,
+ * and the free space where the run directory goes: workdir, else $TMPDIR or
+ * /tmp).  The sim world needs no check: declared state is descriptors there. */
+int scn_run_fit(const struct scn_scenario *s, const char *workdir, const struct scn_fit *machine,
+                char *err, size_t errlen);
+
 /* Nodes a run's world holds: per-job mode adds a cluster's nodes for every
  * job.  Part of what a trace header records (replay rebuilds the same). */
 #define SCN_RUN_MAX_NODES 1024

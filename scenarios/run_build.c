@@ -8,7 +8,8 @@
  * scenario speaks of whole jobs (records=2M, rate=500k/s); the engine's
  * sources are per subtask, so totals are split over the parallelism.  A
  * job's `state=SIZE` becomes an ALLOC operator after its keyed operator
- * holding SIZE / keys bytes per key, so the job really carries that state.
+ * holding SIZE / keys bytes per key, so the job really carries that state
+ * (in the sim world as payload descriptors, which the DFS charges in full).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -155,7 +156,8 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
         }
         /* The job's declared state lives just before the sink, keyed. */
         if (kind == ENG_OP_SINK && sj->state_bytes && !state_placed) {
-            struct eng_op_args sa = { .bytes_per_key = sj->state_bytes / (keys ? keys : 1) };
+            struct eng_op_args sa = { .bytes_per_key = sj->state_bytes / (keys ? keys : 1),
+                                      .declared = true };
             int v = eng_jobgraph_add_vertex(g, "state", ENG_OP_ALLOC, &sa, par, sj->max_parallelism);
             /* Already partitioned by key after a keyed operator; else partition. */
             eng_jobgraph_add_edge(g, (uint32_t)prev, (uint32_t)v,

@@ -16,7 +16,7 @@
 struct dfs;
 struct flt_active;
 
-#define RUN_MAX_CLUSTERS 64
+#define RUN_MAX_CLUSTERS 1024   /* per-job mode: one a job; production-sized runs have dozens */
 
 struct run_cluster {
     struct mc_cluster *c;
@@ -69,6 +69,11 @@ struct run_fault_log {
 struct run {
     const struct scn_scenario *s;
     struct scn_run_opts o;
+    /* something_due's job and node checks found nothing at these counts of
+     * job state changes (eng_job_state_changes) and nodes gone down
+     * (rt_world_downs); valid while quiet. */
+    uint64_t jobs_epoch, downs_epoch;
+    bool quiet;
     uint64_t seed;
     struct mc_cluster_config ccfg;
     struct rt_world *w;

@@ -301,7 +301,7 @@ static void test_flipped_bytes(void **state)
     buf[0] = 'M';
     buf[4] = 7;
     assert_int_equal(decode_fresh(buf, len), -ENOTSUP);
-    assert_string_equal(err, "chk-3/task-2.state: unsupported format version 7 (this build reads 1 and 2)");
+    assert_string_equal(err, "chk-3/task-2.state: unsupported format version 7 (this build reads 1 to 3)");
     buf[4] = 1;
     buf[6] = 2;
     decode_fresh(buf, len);
@@ -583,7 +583,7 @@ static void test_incremental(void **state)
     assert_memory_equal(&st2.refs[0], &b1, sizeof(b1));
     assert_true(len2 < len1 / 5);
 
-    struct eng_snap_file files[2] = {{1, f1, len1, "chk-1/v.state"}, {2, f2, len2, "chk-2/v.state"}};
+    struct eng_snap_file files[2] = {{1, f1, len1, "chk-1/v.state", 0}, {2, f2, len2, "chk-2/v.state", 0}};
     struct eng_kstate *back = eng_kstate_new(MAXP);
     int rc = eng_snapshot_decode_refs(f2, len2, "chk-2/v.state", 0, MAXP - 1, back, files, 1,
                                       &out, err, sizeof(err));
@@ -618,7 +618,7 @@ static void test_incremental(void **state)
                                               NULL, 0, &out, err, sizeof(err)), 0);
     eng_snap_state_release(&out);
     f1[200] ^= 1;
-    struct eng_snap_file bad = {1, f1, len1, "chk-1/v.state"};
+    struct eng_snap_file bad = {1, f1, len1, "chk-1/v.state", 0};
     assert_int_equal(eng_snapshot_decode_refs(f2, len2, "chk-2/v.state", 0, MAXP - 1, back,
                                               &bad, 1, &out, err, sizeof(err)), -EBADMSG);
     assert_non_null(strstr(err, "checksum mismatch in chk-1/v.state: "));
