@@ -143,6 +143,9 @@ void exp__list(char ***v, size_t *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    for (size_t i = 0; i < *n; i++)     /* both ends of a link may say the same */
+        if (strcmp((*v)[i], buf) == 0)
+            return;
     *v = rt_xrealloc(*v, (*n + 1) * sizeof(**v));
     (*v)[(*n)++] = rt_xstrdup(buf);
 }
