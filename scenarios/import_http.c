@@ -112,9 +112,11 @@ int imp__http_get(const char *url, char **body, size_t *len, char *err, size_t e
     event_base_dispatch(base);
     if (g.too_big)
         snprintf(err, errlen, "%s: answer larger than %u MB", url, IMP_HTTP_MAX_BODY >> 20);
+    else if (g.failed && g.error == EVREQ_HTTP_TIMEOUT)
+        snprintf(err, errlen, "%s: %s", url, error_text(g.error));
     else if (g.failed || g.status == 0)
-        snprintf(err, errlen, "%s: %s", url, g.error || g.failed ? error_text(g.error)
-                                                                 : "no answer");
+        snprintf(err, errlen, "%s: no answer: %s (is a JobManager's REST endpoint there?)", url,
+                 g.failed ? error_text(g.error) : "cannot connect, or the connection closed");
     else if (g.status == 404)
         rc = -ENOENT;
     else if (g.status != 200)
