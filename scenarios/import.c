@@ -2,12 +2,12 @@
  * import.c - from an import plan (import_internal.h) to scenario text.
  *
  * The language runs each job as one linear pipeline at one parallelism, with
- * forward and hash edges; a Flink job is a DAG whose operators each have their
+ * forward, hash and rebalance edges; a Flink job is a DAG whose operators each have their
  * own parallelism and any of Flink's partitioners.  So a job becomes its
  * longest source-to-sink path; operators map to the nearest built-in by
  * Flink's operator names (a Flink operator behind a HASH edge is keyed, so
  * an unknown one there becomes `reduce`, elsewhere `map`); a HASH edge becomes
- * `keyby`.  Whatever does not carry over exactly — another branch, another
+ * `keyby`, REBALANCE `rebalance`.  Whatever does not carry over exactly — another branch, another
  * partitioner, another parallelism, an unmodelled configuration key — is
  * written as a comment at the top of the scenario and returned as a warning,
  * never dropped silently.  The text is then parsed and printed in canonical
@@ -274,9 +274,15 @@ static uint32_t write_job(struct out *o, const struct imp_job *job, const char *
                  nd->id);
             continue;
         }
-        if (i > 0 && strcmp(ship, "FORWARD") != 0 && !hash)
+        bool spread = strcmp(ship, "REBALANCE") == 0 || strcmp(ship, "RESCALE") == 0 ||
+                      strcmp(ship, "SHUFFLE") == 0;
+        if (i > 0 && spread && strcmp(ship, "REBALANCE") != 0)
+            note(o, "job %s: Flink's %s edge into '%s' (%s) becomes rebalance (round robin "
+                 "over every consumer)", name, ship, nd->name, nd->id);
+        else if (i > 0 && !spread && strcmp(ship, "FORWARD") != 0 && !hash)
             note(o, "job %s: Flink's %s edge into '%s' (%s) runs as a forward edge (the "
-                 "language has forward and hash edges)", name, ship, nd->name, nd->id);
+                 "language has forward, hash and rebalance edges)", name, ship, nd->name,
+                 nd->id);
         if (strcmp(nd->name, "state") == 0 && i > 0 && i + 1 < n) {
             /* minicluster's own holder of a job's state=: it comes back as state= */
             note(o, "job %s: operator 'state' (%s) is minicluster's holder of declared state; "
@@ -290,6 +296,8 @@ static uint32_t write_job(struct out *o, const struct imp_job *job, const char *
         map_op(o, name, nd, i == 0, i + 1 == n, hash, op, sizeof(op));
         if (i > 0 && hash)
             fputs(" | keyby", o->body);
+        else if (i > 0 && spread)
+            fputs(" | rebalance", o->body);
         fprintf(o->body, "%s%s", i ? " | " : "", op);
         *windows |= strncmp(op, "window", 6) == 0;
         keyed_seen |= hash;
