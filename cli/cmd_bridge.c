@@ -69,6 +69,7 @@ int cli_import(int argc, char **argv)
     int rc = scn_import(src, &r, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "%s\n", err);
+        scn_import_result_free(&r);
         return rc == -EPROTO ? 3 : 2;
     }
     if (!quiet)
@@ -187,6 +188,7 @@ int cli_export(int argc, char **argv)
     scn_scenario_free(s);
     if (rc < 0) {
         fprintf(stderr, "minicluster export: %s\n", err);
+        scn_export_report_free(&r);
         return rc == -EPROTO ? 3 : 2;
     }
     for (size_t i = 0; i < r.n_approximated; i++)
