@@ -73,9 +73,22 @@ int exp__k8s_readme(struct exp_ctx *c, bool faults, char *err, size_t errlen)
          c->r->n_approximated);
     list(f, "Faults not expressed (nothing written for them)", c->r->unexpressed,
          c->r->n_unexpressed);
-    if (c->s->cluster.tm_memory_bytes && c->s->cluster.tm_memory_bytes < (1024ull << 20))
-        fputs("\n## Other differences\n\n- `tm-memory` is below what a Flink TaskManager "
-              "process needs to start: the TaskManagers get 2048m.\n", f);
+    const struct scn_scenario *s = c->s;
+    bool small_tm = s->cluster.tm_memory_bytes && s->cluster.tm_memory_bytes < (1024ull << 20);
+    bool dfs = s->dfs.bandwidth || s->dfs.ops || s->dfs.streams || s->dfs.latency_ns;
+    bool active = s->cluster.provider == SCN_PROVIDER_ACTIVE && s->cluster.launch_latency_ns;
+    if (small_tm || dfs || active)
+        fputs("\n## Other differences\n\n", f);
+    if (small_tm)
+        fputs("- `tm-memory` is below what a Flink TaskManager process needs to start: the "
+              "TaskManagers get 2048m.\n", f);
+    if (dfs)
+        fputs("- The scenario's `dfs` capacity (bandwidth, operations, streams, latency) is "
+              "minicluster's model of the shared filesystem; the real checkpoint volume has "
+              "its own, which is what the real figures measure.\n", f);
+    if (active)
+        fputs("- `launch-latency` is modelled; on Kubernetes a TaskManager pod takes what "
+              "scheduling and pulling the image take.\n", f);
     fputs("\n## Clean up\n\n```sh\nkubectl delete -f .\n```\n", f);
     if (ferror(f) | (fclose(f) != 0)) {
         snprintf(err, errlen, "%s: write failed", path);

@@ -260,7 +260,6 @@ static uint32_t write_job(struct out *o, const struct imp_job *job, const char *
                  "(a job here is one linear pipeline)", name, job->nodes[v].name,
                  job->nodes[v].id);
     fprintf(o->body, "job %s source=", name);
-    bool keyed_seen = false;
     for (size_t i = 0; i < n; i++) {
         const struct imp_node *nd = &job->nodes[path[i]];
         const char *ship = "FORWARD";
@@ -300,7 +299,6 @@ static uint32_t write_job(struct out *o, const struct imp_job *job, const char *
             fputs(" | rebalance", o->body);
         fprintf(o->body, "%s%s", i ? " | " : "", op);
         *windows |= strncmp(op, "window", 6) == 0;
-        keyed_seen |= hash;
     }
     if (n == 1) {                  /* a lone source still needs a sink */
         fputs(" | sink", o->body);
@@ -313,7 +311,6 @@ static uint32_t write_job(struct out *o, const struct imp_job *job, const char *
         fprintf(o->body, " state=%s", b);
     }
     fputc('\n', o->body);
-    (void)keyed_seen;
     rt_free(path);
     rt_free(on);
     return par;

@@ -122,6 +122,12 @@ grep -q 'deprecated per-job mode in 1.15' "$dir/log" && grep -q 'removed it in 2
     { cat "$dir/yarn"; fail "no yarn-per-job line for orders (parallelism 4)"; }
 [ "$(grep -c 'yarn-per-job' "$dir/yarn")" -ge 3 ] || fail "not one yarn-per-job line per job"
 grep -q 'not expressed' "$dir/log" || fail "YARN: the kill is not listed as not expressed"
+"$mc" export "$src/scenarios/library/default.scn" --to yarn --mode application -o "$dir/yarn-app" \
+    >"$dir/yarn2" 2>/dev/null || fail "--to yarn --mode application -o failed"
+grep -q '^./bin/flink run-application -t yarn-application ' "$dir/yarn-app/flink-yarn.sh" ||
+    fail "no flink-yarn.sh with run-application lines"
+sh -n "$dir/yarn-app/flink-yarn.sh" || fail "flink-yarn.sh is not valid sh"
+grep -q 'Other differences' "$dir/slow-dfs-session/README.md" || fail "slow-dfs: the dfs model is not named a difference"
 
 # 6. Usage errors exit 2.
 "$mc" export "$src/scenarios/library/default.scn" --mode session -o "$dir/u" >/dev/null 2>&1
