@@ -105,6 +105,10 @@ int imp__http_get(const char *url, char **body, size_t *len, char *err, size_t e
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Host", host);
     evhttp_add_header(h, "Accept", "application/json");
+    /* One request per connection: let the server close it once it has answered.
+     * Without this, minicluster's own REST server (run --rest) was seen to drop
+     * the sixth of a quick series of kept-alive connections unanswered. */
+    evhttp_add_header(h, "Connection", "close");
     if (evhttp_make_request(conn, req, EVHTTP_REQ_GET, target) != 0) {
         snprintf(err, errlen, "%s: cannot send the request", url);
         goto out;                  /* evhttp freed req */

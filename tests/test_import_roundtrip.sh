@@ -22,7 +22,7 @@ cluster  taskmanagers=2 slots=4
 config   execution.checkpointing.interval=100ms
 deadline 60s
 job orders source=sequence(records=4M, keys=1k, rate=200k/s) | map | keyby | sum | sink
-    parallelism=2
+    parallelism=2 state=1MB
 job clicks source=sequence(records=4M, keys=100, rate=200k/s) | filter | flatmap | sink
     parallelism=3
 expect all jobs finished exactly-once
@@ -36,7 +36,15 @@ while read -r line; do       # the address is printed once the server listens
 done <"$dir/out"
 [ -n "$url" ] || fail "run --rest 0 printed no 'rest: CLUSTER URL' line"
 cat "$dir/out" >/dev/null &  # keep draining the runner's output
-"$mc" import "$url" -o "$dir/back.scn" --quiet || fail "import $url"
+# The address is printed before the jobs are submitted: import until both are
+# listed (each try is a few requests; bounded, so a cluster that never lists
+# them fails the test rather than hanging it).
+tries=0
+until "$mc" import "$url" -o "$dir/back.scn" --quiet 2>"$dir/err" &&
+      [ "$(grep -c '^job ' "$dir/back.scn")" = 2 ]; do
+    tries=$((tries + 1))
+    [ $tries -lt 2000 ] || { cat "$dir/err"; fail "import $url never listed both jobs"; }
+done
 "$mc" check "$dir/back.scn" >/dev/null || fail "the round trip does not pass check"
 shape() {  # name, parallelism and the operators after the source, per job
     awk '/^job /{ name=$2; line=$0; getline; sub(/.*source=[^|]*/, "", line);
@@ -45,5 +53,7 @@ shape() {  # name, parallelism and the operators after the source, per job
 }
 shape "$dir/s.scn" >"$dir/want"
 shape "$dir/back.scn" >"$dir/got"
+[ "$(wc -l <"$dir/want")" = 2 ] || fail "the shape of the scenario was not read"
 diff "$dir/want" "$dir/got" || fail "jobs, parallelism or edges differ after the round trip"
+cat "$dir/got"
 echo ok
