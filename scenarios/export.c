@@ -98,7 +98,8 @@ void exp__dns(const char *prefix, const char *name, char *out, size_t len)
 {
     size_t o = (size_t)snprintf(out, len, "%s", prefix);
     const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-    for (const char *c = base; *c && o + 1 < len && o < 40; c++) {
+    /* A FlinkDeployment's name is Flink's kubernetes.cluster-id: at most 45 characters. */
+    for (const char *c = base; *c && o + 1 < len && o < 45; c++) {
         if (*c == '.' && strcmp(c, ".scn") == 0)
             break;
         char ch = (char)tolower((unsigned char)*c);
@@ -194,6 +195,12 @@ int scn_export(const struct scn_scenario *s, const struct scn_export_opts *o, FI
     struct exp_ctx c = { .s = s, .o = o, .r = r };
     memset(r, 0, sizeof(*r));
     exp__dns("mc-", s->name, c.name, sizeof(c.name));
+    /* Leave an application's deployment room for its own name within 45. */
+    for (size_t l = strlen(c.name) > 24 ? 24 : strlen(c.name); ; l--) {
+        c.name[l] = '\0';
+        if (l == 0 || c.name[l - 1] != '-')
+            break;
+    }
     if (o->to == SCN_EXPORT_TO_YARN)
         return exp__yarn(&c, out, err, errlen);
     if (o->mode == SCN_MODE_PER_JOB) {

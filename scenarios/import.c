@@ -170,6 +170,11 @@ static void map_op(struct out *o, const char *job, const struct imp_node *n, boo
                    bool last, bool hash, char *text, size_t len)
 {
     const char *name = n->name;
+    /* minicluster's own vertices are named KIND + index ("sum3"). */
+    char base[96];
+    size_t bl = (size_t)snprintf(base, sizeof(base), "%s", name);
+    while (bl > 0 && isdigit((unsigned char)base[bl - 1]))
+        base[--bl] = '\0';
     if (first) {
         bool rnd = has(name, "random");
         snprintf(text, len, "%s(records=%s, keys=%s)", rnd ? "random" : "sequence",
@@ -181,7 +186,7 @@ static void map_op(struct out *o, const char *job, const struct imp_node *n, boo
     }
     if (last) {
         snprintf(text, len, "sink");
-        if (n->pact != IMP_SINK || !(strcasecmp(name, "sink") == 0 || has(name, "sink: sink")))
+        if (strcmp(base, "sink") != 0)
             note(o, "job %s: Flink %s '%s' (%s) becomes the built-in transactional sink",
                  job, n->pact == IMP_SINK ? "sink" : "operator", name, n->id);
         return;
@@ -192,11 +197,6 @@ static void map_op(struct out *o, const char *job, const struct imp_node *n, boo
         { "map", "map" }, { "filter", "filter" }, { "flatmap", "flatmap" }, { "count", "count" },
         { "sum", "sum" }, { "reduce", "reduce" },
     };
-    /* minicluster's own vertices are named KIND + index ("sum3"). */
-    char base[96];
-    size_t bl = (size_t)snprintf(base, sizeof(base), "%s", name);
-    while (bl > 0 && isdigit((unsigned char)base[bl - 1]))
-        base[--bl] = '\0';
     for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
         if (strcmp(name, exact[i].flink) == 0 || strcmp(base, exact[i].flink) == 0) {
             snprintf(text, len, "%s", exact[i].ours);

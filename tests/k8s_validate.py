@@ -73,6 +73,8 @@ def check(doc, crds):
     name = (doc.get("metadata") or {}).get("name", "")
     if not isinstance(name, str) or not DNS1123.match(name) or len(name) > 63:
         return "$.metadata.name: %r is not a DNS-1123 name of at most 63 characters" % (name,)
+    if kind == "FlinkDeployment" and len(name) > 45:
+        return "$.metadata.name: %r is longer than 45 characters (Flink's cluster-id limit)" % name
     if (api, kind) in CORE:
         return "core"
     if (api, kind) not in crds:
