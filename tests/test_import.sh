@@ -96,6 +96,7 @@ bad "$data/bad-parallelism.json" "$data/bad-parallelism.json: \$.nodes[1].parall
 bad "$data/unknown-predecessor.json" "$data/unknown-predecessor.json: \$.nodes[1].predecessors[0].id: no node has id 42"
 bad "$data/rest-missing-plan" "$data/rest-missing-plan/jobs/d41d8cd98f00b204e9800998ecf8427e/plan: not found"
 bad "$data/rest-bad-config" "$data/rest-bad-config/jobmanager/config.json: \$: expected an array"
+bad "$data/rest-no-jobs" "$data/rest-no-jobs: the cluster lists no jobs"
 bad "$dir/nonexistent.json" "$dir/nonexistent.json: No such file or directory"
 bad "https://127.0.0.1:1/" "only http:// is supported"
 "$mc" import >/dev/null 2>&1; [ $? = 2 ] || fail "no source did not exit 2"
