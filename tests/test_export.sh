@@ -95,6 +95,18 @@ grep -q 'templateType: IOChaos' "$f/40-faults.yaml" || fail "no IOChaos"
 grep -q 'volumePath: "/flink-data"' "$f/40-faults.yaml" || fail "IOChaos not on the checkpoint volume"
 grep -q 'component: "taskmanager"' "$f/40-faults.yaml" || fail "TaskManagers not chosen by the operator's labels"
 grep -q 'kind: Job' "$f/30-probe.yaml" || fail "no probe Job"
+# The probe Job's script runs (here against a temporary directory, for 1 s).
+python3 - "$f/30-probe.yaml" "$dir/probe" <<'PY' || fail "the probe Job's script does not run"
+import json, os, subprocess, sys, yaml
+spec = yaml.safe_load(open(sys.argv[1]))["spec"]["template"]["spec"]["containers"][0]
+src = spec["args"][0].replace('"/flink-data/', '"%s/' % sys.argv[2])
+env = dict(os.environ, **{e["name"]: e["value"] for e in spec["env"]})
+env["DURATION_S"] = "1"
+out = subprocess.run(["python3", "-c", src], env=env, capture_output=True, text=True,
+                     timeout=60, check=True).stdout
+p = json.loads(out.strip().splitlines()[-1])["probe"]
+assert p["samples"] > 0 and 0 <= p["p50_ms"] <= p["p99_ms"] <= p["max_ms"], p
+PY
 grep -q 'Faults not expressed' "$f/README.md" || fail "README does not list the faults not expressed"
 grep -q 'export-faults.scn:27: `at 13s fail task' "$f/README.md" || fail "the task failure is not listed"
 "$mc" export "$src/tests/data/export-faults.scn" --to kubernetes --mode session -o "$dir/x" \
