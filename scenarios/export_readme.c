@@ -77,8 +77,15 @@ int exp__k8s_readme(struct exp_ctx *c, bool faults, char *err, size_t errlen)
     bool small_tm = s->cluster.tm_memory_bytes && s->cluster.tm_memory_bytes < (1024ull << 20);
     bool dfs = s->dfs.bandwidth || s->dfs.ops || s->dfs.streams || s->dfs.latency_ns;
     bool active = s->cluster.provider == SCN_PROVIDER_ACTIVE && s->cluster.launch_latency_ns;
-    if (small_tm || dfs || active)
+    union scn_value hb;
+    bool short_hb = scn_config_get(s, "heartbeat.timeout", &hb) == 0 &&
+                    hb.u < 5ull * 1000000000ull;
+    if (small_tm || dfs || active || short_hb)
         fputs("\n## Other differences\n\n", f);
+    if (short_hb)
+        fputs("- `heartbeat.timeout` is set for an in-process cluster; a JVM in a pod pauses "
+              "longer (garbage collection, scheduling), so expect spurious TaskManager losses "
+              "or raise it, and compare detection times with that in mind.\n", f);
     if (small_tm)
         fputs("- `tm-memory` is below what a Flink TaskManager process needs to start: the "
               "TaskManagers get 2048m.\n", f);
