@@ -7,6 +7,7 @@
  * judge exactly-once, so that a test and a scenario mean the same thing.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,28 +20,73 @@
 #include "runtime/dfs.h"
 #include "scenarios/run.h"
 #include "runtime/rt_dir.h"
+#include "api/api_internal.h"
 
 #include <jansson.h>
 
-#define MAX_JOBS 256
-
-struct minicluster {
-    struct rt_world *w;
-    struct dfs *dfs;
-    struct mc_cluster *c;
-    char root[256];
-    bool own_root;
-    struct mc_job *jobs[MAX_JOBS];
-    int njobs;
-    char err[256];
-};
-
 static _Thread_local char open_err[256];
 
-static int fail(struct minicluster *mc, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The open handles, so that a call on a closed one is an error rather than
+ * a use after free: every entry point looks its handle up here first. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct minicluster **live;
+static size_t nlive, caplive;
 
-static int fail(struct minicluster *mc, int rc, const char *fmt, ...)
+bool api_live(const struct minicluster *mc)
+{
+    bool found = false;
+    if (!mc)
+        return false;
+    pthread_mutex_lock(&live_lock);
+    for (size_t i = 0; i < nlive && !found; i++)
+        found = live[i] == mc;
+    pthread_mutex_unlock(&live_lock);
+    return found;
+}
+
+static int live_add(struct minicluster *mc)
+{
+    int rc = 0;
+    pthread_mutex_lock(&live_lock);
+    if (nlive == caplive) {
+        size_t cap = caplive ? 2 * caplive : 8;
+        struct minicluster **n = realloc(live, cap * sizeof(*n));
+        if (n) {
+            live = n;
+            caplive = cap;
+        }
+    }
+    if (nlive < caplive)
+        live[nlive++] = mc;
+    else
+        rc = -ENOMEM;
+    pthread_mutex_unlock(&live_lock);
+    return rc;
+}
+
+static void live_remove(struct minicluster *mc)
+{
+    pthread_mutex_lock(&live_lock);
+    for (size_t i = 0; i < nlive; i++)
+        if (live[i] == mc) {
+            live[i] = live[--nlive];
+            break;
+        }
+    if (nlive == 0) {       /* no handle open: nothing kept (leak checkers stay quiet) */
+        free(live);
+        live = NULL;
+        caplive = 0;
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+int api_closed(const char *fn)
+{
+    snprintf(open_err, sizeof(open_err), "%s: the handle is closed (or was never opened)", fn);
+    return -EBADF;
+}
+
+int api_fail(struct minicluster *mc, int rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -65,7 +111,7 @@ void mc_options_default(struct mc_options *o)
 
 const char *mc_errmsg(const struct minicluster *mc)
 {
-    return mc ? mc->err : open_err;
+    return api_live(mc) ? mc->err : open_err;
 }
 
 static bool cluster_ready(void *arg) { return mc_cluster_ready(arg); }
@@ -73,21 +119,23 @@ static bool cluster_ready(void *arg) { return mc_cluster_ready(arg); }
 int mc_open(const struct mc_options *o, struct minicluster **out)
 {
     if (!o || !out || o->taskmanagers == 0 || o->taskmanagers > MC_MAX_TMS || o->slots == 0)
-        return fail(NULL, -EINVAL, "mc_open: taskmanagers must be 1..%d and slots at least 1",
+        return api_fail(NULL, -EINVAL, "mc_open: taskmanagers must be 1..%d and slots at least 1",
                     MC_MAX_TMS);
     struct minicluster *mc = calloc(1, sizeof(*mc));
     if (!mc)
-        return fail(NULL, -ENOMEM, "mc_open: out of memory");
+        return api_fail(NULL, -ENOMEM, "mc_open: out of memory");
     int rc;
     if (o->workdir) {
         snprintf(mc->root, sizeof(mc->root), "%s", o->workdir);
         if (mkdir(mc->root, 0700) < 0 && errno != EEXIST) {
-            rc = fail(NULL, -errno, "mc_open: cannot create %s: %s", mc->root, strerror(errno));
+            rc = api_fail(NULL, -errno, "mc_open: cannot create %s: %s", mc->root, strerror(errno));
             goto fail_root;
         }
-    } else {
+    } else if (o->world == MC_WORLD_REAL) {
+        /* The sim world's filesystem is in memory: it needs no directory (and
+         * creating one on a busy disk cost more than a whole sim job). */
         if ((rc = rt_dir_make_temp("minicluster", mc->root, sizeof(mc->root))) < 0) {
-            fail(NULL, rc, "mc_open: cannot create a run directory: %s", strerror(-rc));
+            api_fail(NULL, rc, "mc_open: cannot create a run directory: %s", strerror(-rc));
             goto fail_root;
         }
         mc->own_root = true;
@@ -95,12 +143,12 @@ int mc_open(const struct mc_options *o, struct minicluster **out)
     struct rt_world_config wc = { .kind = o->world == MC_WORLD_SIM ? RT_WORLD_SIM : RT_WORLD_REAL,
                                   .seed = o->seed, .link_latency_ns = 100000 };
     if ((rc = rt_world_new(&wc, &mc->w)) < 0) {
-        fail(NULL, rc, "mc_open: cannot create the world");
+        api_fail(NULL, rc, "mc_open: cannot create the world");
         goto fail_world;
     }
     struct dfs_config dc = { .root = mc->root };
     if ((rc = dfs_new(mc->w, &dc, &mc->dfs)) < 0) {
-        fail(NULL, rc, "mc_open: cannot start the shared filesystem: %s", strerror(-rc));
+        api_fail(NULL, rc, "mc_open: cannot start the shared filesystem: %s", strerror(-rc));
         goto fail_dfs;
     }
     struct mc_cluster_config cfg;
@@ -122,11 +170,15 @@ int mc_open(const struct mc_options *o, struct minicluster **out)
     if (o->restart_attempts)
         mc_restart_config_set(&cfg.restart, "restart-strategy.fixed-delay.delay", v, err, sizeof(err));
     if ((rc = mc_cluster_new(mc->w, mc->dfs, "mc", &cfg, &mc->c)) < 0) {
-        fail(NULL, rc, "mc_open: cannot create the cluster's nodes");
+        api_fail(NULL, rc, "mc_open: cannot create the cluster's nodes");
         goto fail_cluster;
     }
     if (rt_world_wait(mc->w, cluster_ready, mc->c, 30 * RT_NS_PER_SEC) < 0) {
-        rc = fail(NULL, -ETIMEDOUT, "mc_open: the TaskManagers did not register within 30 s");
+        rc = api_fail(NULL, -ETIMEDOUT, "mc_open: the TaskManagers did not register within 30 s");
+        goto fail_cluster;
+    }
+    if ((rc = live_add(mc)) < 0) {
+        api_fail(NULL, rc, "mc_open: out of memory");
         goto fail_cluster;
     }
     *out = mc;
@@ -136,10 +188,12 @@ fail_cluster:
     rt_world_free(mc->w);
     dfs_free(mc->dfs);
     mc_cluster_free(mc->c);
-    goto fail_root;
+    goto fail_world;
 fail_dfs:
     rt_world_free(mc->w);
 fail_world:
+    if (mc->own_root)
+        rt_dir_remove(mc->root);
 fail_root:
     free(mc);
     return rc;
@@ -148,8 +202,15 @@ fail_root:
 
 void mc_close(struct minicluster *mc)
 {
-    if (!mc)
+    if (!api_live(mc))
+        return;     /* NULL, or closed already: nothing to do */
+    if (mc->in_callback) {
+        api_fail(mc, -EBUSY, "mc_close: not from inside a callback (close after the wait "
+                 "returns)");
         return;
+    }
+    live_remove(mc);
+    api_heal_all(mc);   /* failpoints are process-global: none may outlive the world */
     rt_world_free(mc->w);
     dfs_free(mc->dfs);
     for (int i = 0; i < mc->njobs; i++)
@@ -162,14 +223,15 @@ void mc_close(struct minicluster *mc)
 
 int mc_submit(struct minicluster *mc, const char *name, const char *pipeline, int *job)
 {
+    API_LIVE_OR_RETURN(mc, "mc_submit");
     if (!name || !pipeline || !job)
-        return fail(mc, -EINVAL, "mc_submit: name, pipeline and job are required");
-    if (mc->njobs == MAX_JOBS)
-        return fail(mc, -ENOSPC, "mc_submit: at most %d jobs per cluster", MAX_JOBS);
+        return api_fail(mc, -EINVAL, "mc_submit: name, pipeline and job are required");
+    if (mc->njobs == MC_API_MAX_JOBS)
+        return api_fail(mc, -ENOSPC, "mc_submit: at most %d jobs per cluster", MC_API_MAX_JOBS);
     size_t len = strlen(name) + strlen(pipeline) + 8;
     char *text = malloc(len);
     if (!text)
-        return fail(mc, -ENOMEM, "mc_submit: out of memory");
+        return api_fail(mc, -ENOMEM, "mc_submit: out of memory");
     snprintf(text, len, "job %s %s\n", name, pipeline);
     struct scn_diags d;
     scn_diags_init(&d);
@@ -177,16 +239,19 @@ int mc_submit(struct minicluster *mc, const char *name, const char *pipeline, in
     int rc = scn_parse_text("pipeline", text, strlen(text), &s, &d);
     free(text);
     if (rc < 0 || !s || s->n_jobs != 1) {
-        char *msg = NULL;
-        size_t msz = 0;
-        FILE *f = open_memstream(&msg, &msz);
-        if (f) {
-            scn_diags_print(f, &d);
-            fclose(f);
-        }
-        /* Positions are in "job NAME PIPELINE": name them as such. */
-        fail(mc, -EINVAL, "mc_submit: invalid job \"%s\": %s", name, msg && *msg ? msg : "?");
-        free(msg);
+        /* The parser saw "job NAME PIPELINE": give the first error's position
+         * as a column of the pipeline the caller wrote. */
+        const struct scn_diag *e = NULL;
+        for (size_t i = 0; i < d.count && !e; i++)
+            if (d.items[i].severity == SCN_SEV_ERROR)
+                e = &d.items[i];
+        size_t skip = strlen(name) + 5;     /* "job " NAME " " */
+        if (e && e->pos.line == 1 && e->pos.col > skip)
+            api_fail(mc, -EINVAL, "mc_submit: invalid job \"%s\": pipeline:1:%zu: %s", name,
+                     (size_t)e->pos.col - skip, e->msg);
+        else
+            api_fail(mc, -EINVAL, "mc_submit: invalid job \"%s\": %s", name,
+                     e ? e->msg : "not one job statement");
         scn_diags_free(&d);
         scn_scenario_free(s);
         return -EINVAL;
@@ -198,7 +263,7 @@ int mc_submit(struct minicluster *mc, const char *name, const char *pipeline, in
                            err, sizeof(err));
     scn_scenario_free(s);
     if (rc < 0)
-        return fail(mc, rc, "mc_submit: %s", err);
+        return api_fail(mc, rc, "mc_submit: %s", err);
     mc->jobs[mc->njobs] = j;
     *job = ++mc->njobs;
     return 0;
@@ -207,6 +272,11 @@ int mc_submit(struct minicluster *mc, const char *name, const char *pipeline, in
 static struct mc_job *job_of(struct minicluster *mc, int job)
 {
     return job >= 1 && job <= mc->njobs ? mc->jobs[job - 1] : NULL;
+}
+
+struct mc_job *api_job(struct minicluster *mc, int job)
+{
+    return job_of(mc, job);
 }
 
 struct wait_arg {
@@ -223,18 +293,19 @@ static bool reached(void *arg)
 
 int mc_wait(struct minicluster *mc, int job, enum mc_job_state state, uint64_t timeout_ms)
 {
+    API_LIVE_OR_RETURN(mc, "mc_wait");
     struct mc_job *j = job_of(mc, job);
     if (!j)
-        return fail(mc, -ENOENT, "mc_wait: no job %d", job);
+        return api_fail(mc, -ENOENT, "mc_wait: no job %d", job);
     struct wait_arg a = { j, (enum eng_job_state)state };
-    if (rt_world_wait(mc->w, reached, &a, timeout_ms * RT_NS_PER_MS) < 0)
-        return fail(mc, -ETIMEDOUT, "mc_wait: job %d is %s after %llu ms, not %s", job,
+    if (api_wait(mc, reached, &a, timeout_ms * RT_NS_PER_MS) < 0)
+        return api_fail(mc, -ETIMEDOUT, "mc_wait: job %d is %s after %llu ms, not %s", job,
                     eng_job_state_name(eng_job_state(j->ej)), (unsigned long long)timeout_ms,
                     mc_job_state_name(state));
     if (state == MC_JOB_FINISHED && eng_job_state(j->ej) != ENG_JOB_FINISHED) {
         char why[200];
         eng_job_last_error(j->ej, why, sizeof(why));
-        return fail(mc, -ECANCELED, "mc_wait: job %d ended %s: %s", job,
+        return api_fail(mc, -ECANCELED, "mc_wait: job %d ended %s: %s", job,
                     eng_job_state_name(eng_job_state(j->ej)), why);
     }
     return 0;
@@ -242,15 +313,17 @@ int mc_wait(struct minicluster *mc, int job, enum mc_job_state state, uint64_t t
 
 int mc_run_for(struct minicluster *mc, uint64_t ms)
 {
-    rt_world_wait(mc->w, NULL, NULL, ms * RT_NS_PER_MS);
+    API_LIVE_OR_RETURN(mc, "mc_run_for");
+    api_wait(mc, NULL, NULL, ms * RT_NS_PER_MS);
     return 0;
 }
 
 int mc_job_info(struct minicluster *mc, int job, struct mc_job_info *out)
 {
+    API_LIVE_OR_RETURN(mc, "mc_job_info");
     struct mc_job *j = job_of(mc, job);
     if (!j || !out)
-        return fail(mc, -ENOENT, "mc_job_info: no job %d", job);
+        return api_fail(mc, -ENOENT, "mc_job_info: no job %d", job);
     memset(out, 0, sizeof(*out));
     struct eng_job *ej = j->ej;
     out->state = (enum mc_job_state)eng_job_state(ej);
@@ -281,21 +354,23 @@ const char *mc_job_state_name(enum mc_job_state s)
 
 int mc_taskmanager_of(struct minicluster *mc, int job, unsigned subtask)
 {
+    API_LIVE_OR_RETURN(mc, "mc_taskmanager_of");
     struct mc_job *j = job_of(mc, job);
     int tm = j ? mc_job_tm_of(j, subtask) : -1;
-    return tm >= 0 ? tm : fail(mc, -ENOENT, "job %d subtask %u has no TaskManager now", job, subtask);
+    return tm >= 0 ? tm : api_fail(mc, -ENOENT, "job %d subtask %u has no TaskManager now", job, subtask);
 }
 
 static int tm_ok(struct minicluster *mc, int tm)
 {
     if (tm < 0 || (unsigned)tm >= atomic_load(&mc->c->ntms))
-        return fail(mc, -EINVAL, "no TaskManager %d (the cluster has %u)", tm,
+        return api_fail(mc, -EINVAL, "no TaskManager %d (the cluster has %u)", tm,
                     atomic_load(&mc->c->ntms));
     return 0;
 }
 
 int mc_kill_taskmanager(struct minicluster *mc, int tm)
 {
+    API_LIVE_OR_RETURN(mc, "mc_kill_taskmanager");
     int rc = tm_ok(mc, tm);
     if (rc == 0)
         mc_tm_kill(mc->c, (uint32_t)tm);
@@ -304,6 +379,7 @@ int mc_kill_taskmanager(struct minicluster *mc, int tm)
 
 int mc_crash_taskmanager(struct minicluster *mc, int tm)
 {
+    API_LIVE_OR_RETURN(mc, "mc_crash_taskmanager");
     int rc = tm_ok(mc, tm);
     if (rc == 0)
         mc_tm_crash(mc->c, (uint32_t)tm);
@@ -312,6 +388,7 @@ int mc_crash_taskmanager(struct minicluster *mc, int tm)
 
 int mc_stop_taskmanager(struct minicluster *mc, int tm)
 {
+    API_LIVE_OR_RETURN(mc, "mc_stop_taskmanager");
     int rc = tm_ok(mc, tm);
     if (rc == 0)
         mc_tm_stop(mc->c, (uint32_t)tm);
@@ -320,31 +397,36 @@ int mc_stop_taskmanager(struct minicluster *mc, int tm)
 
 int mc_restart_taskmanager(struct minicluster *mc, int tm)
 {
+    API_LIVE_OR_RETURN(mc, "mc_restart_taskmanager");
     int rc = tm_ok(mc, tm);
     if (rc == 0 && (rc = mc_tm_restart(mc->c, (uint32_t)tm)) < 0)
-        fail(mc, rc, "TaskManager %d cannot restart: it is still up", tm);
+        api_fail(mc, rc, "TaskManager %d cannot restart: it is still up", tm);
     return rc;
 }
 
 int mc_add_taskmanager(struct minicluster *mc)
 {
+    API_LIVE_OR_RETURN(mc, "mc_add_taskmanager");
     int rc = mc_tm_add(mc->c);
-    return rc < 0 ? fail(mc, rc, "the cluster is full (%d TaskManagers)", MC_MAX_TMS) : rc;
+    return rc < 0 ? api_fail(mc, rc, "the cluster is full (%d TaskManagers)", MC_MAX_TMS) : rc;
 }
 
 int mc_crash_jobmanager(struct minicluster *mc)
 {
+    API_LIVE_OR_RETURN(mc, "mc_crash_jobmanager");
     rt_node_crash(mc->c->jm);
     return 0;
 }
 
 int mc_taskmanagers_registered(struct minicluster *mc)
 {
+    API_LIVE_OR_RETURN(mc, "mc_taskmanagers_registered");
     return (int)atomic_load(&mc->c->registered);
 }
 
 int mc_taskmanagers_lost(struct minicluster *mc)
 {
+    API_LIVE_OR_RETURN(mc, "mc_taskmanagers_lost");
     return (int)atomic_load(&mc->c->tms_lost);
 }
 
@@ -352,7 +434,7 @@ int mc_run_scenario(const char *text, enum mc_mode mode, enum mc_world_kind worl
                     char **json)
 {
     if (!text)
-        return fail(NULL, -EINVAL, "mc_run_scenario: no scenario text");
+        return api_fail(NULL, -EINVAL, "mc_run_scenario: no scenario text");
     struct scn_diags d;
     scn_diags_init(&d);
     struct scn_scenario *s = NULL;
@@ -365,7 +447,7 @@ int mc_run_scenario(const char *text, enum mc_mode mode, enum mc_world_kind worl
             scn_diags_print(f, &d);
             fclose(f);
         }
-        fail(NULL, -EINVAL, "mc_run_scenario: %s", msg && *msg ? msg : "invalid scenario");
+        api_fail(NULL, -EINVAL, "mc_run_scenario: %s", msg && *msg ? msg : "invalid scenario");
         free(msg);
         scn_diags_free(&d);
         return -EINVAL;
@@ -381,7 +463,7 @@ int mc_run_scenario(const char *text, enum mc_mode mode, enum mc_world_kind worl
     scn_scenario_free(s);
     if (rc < 0) {
         json_decref(run);
-        return fail(NULL, rc, "mc_run_scenario: %s", err);
+        return api_fail(NULL, rc, "mc_run_scenario: %s", err);
     }
     if (json)
         *json = json_dumps(run, JSON_COMPACT | JSON_SORT_KEYS);

@@ -19,6 +19,7 @@ static const struct bench_entry benches[] = {
     { "recovery", bench_recovery, "restore of 100 MB keyed state after a crash vs reading+decoding the files" },
     { "modes", bench_modes, "session submit latency/rate, per-job and application cycles, client work" },
     { "sim", bench_sim, "simulated seconds per wall second: a 4-TaskManager recovery at default heartbeats" },
+    { "api", bench_api, "open a sim cluster, run a 10k-record job, close vs open and close alone" },
 };
 
 bool bench_quick;

@@ -19,6 +19,7 @@ int bench_engine(json_t **out);
 int bench_recovery(json_t **out);
 int bench_modes(json_t **out);
 int bench_sim(json_t **out);
+int bench_api(json_t **out);
 
 /* --quick: smaller sizes and one repetition (CI smoke runs); benches may ignore it. */
 extern bool bench_quick;

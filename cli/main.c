@@ -31,7 +31,7 @@ static const struct command commands[] = {
     { "shrink", cli_shrink, "shrink SCENARIO --seed N -o OUT.scn", "cut a failing run down to what matters" },
     { "import", cli_import, "import PLAN.json|DIR|URL [-o OUT.scn]", "a scenario from a real Flink job's plan or REST API" },
     { "export", cli_export, "export SCENARIO --to kubernetes|yarn --mode session|application|per-job -o DIR [--strict]", "manifests to run a scenario on a real cluster" },
-    { "bench", bench_main, "bench spinup|engine|recovery|modes|sim [--json FILE]",
+    { "bench", bench_main, "bench spinup|engine|recovery|modes|sim|api [--json FILE]",
       "measure a figure against its floor" },
 };
 

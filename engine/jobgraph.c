@@ -42,6 +42,10 @@ static const char *const op_names[ENG_OP_KIND_COUNT] = {
     [ENG_OP_BURN] = "burn",
     [ENG_OP_ALLOC] = "alloc",
     [ENG_OP_DISCARD] = "discard",
+    [ENG_OP_USER_SOURCE] = "user_source",
+    [ENG_OP_USER] = "user",
+    [ENG_OP_USER_KEYED] = "user_keyed",
+    [ENG_OP_USER_SINK] = "user_sink",
 };
 
 static const char *const edge_names[ENG_EDGE_KIND_COUNT] = {
@@ -74,18 +78,25 @@ int eng_op_kind_parse(const char *name, enum eng_op_kind *out)
 
 bool eng_op_kind_is_source(enum eng_op_kind kind)
 {
-    return kind == ENG_OP_SOURCE_SEQUENCE || kind == ENG_OP_SOURCE_RANDOM;
+    return kind == ENG_OP_SOURCE_SEQUENCE || kind == ENG_OP_SOURCE_RANDOM ||
+           kind == ENG_OP_USER_SOURCE;
 }
 
 bool eng_op_kind_is_sink(enum eng_op_kind kind)
 {
-    return kind == ENG_OP_SINK || kind == ENG_OP_DISCARD;
+    return kind == ENG_OP_SINK || kind == ENG_OP_DISCARD || kind == ENG_OP_USER_SINK;
 }
 
 bool eng_op_kind_is_keyed(enum eng_op_kind kind)
 {
     return kind == ENG_OP_COUNT || kind == ENG_OP_SUM || kind == ENG_OP_REDUCE ||
-           kind == ENG_OP_WINDOW || kind == ENG_OP_ALLOC;
+           kind == ENG_OP_WINDOW || kind == ENG_OP_ALLOC || kind == ENG_OP_USER_KEYED;
+}
+
+bool eng_op_kind_is_user(enum eng_op_kind kind)
+{
+    return kind == ENG_OP_USER_SOURCE || kind == ENG_OP_USER || kind == ENG_OP_USER_KEYED ||
+           kind == ENG_OP_USER_SINK;
 }
 
 uint32_t eng_default_max_parallelism(uint32_t parallelism)
@@ -280,6 +291,9 @@ static int check_vertices(const struct eng_jobgraph *g, char *err, size_t errlen
         if ((unsigned)v->kind >= ENG_OP_KIND_COUNT)
             return fail(err, errlen, "vertex '%s': unknown operator kind %u", v->name,
                         (unsigned)v->kind);
+        if (eng_op_kind_is_user(v->kind) && !v->args.user)
+            return fail(err, errlen, "vertex '%s': a %s vertex needs its registered operator "
+                        "(args.user)", v->name, eng_op_kind_name(v->kind));
         if (v->parallelism == 0)
             return fail(err, errlen, "vertex '%s': parallelism must be at least 1, got 0",
                         v->name);

@@ -34,6 +34,11 @@ enum eng_op_kind {
     ENG_OP_BURN,            /* spends CPU per record */
     ENG_OP_ALLOC,           /* holds `bytes_per_key` of state per key */
     ENG_OP_DISCARD,         /* sink that drops records, keeping a count and digest */
+    /* Registered at run time by a program (args.user says which): */
+    ENG_OP_USER_SOURCE,     /* a user's source */
+    ENG_OP_USER,            /* a user's one-input operator (map, flat map, filter) */
+    ENG_OP_USER_KEYED,      /* a user's keyed process operator, state per key */
+    ENG_OP_USER_SINK,       /* a user's sink */
     ENG_OP_KIND_COUNT       /* number of kinds, not a kind */
 };
 
@@ -45,6 +50,17 @@ enum eng_edge_kind {
     ENG_EDGE_BROADCAST,  /* every record to every consumer */
     ENG_EDGE_KIND_COUNT  /* number of kinds, not a kind */
 };
+
+/* A user operator's parameters, as written in a pipeline: name=integer. */
+#define ENG_USER_PARAMS_MAX 8
+#define ENG_USER_PARAM_NAME_MAX 32      /* NUL included */
+struct eng_user_params {
+    uint32_t n;
+    char name[ENG_USER_PARAMS_MAX][ENG_USER_PARAM_NAME_MAX];
+    int64_t value[ENG_USER_PARAMS_MAX];
+};
+
+struct eng_user_kind;   /* engine/operator.h */
 
 /* Operator arguments; each kind reads the fields it needs, zero elsewhere. */
 struct eng_op_args {
@@ -59,6 +75,9 @@ struct eng_op_args {
     uint64_t stall_ms;      /* STALL: how long the task blocks */
     uint64_t bytes_per_key; /* ALLOC: state bytes held per key */
     uint32_t fanout;        /* FLATMAP: records out per record in */
+    const struct eng_user_kind *user;   /* USER_*: the registered operator (lives for
+                                         * the process) */
+    struct eng_user_params params;      /* USER_*: its parameters */
 };
 
 struct eng_vertex {
@@ -84,8 +103,11 @@ const char *eng_edge_kind_name(enum eng_edge_kind kind);
 int eng_op_kind_parse(const char *name, enum eng_op_kind *out);
 bool eng_op_kind_is_source(enum eng_op_kind kind);
 bool eng_op_kind_is_sink(enum eng_op_kind kind);      /* SINK or DISCARD */
-/* Keeps state per key, restored by key group: COUNT, SUM, REDUCE, WINDOW, ALLOC. */
+/* Keeps state per key, restored by key group: COUNT, SUM, REDUCE, WINDOW, ALLOC,
+ * USER_KEYED. */
 bool eng_op_kind_is_keyed(enum eng_op_kind kind);
+/* One of the USER_* kinds: an operator a program registered (engine/operator.h). */
+bool eng_op_kind_is_user(enum eng_op_kind kind);
 
 /* Flink's default max parallelism: 1.5 x parallelism rounded up to a power
  * of two, clamped to [128, 32768]. */

@@ -70,6 +70,12 @@ struct eng_op *eng__op_alloc(size_t size, const struct eng_op_ops *ops,
     return op;
 }
 
+struct eng_op *eng_op_alloc(size_t size, const struct eng_op_ops *ops,
+                            const struct eng_vertex *v, const struct eng_op_env *env)
+{
+    return eng__op_alloc(size, ops, v, env);
+}
+
 int eng__op_snapshot_none(struct eng_op *op, struct eng_snap_state *st,
                           struct eng_kstate **ks)
 {
@@ -134,6 +140,16 @@ struct eng_op *eng_op_new(const struct eng_vertex *v, const struct eng_op_env *e
         return eng__op_sink_new(v, env, err, errlen);
     case ENG_OP_DISCARD:
         return eng__op_discard_new(v, env, err, errlen);
+    case ENG_OP_USER_SOURCE:
+    case ENG_OP_USER:
+    case ENG_OP_USER_KEYED:
+    case ENG_OP_USER_SINK:
+        if (v->args.user && v->args.user->kind == v->kind)
+            return v->args.user->create(v->args.user, v, env, err, errlen);
+        if (err && errlen)
+            snprintf(err, errlen, "vertex '%s': %s without a registered operator of that "
+                     "kind", v->name, eng_op_kind_name(v->kind));
+        return NULL;
     case ENG_OP_KIND_COUNT:
         break;
     }

@@ -77,6 +77,8 @@ enum eng_src_status {
     ENG_SRC_MORE,               /* emitted records (out->n > 0) */
     ENG_SRC_WAIT,               /* rate limit: call again at *wake_at_ns */
     ENG_SRC_END,                /* finished: no records now or ever */
+    ENG_SRC_ERROR,              /* failed, eng_op_error() says why: the task fails
+                                 * (user sources only; the built-ins never fail) */
 };
 
 struct eng_op;
@@ -124,6 +126,37 @@ struct eng_op *eng_op_new(const struct eng_vertex *v, const struct eng_op_env *e
 /* Frees an instance and its keyed state; NULL is a no-op.  Also the way to
  * "crash" an operator: nothing is committed or flushed. */
 void eng_op_free(struct eng_op *op);
+/* A zeroed instance of `size` bytes (>= sizeof(struct eng_op), struct eng_op
+ * first) with ops, vertex and env filled in; allocated on the current node
+ * (rt_xcalloc), never NULL, freed by eng_op_free.  How a user operator kind's
+ * create builds its instances, as the built-in families do. */
+struct eng_op *eng_op_alloc(size_t size, const struct eng_op_ops *ops,
+                            const struct eng_vertex *v, const struct eng_op_env *env);
+
+/* ---- operator kinds a program registers ------------------------------------ */
+
+/* A user operator kind: the layer above (api/) implements create on top of
+ * this very vtable; the engine only dispatches to it.  A vertex of kind
+ * USER_* names its kind in args.user.  A registered kind lives until the
+ * process ends (vertices and pipelines keep pointers to it). */
+struct eng_user_kind {
+    const char *name;           /* as written in pipelines; unique */
+    enum eng_op_kind kind;      /* ENG_OP_USER_SOURCE, _USER, _USER_KEYED or _USER_SINK */
+    /* Creates an instance for vertex v (args.user == this kind) with
+     * eng_op_alloc, or returns NULL with a reason in err.  Called on the
+     * task's node thread, or on the caller's inside eng_reference. */
+    struct eng_op *(*create)(const struct eng_user_kind *uk, const struct eng_vertex *v,
+                             const struct eng_op_env *env, char *err, size_t errlen);
+    void *arg;                  /* the registrant's */
+};
+#define ENG_USER_KINDS_MAX 256  /* registered kinds per process */
+/* Registers uk (kept by pointer: it must outlive every job).  Returns 0;
+ * -EEXIST for a name already registered, -ENOSPC past ENG_USER_KINDS_MAX,
+ * -EINVAL for a NULL or empty name, a kind that is not USER_*, or no
+ * create.  Any thread. */
+int eng_user_kind_register(const struct eng_user_kind *uk);
+/* The kind registered as name, or NULL.  Any thread. */
+const struct eng_user_kind *eng_user_kind_find(const char *name);
 static inline struct eng_kstate *eng_op_kstate(struct eng_op *op) { return op->kstate; }
 static inline const char *eng_op_error(const struct eng_op *op) { return op->error; }
 

@@ -29,6 +29,13 @@
  * either FORWARD or comes from parallelism 1 (REBALANCE only into
  * parallelism 1).
  *
+ * User operators (the USER_* kinds a program registers) run as themselves
+ * too, so the verdict holds them to the same rule and assumes their output
+ * is a function of their input; a user source declares no length, so one
+ * that has not ended within REF_USER_SOURCE_MAX records is taken for
+ * unbounded.  (mc_run_differential checks a user pipeline without this
+ * model.)
+ *
  * DISCARD receipts are compared summed over subtasks: fewer records than
  * expected are "lost", more "duplicated", the same count with another
  * digest one wrong value.  A digest covers every value a DISCARD received,
@@ -44,6 +51,11 @@
 #include "engine/op_internal.h"
 #include "engine/operator.h"
 #include "runtime/rt_mem.h"
+
+/* Records the user sources of one reference run may emit in all: a user
+ * source that has not ended by then is taken for an unbounded one (the
+ * scenario report asks for a reference of every job, finished or not). */
+#define REF_USER_SOURCE_MAX (UINT64_C(1) << 26)
 
 struct eng_expected {
     struct eng_output *out;
@@ -140,7 +152,9 @@ static int check_graph(const struct eng_jobgraph *g, char *err, size_t errlen)
     uint32_t nv = eng_jobgraph_vertex_count(g), ne = eng_jobgraph_edge_count(g);
     for (uint32_t v = 0; v < nv; v++) {
         const struct eng_vertex *x = eng_jobgraph_vertex(g, v);
-        if (eng_op_kind_is_source(x->kind) && x->args.records == 0) {
+        /* A user source says nothing of its length: REF_USER_SOURCE_MAX bounds it. */
+        if (eng_op_kind_is_source(x->kind) && x->kind != ENG_OP_USER_SOURCE &&
+            x->args.records == 0) {
             snprintf(err, errlen, "source '%s' is unbounded (records = 0): the reference "
                      "model needs a bounded job", x->name);
             return -EINVAL;
@@ -240,6 +254,7 @@ int eng_reference(const struct eng_jobgraph *g, struct eng_expected **out, char 
 
     /* Sources take turns, one batch each, until all have ended. */
     struct eng_batch *batch = rt_xmalloc(sizeof(*batch));
+    uint64_t user_emitted = 0;
     bool active = rc == 0;
     while (active && rc == 0) {
         active = false;
@@ -256,12 +271,25 @@ int eng_reference(const struct eng_jobgraph *g, struct eng_expected **out, char 
                 /* Each source's clock starts at 0 and jumps to its wake-ups. */
                 while ((st = op->ops->produce(op, now, batch, &wake)) == ENG_SRC_WAIT)
                     now = wake > now ? wake : now + 1;
+                if (st == ENG_SRC_ERROR) {
+                    snprintf(err, errlen, "reference run: %s", eng_op_error(op));
+                    rc = -EINVAL;
+                    break;
+                }
                 if (st == ENG_SRC_END) {
                     eng_op_free(op);
                     r.op[v][s] = NULL;
                     continue;
                 }
                 active = true;
+                if (x->kind == ENG_OP_USER_SOURCE &&
+                    (user_emitted += batch->n) > REF_USER_SOURCE_MAX) {
+                    snprintf(err, errlen, "user source '%s' did not end within %llu records: "
+                             "the reference model needs a bounded job", x->name,
+                             (unsigned long long)REF_USER_SOURCE_MAX);
+                    rc = -EINVAL;
+                    break;
+                }
                 rc = route(&r, v, s, batch->rec, batch->n);
             }
         }

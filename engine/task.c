@@ -263,6 +263,11 @@ static void step(struct task *k)
                 k->src_timer = true;
                 break;
             }
+            if (s == ENG_SRC_ERROR) {
+                eng__task_fail(k, false, "operator %s (subtask %u) failed: %s",
+                               k->ops[0]->vertex->name, k->t->subtask, eng_op_error(k->ops[0]));
+                return;
+            }
             if (s == ENG_SRC_END) {
                 k->src_ended = true;
                 report_as(k, ENG_TASK_INPUT_ENDED, false, NULL);

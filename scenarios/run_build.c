@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/operator.h"
 #include "minicluster/cluster.h"
 #include "scenarios/run_internal.h"
 
@@ -104,8 +105,11 @@ static uint64_t per_subtask(uint64_t total, uint32_t par)
     return total ? (total + par - 1) / par : 0;
 }
 
-static bool keyed(enum scn_op_kind k)
+static bool keyed(const struct scn_op *op)
 {
+    enum scn_op_kind k = op->kind;
+    if (k == SCN_OP_USER)
+        return op->user->kind == ENG_OP_USER_KEYED;
     return k == SCN_OP_COUNT || k == SCN_OP_SUM || k == SCN_OP_REDUCE || k == SCN_OP_WINDOW;
 }
 
@@ -121,7 +125,7 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
         const struct scn_op *op = &sj->ops[i];
         struct eng_op_args a = { 0 };
         enum eng_op_kind kind;
-        char name[32];
+        char name[64];
         switch (op->kind) {
         case SCN_OP_SEQUENCE:
         case SCN_OP_RANDOM:
@@ -149,6 +153,7 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
         case SCN_OP_STALL: kind = ENG_OP_STALL; a.stall_ms = op->for_ns / RT_NS_PER_MS; a.at_record = 1; break;
         case SCN_OP_BURN: kind = ENG_OP_BURN; a.ns_per_record = op->per_record_ns; break;
         case SCN_OP_ALLOC: kind = ENG_OP_ALLOC; a.bytes_per_key = op->per_key_bytes; break;
+        case SCN_OP_USER: kind = op->user->kind; a.user = op->user; a.params = op->params; break;
         default: continue;
         }
         /* The job's declared state lives just before the sink, keyed. */
@@ -162,12 +167,12 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
             next_edge = ENG_EDGE_FORWARD;
             state_placed = true;
         }
-        snprintf(name, sizeof(name), "%s%zu", eng_op_kind_name(kind), i);
+        snprintf(name, sizeof(name), "%s%zu", a.user ? a.user->name : eng_op_kind_name(kind), i);
         int v = eng_jobgraph_add_vertex(g, name, kind, &a, par, sj->max_parallelism);
         if (prev >= 0)
             eng_jobgraph_add_edge(g, (uint32_t)prev, (uint32_t)v,
-                                  keyed(op->kind) ? ENG_EDGE_HASH : next_edge);
-        after_keyed |= keyed(op->kind);
+                                  keyed(op) ? ENG_EDGE_HASH : next_edge);
+        after_keyed |= keyed(op);
         next_edge = ENG_EDGE_FORWARD;
         prev = v;
     }

@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "engine/jobgraph.h"           /* struct eng_user_params (user operators) */
+
 /* ---- positions and diagnostics ---------------------------------------- */
 
 /* Where a node came from; {0, 0} for a value that was defaulted. */
@@ -163,7 +165,8 @@ enum scn_op_kind {
     SCN_OP_BURN,                   /* test: CPU per record */
     SCN_OP_ALLOC,                  /* test: memory per key */
     SCN_OP_REBALANCE,              /* round-robin partitioning (Flink's REBALANCE) */
-    SCN_OP__COUNT
+    SCN_OP__COUNT,                 /* built-in kinds, the size of the name tables */
+    SCN_OP_USER = 64,              /* a registered user operator (scn_op.user) */
 };
 
 /* One pipeline stage.  Only the fields of its kind are meaningful; the
@@ -181,6 +184,8 @@ struct scn_op {
     uint64_t for_ns;               /* stall */
     uint64_t per_record_ns;        /* burn */
     uint64_t per_key_bytes;        /* alloc */
+    const struct eng_user_kind *user;   /* user: the registered operator */
+    struct eng_user_params params;      /* user: name=integer arguments */
 };
 
 struct scn_job {

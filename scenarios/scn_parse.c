@@ -303,7 +303,7 @@ static int parse_cluster(struct scn__ctx *c, const struct scn__tok *kw)
                                         "jobmanagers"};
     struct scn_pos seen[8] = {{0, 0}};
     struct scn_cluster *cl = &c->s->cluster;
-    const struct scn__tok *key, *v;
+    const struct scn__tok *key = NULL, *v = NULL;  /* set before use; GCC cannot tell once inlined */
     if (!once_stmt(c, &c->seen_cluster, kw))
         return -1;
     cl->pos = kw->pos;
@@ -404,7 +404,7 @@ static int parse_config(struct scn__ctx *c, const struct scn__tok *kw)
 {
     size_t n_keys;
     const struct scn_config_key *table = scn_config_keys(&n_keys);
-    const struct scn__tok *key, *val;
+    const struct scn__tok *key = NULL, *val = NULL;  /* as above */
     char err[512];
 
     if (scn__peek(c)->kind == SCN__TOK_END)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "engine/operator.h"
 #include "runtime/rt_mem.h"
 #include "scenarios/scn_internal.h"
 
@@ -52,6 +53,57 @@ static const struct arg_spec op_args[SCN_OP__COUNT][4] = {
 static bool is_source(enum scn_op_kind k)
 {
     return k == SCN_OP_SEQUENCE || k == SCN_OP_RANDOM;
+}
+
+static bool op_is_source(const struct scn_op *op)
+{
+    return op->kind == SCN_OP_USER ? op->user->kind == ENG_OP_USER_SOURCE : is_source(op->kind);
+}
+
+static bool op_is_sink(const struct scn_op *op)
+{
+    return op->kind == SCN_OP_USER ? op->user->kind == ENG_OP_USER_SINK : op->kind == SCN_OP_SINK;
+}
+
+/* A user operator's arguments: `(name=COUNT, ...)`, integers, at most
+ * ENG_USER_PARAMS_MAX, any names (the operator reads what it knows). */
+static int parse_user_args(struct scn__ctx *c, struct scn_op *op, const struct scn__tok *name)
+{
+    struct eng_user_params *p = &op->params;
+    if (!scn__accept(c, SCN__TOK_LPAREN))
+        return 0;
+    do {
+        const struct scn__tok *key;
+        if (scn__expect_word(c, "an argument name", &key) < 0)
+            return -1;
+        if (strlen(key->text) >= ENG_USER_PARAM_NAME_MAX) {
+            scn__error(c, key->pos, "argument name '%s' is longer than %d characters",
+                       key->text, ENG_USER_PARAM_NAME_MAX - 1);
+            return -1;
+        }
+        for (uint32_t i = 0; i < p->n; i++)
+            if (strcmp(p->name[i], key->text) == 0) {
+                scn__error(c, key->pos, "'%s' is given twice", key->text);
+                return -1;
+            }
+        if (p->n == ENG_USER_PARAMS_MAX) {
+            scn__error(c, key->pos, "'%s' takes at most %d arguments", name->text,
+                       ENG_USER_PARAMS_MAX);
+            return -1;
+        }
+        if (scn__expect_kind(c, SCN__TOK_ASSIGN, "'=' after the argument name") < 0)
+            return -1;
+        uint64_t v = 0;
+        if (scn__count(c, &v) < 0)
+            return -1;
+        if (v > INT64_MAX) {
+            scn__error(c, key->pos, "'%s' is too large (at most 2^63-1)", key->text);
+            return -1;
+        }
+        snprintf(p->name[p->n], sizeof(p->name[p->n]), "%s", key->text);
+        p->value[p->n++] = (int64_t)v;
+    } while (scn__accept(c, SCN__TOK_COMMA));
+    return scn__expect_kind(c, SCN__TOK_RPAREN, "',' or ')'") < 0 ? -1 : 0;
 }
 
 static int parse_op_args(struct scn__ctx *c, struct scn_op *op, const struct scn__tok *name)
@@ -127,6 +179,10 @@ static int parse_op(struct scn__ctx *c, struct scn_job *job)
     for (int k = 0; k < SCN_OP__COUNT; k++)
         if (strcmp(scn__op_names[k], name->text) == 0)
             kind = k;
+    /* Not a built-in: an operator this program registered (operator.h)? */
+    const struct eng_user_kind *user = kind < 0 ? eng_user_kind_find(name->text) : NULL;
+    if (user)
+        kind = SCN_OP_USER;
     if (kind < 0) {
         scn__hint(hint, sizeof(hint), name->text, scn__op_names, SCN_OP__COUNT);
         scn__error(c, name->pos, "unknown operator '%s'%s", name->text, hint);
@@ -134,17 +190,17 @@ static int parse_op(struct scn__ctx *c, struct scn_job *job)
     }
     job->ops = rt_xrealloc(job->ops, (job->n_ops + 1) * sizeof(*job->ops));
     struct scn_op *op = &job->ops[job->n_ops++];
-    *op = (struct scn_op){.pos = name->pos, .kind = kind};
+    *op = (struct scn_op){.pos = name->pos, .kind = kind, .user = user};
     if (is_source(op->kind))
         op->keys = 1000;
-    if (parse_op_args(c, op, name) < 0)
+    if (user ? parse_user_args(c, op, name) < 0 : parse_op_args(c, op, name) < 0)
         return -1;
     bool first = job->n_ops == 1;
-    if (first && !is_source(op->kind)) {
+    if (first && !op_is_source(op)) {
         scn__error(c, name->pos, "'%s' is not a source (use sequence or random)", name->text);
         return -1;
     }
-    if (!first && is_source(op->kind)) {
+    if (!first && op_is_source(op)) {
         scn__error(c, name->pos, "'%s' is a source and can only come first", name->text);
         return -1;
     }
@@ -185,12 +241,13 @@ int scn__parse_job(struct scn__ctx *c, const struct scn__tok *kw)
             return -1;
     } while (scn__accept(c, SCN__TOK_PIPE));
     for (size_t i = 0; i + 1 < job->n_ops; i++) {
-        if (job->ops[i].kind == SCN_OP_SINK) {
-            scn__error(c, job->ops[i].pos, "'sink' must be the last operator");
+        if (op_is_sink(&job->ops[i])) {
+            scn__error(c, job->ops[i].pos, "'%s' must be the last operator",
+                       job->ops[i].user ? job->ops[i].user->name : "sink");
             return -1;
         }
     }
-    if (job->ops[job->n_ops - 1].kind != SCN_OP_SINK) {
+    if (!op_is_sink(&job->ops[job->n_ops - 1])) {
         scn__error(c, job->ops[job->n_ops - 1].pos,
                    "the pipeline of job '%s' must end with '| sink'", job->name);
         return -1;

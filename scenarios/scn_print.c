@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/operator.h"
 #include "runtime/rt_mem.h"
 #include "scenarios/scn_internal.h"
 
@@ -226,6 +227,15 @@ void scn__print_expect(FILE *f, const struct scn_scenario *s, const struct scn_e
 
 static void put_op(FILE *f, const struct scn_op *op)
 {
+    if (op->kind == SCN_OP_USER) {
+        fputs(op->user->name, f);
+        for (uint32_t i = 0; i < op->params.n; i++)
+            fprintf(f, "%s%s=%lld", i ? ", " : "(", op->params.name[i],
+                    (long long)op->params.value[i]);
+        if (op->params.n)
+            fputc(')', f);
+        return;
+    }
     fputs(scn__op_names[op->kind], f);
     switch (op->kind) {
     case SCN_OP_SEQUENCE: case SCN_OP_RANDOM:
