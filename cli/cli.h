@@ -9,5 +9,8 @@ int cli_check(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_explore(int argc, char **argv);
 int cli_shrink(int argc, char **argv);
+/* cmd_bridge.c: to and from a real Flink cluster */
+int cli_import(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 #endif

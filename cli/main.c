@@ -29,6 +29,8 @@ static const struct command commands[] = {
     { "replay", cli_replay, "replay TRACE", "re-run a recorded sim run and verify the same hash" },
     { "explore", cli_explore, "explore SCENARIO --seeds A..B [--json FILE]", "run many seeds, report failing ones" },
     { "shrink", cli_shrink, "shrink SCENARIO --seed N -o OUT.scn", "cut a failing run down to what matters" },
+    { "import", cli_import, "import PLAN.json|DIR|URL [-o OUT.scn]", "a scenario from a real Flink job's plan or REST API" },
+    { "export", cli_export, "export SCENARIO --to kubernetes|yarn --mode session|application|per-job -o DIR [--strict]", "manifests to run a scenario on a real cluster" },
     { "bench", bench_main, "bench spinup|engine|recovery|modes|sim|api [--json FILE]",
       "measure a figure against its floor" },
 };

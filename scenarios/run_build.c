@@ -139,6 +139,9 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
         case SCN_OP_KEYBY:
             next_edge = ENG_EDGE_HASH;
             continue;
+        case SCN_OP_REBALANCE:
+            next_edge = ENG_EDGE_REBALANCE;
+            continue;
         case SCN_OP_MAP: kind = ENG_OP_MAP; break;
         case SCN_OP_FILTER: kind = ENG_OP_FILTER; a.probability = 0.5; a.seed = 1; break;
         case SCN_OP_FLATMAP: kind = ENG_OP_FLATMAP; a.fanout = 2; break;

@@ -167,6 +167,7 @@ enum scn_op_kind {
     SCN_OP_STALL,                  /* test: block the task once */
     SCN_OP_BURN,                   /* test: CPU per record */
     SCN_OP_ALLOC,                  /* test: memory per key */
+    SCN_OP_REBALANCE,              /* round-robin partitioning (Flink's REBALANCE) */
     SCN_OP__COUNT,                 /* built-in kinds, the size of the name tables */
     SCN_OP_USER = 64,              /* a registered user operator (scn_op.user) */
 };

@@ -20,6 +20,7 @@ const char *const scn__op_names[SCN_OP__COUNT] = {
     [SCN_OP_COUNT] = "count",       [SCN_OP_SUM] = "sum",         [SCN_OP_REDUCE] = "reduce",
     [SCN_OP_WINDOW] = "window",     [SCN_OP_SINK] = "sink",       [SCN_OP_FAIL] = "fail",
     [SCN_OP_STALL] = "stall",       [SCN_OP_BURN] = "burn",       [SCN_OP_ALLOC] = "alloc",
+    [SCN_OP_REBALANCE] = "rebalance",
 };
 
 /* ---- job ---- */
