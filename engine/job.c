@@ -76,6 +76,12 @@ void eng_job_free(struct eng_job *j)
         rt_free(e);
         e = next;
     }
+    struct eng_checkpoint_stat *cs = atomic_load(&j->checkpoint_stats);
+    while (cs) {
+        struct eng_checkpoint_stat *next = cs->next;
+        rt_free(cs);
+        cs = next;
+    }
     eng_output_free(j->output);
     eng_execgraph_free(j->eg);
     eng_jobgraph_free(j->graph);

@@ -2,7 +2,8 @@
 # Sourced, not run.  Quiet when everything is already there, so a second run is quick.
 
 MC_PACKAGES="build-essential meson ninja-build pkg-config libevent-dev libjemalloc-dev
-libfiu-dev fiu-utils libcmocka-dev libjansson-dev libxxhash-dev lcov chromium fonts-liberation"
+libfiu-dev fiu-utils libcmocka-dev libjansson-dev libxxhash-dev lcov chromium fonts-liberation
+python3-jsonschema python3-yaml prometheus"
 
 mc_need_packages() {
     missing=""
