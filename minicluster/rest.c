@@ -72,6 +72,7 @@ struct mc_rest_hub {
     uint64_t epoch_ms;
     pthread_t thread;
     bool threaded;
+    bool paused;                        /* serving from mc_rest_hub_serve_paused */
 };
 
 static const struct timeval request_tv = { MC_REST_REQUEST_S, 0 };
@@ -191,6 +192,12 @@ static void reply_json(struct evhttp_request *req, int status, json_t *body)
         evbuffer_free(out);
 }
 
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct mc_rest_hub *h = arg;
+    event_base_loopbreak(h->base);
+}
+
 static void handle(struct evhttp_request *req, void *arg)
 {
     struct listener *l = arg;
@@ -209,11 +216,17 @@ static void handle(struct evhttp_request *req, void *arg)
     int status;
     if (!path || !*path)
         path = "/";
-    if (m == MC__POST && strcmp(path, "/minicluster/resume") == 0) {
-        /* Sim world: the world stands still until a client says go on. */
-        event_base_loopbreak(h->base);
+    if (m == MC__POST && strcmp(path, "/minicluster/resume") == 0 && h->paused) {
+        /* Sim world: the world stands still until a client says go on.  The
+         * loop ends a moment later, once this reply is on its way. */
+        static const struct timeval flush_tv = { 0, 20 * 1000 };
+        h->paused = false;
+        event_base_once(h->base, -1, EV_TIMEOUT, resume_cb, h, &flush_tv);
         body = json_object();
         status = 202;
+    } else if (m == MC__POST && strcmp(path, "/minicluster/resume") == 0) {
+        body = mc__rest_error("nothing is paused: the world runs");
+        status = 409;
     } else if (!v.c) {
         body = mc__rest_error("the cluster this address serves has not started yet");
         status = 503;
@@ -363,6 +376,7 @@ int mc_rest_hub_start(struct mc_rest_hub *h)
 
 void mc_rest_hub_serve_paused(struct mc_rest_hub *h)
 {
+    h->paused = true;
     event_base_loop(h->base, EVLOOP_NO_EXIT_ON_EMPTY);
 }
 

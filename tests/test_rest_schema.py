@@ -128,6 +128,11 @@ def http(url, method="GET", timeout=5):
         return e.code, json.loads(e.read() or b"null")
 
 
+def http_text(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode()
+
+
 def get(base, path):
     status, body = http(base + path)
     if status != 200:
