@@ -4,7 +4,8 @@
  * rest_json.c's and metrics.c's.
  *
  * Design.  libevent's evhttp serves every listener from one event_base,
- * owned by the hub.  Real world: the hub's thread runs it; the run's thread
+ * owned by the hub.  Real world: the hub's thread runs it, at a lower
+ * priority than the cluster's threads (nice MC_REST_NICE); the run's thread
  * only attaches clusters (an atomic pointer per listener) and, at the end,
  * breaks the loop (libevent's pthread locking makes that safe) and joins.
  * Sim world: the run's thread itself runs the base while the world stands
@@ -27,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -74,6 +77,8 @@ struct mc_rest_hub {
     bool threaded;
     bool paused;                        /* serving from mc_rest_hub_serve_paused */
 };
+
+#define MC_REST_NICE 10     /* the hub thread's nice value: it yields to the cluster */
 
 static const struct timeval request_tv = { MC_REST_REQUEST_S, 0 };
 
@@ -361,6 +366,10 @@ int mc_rest_hub_attach(struct mc_rest_hub *h, struct mc_cluster *c, uint16_t *re
 static void *hub_main(void *arg)
 {
     struct mc_rest_hub *h = arg;
+    pthread_setname_np(pthread_self(), "mc-rest");
+    /* Below the cluster's threads: when a JobManager and this thread both
+     * want a core, the JobManager gets it (Linux: nice applies per thread). */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), MC_REST_NICE);
     event_base_loop(h->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
 }

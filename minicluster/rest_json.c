@@ -491,8 +491,14 @@ static json_t *taskmanager(const struct mc__rest_view *v, uint32_t i, bool detai
     tm_id(c, i, id, sizeof(id));
     uint32_t slots = c->cfg.slots, free_slots = atomic_load(&c->tms[i].free_slots);
     int64_t mem = (int64_t)c->cfg.tm_memory;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int64_t phys = (int64_t)sysconf(_SC_PHYS_PAGES) * (int64_t)sysconf(_SC_PAGESIZE);
+    /* The host's, asked once: sysconf reads files and makes system calls. */
+    static _Atomic long cpus_once, phys_once;
+    long cpus = atomic_load(&cpus_once), phys_pages = atomic_load(&phys_once);
+    if (!cpus) {
+        atomic_store(&cpus_once, cpus = sysconf(_SC_NPROCESSORS_ONLN));
+        atomic_store(&phys_once, phys_pages = sysconf(_SC_PHYS_PAGES));
+    }
+    int64_t phys = (int64_t)phys_pages * (int64_t)sysconf(_SC_PAGESIZE);
     size_t used = rt_node_mem_bytes(c->tms[i].node);
     char path[160];
     snprintf(path, sizeof(path), "minicluster://%s/%s-tm%u", c->name, c->name, i);
@@ -644,7 +650,8 @@ static long query_long(const char *query, const char *key, long dflt)
 static int split(char *path, char **seg)
 {
     int n = 0;
-    for (char *t = strtok(path, "/"); t; t = strtok(NULL, "/")) {
+    char *save = NULL;
+    for (char *t = strtok_r(path, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
         if (n == MAX_SEGMENTS)
             return -1;
         seg[n++] = t;
