@@ -100,8 +100,9 @@ def main():
             # seconds: minicluster starts once the first (failed) scrape is in.
             wait_value(prom, 'up{job="minicluster"}', lambda v: v == 0,
                        "Prometheus' first scrape of the target", deadline)
+            errf = open(os.path.join(tmp, "run.stderr"), "w")
             run = subprocess.Popen([exe, "run", scn, "--prometheus", str(mc_port), "--quiet"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.DEVNULL, stderr=errf)
             restarts = 'flink_jobmanager_job_numRestarts{job_name="orders"}'
             wait_value(prom, restarts, lambda v: v >= 1, "numRestarts to rise", deadline)
             lo = value(prom, "min_over_time(%s[5m])" % restarts)
@@ -124,6 +125,11 @@ def main():
             if not n:
                 fail("no numRecordsIn series for orders")
             rc = run.wait(timeout=max(1, deadline - time.monotonic()))
+            errf.close()
+            with open(os.path.join(tmp, "run.stderr"), errors="replace") as f:
+                err = f.read()
+            if "Sanitizer" in err or "runtime error:" in err:
+                fail("the sanitizer reported:\n" + err[-4000:])
             if rc not in (0, 1):
                 fail("minicluster run exited %d" % rc)
             print("ok: numRestarts 0 -> >=1, TaskManagers 3 -> 2, probe p99 %.4f s" % p99)

@@ -190,13 +190,24 @@ def check_errors(base):
     errors_body(s, b, 405, "DELETE /overview")
 
 
+def check_stderr(path, what):
+    """A sanitizer build reports on stderr; the exit code alone may not say."""
+    with open(path, errors="replace") as f:
+        err = f.read()
+    for bad in ("Sanitizer", "runtime error:"):
+        if bad in err:
+            fail("%s: the sanitizer reported:\n%s" % (what, err[-4000:]))
+
+
 class Run:
     """minicluster run in the background; its stdout lines as they come."""
 
     def __init__(self, exe, scn, mode, report):
+        self.stderr_path = report + ".stderr"
+        self.stderr = open(self.stderr_path, "w")
         self.p = subprocess.Popen([exe, "run", scn, "--mode", mode, "--rest", "0", "--quiet",
                                    "--json", report], stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
+                                  stderr=self.stderr, text=True)
         os.set_blocking(self.p.stdout.fileno(), False)
         self.buf = ""
         self.clusters = {}
@@ -286,6 +297,8 @@ def mode_test(chk, exe, scn, mode, tmp):
         errors_body(s, b, 409, "cancel of a cancelled job")
         walk(chk, base, mode + " cancelled")
         rc = run.p.wait(timeout=max(1, deadline - time.monotonic()))
+        run.stderr.close()
+        check_stderr(run.stderr_path, mode)
         if rc not in (0, 1):
             fail("%s: minicluster run exited %d" % (mode, rc))
         with open(report) as f:

@@ -29,9 +29,10 @@ def fail(msg):
 
 
 class Proc:
-    def __init__(self, args):
-        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                  text=True)
+    def __init__(self, args, stderr_path):
+        self.stderr_path = stderr_path
+        self.stderr = open(stderr_path, "w")
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
         self.lines = []
 
     def line_matching(self, rx, deadline):
@@ -51,7 +52,8 @@ class Proc:
 def pause_run(exe, scn, event, report, check):
     deadline = time.monotonic() + DEADLINE_S
     pr = Proc([exe, "run", scn, "--world", "sim", "--mode", "session", "--rest", "0",
-               "--prometheus", "0", "--pause-at", event, "--quiet", "--json", report])
+               "--prometheus", "0", "--pause-at", event, "--quiet", "--json", report],
+              report + ".stderr")
     try:
         base = pr.line_matching(r"^rest: session (http://127\.0\.0\.1:\d+)$", deadline).group(1)
         prom = pr.line_matching(r"^prometheus: session (http://127\.0\.0\.1:\d+)$",
@@ -83,6 +85,8 @@ def pause_run(exe, scn, event, report, check):
             trs.walk(CHK, base, "sim after the run")
         trs.http(base + "/minicluster/resume", method="POST")
         rc = pr.p.wait(timeout=max(1, deadline - time.monotonic()))
+        pr.stderr.close()
+        trs.check_stderr(pr.stderr_path, event)
         if rc not in (0, 1):
             fail("minicluster run exited %d" % rc)
         with open(report) as f:
