@@ -205,9 +205,13 @@ static json_t *plan_json(const struct mc__rest_view *v, const struct mc_job *j)
                                                     ship_strategy(ed->kind), "exchange",
                                                     "pipelined_bounded"));
         }
+        /* "operator" carries the operator's kind (sum, keyby, source_sequence,
+         * ...), which Flink leaves empty for streaming jobs: an importer
+         * needs it to rebuild the pipeline. */
         json_t *node = json_pack("{s:s,s:i,s:s,s:s,s:s,s:{}}", "id", vid, "parallelism",
-                                 (int)vx->parallelism, "operator", "", "operator_strategy", "",
-                                 "description", vx->name, "optimizer_properties");
+                                 (int)vx->parallelism, "operator", eng_op_kind_name(vx->kind),
+                                 "operator_strategy", "", "description", vx->name,
+                                 "optimizer_properties");
         if (json_array_size(inputs))
             json_object_set_new(node, "inputs", inputs);
         else
