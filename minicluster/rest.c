@@ -22,6 +22,7 @@
  * in MC_REST_REQUEST_S seconds (it fakes a read timeout, which evhttp
  * answers by closing it).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -264,6 +265,12 @@ static int bind_one(struct mc_rest_hub *h, struct listener *l, enum listener_kin
                     char *err, size_t errlen)
 {
     const char *addr = h->cfg.bind ? h->cfg.bind : "127.0.0.1";
+    unsigned char probe[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, addr, probe) != 1 && inet_pton(AF_INET6, addr, probe) != 1) {
+        snprintf(err, errlen, "--rest-bind '%s' is not an IP address (127.0.0.1, ::1, ...)",
+                 addr);
+        return -EADDRNOTAVAIL;
+    }
     l->hub = h;
     l->kind = kind;
     LIST_INIT(&l->conns);
