@@ -4,7 +4,8 @@ stops at that event and the REST API and metrics answer with it standing
 still - the same world time on every request - until POST
 /minicluster/resume; after the run they answer once more.  Checks that the
 state seen is the event's (checkpoint 2 is the latest completed; the job is
-RESTARTING), that nothing moves while paused, and, when Flink's description
+RESTARTING), that nothing moves while paused, that the run's trace is the
+unpaused run's, and, when Flink's description
 is in ../shared, that every endpoint validates (test_rest_schema.walk).
 
 usage: test_rest_sim.py MINICLUSTER SOURCE_ROOT
@@ -134,6 +135,18 @@ def main():
         pause_run(exe, scn, "checkpoint orders 2 done", os.path.join(tmp, "a.json"),
                   at_checkpoint_2)
         pause_run(exe, scn, "job orders restarting", os.path.join(tmp, "b.json"), restarting)
+        # Serving with the world still changes nothing in the run: same trace.
+        plain = os.path.join(tmp, "plain.json")
+        subprocess.run([exe, "run", scn, "--world", "sim", "--mode", "session", "--quiet",
+                        "--json", plain], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=DEADLINE_S)
+        hashes = set()
+        for name in ("a.json", "b.json", "plain.json"):
+            with open(os.path.join(tmp, name)) as f:
+                hashes.add(json.load(f)["trace_hash"])
+        if len(hashes) != 1:
+            fail("pausing changed the run: trace hashes %s" % sorted(hashes))
+        print("ok the paused runs and an unpaused one share the trace %s" % hashes.pop())
 
 
 if __name__ == "__main__":
