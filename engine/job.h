@@ -111,6 +111,18 @@ struct eng_job {
      * and metrics): pending now, and each ended checkpoint, newest first. */
     atomic_uint checkpoints_in_progress;
     _Atomic(struct eng_checkpoint_stat *) checkpoint_stats;
+    struct eng_task_io *task_io;        /* owned: one per execution-graph task */
+};
+
+/* A task's record counters for outside readers (REST, metrics), as Flink's
+ * task metrics count them: the current attempt's only (a redeployment starts
+ * from 0).  Written by that attempt's instance alone, once per batch; one
+ * cache line each, so tasks on different threads do not share one. */
+struct eng_task_io {
+    _Atomic uint32_t attempt;           /* the attempt deployed last (its instance writes) */
+    atomic_uint_fast64_t records_in;    /* taken in (a source: records it generated) */
+    atomic_uint_fast64_t records_out;   /* sent on its output channels */
+    char pad[40];
 };
 
 /* One ended checkpoint, appended by the runner when it completes or fails and

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <xxhash.h>
 
 #include "minicluster/client.h"
 #include "minicluster/cluster.h"
@@ -160,39 +161,59 @@ static void jobs(const struct mc__rest_view *v, struct evbuffer *o, const char *
     }
 }
 
-/* Records sources emitted and sinks took in, per vertex over all its
- * subtasks and attempts (the tasks' own counters are not published). */
-static void tasks(const struct mc__rest_view *v, struct evbuffer *o, const char *host)
+/* Flink's task metrics, one series per running subtask of each task (a
+ * chain), from its counters (struct eng_task_io: the current attempt's).
+ * A source task's numRecordsIn is 0, as in Flink. */
+static void tasks(const struct mc__rest_view *v, struct evbuffer *o, const char *jm_host)
 {
     struct mc_cluster *c = v->c;
     uint32_t n = atomic_load(&c->njobs);
-    char jid[33], vid[33], name[160], vname[160];
+    char jid[33], tid[33], tmid[33], name[160], tname[200];
     for (int dir = 0; dir < 2; dir++) {
         const char *metric = dir ? "flink_taskmanager_job_task_numRecordsOut"
                                  : "flink_taskmanager_job_task_numRecordsIn";
-        help(o, metric, "counter", dir ? "records the source vertex emitted, all subtasks"
-                                       : "records the sink vertex took in, all subtasks");
+        help(o, metric, "counter", dir ? "records the subtask sent on (this attempt)"
+                                       : "records the subtask took in (this attempt)");
         for (uint32_t i = 0; i < n && i < MC_MAX_JOBS; i++) {
             struct mc_job *j = atomic_load(&c->jobs[i]);
-            if (!j)
+            if (!j || eng_job_ended(j->ej))
                 continue;
             mc_rest_job_id(c, j->ej->id, jid);
             label(name, sizeof(name), j->ej->name);
-            const struct eng_jobgraph *g = j->ej->graph;
-            for (uint32_t vi = 0; vi < eng_jobgraph_vertex_count(g); vi++) {
-                const struct eng_vertex *vx = eng_jobgraph_vertex(g, vi);
-                bool src = eng_op_kind_is_source(vx->kind), sink = eng_op_kind_is_sink(vx->kind);
-                if (dir ? !src : !sink)
-                    continue;
-                mc_rest_vertex_id(c, j->ej->id, vi, vid);
-                label(vname, sizeof(vname), vx->name);
-                evbuffer_add_printf(o, "%s{host=\"%s\",job_id=\"%s\",job_name=\"%s\",task_id=\"%s\","
-                                    "task_name=\"%s\"} %llu\n", metric, host, jid, name, vid, vname,
-                                    (unsigned long long)(dir ? atomic_load(&j->ej->records_in)
-                                                             : atomic_load(&j->ej->records_out)));
+            const struct eng_execgraph *eg = j->ej->eg;
+            for (uint32_t ci = 0; ci < eng_execgraph_chain_count(eg); ci++) {
+                const struct eng_chain *ch = eng_execgraph_chain(eg, ci);
+                bool src = eng_op_kind_is_source(eng_jobgraph_vertex(j->ej->graph,
+                                                                     ch->ops[0])->kind);
+                mc_rest_vertex_id(c, j->ej->id, ch->ops[0], tid);
+                label(tname, sizeof(tname), ch->name);
+                for (uint32_t s = 0; s < ch->parallelism; s++) {
+                    int tm = s < atomic_load(&j->nslots) && s < 64 ? atomic_load(&j->slot_tm[s])
+                                                                   : -1;
+                    if (tm < 0)
+                        continue;       /* not deployed: no task reports */
+                    const struct eng_task_io *io = &j->ej->task_io[ch->first_task + s];
+                    uint32_t att = atomic_load_explicit(&io->attempt, memory_order_relaxed);
+                    uint64_t val = dir ? atomic_load_explicit(&io->records_out, memory_order_relaxed)
+                                       : src ? 0
+                                             : atomic_load_explicit(&io->records_in,
+                                                                    memory_order_relaxed);
+                    mc_rest_tm_id(c, (uint32_t)tm, tmid);
+                    uint64_t aid = XXH64(jid, 32, (((uint64_t)(ch->first_task + s) << 32) | att) ^
+                                                      0x617474656d7074ull);  /* "attempt" */
+                    evbuffer_add_printf(o, "%s{host=\"%s-tm%d\",tm_id=\"%s\",job_id=\"%s\","
+                                        "job_name=\"%s\",task_id=\"%s\",task_name=\"%s\","
+                                        "subtask_index=\"%u\",task_attempt_num=\"%u\","
+                                        "task_attempt_id=\"%016llx%016llx\"} %llu\n", metric,
+                                        c->name, tm, tmid, jid, name, tid, tname, s, att,
+                                        (unsigned long long)aid,
+                                        (unsigned long long)(ch->first_task + s),
+                                        (unsigned long long)val);
+                }
             }
         }
     }
+    (void)jm_host;
 }
 
 static void dfs_metrics(const struct mc__rest_view *v, struct evbuffer *o)

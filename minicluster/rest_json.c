@@ -222,21 +222,62 @@ static json_t *plan_json(const struct mc__rest_view *v, const struct mc_job *j)
                      "nodes", nodes);
 }
 
-/* Flink's IOMetricsInfo: only the records a source emitted and a sink took
- * in are counted (over all attempts); the rest is not modelled. */
-static json_t *io_metrics(const struct mc_job *j, int vertex)
+/* One subtask of a vertex as Flink's IOMetricsInfo counts it, from its
+ * task's counters (struct eng_task_io: the current attempt's).  A task is a
+ * chain of vertices: its records in are its head vertex's, its records out
+ * its tail's, and a source vertex writes what it generated; a vertex inside
+ * a chain has no count of its own (not complete). */
+struct vio {
+    uint64_t read, write;
+    bool read_ok, write_ok;
+    uint32_t attempt;
+};
+
+static struct vio vertex_io(const struct mc_job *j, uint32_t v, uint32_t s)
 {
-    const struct eng_vertex *vx = vertex >= 0 ? eng_jobgraph_vertex(j->ej->graph, (uint32_t)vertex)
-                                              : NULL;
-    bool src = vx && eng_op_kind_is_source(vx->kind), sink = vx && eng_op_kind_is_sink(vx->kind);
+    const struct eng_execgraph *eg = j->ej->eg;
+    uint32_t pos;
+    const struct eng_chain *ch = eng_execgraph_chain(eg, eng_execgraph_chain_of(eg, v, &pos));
+    struct vio o = { 0 };
+    if (s >= ch->parallelism)
+        return o;
+    const struct eng_task_io *io = &j->ej->task_io[ch->first_task + s];
+    bool src = eng_op_kind_is_source(eng_jobgraph_vertex(j->ej->graph, v)->kind);
+    uint64_t in = atomic_load_explicit(&io->records_in, memory_order_relaxed);
+    uint64_t out = atomic_load_explicit(&io->records_out, memory_order_relaxed);
+    o.attempt = atomic_load_explicit(&io->attempt, memory_order_relaxed);
+    if (src) {
+        o.read_ok = o.write_ok = true;
+        o.write = in;
+    } else if (pos == 0) {
+        o.read_ok = true;
+        o.read = in;
+    }
+    if (!src && pos + 1 == ch->n_ops) {
+        o.write_ok = true;
+        o.write = out;
+    }
+    return o;
+}
+
+/* Subtask s of vertex v, or (s < 0) the sum over its subtasks. */
+static json_t *io_metrics(const struct mc_job *j, uint32_t v, int s)
+{
+    const struct eng_vertex *vx = eng_jobgraph_vertex(j->ej->graph, v);
+    struct vio sum = { .read_ok = true, .write_ok = true };
+    for (uint32_t k = s < 0 ? 0 : (uint32_t)s; k < (s < 0 ? vx->parallelism : (uint32_t)s + 1); k++) {
+        struct vio o = vertex_io(j, v, k);
+        sum.read += o.read;
+        sum.write += o.write;
+        sum.read_ok &= o.read_ok;
+        sum.write_ok &= o.write_ok;
+    }
     return json_pack("{s:I,s:b,s:I,s:b,s:I,s:b,s:I,s:b,s:I,s:I,s:f}",
                      "read-bytes", (json_int_t)0, "read-bytes-complete", 0,
                      "write-bytes", (json_int_t)0, "write-bytes-complete", 0,
-                     "read-records", (json_int_t)(sink ? atomic_load(&j->ej->records_out) : 0),
-                     "read-records-complete", sink || src,
-                     "write-records", (json_int_t)(src ? atomic_load(&j->ej->records_in) : 0),
-                     "write-records-complete", src,
-                     "accumulated-backpressured-time", (json_int_t)0,
+                     "read-records", (json_int_t)sum.read, "read-records-complete", sum.read_ok,
+                     "write-records", (json_int_t)sum.write, "write-records-complete",
+                     sum.write_ok, "accumulated-backpressured-time", (json_int_t)0,
                      "accumulated-idle-time", (json_int_t)0, "accumulated-busy-time", 0.0);
 }
 
@@ -257,7 +298,7 @@ static json_t *vertex_summary(const struct mc__rest_view *v, const struct mc_job
                      (int)vx->parallelism, "status", vertex_status(j), "start-time",
                      (json_int_t)st, "end-time", (json_int_t)en, "duration",
                      (json_int_t)(st < 0 ? -1 : (en >= 0 ? en : mc__rest_ms(v, v->now_ns)) - st),
-                     "tasks", task_counts(j, (int)vi, false), "metrics", io_metrics(j, (int)vi));
+                     "tasks", task_counts(j, (int)vi, false), "metrics", io_metrics(j, vi, -1));
 }
 
 static void tm_id(const struct mc_cluster *c, uint32_t tm, char *buf, size_t len)
@@ -283,11 +324,11 @@ static json_t *vertex_details(const struct mc__rest_view *v, const struct mc_job
             tm_id(v->c, (uint32_t)tm, tmid, sizeof(tmid));
         json_array_append_new(subtasks, json_pack(
             "{s:i,s:s,s:i,s:s,s:I,s:I,s:I,s:o,s:s,s:{},s:[]}", "subtask", (int)s, "status",
-            subtask_state(j, s, st), "attempt", (int)atomic_load(&j->ej->restarts), "host",
+            subtask_state(j, s, st), "attempt", (int)vertex_io(j, vi, s).attempt, "host",
             tm >= 0 ? "127.0.0.1" : "(unassigned)", "start-time", (json_int_t)t0, "end-time",
             (json_int_t)en, "duration",
             (json_int_t)(t0 < 0 ? -1 : (en >= 0 ? en : mc__rest_ms(v, v->now_ns)) - t0),
-            "metrics", io_metrics(j, -1), "taskmanager-id", tmid, "status-duration",
+            "metrics", io_metrics(j, vi, (int)s), "taskmanager-id", tmid, "status-duration",
             "other-concurrent-attempts"));
     }
     return json_pack("{s:s,s:s,s:i,s:i,s:I,s:o,s:{s:{},s:{}}}", "id", vid, "name", vx->name,
