@@ -21,9 +21,28 @@ struct common {
     uint64_t runs;          /* compare --runs N; 0: not given */
     int twin;               /* compare --twin 1, --no-twin 0, neither -1 */
     bool claims;            /* compare --claims */
+    /* run only: outside interfaces (docs/rest.md) */
+    bool rest, prometheus;
+    uint16_t rest_port, prom_port;
+    const char *rest_bind, *pause_at;
 };
 
 #define MAX_RUNS 1000       /* --runs above this is surely a typo */
+
+static int parse_u64(const char *s, uint64_t *out);
+
+/* A TCP port for --rest/--prometheus: 0 (free ports) to 65535. */
+static int parse_port(const char *cmd, const char *opt, const char *v, uint16_t *out)
+{
+    uint64_t p;
+    if (parse_u64(v, &p) < 0 || p > 65535) {
+        fprintf(stderr, "minicluster %s: %s takes a port from 0 (free ports) to 65535, not '%s'\n",
+                cmd, opt, v);
+        return -EINVAL;
+    }
+    *out = (uint16_t)p;
+    return 0;
+}
 
 static int parse_u64(const char *s, uint64_t *out)
 {
@@ -110,6 +129,22 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, stru
             c->twin = 0;
         } else if (strcmp(a, "--claims") == 0) {
             c->claims = true;
+        } else if (strcmp(cmd, "run") == 0 && strcmp(a, "--rest") == 0) {
+            NEEDS_VALUE();
+            if (parse_port(cmd, a, v, &c->rest_port) < 0)
+                return 2;
+            c->rest = true;
+        } else if (strcmp(cmd, "run") == 0 && strcmp(a, "--prometheus") == 0) {
+            NEEDS_VALUE();
+            if (parse_port(cmd, a, v, &c->prom_port) < 0)
+                return 2;
+            c->prometheus = true;
+        } else if (strcmp(cmd, "run") == 0 && strcmp(a, "--rest-bind") == 0) {
+            NEEDS_VALUE();
+            c->rest_bind = v;
+        } else if (strcmp(cmd, "run") == 0 && strcmp(a, "--pause-at") == 0) {
+            NEEDS_VALUE();
+            c->pause_at = v;
         } else if (a[0] == '-') {
             fprintf(stderr, "minicluster %s: unknown option '%s'\n%s", cmd, a, usage);
             return 2;
@@ -177,12 +212,20 @@ static void print_expectations(const json_t *run)
 static const char run_usage[] =
     "usage: minicluster run [SCENARIO] [--mode session|per-job|application] [--world real|sim]\n"
     "                       [--seed N] [--json FILE] [--trace FILE] [--html FILE] [--quiet]\n"
-    "                       [--workdir DIR] [--keep] [--check-determinism]\n\n"
+    "                       [--workdir DIR] [--keep] [--check-determinism]\n"
+    "                       [--rest PORT] [--prometheus PORT] [--rest-bind ADDR]\n"
+    "                       [--pause-at EVENT]\n\n"
     "Runs SCENARIO (the built-in default without one) in one deployment mode (session by\n"
     "default) and checks its expectations.  --trace FILE (sim) writes every event, after\n"
     "a header `minicluster replay FILE` re-runs from.  --check-determinism (sim) runs\n"
     "twice and compares the trace hashes.  Exit: 0 all hold, 1 one failed, 2 bad input,\n"
-    "3 internal error (a nondeterministic simulation included).\n";
+    "3 internal error (a nondeterministic simulation included).\n\n"
+    "--rest PORT serves Flink's REST API v1 from every JobManager (cluster k on PORT+k;\n"
+    "0: free ports), --prometheus PORT Prometheus metrics at /metrics; on 127.0.0.1\n"
+    "unless --rest-bind ADDR.  Each address is printed (`rest: CLUSTER URL`).  Sim world:\n"
+    "they answer with the world stopped, at --pause-at EVENT (e.g. 'checkpoint orders 2\n"
+    "done', 'job orders restarting') and after the run, until POST URL/minicluster/resume.\n"
+    "See docs/rest.md.\n";
 
 int cli_run(int argc, char **argv)
 {
@@ -202,6 +245,28 @@ int cli_run(int argc, char **argv)
                               .seed = c.seed, .trace_path = c.trace, .workdir = c.workdir,
                               .keep = c.keep, .quiet = c.quiet,
                               .check_determinism = c.check_determinism };
+    struct scn_event pause_ev;
+    if (c.pause_at) {
+        char perr[300];
+        if (c.world != RT_WORLD_SIM || (!c.rest && !c.prometheus)) {
+            fprintf(stderr, "minicluster run: --pause-at needs --world sim and --rest or "
+                    "--prometheus (the real world is served live)\n");
+            scn_scenario_free(s);
+            return 2;
+        }
+        if (scn_pause_parse(s, c.pause_at, &pause_ev, perr, sizeof(perr)) < 0) {
+            fprintf(stderr, "minicluster run: --pause-at '%s': %s\n", c.pause_at, perr);
+            scn_scenario_free(s);
+            return 2;
+        }
+        o.pause_at = &pause_ev;
+        o.pause_text = c.pause_at;
+    }
+    o.rest = c.rest;
+    o.prometheus = c.prometheus;
+    o.rest_port = c.rest_port;
+    o.prom_port = c.prom_port;
+    o.rest_bind = c.rest_bind;
     if (c.check_determinism && c.world != RT_WORLD_SIM) {
         fprintf(stderr, "minicluster run: --check-determinism needs --world sim (the real "
                 "world differs run to run by nature)\n");
@@ -217,6 +282,11 @@ int cli_run(int argc, char **argv)
     json_t *run = NULL;
     char err[256] = "";
     int rc = scn_run(s, &o, &run, err, sizeof(err));
+    if (rc < 0 && SCN_RUN_IS_BIND_ERROR(rc)) {
+        fprintf(stderr, "minicluster run: %s\n", err);
+        scn_scenario_free(s);
+        return 2;
+    }
     if (rc < 0) {
         fprintf(stderr, "minicluster run: internal error: %s (this is a bug)\n", err);
         scn_scenario_free(s);

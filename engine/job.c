@@ -50,6 +50,8 @@ int eng_job_new(uint32_t id, struct eng_jobgraph *graph, const struct eng_job_co
         j->cfg.checkpoint_timeout_ns = 10ull * 60 * RT_NS_PER_SEC;
     j->dfs = dfs;
     j->output = eng_output_new();
+    uint32_t ntasks = eng_execgraph_task_count(eg);
+    j->task_io = rt_xcalloc_process(ntasks ? ntasks : 1, sizeof(*j->task_io));
     atomic_init(&j->state, ENG_JOB_CREATED);
     *out = j;
     return 0;
@@ -76,6 +78,13 @@ void eng_job_free(struct eng_job *j)
         rt_free(e);
         e = next;
     }
+    struct eng_checkpoint_stat *cs = atomic_load(&j->checkpoint_stats);
+    while (cs) {
+        struct eng_checkpoint_stat *next = cs->next;
+        rt_free(cs);
+        cs = next;
+    }
+    rt_free(j->task_io);
     eng_output_free(j->output);
     eng_execgraph_free(j->eg);
     eng_jobgraph_free(j->graph);

@@ -107,6 +107,35 @@ struct eng_job {
     atomic_uint_fast64_t records_in;   /* emitted by sources, all attempts */
     atomic_uint_fast64_t records_out;  /* received by sink tasks, all attempts */
     _Atomic(struct eng_job_event *) events;     /* newest first; see below */
+    /* Checkpoint statistics (Flink's CheckpointStatsTracker, for the REST API
+     * and metrics): pending now, and each ended checkpoint, newest first. */
+    atomic_uint checkpoints_in_progress;
+    _Atomic(struct eng_checkpoint_stat *) checkpoint_stats;
+    struct eng_task_io *task_io;        /* owned: one per execution-graph task */
+};
+
+/* A task's record counters for outside readers (REST, metrics), as Flink's
+ * task metrics count them: the current attempt's only (a redeployment starts
+ * from 0).  Written by that attempt's instance alone, once per batch; one
+ * cache line each, so tasks on different threads do not share one. */
+struct eng_task_io {
+    _Atomic uint32_t attempt;           /* the attempt deployed last (its instance writes) */
+    atomic_uint_fast64_t records_in;    /* taken in (a source: records it generated) */
+    atomic_uint_fast64_t records_out;   /* sent on its output channels */
+    char pad[40];
+};
+
+/* One ended checkpoint, appended by the runner when it completes or fails and
+ * published by an atomic pointer like the events: never changed or freed
+ * before the job, so any thread may walk the list. */
+struct eng_checkpoint_stat {
+    struct eng_checkpoint_stat *next;   /* older */
+    uint64_t id;
+    uint64_t trigger_ns, end_ns;        /* world time: triggered, completed or failed */
+    uint64_t bytes;                     /* state files it wrote (sum of their sizes) */
+    uint32_t acks, tasks;               /* tasks that acknowledged it, of all tasks */
+    bool completed;                     /* false: failed, failure says why */
+    char failure[160];
 };
 
 /* What happened to a job, in order: state changes, failures with their

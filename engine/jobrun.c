@@ -108,10 +108,30 @@ static void add_base_id(struct pending *p, uint64_t id)
     p->base_ids[p->nbase++] = id;
 }
 
+/* Publishes pending checkpoint p's end (see struct eng_checkpoint_stat). */
+static void publish_stat(struct jobrun *r, const struct pending *p, const char *failure)
+{
+    /* Process memory: the job outlives the runner's node. */
+    struct eng_checkpoint_stat *cs = rt_xcalloc_process(1, sizeof(*cs));
+    cs->id = p->id;
+    cs->trigger_ns = p->ts_ms * RT_NS_PER_MS;
+    cs->end_ns = now(r);
+    for (uint32_t i = 0; i < p->n; i++)
+        cs->bytes += p->e[i].size;
+    cs->acks = p->acks;
+    cs->tasks = r->ntasks;
+    cs->completed = !failure;
+    snprintf(cs->failure, sizeof(cs->failure), "%s", failure ? failure : "");
+    cs->next = atomic_load_explicit(&r->job->checkpoint_stats, memory_order_relaxed);
+    atomic_store_explicit(&r->job->checkpoint_stats, cs, memory_order_release);
+    atomic_fetch_sub(&r->job->checkpoints_in_progress, 1);
+}
+
 void eng__jobrun_abort_pending(struct jobrun *r, struct pending *p, const char *why)
 {
     if (!p->id)
         return;
+    publish_stat(r, p, why);
     atomic_fetch_add(&r->job->checkpoints_failed, 1);
     eng_job_event(r->job, now(r), "checkpoint %llu failed: %s", (unsigned long long)p->id, why);
     if (p->timeout_timer)
@@ -208,6 +228,7 @@ static void trigger(struct jobrun *r, bool final)
         return;
     p->id = r->next_chk++;
     p->ts_ms = now(r) / RT_NS_PER_MS;
+    atomic_fetch_add(&r->job->checkpoints_in_progress, 1);
     p->final = final;
     p->acks = p->n = 0;
     p->base = 0;
@@ -337,6 +358,7 @@ static void complete(struct jobrun *r, struct pending *p)
     c->e = rt_xmalloc((p->n ? p->n : 1) * sizeof(*c->e));
     memcpy(c->e, p->e, p->n * sizeof(*c->e));
     rt_timer_cancel(r->self, p->timeout_timer);
+    publish_stat(r, p, NULL);
     uint64_t id = p->id;
     p->id = 0;
     r->consecutive_failed = 0;

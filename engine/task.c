@@ -275,6 +275,7 @@ static void step(struct task *k)
             }
             k->records_in += into->n;
             atomic_fetch_add_explicit(&k->job->records_in, into->n, memory_order_relaxed);
+            eng__task_io(k);
             work++;
             if (direct) {
                 eng__task_direct_done(k);
@@ -299,6 +300,7 @@ static void step(struct task *k)
             work++;
             if (s->kind == ENG_SLOT_DATA) {
                 k->records_in += s->batch.n;
+                eng__task_io(k);
                 if (k->is_sink)
                     atomic_fetch_add_explicit(&k->job->records_out, s->batch.n,
                                               memory_order_relaxed);
@@ -594,6 +596,11 @@ struct rt_actor *eng_task_spawn(struct rt_node *n, const struct eng_deploy *d)
     k->att = d->att;
     k->id = d->task;
     k->attempt = d->attempt;
+    /* This attempt's counters start from 0; an older instance stops writing. */
+    struct eng_task_io *io = &d->job->task_io[d->task];
+    atomic_store_explicit(&io->attempt, d->attempt, memory_order_relaxed);
+    atomic_store_explicit(&io->records_in, 0, memory_order_relaxed);
+    atomic_store_explicit(&io->records_out, 0, memory_order_relaxed);
     k->runner = d->runner;
     k->t = eng_execgraph_task(d->job->eg, d->task);
     k->chain = eng_execgraph_chain(d->job->eg, k->t->chain);

@@ -124,4 +124,15 @@ void eng__task_state_file(const struct task *k, uint64_t chk, uint32_t vertex, u
 void eng__task_snap_finish(struct task *k, struct snap_job *sj);
 void eng__task_on_snapshot_io(struct task *k, const struct dfs_done *d);
 
+/* Publishes the task's counters (struct eng_task_io) unless a newer attempt
+ * of it has been deployed: then those are the newer instance's. */
+static inline void eng__task_io(struct task *k)
+{
+    struct eng_task_io *io = &k->job->task_io[k->id];
+    if (atomic_load_explicit(&io->attempt, memory_order_relaxed) != k->attempt)
+        return;
+    atomic_store_explicit(&io->records_in, k->records_in, memory_order_relaxed);
+    atomic_store_explicit(&io->records_out, k->records_out, memory_order_relaxed);
+}
+
 #endif

@@ -18,8 +18,10 @@ static void publish(struct task *k, struct out_edge *oe, uint32_t c)
 {
     struct eng_slot *s = oe->open[c];
     oe->open[c] = NULL;
-    if (s->kind == ENG_SLOT_DATA)
+    if (s->kind == ENG_SLOT_DATA) {
         k->records_out += s->batch.n;
+        eng__task_io(k);
+    }
     eng_chan_publish(oe->ch[c], k->self);
 }
 

@@ -90,6 +90,9 @@ struct mc_tm {
     _Atomic rt_addr te;                 /* its task executor, once spawned */
     atomic_int state;                   /* MC_TM_* as the resource manager sees it */
     _Atomic rt_addr rm;                 /* the resource manager it registered with last */
+    /* Published by the resource manager for outside readers (REST, metrics). */
+    atomic_uint free_slots;             /* its slots no job holds */
+    atomic_uint_fast64_t last_heartbeat_ns;     /* world time of its last heartbeat reply */
 };
 
 /* A JobManager node (with HA, one of several). */
@@ -170,6 +173,9 @@ struct mc_job {
                                            downloads them before its first task of the job */
     atomic_uint_fast64_t blob_bytes_out;        /* its blobs the blob server served */
     atomic_bool result_stored;          /* HA on: its end is in the job result store */
+    _Atomic rt_addr runner;             /* its engine runner (0: none yet), published by
+                                           the job master so that outside readers can ask
+                                           it to cancel (REST PATCH ?mode=cancel) */
 };
 
 /*

@@ -232,7 +232,30 @@ static void rm_heartbeat(struct rm *r)
     rt_timer_start(r->self, c->cfg.hb_interval_ns, TAG_HEARTBEAT);
 }
 
+/* What outside readers (REST, metrics: minicluster/rest.h) see of the slot
+ * table, which is this actor's own: each TaskManager's free slots and last
+ * heartbeat, republished after every message (at most MC_MAX_TMS stores). */
+static void rm_publish(struct rm *r)
+{
+    struct mc_cluster *c = r->c;
+    uint32_t ntms = atomic_load(&c->ntms);
+    for (uint32_t i = 0; i < ntms && i < MC_MAX_TMS; i++) {
+        uint32_t f = tm_registered(r, i) ? free_slots(&r->tm[i]) : 0;
+        atomic_store_explicit(&c->tms[i].free_slots, f, memory_order_relaxed);
+        atomic_store_explicit(&c->tms[i].last_heartbeat_ns, r->tm[i].last_reply_ns,
+                              memory_order_relaxed);
+    }
+}
+
+static void rm_handle(struct rt_actor *a, const struct rt_msg *m);
+
 static void rm_msg(struct rt_actor *a, const struct rt_msg *m)
+{
+    rm_handle(a, m);
+    rm_publish(rt_actor_state(a));
+}
+
+static void rm_handle(struct rt_actor *a, const struct rt_msg *m)
 {
     struct rm *r = rt_actor_state(a);
     struct mc_cluster *c = r->c;
@@ -632,6 +655,7 @@ static void jm_start(struct jobmaster *jm)
 {
     struct eng_jobrun_policy pol = jm_policy(jm);
     jm->runner = rt_actor_addr(eng_jobrun_spawn(rt_actor_node(jm->self), jm->job->ej, &pol));
+    atomic_store(&jm->job->runner, jm->runner);
 }
 
 void mc__jm_submit(struct rt_node *n, void *arg)
@@ -655,6 +679,7 @@ void mc__jm_recover(struct rt_node *n, struct mc_job *job, uint64_t checkpoint_i
     jm->ptr_latest = checkpoint_id;
     struct eng_jobrun_policy pol = jm_policy(jm);
     jm->runner = rt_actor_addr(eng_jobrun_spawn_restoring(n, job->ej, &pol, checkpoint_id));
+    atomic_store(&job->runner, jm->runner);
 }
 
 void mc__jm_spawn(struct rt_node *n, void *arg)

@@ -63,6 +63,7 @@ static struct run_cluster *new_cluster(struct run *r, const char *name, uint32_t
     if (mc_cluster_new(r->w, r->dfs, name, &cfg, &rc->c) < 0)
         return NULL;
     r->nclusters++;
+    run__rest_attach(r, rc);
     return rc;
 }
 
@@ -355,6 +356,8 @@ static bool due_now(struct run *r, bool jobs, bool nodes)
         if ((jobs || nodes) && mc_cluster_jobs_orphaned(rc->c))
             return true;
     }
+    if (run__rest_pause_due(r))
+        return true;
     return run__check_events(r, false);
 }
 
@@ -401,6 +404,8 @@ static void loop(struct run *r)
                 run__say(r, "%d job(s) of %s failed: JobManager lost and high availability is off",
                          lost, r->clusters[c].c->name);
         }
+        if (run__rest_pause_due(r))
+            run__rest_pause(r, r->o.pause_text ? r->o.pause_text : "--pause-at");
         run__check_events(r, true);
         for (size_t a = 0; a < r->s->n_apps; a++)
             app_step(r, &r->apps[a]);
@@ -568,6 +573,7 @@ static void start_mode(struct run *r)
 
 static void cleanup(struct run *r)
 {
+    run__rest_close(r);     /* it reads the clusters and the world */
     rt_world_free(r->w);
     for (size_t j = 0; r->jobs && j < r->s->n_jobs; j++)
         mc_job_free(r->jobs[j].mj);
@@ -609,6 +615,8 @@ static int run_once(const struct scn_scenario *s, const struct scn_run_opts *o, 
     uint64_t wall0 = mono_ms();
     *out = NULL;
     int rc = setup(r, err, errlen);
+    if (rc == 0)
+        rc = run__rest_open(r, err, errlen);
     if (rc == 0) {
         init_apps(r);
         if (s->probe.present) {
@@ -629,14 +637,18 @@ static int run_once(const struct scn_scenario *s, const struct scn_run_opts *o, 
                      um[i]);
         if (s->probe.present)
             mc_probe_start(r->probe_node, r->dfs, &r->probe);
+        run__rest_start(r);
         start_mode(r);
         loop(r);
         atomic_store(&r->probe.stop, 1);
+        /* Sim world: the clusters answer once more with the run over. */
+        run__rest_pause(r, "the run is over");
         /* The session cluster ends with the run: its teardown is measured too. */
         for (size_t c = 0; c < r->nclusters; c++)
             teardown(r, &r->clusters[c]);
-        r->wall_ms = mono_ms() - wall0;
+        r->wall_ms = mono_ms() - wall0 - r->paused_ms;
         rc = run__report(r, out);
+        run__rest_json(r, *out);
         if (r->o.trace_path) {
             char *f = scn_trace_footer(*out);
             rt_trace_note(r->w, f);
@@ -666,6 +678,7 @@ int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t *
         return rc;
     struct scn_run_opts again = *o;
     again.trace_path = NULL;
+    again.rest = again.prometheus = false;     /* the first run served them */
     again.quiet = true;
     again.check_determinism = false;
     json_t *second = NULL;

@@ -26,6 +26,7 @@
 #ifndef SCN_RUN_H
 #define SCN_RUN_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,6 +51,17 @@ struct scn_run_opts {
     bool twin;                      /* run the no-fault twin: the scenario without its
                                      * faults and expectations (which speak of the
                                      * faulted run); the run object says "twin": true */
+    /* Outside interfaces (minicluster/rest.h, docs/rest.md): each cluster's
+     * JobManager serves Flink's REST API and/or Prometheus metrics on
+     * rest_port / prom_port + its index (0: free ports), on rest_bind
+     * (NULL: 127.0.0.1).  Sim world: they answer only while the world
+     * stands still - at pause_at (NULL: never) and after the run - until a
+     * client sends POST /minicluster/resume. */
+    bool rest, prometheus;
+    uint16_t rest_port, prom_port;
+    const char *rest_bind;
+    const struct scn_event *pause_at;   /* parsed by scn_pause_parse */
+    const char *pause_text;             /* as the user wrote it, for messages */
 };
 
 #define SCN_RUN_LINK_LATENCY_NS 100000ull   /* 100 us: a LAN hop */
@@ -105,6 +117,17 @@ void scn_run_fit_needs(const struct scn_scenario *s, struct scn_fit *f);
  * /tmp).  The sim world needs no check: declared state is descriptors there. */
 int scn_run_fit(const struct scn_scenario *s, const char *workdir, const struct scn_fit *machine,
                 char *err, size_t errlen);
+
+/* Parses --pause-at's EVENT against s: `checkpoint JOB [N] done`, `job JOB
+ * running|restarting|finished|failed|canceled`, `restore JOB started`,
+ * `taskmanager registered` (the scenario language's events).  The event
+ * refers to s's job names (valid while s is).  0, or -EINVAL with err. */
+int scn_pause_parse(const struct scn_scenario *s, const char *text, struct scn_event *out,
+                    char *err, size_t errlen);
+/* scn_run returns one of these when --rest or --prometheus cannot listen
+ * (a port in use, an address not ours): bad input, not a bug. */
+#define SCN_RUN_IS_BIND_ERROR(rc) ((rc) == -EADDRINUSE || (rc) == -EADDRNOTAVAIL || \
+                                   (rc) == -EACCES)
 
 /* Nodes a run's world holds: per-job mode adds a cluster's nodes for every
  * job.  Part of what a trace header records (replay rebuilds the same). */

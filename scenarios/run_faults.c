@@ -204,6 +204,11 @@ static uint64_t event_count(struct run *r, const struct scn_event *e)
     return 0;
 }
 
+uint64_t run__event_count(struct run *r, const struct scn_event *e)
+{
+    return event_count(r, e);
+}
+
 bool run__check_events(struct run *r, bool act)
 {
     bool any = false;

@@ -24,6 +24,7 @@ struct run_cluster {
     uint64_t teardown_ns;           /* stop + delete of its files; 0: not torn down */
     int lingering;                  /* files left under its folder after teardown */
     bool torn_down;
+    uint16_t rest_port, prom_port;  /* where its JobManager serves (0: not served) */
 };
 
 enum run_app_state { APP_WAITING, APP_MAIN, APP_RUNNING, APP_DONE, APP_FAILED };
@@ -101,6 +102,9 @@ struct run {
     bool deadline_hit;
     uint64_t setup_bytes_read, setup_bytes_written, setup_ops, setup_files;
     struct dfs_window setup_purpose[DFS_PURPOSE_COUNT];   /* by purpose, before t0 */
+    struct mc_rest_hub *hub;        /* outside interfaces (run_rest.c); NULL: none */
+    bool paused;                    /* sim: the --pause-at pause has happened */
+    uint64_t paused_ms;             /* wall time spent serving with the world still */
 };
 
 /* run_build.c */
@@ -126,6 +130,23 @@ void run__fire(struct run *r, struct run_fault *rf);
 bool run__check_events(struct run *r, bool act);
 /* Heals what rf applied that lasts (no-op when nothing). */
 void run__heal(struct run_fault *rf);
+
+/* run_faults.c: how often event e has happened so far. */
+uint64_t run__event_count(struct run *r, const struct scn_event *e);
+
+/* run_rest.c: the outside interfaces.  run__rest_open binds every listener
+ * (err says why not: a port in use is bad input); run__rest_attach serves a
+ * new cluster and prints its addresses; run__rest_start starts serving (real
+ * world); run__rest_pause_due says whether --pause-at's event has come (sim);
+ * run__rest_pause serves with the world still; run__rest_json adds the
+ * addresses to the run object; run__rest_close stops serving. */
+int run__rest_open(struct run *r, char *err, size_t errlen);
+void run__rest_attach(struct run *r, struct run_cluster *rc);
+void run__rest_start(struct run *r);
+bool run__rest_pause_due(struct run *r);
+void run__rest_pause(struct run *r, const char *why);
+void run__rest_json(struct run *r, json_t *out);
+void run__rest_close(struct run *r);
 
 /* run.c: a progress line on stderr (unless quiet). */
 void run__say(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

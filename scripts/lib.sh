@@ -3,7 +3,7 @@
 
 MC_PACKAGES="build-essential meson ninja-build pkg-config libevent-dev libjemalloc-dev
 libfiu-dev fiu-utils libcmocka-dev libjansson-dev libxxhash-dev lcov chromium fonts-liberation
-python3-jsonschema python3-yaml"
+python3-jsonschema python3-yaml prometheus"
 
 mc_need_packages() {
     missing=""
