@@ -35,6 +35,7 @@
 #ifndef DFS_H
 #define DFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,63 @@ enum dfs_phase {
 
 #define DFS_PATH_MAX 1024   /* longest accepted path, bytes */
 
+/*
+ * Storage profiles (runtime/dfs_profile.c; parameters and their sources in
+ * docs/storage.md).  A profile adds what a real store does on top of the
+ * generic model above:
+ *   - request rates per partition, separately for write-class requests
+ *     (S3 PUT/COPY/DELETE; HDFS create/rename/delete at the NameNode) and
+ *     read-class ones (S3 GET/HEAD/LIST; HDFS open/stat/list).  S3's
+ *     partitions are key prefixes: every checkpoint file shares one unless
+ *     entropy injection spreads data files over entropy_length random
+ *     characters (metadata files excluded, as in Flink); HDFS and NFS have
+ *     one (the NameNode, the server).  Above the rate, S3 answers 503
+ *     SlowDown and the client retries after a jittered exponential backoff
+ *     (retry_limit times from retry_interval, then the request fails with
+ *     -EAGAIN); HDFS and NFS make the request wait for its turn;
+ *   - a per-connection bandwidth: a request in service never moves faster;
+ *   - a first-byte latency drawn uniformly in [base_latency, latency_max]
+ *     from the dfs node's seeded RNG;
+ *   - a connection pool per client node (a TaskManager's s3a pool, shared by
+ *     its slots): at most `pool` requests of one node in service or queued
+ *     at the store; more wait at the client.
+ */
+enum dfs_profile_kind {
+    DFS_PROFILE_NONE,           /* the generic model only */
+    DFS_PROFILE_S3,
+    DFS_PROFILE_HDFS,
+    DFS_PROFILE_NFS,
+};
+
+struct dfs_profile {
+    enum dfs_profile_kind kind;
+    uint64_t write_rate;        /* write-class requests/s per partition; 0: unlimited */
+    uint64_t read_rate;         /* read-class requests/s per partition; 0: unlimited */
+    bool throttle;              /* above the rate: 503 and client retry (S3), else wait */
+    uint64_t conn_bandwidth;    /* bytes/s of one request in service; 0: unlimited */
+    uint64_t latency_max_ns;    /* > base_latency_ns: latency drawn in between */
+    uint32_t pool;              /* requests per client node at the store; 0: unlimited */
+    uint32_t retry_limit;       /* throttled retries before the request fails */
+    uint64_t retry_interval_ns; /* first backoff; doubles per retry, +-50% jitter */
+    uint32_t entropy_length;    /* S3 entropy characters on data files; 0: none */
+};
+
+/* Fills *p with kind's documented defaults (docs/storage.md). */
+void dfs_profile_defaults(struct dfs_profile *p, enum dfs_profile_kind kind);
+/* "s3", "hdfs", "nfs", or "none". */
+const char *dfs_profile_name(enum dfs_profile_kind kind);
+
+/* What the profile did (any thread). */
+struct dfs_profile_stats {
+    uint64_t throttled_requests;    /* 503 SlowDown answers */
+    uint64_t retries;               /* requests sent again after a backoff */
+    uint64_t gave_up;               /* failed with -EAGAIN after retry_limit retries */
+    uint64_t pool_waits;            /* requests that waited for a pooled connection */
+    uint64_t rate_waits;            /* requests that waited for a partition's rate */
+    uint64_t partitions;            /* distinct partitions (prefixes) used */
+};
+void dfs_profile_stats_get(struct dfs *d, struct dfs_profile_stats *out);
+
 struct dfs_config {
     uint64_t bandwidth;         /* bytes/s shared by all streams; 0: unlimited */
     uint64_t ops_per_s;         /* op starts per second; 0: unlimited */
@@ -87,6 +145,7 @@ struct dfs_config {
     uint32_t series_cap;        /* buckets kept; 0: 4096.  When full, pairs merge
                                    and the width doubles, so the series always
                                    covers the whole run */
+    struct dfs_profile profile; /* zero: DFS_PROFILE_NONE */
 };
 
 /* A request.  Pointers need only live during dfs_submit (it copies). */

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/queue.h>
 
 #include "runtime/dfs.h"
@@ -36,8 +37,38 @@ struct dfs__req {
     unsigned char *payload;     /* READ data / LIST names, node memory */
     unsigned char *body;        /* names and data, if copied; else NULL */
     int created, deleted, synced;
+    /* Storage profile (dfs_profile.c). */
+    uint32_t attempts;          /* 503 answers so far */
+    uint64_t retry_seq;         /* its backoff timer's tag, while in backoff */
+    bool holds_conn;            /* counts against its node's pool */
+    bool rate_waited;           /* counted in rate_waits already */
 };
 TAILQ_HEAD(dfs__req_list, dfs__req);
+
+/* Request classes for the profile's per-partition rates. */
+enum { DFS__CLS_NONE = -1, DFS__CLS_READ = 0, DFS__CLS_WRITE = 1 };
+
+/* One partition's rate state: GCRA theoretical arrival times per class. */
+struct dfs__part {
+    uint64_t key;               /* partition id + 1; 0: empty slot */
+    uint64_t tat[2];
+};
+
+/* One client node's connection pool. */
+struct dfs__client {
+    uint32_t busy;              /* requests holding a connection */
+    struct dfs__req_list wait;  /* waiting for one, FIFO */
+};
+
+/* The profile's state on the server (node memory: a crash of the dfs node
+ * drops it with the node, as a store forgets its rate history). */
+struct dfs__pstate {
+    struct dfs__part *parts;    /* open addressing, cap a power of two */
+    size_t nparts, cap_parts;
+    struct dfs__client **clients;   /* by node id, each allocated on first use */
+    size_t nclients;
+    struct dfs__req_list backoff;   /* throttled, waiting to retry */
+};
 
 /* One stored file (sim world). */
 struct dfs__file {
@@ -82,6 +113,10 @@ struct dfs {
     size_t nfiles, cap_files;
 
     struct dfs__stats st;
+
+    /* Storage profile counters (struct dfs_profile_stats), any thread. */
+    atomic_uint_fast64_t p_throttled, p_retries, p_gave_up, p_pool_waits, p_rate_waits,
+        p_partitions;
 };
 
 /* Allocations that outlive a crash of the dfs node (stored data, counter
@@ -100,6 +135,23 @@ int dfs__count(struct dfs *d, const char *prefix);
 int dfs__fs_exec(struct dfs *d, struct dfs__req *r);
 int dfs__fs_count(struct dfs *d, const char *prefix);
 void dfs__store_free(struct dfs *d);
+
+/* dfs_profile.c: the storage profile's pieces, server thread only. */
+void dfs__pstate_init(struct dfs__pstate *p);
+/* The class of r for the per-partition rates (DFS__CLS_*). */
+int dfs__req_class(const struct dfs_profile *pr, const struct dfs__req *r);
+/* The partition r falls in (S3: its prefix, entropy applied). */
+uint64_t dfs__partition(const struct dfs_profile *pr, const struct dfs__req *r);
+/* The rate state of partition part (created on first use). */
+struct dfs__part *dfs__part_get(struct dfs *d, struct dfs__pstate *p, uint64_t part);
+/* The backoff before retry number `attempt` (1-based), jitter from rnd. */
+uint64_t dfs__backoff_ns(const struct dfs_profile *pr, uint32_t attempt, uint64_t rnd);
+/* Takes a pooled connection of r's node for r: true, or false with r put
+ * on the node's wait list. */
+bool dfs__pool_admit(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
+/* r gives its connection back; returns the next waiter of its node, which
+ * now holds one, or NULL. */
+struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
 
 /* dfs_stats.c */
 void dfs__stats_init(struct dfs__stats *st, const struct dfs_config *cfg);
