@@ -186,7 +186,12 @@ int cli_run(int argc, char **argv)
         return 2;
     }
     json_t *run = NULL;
-    char err[256] = "";
+    char err[512] = "";
+    if (scn_mode_check(s, c.mode, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        scn_scenario_free(s);
+        return 2;
+    }
     int rc = scn_run(s, &o, &run, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "minicluster run: internal error: %s (this is a bug)\n", err);
@@ -199,6 +204,10 @@ int cli_run(int argc, char **argv)
                             "world", c.world == RT_WORLD_SIM ? "sim" : "real",
                             "modes", scn_mode_name(c.mode), run);
     printf("\n");
+    if (s->cluster.target != SCN_DEPLOY_NONE)
+        printf("deployment target: %s (TaskManagers %s in every mode)\n",
+               scn_target_name(s->cluster.target),
+               s->cluster.target == SCN_DEPLOY_STANDALONE ? "fixed" : "on demand");
     report_text_table(stdout, cmp);
     printf("\nexpectations (%s):\n", scn_mode_name(c.mode));
     print_expectations(run);
@@ -248,7 +257,11 @@ int cli_compare(int argc, char **argv)
         struct scn_run_opts o = { .mode = modes[m], .world = c.world, .has_seed = true,
                                   .seed = seed, .workdir = NULL, .keep = c.keep, .quiet = c.quiet };
         json_t *run = NULL;
-        char err[256] = "";
+        char err[512] = "";
+        if (scn_mode_check(s, modes[m], err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s (the comparison goes on without it)\n", err);
+            continue;
+        }
         int rc = scn_run(s, &o, &run, err, sizeof(err));
         if (rc < 0) {
             fprintf(stderr, "minicluster compare: internal error in %s mode: %s (this is a bug)\n",
@@ -262,6 +275,8 @@ int cli_compare(int argc, char **argv)
     }
     json_t *cmp = json_pack("{s:s, s:I, s:s, s:o}", "scenario", s->name, "seed", (json_int_t)seed,
                             "world", c.world == RT_WORLD_SIM ? "sim" : "real", "modes", modes_obj);
+    json_object_set_new(cmp, "target", s->cluster.target == SCN_DEPLOY_NONE ? json_null()
+                        : json_string(scn_target_name(s->cluster.target)));
     printf("\n");
     report_text_table(stdout, cmp);
     const char *key;

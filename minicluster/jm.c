@@ -339,6 +339,7 @@ struct jobmaster {
     bool need[MC_OFFER_MAX];            /* the slots the next deployment uses */
     uint64_t req;
     bool waiting;                       /* the runner waits for ENG_MSG_JOB_PROCEED */
+    uint64_t wait_seq;                  /* which wait a slot-request timer belongs to */
     /* HA stores (cfg.ha only). */
     uint64_t ptr_latest;                /* newest completed checkpoint to store */
     bool ptr_busy;                      /* a pointer write is in flight */
@@ -348,6 +349,8 @@ struct jobmaster {
  * checkpoint id above them.  A failed one is retried by a timer whose tag
  * is its cookie. */
 enum { HA_JOBGRAPH = 1, HA_PTR_WRITE, HA_PTR_RENAME, HA_RESULT };
+/* A slot.request.timeout timer: this bit | the wait it belongs to. */
+#define TAG_SLOT_TIMEOUT (UINT64_C(1) << 63)
 
 /* Slots the next deployment needs and does not have. */
 static uint32_t missing_slots(struct jobmaster *jm)
@@ -477,8 +480,15 @@ static int jm_prepare(void *arg, uint32_t attempt, const uint8_t *deploy)
             atomic_store(&jm->job->slot_tm[s], -1);
         }
     jm->waiting = missing_slots(jm) > 0;
-    if (jm->waiting)
+    if (jm->waiting) {
         jm_request(jm);
+        /* Flink fails a slot request unanswered for slot.request.timeout,
+         * counted from the request (a re-request after a further loss does
+         * not restart the clock). */
+        if (jm->c->cfg.slot_request_timeout_ns)
+            rt_timer_start(jm->self, jm->c->cfg.slot_request_timeout_ns,
+                           TAG_SLOT_TIMEOUT | ++jm->wait_seq);
+    }
     return !jm->waiting;
 }
 
@@ -547,14 +557,38 @@ static void jm_on_terminal(void *arg, enum eng_job_state st)
         ha_request(jm, HA_RESULT);
 }
 
+/* The slots did not come within slot.request.timeout: as in Flink
+ * (FLINK-14247) the job fails with NoResourceAvailableException, which goes
+ * through the restart strategy like any failure; the restart asks again. */
+static void jm_slot_timeout(struct jobmaster *jm, uint64_t seq)
+{
+    if (!jm->waiting || seq != jm->wait_seq)
+        return;
+    jm->waiting = false;
+    char why[200];
+    char t[32];
+    uint64_t ms = jm->c->cfg.slot_request_timeout_ns / RT_NS_PER_MS;
+    snprintf(t, sizeof(t), "%llu ms", (unsigned long long)ms);
+    int n = snprintf(why, sizeof(why), "NoResourceAvailableException: Could not allocate the "
+                     "required slot within slot request timeout (%s)", t);
+    atomic_fetch_add(&jm->c->slot_timeouts, 1);
+    (void)n;
+    rt_send(jm->self, jm->runner, ENG_MSG_JOB_FAIL, why, (uint32_t)strlen(why) + 1);
+}
+
 static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
 {
     struct jobmaster *jm = rt_actor_state(a);
     atomic_fetch_add_explicit(&jm->c->messages, 1, memory_order_relaxed);
     switch (m->type) {
-    case RT_MSG_TIMER:
-        ha_request(jm, ((const struct rt_timer_fire *)m->data)->tag);    /* a retry */
+    case RT_MSG_TIMER: {
+        uint64_t tag = ((const struct rt_timer_fire *)m->data)->tag;
+        if (tag & TAG_SLOT_TIMEOUT)
+            jm_slot_timeout(jm, tag & ~TAG_SLOT_TIMEOUT);
+        else
+            ha_request(jm, tag);    /* a retry */
         break;
+    }
     case DFS_MSG_DONE: {
         struct dfs_done d;
         const void *payload;

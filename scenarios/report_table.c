@@ -33,6 +33,8 @@ static const struct plain_figure recovery_figures[] = {
     {"Recovery", "recovery.total_ms", "Total (fault \xe2\x86\x92 all jobs running)", REPORT__LOWER, REPORT__MS},
     {"Shared filesystem", "dfs.recovery_bytes_read", "Bytes read during recovery", REPORT__LOWER, REPORT__BYTES},
     {"Shared filesystem", "dfs.recovery_peak_concurrency", "Peak concurrent streams in recovery", REPORT__LOWER, REPORT__COUNT},
+    {"Shared filesystem", "dfs.throttled_requests", "Requests throttled (503 SlowDown)", REPORT__LOWER, REPORT__COUNT},
+    {"Shared filesystem", "dfs.retries", "Requests retried after backoff", REPORT__LOWER, REPORT__COUNT},
     {"Probe latency", "probe.p50_ms", "p50", REPORT__LOWER, REPORT__MS},
     {"Probe latency", "probe.p99_ms", "p99", REPORT__LOWER, REPORT__MS},
     {"Probe latency", "probe.max_ms", "max", REPORT__LOWER, REPORT__MS},

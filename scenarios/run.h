@@ -72,6 +72,12 @@ int scn_run(const struct scn_scenario *s, const struct scn_run_opts *o, json_t *
 
 const char *scn_mode_name(enum scn_mode m);
 
+/* Whether mode m exists on the scenario's deployment target: per-job mode
+ * runs on YARN (and standalone, for comparison) only, as in Flink (and
+ * Flink 2.0 removed it).  0, or -EINVAL with `FILE:LINE:COL: error: ...`
+ * (the position of target=) in err. */
+int scn_mode_check(const struct scn_scenario *s, enum scn_mode m, char *err, size_t errlen);
+
 /* Nodes a run's world holds: per-job mode adds a cluster's nodes for every
  * job.  Part of what a trace header records (replay rebuilds the same). */
 #define SCN_RUN_MAX_NODES 1024
