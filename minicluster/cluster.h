@@ -72,6 +72,7 @@ struct mc_cluster_config {
     uint64_t hb_timeout_ns;             /* heartbeat.timeout (50 s) */
     uint32_t hb_rpc_failure_threshold;  /* heartbeat.rpc-failure-threshold (2) */
     uint64_t slot_request_timeout_ns;   /* slot.request.timeout (5 min); 0: none */
+    uint32_t redundant_tms;             /* active: slotmanager.redundant-taskmanager-num (0) */
     struct mc_restart_config restart;
     enum mc_failover failover;          /* jobmanager.execution.failover-strategy */
     struct eng_job_config job;          /* checkpointing */

@@ -122,13 +122,16 @@ static bool rm_allocate(struct rm *r, const struct rm_req *q)
 }
 
 /* Active provider: launch enough TaskManagers for the queued requests (those
- * already launching count), within the quota. */
+ * already launching count), within the quota - and, as Flink's slot manager
+ * does with slotmanager.redundant-taskmanager-num, keep that many
+ * TaskManagers' worth of slots free beyond them, warm for a recovery. */
 static void rm_launch_if_needed(struct rm *r)
 {
     struct mc_cluster *c = r->c;
-    if (c->cfg.provider != MC_PROVIDER_ACTIVE || r->nqueue == 0)
+    if (c->cfg.provider != MC_PROVIDER_ACTIVE || (r->nqueue == 0 && !c->cfg.redundant_tms))
         return;
-    uint32_t want = 0, have = 0, per = c->cfg.slots ? c->cfg.slots : 1;
+    uint32_t per = c->cfg.slots ? c->cfg.slots : 1;
+    uint32_t want = c->cfg.redundant_tms * per, have = 0;
     for (uint32_t k = 0; k < r->nqueue; k++)
         want += r->queue[k].count;
     uint32_t ntms = atomic_load(&c->ntms);
@@ -147,6 +150,16 @@ static void rm_launch_if_needed(struct rm *r)
         /* The container takes the provider's launch latency to come up. */
         rt_timer_start(r->self, c->cfg.launch_latency_ns, TAG_LAUNCH_BASE + (uint64_t)idx);
     }
+}
+
+/* Free slots on registered TaskManagers. */
+static uint32_t rm_free_total(struct rm *r)
+{
+    uint32_t n = 0, ntms = atomic_load(&r->c->ntms);
+    for (uint32_t i = 0; i < ntms; i++)
+        if (tm_registered(r, i))
+            n += free_slots(&r->tm[i]);
+    return n;
 }
 
 static void rm_serve_queue(struct rm *r)
@@ -216,11 +229,13 @@ static void rm_heartbeat(struct rm *r)
             rm_lost(r, i, why);
             continue;
         }
-        /* Active provider: give back TaskManagers idle for the timeout. */
+        /* Active provider: give back TaskManagers idle for the timeout,
+         * except the redundant ones. */
         if (c->cfg.provider == MC_PROVIDER_ACTIVE && free_slots(t) == t->nslots) {
             if (!t->idle_since_ns)
                 t->idle_since_ns = now;
-            else if (now - t->idle_since_ns >= c->cfg.tm_idle_timeout_ns && r->nqueue == 0) {
+            else if (now - t->idle_since_ns >= c->cfg.tm_idle_timeout_ns && r->nqueue == 0 &&
+                     rm_free_total(r) >= (c->cfg.redundant_tms + 1) * t->nslots) {
                 atomic_store(&c->tms[i].state, MC_TM_DOWN);
                 atomic_fetch_sub(&c->registered, 1);
                 rt_node_crash(c->tms[i].node);  /* the container is released */
@@ -229,6 +244,7 @@ static void rm_heartbeat(struct rm *r)
             t->idle_since_ns = 0;
         }
     }
+    rm_launch_if_needed(r);     /* replaces a lost redundant TaskManager */
     rt_timer_start(r->self, c->cfg.hb_interval_ns, TAG_HEARTBEAT);
 }
 

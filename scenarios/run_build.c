@@ -83,6 +83,7 @@ int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *
                                                   c->hb_rpc_failure_threshold);
     c->tm_idle_timeout_ns = cfg_u(s, "resourcemanager.taskmanager-timeout", c->tm_idle_timeout_ns);
     c->slot_request_timeout_ns = cfg_u(s, "slot.request.timeout", c->slot_request_timeout_ns);
+    c->redundant_tms = (uint32_t)cfg_u(s, "slotmanager.redundant-taskmanager-num", 0);
     c->evenly_spread = cfg_u(s, "cluster.evenly-spread-out-slots", 0) != 0;
     c->ha = s->cluster.ha;
     c->standby_jms = s->cluster.ha ? s->cluster.jobmanagers : 0;

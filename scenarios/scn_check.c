@@ -242,6 +242,10 @@ static void check_storage_config(struct scn__ctx *c)
     for (size_t i = 0; i < s->n_config; i++) {
         const struct scn_config *cf = &s->config[i];
         const char *name = cf->key->name;
+        if (strcmp(name, "slotmanager.redundant-taskmanager-num") == 0 &&
+            s->cluster.target == SCN_DEPLOY_STANDALONE && cf->value.u)
+            scn__error(c, cf->pos, "slotmanager.redundant-taskmanager-num needs TaskManagers on "
+                       "demand (target=kubernetes or yarn): a standalone cluster has fixed ones");
         if (strncmp(name, "s3.", 3) != 0 && strncmp(name, "fs.s3a.", 7) != 0)
             continue;
         if (s->dfs.profile != SCN_DFS_PROFILE_S3) {

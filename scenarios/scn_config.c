@@ -86,6 +86,8 @@ static const struct scn_config_key keys[] = {
     {"high-availability.type", ENUM, "none", ha_types, "leader election and HA metadata"},
     {"pekko.ask.timeout", DUR, "10s", NULL, "timeout of an RPC"},
     {"parallelism.default", INT, "1", NULL, "parallelism of a job that sets none"},
+    {"slotmanager.redundant-taskmanager-num", INT, "0", NULL,
+     "spare TaskManagers an active target keeps warm for recoveries"},
     /* S3 (dfs profile=s3 only; docs/storage.md has the sources). */
     {"s3.entropy.key", WORD, NULL, NULL,
      "marker replaced by random characters in checkpoint data file keys (entropy injection)"},

@@ -65,6 +65,9 @@ static const struct bad bad_cases[] = {
     {"cluster target=kubernetes provider=standalone\n" J,
      "1:27: error: provider=standalone contradicts target=kubernetes (kubernetes and yarn "
      "start TaskManagers on demand)"},
+    {"cluster target=standalone\nconfig slotmanager.redundant-taskmanager-num=1\n" J,
+     "2:8: error: slotmanager.redundant-taskmanager-num needs TaskManagers on demand "
+     "(target=kubernetes or yarn): a standalone cluster has fixed ones"},
     {"cluster target=standalone quota=3\n" J,
      "1:27: error: 'quota' needs provider=active (or target=kubernetes or yarn)"},
 };
@@ -257,15 +260,15 @@ static void test_slot_timeout_default_restart(void **state)
 
 /* Kubernetes in session mode: the replacement TaskManager comes after the
  * pod launch latency (5 s by default), so the job runs again no sooner. */
-static double back_running_ms(const char *target)
+static double back_running_ms(const char *target, const char *extra)
 {
     char text[1024];
-    snprintf(text, sizeof(text), TWO_TMS("%s")
+    snprintf(text, sizeof(text), TWO_TMS("%s") "%s"
              "deadline 30s\n"
              "job a source=sequence(records=100k, keys=100, rate=10k/s) | keyby | sum | sink "
              "parallelism=4\n"
              "when checkpoint a 2 done kill taskmanager-of a[0]\n"
-             "expect all jobs finished exactly-once\n", target);
+             "expect all jobs finished exactly-once\n", target, extra);
     struct scn_scenario *s = parse(text);
     json_t *r = run(s, SCN_MODE_SESSION);
     assert_true(json_is_true(json_object_get(r, "ok")));
@@ -280,10 +283,23 @@ static double back_running_ms(const char *target)
 static void test_kubernetes_launch_latency_in_session(void **state)
 {
     (void)state;
-    double k8s = back_running_ms("target=kubernetes");
-    double fast = back_running_ms("target=kubernetes launch-latency=1s");
+    double k8s = back_running_ms("target=kubernetes", "");
+    double fast = back_running_ms("target=kubernetes launch-latency=1s", "");
     assert_true(k8s >= 5000 && k8s < 7000);
     assert_true(fast >= 1000 && fast < 3000);
+}
+
+/* A spare TaskManager (slotmanager.redundant-taskmanager-num), launched at
+ * start, is up before the loss (checkpoint 2 completes well after the
+ * 100 ms launch): the restart does not wait for a pod. */
+static void test_redundant_taskmanager(void **state)
+{
+    (void)state;
+    const char *k8s = "target=kubernetes launch-latency=100ms";
+    double none = back_running_ms(k8s, "");
+    double spare = back_running_ms(k8s, "config slotmanager.redundant-taskmanager-num=1\n");
+    assert_true(none >= 100);
+    assert_true(spare < none);
 }
 
 /* S3 with a low write rate per prefix: checkpoints are throttled and
@@ -331,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_per_job_on_kubernetes),
         cmocka_unit_test(test_slot_timeout_default_restart),
         cmocka_unit_test(test_kubernetes_launch_latency_in_session),
+        cmocka_unit_test(test_redundant_taskmanager),
         cmocka_unit_test(test_s3_throttling_and_entropy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
