@@ -111,6 +111,9 @@ static uint64_t moved_bytes(const struct dfs__req *r)
 
 static void enqueue(struct server *s, struct dfs__req *r);
 
+static void part_done(struct server *s, struct dfs__req *part);
+static void reply(struct server *s, struct dfs__req *r);
+
 static void finish(struct server *s, struct dfs__req *r)
 {
     struct dfs *d = s->d;
@@ -124,6 +127,16 @@ static void finish(struct server *s, struct dfs__req *r)
     s->in_service--;
     TAILQ_REMOVE(&s->serving, r, link);
     dfs__stats_flight(&d->st, now, -1);
+    if (r->parent)
+        part_done(s, r);
+    else
+        reply(s, r);
+}
+
+/* Sends r's completion and frees r. */
+static void reply(struct server *s, struct dfs__req *r)
+{
+    struct dfs *d = s->d;
     rt_trace(d->w, d->node, "dfs",
              "\"req\":%llu,\"op\":%u,\"status\":%d,\"bytes\":%llu,\"from\":%u,\"job\":%u,\"phase\":%u",
              (unsigned long long)r->w.req_id, r->w.op, r->done.status,
@@ -180,7 +193,8 @@ static void start(struct server *s, struct dfs__req *r, uint64_t now)
         dfs__exec(d, r);
         r->due = now;
     } else {
-        dfs__exec(d, r);
+        if (!r->executed)
+            dfs__exec(d, r);
         r->due = now + service_ns(&d->cfg, moved_bytes(r), extra) + profile_latency(d);
     }
     finish_when_due(s, r);
@@ -308,6 +322,113 @@ static void retry_timer(struct server *s, uint64_t seq)
     }
 }
 
+/* ---- parts: a READ served as a backend's SST files ----------------------- */
+
+static struct dfs__group *group_get(struct server *s, uint32_t node, uint32_t id, bool create)
+{
+    struct dfs__pstate *p = &s->prof;
+    for (size_t i = 0; i < p->ngroups; i++)
+        if (p->groups[i]->node == node && p->groups[i]->id == id)
+            return p->groups[i];
+    if (!create)
+        return NULL;
+    if (p->ngroups == p->cap_groups) {
+        p->cap_groups = p->cap_groups ? 2 * p->cap_groups : 16;
+        p->groups = rt_xrealloc(p->groups, p->cap_groups * sizeof(*p->groups));
+    }
+    struct dfs__group *g = rt_xcalloc(1, sizeof(*g));
+    g->node = node;
+    g->id = id;
+    TAILQ_INIT(&g->backlog);
+    p->groups[p->ngroups++] = g;
+    return g;
+}
+
+static void group_drop_if_idle(struct server *s, struct dfs__group *g)
+{
+    struct dfs__pstate *p = &s->prof;
+    if (g->inflight || !TAILQ_EMPTY(&g->backlog))
+        return;
+    for (size_t i = 0; i < p->ngroups; i++)
+        if (p->groups[i] == g) {
+            p->groups[i] = p->groups[--p->ngroups];
+            break;
+        }
+    rt_free(g);
+}
+
+/* Sends the group's waiting parts to the store while its threads allow. */
+static void group_pump(struct server *s, struct dfs__group *g, uint32_t parallel)
+{
+    struct dfs__req *part;
+    while (g->inflight < (parallel ? parallel : 1) && (part = TAILQ_FIRST(&g->backlog))) {
+        TAILQ_REMOVE(&g->backlog, part, link);
+        g->inflight++;
+        dfs__stats_flight(&s->d->st, rt_now(s->d->w), 1);
+        enqueue(s, part);
+    }
+}
+
+/* A READ with part_size: the op runs now (the data is what its parts
+ * stand for), and ceil(bytes / part_size) parts go to the store through
+ * the requesting backend's transfer threads.  False when it is one request
+ * (small, or failed): it then goes on as one, its op already run. */
+static bool split(struct server *s, struct dfs__req *r)
+{
+    if (r->w.op != DFS_OP_READ || !r->w.part_size)
+        return false;
+    struct dfs *d = s->d;
+    dfs__exec(d, r);
+    r->executed = true;
+    uint64_t bytes = r->done.status < 0 ? 0 : r->done.bytes, ps = r->w.part_size;
+    uint64_t n = (bytes + ps - 1) / ps;
+    if (n <= 1 || n > UINT32_MAX)
+        return false;
+    r->parts_left = (uint32_t)n;
+    dfs__stats_flight(&d->st, rt_now(d->w), -1);   /* its parts count instead */
+    struct dfs__group *g = group_get(s, r->node, r->w.part_group, true);
+    for (uint64_t i = 0; i < n; i++) {
+        struct dfs__req *p = rt_xcalloc(1, sizeof(*p));
+        p->w = r->w;
+        p->w.part_size = 0;
+        p->client = r->client;
+        p->node = r->node;
+        p->parent = r;
+        p->part_index = (uint32_t)i;
+        p->executed = true;
+        p->done.op = r->done.op;
+        p->done.bytes = bytes - i * ps < ps ? bytes - i * ps : ps;
+        TAILQ_INSERT_TAIL(&g->backlog, p, link);
+    }
+    group_pump(s, g, r->w.part_parallel);
+    return true;
+}
+
+/* A part completed: the next waits for its thread; the parent completes
+ * with its last part (failed if any part failed). */
+static void part_done(struct server *s, struct dfs__req *part)
+{
+    struct dfs__req *parent = part->parent;
+    struct dfs__group *g = group_get(s, part->node, parent->w.part_group, false);
+    if (part->done.status < 0 && parent->done.status >= 0)
+        parent->done.status = part->done.status;
+    rt_free(part);
+    if (g) {
+        g->inflight--;
+        group_pump(s, g, parent->w.part_parallel);
+        group_drop_if_idle(s, g);
+    }
+    if (--parent->parts_left)
+        return;
+    if (parent->done.status < 0) {
+        parent->done.bytes = 0;
+        parent->done.payload_len = 0;
+    }
+    uint64_t now = rt_now(s->d->w);
+    parent->done.latency_ns = now > parent->w.submit_ns ? now - parent->w.submit_ns : 0;
+    reply(s, parent);
+}
+
 /* Points r's names and data at body (the message's, or r's own copy). */
 static void aim(struct dfs__req *r, const unsigned char *body)
 {
@@ -375,8 +496,9 @@ static void server_msg(struct rt_actor *a, const struct rt_msg *m)
     if (!r)
         return;
     dfs__stats_flight(&s->d->st, rt_now(s->d->w), 1);
-    enqueue(s, r);
     s->incoming = r;
+    if (!split(s, r))
+        enqueue(s, r);
     pump(s);
     /* Names and data are needed until the op runs.  Mostly it has run by
      * now (a free stream takes it at once; it may even be answered and
@@ -560,7 +682,8 @@ static struct dfs_write *build(const struct dfs_req *req, size_t dlen, unsigned 
         .offset = req->offset, .length = req->length, .op = (uint32_t)req->op,
         .flags = req->flags, .job = req->job, .phase = (uint32_t)req->phase,
         .cookie = req->cookie, .path_len = (uint32_t)plen, .path2_len = (uint32_t)p2len,
-        .data_len = (uint32_t)dlen,
+        .data_len = (uint32_t)dlen, .part_size = req->op == DFS_OP_READ ? req->part_size : 0,
+        .part_group = req->part_group, .part_parallel = req->part_parallel,
     };
     unsigned char *p = w->msg;
     memcpy(p, &wire, sizeof(wire));

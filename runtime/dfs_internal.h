@@ -15,9 +15,9 @@
 
 /* The DFS_MSG_REQ payload: this header, path NUL, path2 NUL, data. */
 struct dfs__wire {
-    uint64_t req_id, cookie, submit_ns, offset, length;
+    uint64_t req_id, cookie, submit_ns, offset, length, part_size;
     uint32_t op, flags, job, phase;
-    uint32_t path_len, path2_len, data_len, pad;
+    uint32_t path_len, path2_len, data_len, part_group, part_parallel, pad;
 };
 
 /* A request on the server.  Its names and data point into the message while
@@ -42,6 +42,12 @@ struct dfs__req {
     uint64_t retry_seq;         /* its backoff timer's tag, while in backoff */
     bool holds_conn;            /* counts against its node's pool */
     bool rate_waited;           /* counted in rate_waits already */
+    /* Parts (dfs_req.part_size): a parent runs its op once and completes
+     * when its parts have; a part only takes the model's time. */
+    struct dfs__req *parent;    /* a part's; NULL otherwise */
+    uint32_t part_index;        /* which SST file of the parent */
+    uint32_t parts_left;        /* a parent's parts not yet completed */
+    bool executed;              /* its op ran already (a parent, a part) */
 };
 TAILQ_HEAD(dfs__req_list, dfs__req);
 
@@ -52,6 +58,13 @@ enum { DFS__CLS_NONE = -1, DFS__CLS_READ = 0, DFS__CLS_WRITE = 1 };
 struct dfs__part {
     uint64_t key;               /* partition id + 1; 0: empty slot */
     uint64_t tat[2];
+};
+
+/* One state backend's transfer threads: parts in flight and those waiting. */
+struct dfs__group {
+    uint32_t node, id;
+    uint32_t inflight;
+    struct dfs__req_list backlog;
 };
 
 /* One client node's connection pool. */
@@ -68,6 +81,8 @@ struct dfs__pstate {
     struct dfs__client **clients;   /* by node id, each allocated on first use */
     size_t nclients;
     struct dfs__req_list backoff;   /* throttled, waiting to retry */
+    struct dfs__group **groups;     /* with parts in flight or waiting */
+    size_t ngroups, cap_groups;
 };
 
 /* One stored file (sim world). */

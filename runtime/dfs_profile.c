@@ -126,12 +126,16 @@ uint64_t dfs__partition(const struct dfs_profile *pr, const struct dfs__req *r)
     bool ckpt = r->w.phase == DFS_PHASE_CHECKPOINT || r->w.phase == DFS_PHASE_RESTORE;
     if (!ckpt)
         return 2 + r->w.phase;
-    if (!pr->entropy_length || is_metadata(r->path) || r->w.op == DFS_OP_LIST ||
+    if (!pr->entropy_length || is_metadata(r->parent ? r->parent->path : r->path) ||
+        r->w.op == DFS_OP_LIST ||
         (r->w.flags & DFS_F_PREFIX))
         return 1;
+    /* A part is an SST file of its own, with an entropy value of its own. */
+    const char *path = r->parent ? r->parent->path : r->path;
     uint64_t h = 1469598103934665603ull;    /* FNV-1a */
-    for (const unsigned char *c = (const unsigned char *)r->path; *c; c++)
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++)
         h = (h ^ *c) * 1099511628211ull;
+    h = (h ^ r->part_index) * 1099511628211ull;
     return 2 + DFS_PHASE_COUNT + h % entropy_values(pr->entropy_length);
 }
 

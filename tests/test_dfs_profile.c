@@ -262,6 +262,48 @@ static void test_hdfs_namenode_rates(void **s)
     env_down(&e);
 }
 
+/* A restore read as SST files: 10 files of 1 MiB at 1 MiB/s per connection
+ * through `threads` transfer threads take ceil(10 / threads) seconds; each
+ * file is a request of its own, and the data comes back whole. */
+static uint64_t parts_run(uint32_t threads, uint64_t *ops)
+{
+    struct dfs_config m = s3_bare();
+    m.profile.conn_bandwidth = MiB;
+    struct env e;
+    env_up(&e, RT_WORLD_SIM, &m);
+    static unsigned char data[10 * MiB];
+    fill(data, sizeof(data), 9);
+    assert_int_equal(op_status(&e, wr("job-1/chk-1/op-0", data, sizeof(data))), 0);
+    struct dfs_stats before, after;
+    dfs_stats_get(e.d, &before);
+    struct dfs_req r = rd("job-1/chk-1/op-0", 0, 0);
+    r.phase = DFS_PHASE_RESTORE;
+    r.part_size = MiB;
+    r.part_group = 7;
+    r.part_parallel = threads;
+    struct slot *sl = op(&e, 0, r);
+    assert_int_equal(sl->done.status, 0);
+    assert_int_equal(sl->done.bytes, 10 * MiB);
+    assert_true(sl->got > 0);
+    assert_memory_equal(sl->buf, data, sl->got);
+    dfs_stats_get(e.d, &after);
+    *ops = after.total.ops - before.total.ops;
+    assert_int_equal(after.total.bytes_read - before.total.bytes_read, 10 * MiB);
+    uint64_t lat = sl->done.latency_ns;
+    env_down(&e);
+    return lat;
+}
+
+static void test_transfer_threads_bound_parts(void **s)
+{
+    (void)s;
+    uint64_t ops;
+    assert_int_equal(parts_run(2, &ops), LINK_NS + 5 * RT_NS_PER_SEC);
+    assert_int_equal(ops, 10);
+    assert_int_equal(parts_run(4, &ops), LINK_NS + 3 * RT_NS_PER_SEC);
+    assert_int_equal(parts_run(0, &ops), LINK_NS + 10 * RT_NS_PER_SEC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_latency_range),
         cmocka_unit_test(test_pool_per_node),
         cmocka_unit_test(test_hdfs_namenode_rates),
+        cmocka_unit_test(test_transfer_threads_bound_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
