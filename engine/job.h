@@ -64,6 +64,13 @@ struct eng_job_config {
     bool incremental;                   /* execution.checkpointing.incremental (false):
                                          * state files refer to the blobs of earlier ones */
     uint32_t chan_slots;                /* batches per channel ring (ENG_CHAN_SLOTS) */
+    /* state.backend.type=rocksdb: a restore downloads each state file as
+     * SST files of this size (compaction.level.target-file-size-base,
+     * 64 MB), through restore_threads parallel streams per stateful
+     * operator (checkpoint.transfer.thread.num, 4).  0: one stream per file
+     * (hashmap: the state handle is read as one stream). */
+    uint64_t restore_part_bytes;
+    uint32_t restore_threads;
 };
 void eng_job_config_defaults(struct eng_job_config *c);
 

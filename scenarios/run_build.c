@@ -99,6 +99,13 @@ int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *
     j->tolerable_failed = (uint32_t)cfg_u(s, "execution.checkpointing.tolerable-failed-checkpoints", 0);
     j->num_retained = (uint32_t)cfg_u(s, "state.checkpoints.num-retained", 1);
     j->incremental = cfg_u(s, "execution.checkpointing.incremental", 0) != 0;
+    union scn_value bv;
+    if (scn_config_get(s, "state.backend.type", &bv) == 0 && bv.u == 1) {    /* rocksdb */
+        j->restore_part_bytes =
+            cfg_u(s, "state.backend.rocksdb.compaction.level.target-file-size-base", 64 << 20);
+        j->restore_threads =
+            (uint32_t)cfg_u(s, "state.backend.rocksdb.checkpoint.transfer.thread.num", 4);
+    }
     return restart_from(s, &c->restart, j->checkpoint_interval_ns != 0, err, errlen);
 }
 
@@ -199,8 +206,9 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
 /* Flink keys the language accepts but this runner does not model yet: a
  * setting of one has no effect, and the run says so rather than pretend. */
 static const char *const unmodelled[] = {
-    "execution.checkpointing.mode", "state.backend.type",
-    "pekko.ask.timeout", "parallelism.default", NULL,
+    "execution.checkpointing.mode", "pekko.ask.timeout", "parallelism.default",
+    "state.storage.fs.memory-threshold", "state.backend.local-recovery",
+    "execution.state-recovery.from-local", NULL,
 };
 
 size_t run__unmodelled(const struct scn_scenario *s, const char **out, size_t cap)

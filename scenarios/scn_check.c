@@ -239,9 +239,19 @@ static void check_storage_config(struct scn__ctx *c)
     bool has_key = false;
     for (size_t i = 0; i < s->n_config; i++)
         has_key |= strcmp(s->config[i].key->name, "s3.entropy.key") == 0;
+    union scn_value bv;
+    bool rocksdb = scn_config_get(s, "state.backend.type", &bv) == 0 && bv.u == 1;
     for (size_t i = 0; i < s->n_config; i++) {
         const struct scn_config *cf = &s->config[i];
         const char *name = cf->key->name;
+        if (strcmp(name, "state.backend.rocksdb.checkpoint.transfer.thread.num") == 0 &&
+            cf->value.u == 0)
+            scn__error(c, cf->pos, "state.backend.rocksdb.checkpoint.transfer.thread.num must be "
+                       "at least 1 (Flink's negative value, the TaskManager's shared IO pool, "
+                       "is not modelled)");
+        if (strncmp(name, "state.backend.rocksdb.", 22) == 0 && !rocksdb)
+            scn__diag(c->diags, c->file, SCN_SEV_WARNING, cf->pos, "'%s' has no effect "
+                      "without state.backend.type=rocksdb", name);
         if (strcmp(name, "slotmanager.redundant-taskmanager-num") == 0 &&
             s->cluster.target == SCN_DEPLOY_STANDALONE && cf->value.u)
             scn__error(c, cf->pos, "slotmanager.redundant-taskmanager-num needs TaskManagers on "
