@@ -71,6 +71,9 @@ struct eng_job_config {
      * (hashmap: the state handle is read as one stream). */
     uint64_t restore_part_bytes;
     uint32_t restore_threads;
+    bool local_recovery;                /* state.backend.local-recovery (false): a task
+                                         * back on the TaskManager that wrote its
+                                         * snapshot restores from its local copy */
 };
 void eng_job_config_defaults(struct eng_job_config *c);
 
@@ -168,6 +171,7 @@ struct eng_deploy {
     uint64_t restore_checkpoint;        /* 0: a fresh start */
     uint32_t n_restore;
     struct eng_meta_entry restore[ENG_CHAIN_MAX];   /* this task's state files */
+    bool restore_local;                 /* read them from the TaskManager's local copy */
 };
 
 struct eng_trigger {

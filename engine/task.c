@@ -600,6 +600,8 @@ struct rt_actor *eng_task_spawn(struct rt_node *n, const struct eng_deploy *d)
                 req.part_size = d->job->cfg.restore_part_bytes;
                 req.part_parallel = d->job->cfg.restore_threads;
                 req.part_group = d->task * ENG_CHAIN_MAX + i;
+                if (d->restore_local)
+                    req.flags |= DFS_F_LOCAL;
                 dfs_submit(k->self, d->job->dfs, &req);
             }
         }

@@ -353,6 +353,8 @@ struct jobmaster {
     int32_t slot_tm[MC_OFFER_MAX];
     rt_addr slot_te[MC_OFFER_MAX];
     bool need[MC_OFFER_MAX];            /* the slots the next deployment uses */
+    uint32_t slot_since[MC_OFFER_MAX];  /* the attempt since which slot s is where it is */
+    uint32_t preparing;                 /* the attempt the slots asked for are for */
     uint64_t req;
     bool waiting;                       /* the runner waits for ENG_MSG_JOB_PROCEED */
     uint64_t wait_seq;                  /* which wait a slot-request timer belongs to */
@@ -477,9 +479,19 @@ static rt_addr jm_place(void *arg, uint32_t task, uint32_t attempt)
     return s < jm->nslots && jm->slot_tm[s] >= 0 ? jm->slot_te[s] : 0;
 }
 
+/* Local recovery: the task's slot has been on its TaskManager since before
+ * the checkpoint completed, so the task's snapshot is on that disk. */
+static bool jm_local(void *arg, uint32_t task, uint32_t attempt)
+{
+    struct jobmaster *jm = arg;
+    uint32_t s = eng_execgraph_task(jm->job->ej->eg, task)->subtask;
+    return s < jm->nslots && jm->slot_tm[s] >= 0 && attempt >= jm->slot_since[s];
+}
+
 static int jm_prepare(void *arg, uint32_t attempt, const uint8_t *deploy)
 {
     struct jobmaster *jm = arg;
+    jm->preparing = attempt;
     const struct eng_execgraph *eg = jm->job->ej->eg;
     memset(jm->need, 0, sizeof(jm->need));
     for (uint32_t t = 0; t < eng_execgraph_task_count(eg); t++)
@@ -629,6 +641,7 @@ static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
                 continue;
             jm->slot_tm[s] = (int32_t)off->slot[k].tm;
             jm->slot_te[s] = off->slot[k].te;
+            jm->slot_since[s] = jm->preparing;
             atomic_store(&jm->job->slot_tm[s], (int)off->slot[k].tm);
             k++;
         }
@@ -652,7 +665,8 @@ static struct eng_jobrun_policy jm_policy(struct jobmaster *jm)
                                        .on_failure = jm_on_failure,
                                        .restart_set = jm_restart_set,
                                        .on_terminal = jm_on_terminal,
-                                       .on_checkpoint = jm_on_checkpoint, .arg = jm };
+                                       .on_checkpoint = jm_on_checkpoint, .local = jm_local,
+                                       .arg = jm };
 }
 
 /* A job master on node n for job, its runner not started yet. */

@@ -495,6 +495,15 @@ static void server_msg(struct rt_actor *a, const struct rt_msg *m)
     struct dfs__req *r = parse_req(m);
     if (!r)
         return;
+    if (r->w.op == DFS_OP_READ && (r->w.flags & DFS_F_LOCAL)) {
+        /* A TaskManager's local copy: read from its own disk, so nothing
+         * of the store's capacity or counters; the data is the same. */
+        dfs__exec(s->d, r);
+        if (r->done.status >= 0)
+            atomic_fetch_add(&s->d->local_bytes, r->done.bytes);
+        reply(s, r);
+        return;
+    }
     dfs__stats_flight(&s->d->st, rt_now(s->d->w), 1);
     s->incoming = r;
     if (!split(s, r))

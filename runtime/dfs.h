@@ -72,6 +72,9 @@ enum dfs_phase {
 
 #define DFS_F_APPEND 0x1u   /* WRITE: append instead of create/truncate */
 #define DFS_F_PREFIX 0x2u   /* DELETE: every file whose name starts with path */
+#define DFS_F_LOCAL  0x4u   /* READ: the client's local copy of the file (a TaskManager's
+                               local recovery): served at once, outside the capacity
+                               model and the counters but for dfs_local_bytes_read */
 
 #define DFS_PATH_MAX 1024   /* longest accepted path, bytes */
 
@@ -131,6 +134,8 @@ struct dfs_profile_stats {
     uint64_t partitions;            /* distinct partitions (prefixes) used */
 };
 void dfs_profile_stats_get(struct dfs *d, struct dfs_profile_stats *out);
+/* Bytes read with DFS_F_LOCAL (from TaskManagers' local copies); any thread. */
+uint64_t dfs_local_bytes_read(struct dfs *d);
 
 struct dfs_config {
     uint64_t bandwidth;         /* bytes/s shared by all streams; 0: unlimited */

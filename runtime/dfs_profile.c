@@ -62,6 +62,11 @@ void dfs_profile_stats_get(struct dfs *d, struct dfs_profile_stats *out)
     out->partitions = atomic_load(&d->p_partitions);
 }
 
+uint64_t dfs_local_bytes_read(struct dfs *d)
+{
+    return atomic_load(&d->local_bytes);
+}
+
 void dfs__pstate_init(struct dfs__pstate *p)
 {
     memset(p, 0, sizeof(*p));

@@ -93,9 +93,9 @@ static const struct scn_config_key keys[] = {
     {"state.storage.fs.memory-threshold", SIZE, "20KiB", NULL,
      "state chunks below this are inlined in _metadata (not modelled yet)"},
     {"state.backend.local-recovery", BOOL, "false", NULL,
-     "keep a local copy of state for restarts on the same TaskManager (not modelled yet)"},
+     "keep a local copy of state for restarts on the same TaskManager"},
     {"execution.state-recovery.from-local", BOOL, "false", NULL,
-     "Flink 2.0 name of state.backend.local-recovery (not modelled yet)"},
+     "Flink 2.0 name of state.backend.local-recovery"},
     {"slotmanager.redundant-taskmanager-num", INT, "0", NULL,
      "spare TaskManagers an active target keeps warm for recoveries"},
     /* S3 (dfs profile=s3 only; docs/storage.md has the sources). */

@@ -399,6 +399,58 @@ static void test_rocksdb_transfer_threads(void **state)
     json_decref(hm);
 }
 
+/* Local recovery with a full restart: the tasks that stay on their
+ * TaskManager restore from its local copy; only the lost TaskManager's two
+ * subtasks of six read from the shared store. */
+static json_t *local_run(const char *on)
+{
+    char text[1400];
+    snprintf(text, sizeof(text),
+             "cluster taskmanagers=4 slots=2 target=standalone\n"
+             "config cluster.evenly-spread-out-slots=true "
+             "jobmanager.execution.failover-strategy=full\n"
+             "config heartbeat.interval=100ms heartbeat.timeout=400ms\n"
+             "config execution.checkpointing.interval=500ms\n"
+             "config restart-strategy.type=fixed-delay restart-strategy.fixed-delay.attempts=3 "
+             "restart-strategy.fixed-delay.delay=100ms\n"
+             "%s"
+             "dfs bandwidth=50MB/s\n"
+             "deadline 60s\n"
+             "job a source=sequence(records=40k, keys=1000, rate=10k/s) | keyby | sum | sink "
+             "parallelism=6 state=12MB\n"
+             "when checkpoint a 2 done kill taskmanager-of a[0]\n"
+             "expect all jobs finished exactly-once\n", on);
+    struct scn_scenario *s = parse(text);
+    json_t *r = run(s, SCN_MODE_SESSION);
+    scn_scenario_free(s);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    assert_int_equal(json_array_size(json_object_get(r, "warnings")), 0);
+    return r;
+}
+
+static long long dfs_i(const json_t *r, const char *key)
+{
+    return json_integer_value(json_object_get(json_object_get(r, "dfs"), key));
+}
+
+static void test_local_recovery(void **state)
+{
+    (void)state;
+    json_t *off = local_run("");
+    json_t *on = local_run("config state.backend.local-recovery=true\n");
+    json_t *on2 = local_run("config execution.state-recovery.from-local=true\n");
+    long long all = dfs_i(off, "recovery_bytes_read");
+    long long lost = dfs_i(on, "recovery_bytes_read");
+    assert_true(all > 10000000);
+    assert_int_equal(dfs_i(off, "local_bytes_read"), 0);
+    assert_true(lost > all / 4 && lost < all / 2);      /* 2 of 6 subtasks */
+    assert_true(dfs_i(on, "local_bytes_read") > all / 2);
+    assert_int_equal(dfs_i(on2, "recovery_bytes_read"), lost);
+    json_decref(off);
+    json_decref(on);
+    json_decref(on2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_redundant_taskmanager),
         cmocka_unit_test(test_s3_throttling_and_entropy),
         cmocka_unit_test(test_rocksdb_transfer_threads),
+        cmocka_unit_test(test_local_recovery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
