@@ -369,13 +369,14 @@ static void group_pump(struct server *s, struct dfs__group *g, uint32_t parallel
     }
 }
 
-/* A READ with part_size: the op runs now (the data is what its parts
- * stand for), and ceil(bytes / part_size) parts go to the store through
- * the requesting backend's transfer threads.  False when it is one request
- * (small, or failed): it then goes on as one, its op already run. */
+/* A READ or WRITE with part_size: the op runs now (the data is what its
+ * parts stand for: downloaded or uploaded SST files), and ceil(bytes /
+ * part_size) parts go to the store through the requesting backend's
+ * transfer threads.  False when it is one request (small, or failed): it
+ * then goes on as one, its op already run. */
 static bool split(struct server *s, struct dfs__req *r)
 {
-    if (r->w.op != DFS_OP_READ || !r->w.part_size)
+    if ((r->w.op != DFS_OP_READ && r->w.op != DFS_OP_WRITE) || !r->w.part_size)
         return false;
     struct dfs *d = s->d;
     dfs__exec(d, r);
@@ -398,6 +399,7 @@ static bool split(struct server *s, struct dfs__req *r)
         p->executed = true;
         p->done.op = r->done.op;
         p->done.bytes = bytes - i * ps < ps ? bytes - i * ps : ps;
+        p->created = i == 0 ? r->created : 0;   /* the store holds one file */
         TAILQ_INSERT_TAIL(&g->backlog, p, link);
     }
     group_pump(s, g, r->w.part_parallel);
@@ -691,7 +693,9 @@ static struct dfs_write *build(const struct dfs_req *req, size_t dlen, unsigned 
         .offset = req->offset, .length = req->length, .op = (uint32_t)req->op,
         .flags = req->flags, .job = req->job, .phase = (uint32_t)req->phase,
         .cookie = req->cookie, .path_len = (uint32_t)plen, .path2_len = (uint32_t)p2len,
-        .data_len = (uint32_t)dlen, .part_size = req->op == DFS_OP_READ ? req->part_size : 0,
+        .data_len = (uint32_t)dlen,
+        .part_size = (req->op == DFS_OP_READ || req->op == DFS_OP_WRITE) &&
+                     !(req->flags & DFS_F_APPEND) ? req->part_size : 0,
         .part_group = req->part_group, .part_parallel = req->part_parallel,
     };
     unsigned char *p = w->msg;

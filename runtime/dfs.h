@@ -166,13 +166,14 @@ struct dfs_req {
     uint32_t job;               /* job id for accounting (0: none) */
     enum dfs_phase phase;
     uint64_t cookie;            /* echoed in dfs_done, for the client's use */
-    /* READ as a set of files (RocksDB's SST files of one state handle):
+    /* READ or WRITE as a set of files (RocksDB's SST files of one state
+     * handle, downloaded or uploaded):
      * the store serves it as ceil(size / part_size) requests, each its
      * own request to the capacity model and the profile (rate, pool,
      * connection bandwidth, latency), at most part_parallel of one
      * (requesting node, part_group) in flight at once - a state backend's
-     * transfer threads, shared by all the files it downloads.  One
-     * completion with all the data.  part_size 0: one request. */
+     * transfer threads, shared by all the files it moves.  One completion
+     * with all the data.  part_size 0 (or an append): one request. */
     uint64_t part_size;
     uint32_t part_group;
     uint32_t part_parallel;     /* 0: 1 */

@@ -304,6 +304,37 @@ static void test_transfer_threads_bound_parts(void **s)
     assert_int_equal(parts_run(0, &ops), LINK_NS + 10 * RT_NS_PER_SEC);
 }
 
+/* An upload as SST files: the same threads bound it, each file is a PUT of
+ * its own (a write-class request), the store holds one complete file. */
+static void test_parted_upload(void **s)
+{
+    (void)s;
+    struct dfs_config m = s3_bare();
+    m.profile.conn_bandwidth = MiB;
+    struct env e;
+    env_up(&e, RT_WORLD_SIM, &m);
+    static unsigned char data[10 * MiB];
+    fill(data, sizeof(data), 4);
+    struct dfs_req w = wr("job-1/chk-1/op-0", data, sizeof(data));
+    w.phase = DFS_PHASE_CHECKPOINT;
+    w.part_size = MiB;
+    w.part_group = 3;
+    w.part_parallel = 4;
+    struct slot *sl = op(&e, 0, w);
+    assert_int_equal(sl->done.status, 0);
+    assert_int_equal(sl->done.bytes, 10 * MiB);
+    assert_int_equal(sl->done.latency_ns, LINK_NS + 3 * RT_NS_PER_SEC);
+    struct dfs_stats st;
+    dfs_stats_get(e.d, &st);
+    assert_int_equal(st.total.ops, 10);
+    assert_int_equal(st.total.bytes_written, 10 * MiB);
+    assert_int_equal(st.files_created, 1);
+    sl = op(&e, 0, rd("job-1/chk-1/op-0", 0, 0));
+    assert_int_equal(sl->done.bytes, 10 * MiB);
+    assert_memory_equal(sl->buf, data, sl->got);
+    env_down(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_pool_per_node),
         cmocka_unit_test(test_hdfs_namenode_rates),
         cmocka_unit_test(test_transfer_threads_bound_parts),
+        cmocka_unit_test(test_parted_upload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
