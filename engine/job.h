@@ -71,6 +71,8 @@ struct eng_job_config {
      * (hashmap: the state handle is read as one stream). */
     uint64_t restore_part_bytes;
     uint32_t restore_threads;
+    uint64_t inline_bytes;              /* state.storage.fs.memory-threshold: state files
+                                         * smaller travel inside _metadata (0: none) */
     bool local_recovery;                /* state.backend.local-recovery (false): a task
                                          * back on the TaskManager that wrote its
                                          * snapshot restores from its local copy */

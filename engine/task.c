@@ -602,6 +602,9 @@ struct rt_actor *eng_task_spawn(struct rt_node *n, const struct eng_deploy *d)
                 req.part_group = d->task * ENG_CHAIN_MAX + i;
                 if (d->restore_local)
                     req.flags |= DFS_F_LOCAL;
+                uint64_t size = f ? rs->e.refs[f - 1].size : rs->e.size;
+                if (size < d->job->cfg.inline_bytes)
+                    req.flags |= DFS_F_INLINE;  /* it came inside _metadata */
                 dfs_submit(k->self, d->job->dfs, &req);
             }
         }

@@ -343,6 +343,7 @@ struct snap_file {
     uint64_t job_id, cookie;
     uint64_t part_size;             /* RocksDB: uploaded as SST files (dfs_req) */
     uint32_t part_group, part_parallel;
+    uint64_t inline_bytes;          /* smaller files go inside _metadata */
     struct dfs_write *w;            /* the encoded request, not yet submitted */
     size_t len;
     uint64_t checksum;
@@ -388,6 +389,8 @@ static void snap_encode(void *arg)
         }
         f->w = ws.w;
         f->checksum = eng_snapshot_checksum(buf, f->len);
+        if (f->len < f->inline_bytes)
+            dfs_write_add_flags(f->w, DFS_F_INLINE);    /* it goes inside _metadata */
     }
 }
 
@@ -500,6 +503,7 @@ static void snapshot(struct task *k, uint64_t chk, uint64_t base)
         f->part_size = k->job->cfg.restore_part_bytes;
         f->part_parallel = k->job->cfg.restore_threads;
         f->part_group = (k->id * ENG_CHAIN_MAX + i) | 0x80000000u;
+        f->inline_bytes = k->job->cfg.inline_bytes;
     }
     if (sj->failed) {
         /* Nothing written: the checkpoint is declined as it is. */
@@ -534,6 +538,8 @@ void eng__task_on_snapshot_io(struct task *k, const struct dfs_done *d)
          * that a crash of the filesystem could still lose. */
         struct dfs_req req = { .op = DFS_OP_FSYNC, .path = sj->e[i].file, .job = k->job->id,
                                .phase = DFS_PHASE_CHECKPOINT, .cookie = d->cookie };
+        if (sj->e[i].size < k->job->cfg.inline_bytes)
+            req.flags |= DFS_F_INLINE;
         dfs_submit(k->self, k->job->dfs, &req);
         return;
     }

@@ -497,12 +497,15 @@ static void server_msg(struct rt_actor *a, const struct rt_msg *m)
     struct dfs__req *r = parse_req(m);
     if (!r)
         return;
-    if (r->w.op == DFS_OP_READ && (r->w.flags & DFS_F_LOCAL)) {
-        /* A TaskManager's local copy: read from its own disk, so nothing
-         * of the store's capacity or counters; the data is the same. */
+    if ((r->w.op == DFS_OP_READ && (r->w.flags & DFS_F_LOCAL)) ||
+        (r->w.flags & DFS_F_INLINE)) {
+        /* A TaskManager's local copy (read from its own disk), or state
+         * inlined in _metadata (no file of its own): nothing of the store's
+         * capacity or counters; the data is the same. */
         dfs__exec(s->d, r);
-        if (r->done.status >= 0)
-            atomic_fetch_add(&s->d->local_bytes, r->done.bytes);
+        if (r->done.status >= 0 && (r->w.op == DFS_OP_READ || r->w.op == DFS_OP_WRITE))
+            atomic_fetch_add(r->w.flags & DFS_F_INLINE ? &s->d->inline_bytes : &s->d->local_bytes,
+                             r->done.bytes);
         reply(s, r);
         return;
     }
@@ -758,6 +761,11 @@ void *dfs_write_prepare(const struct dfs_req *req, size_t len, struct dfs_write 
 uint64_t dfs_submit_write(struct rt_actor *self, struct dfs *d, struct dfs_write *w)
 {
     return send_built(self, d, w);
+}
+
+void dfs_write_add_flags(struct dfs_write *w, uint32_t flags)
+{
+    ((struct dfs__wire *)w->msg)->flags |= flags;
 }
 
 void dfs_write_abandon(struct dfs_write *w)

@@ -75,6 +75,10 @@ enum dfs_phase {
 #define DFS_F_LOCAL  0x4u   /* READ: the client's local copy of the file (a TaskManager's
                                local recovery): served at once, outside the capacity
                                model and the counters but for dfs_local_bytes_read */
+#define DFS_F_INLINE 0x8u   /* WRITE, READ, FSYNC: state small enough to travel inside the
+                               checkpoint's _metadata (state.storage.fs.memory-threshold):
+                               no request of its own - served at once, outside the model
+                               and the counters but for dfs_inline_bytes */
 
 #define DFS_PATH_MAX 1024   /* longest accepted path, bytes */
 
@@ -136,6 +140,8 @@ struct dfs_profile_stats {
 void dfs_profile_stats_get(struct dfs *d, struct dfs_profile_stats *out);
 /* Bytes read with DFS_F_LOCAL (from TaskManagers' local copies); any thread. */
 uint64_t dfs_local_bytes_read(struct dfs *d);
+/* Bytes written and read with DFS_F_INLINE (inside _metadata); any thread. */
+uint64_t dfs_inline_bytes(struct dfs *d);
 
 struct dfs_config {
     uint64_t bandwidth;         /* bytes/s shared by all streams; 0: unlimited */
@@ -247,6 +253,9 @@ uint64_t dfs_submit(struct rt_actor *self, struct dfs *d, const struct dfs_req *
 /* Sends a prepared WRITE (see dfs_write_prepare) as dfs_submit does; w is gone after. */
 uint64_t dfs_submit_write(struct rt_actor *self, struct dfs *d, struct dfs_write *w);
 void dfs_write_abandon(struct dfs_write *w);
+/* Adds DFS_F_* flags to a prepared WRITE (say, DFS_F_INLINE once its size
+ * is known). */
+void dfs_write_add_flags(struct dfs_write *w, uint32_t flags);
 
 /* Reads a DFS_MSG_DONE message: copies the header to *out and points
  * *payload at what follows.  Returns 0, or -EINVAL if m is not a well-formed

@@ -131,7 +131,7 @@ struct dfs {
 
     /* Storage profile counters (struct dfs_profile_stats), any thread. */
     atomic_uint_fast64_t p_throttled, p_retries, p_gave_up, p_pool_waits, p_rate_waits,
-        p_partitions, local_bytes;
+        p_partitions, local_bytes, inline_bytes;
 };
 
 /* Allocations that outlive a crash of the dfs node (stored data, counter

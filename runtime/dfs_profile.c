@@ -67,6 +67,11 @@ uint64_t dfs_local_bytes_read(struct dfs *d)
     return atomic_load(&d->local_bytes);
 }
 
+uint64_t dfs_inline_bytes(struct dfs *d)
+{
+    return atomic_load(&d->inline_bytes);
+}
+
 void dfs__pstate_init(struct dfs__pstate *p)
 {
     memset(p, 0, sizeof(*p));

@@ -99,6 +99,7 @@ int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *
     j->tolerable_failed = (uint32_t)cfg_u(s, "execution.checkpointing.tolerable-failed-checkpoints", 0);
     j->num_retained = (uint32_t)cfg_u(s, "state.checkpoints.num-retained", 1);
     j->incremental = cfg_u(s, "execution.checkpointing.incremental", 0) != 0;
+    j->inline_bytes = cfg_u(s, "state.storage.fs.memory-threshold", 20 << 10);
     j->local_recovery = cfg_u(s, "state.backend.local-recovery", 0) ||
                         cfg_u(s, "execution.state-recovery.from-local", 0);
     union scn_value bv;
@@ -209,7 +210,7 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
  * setting of one has no effect, and the run says so rather than pretend. */
 static const char *const unmodelled[] = {
     "execution.checkpointing.mode", "pekko.ask.timeout", "parallelism.default",
-    "state.storage.fs.memory-threshold", NULL,
+    NULL,
 };
 
 size_t run__unmodelled(const struct scn_scenario *s, const char **out, size_t cap)

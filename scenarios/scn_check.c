@@ -249,6 +249,9 @@ static void check_storage_config(struct scn__ctx *c)
             scn__error(c, cf->pos, "state.backend.rocksdb.checkpoint.transfer.thread.num must be "
                        "at least 1 (Flink's negative value, the TaskManager's shared IO pool, "
                        "is not modelled)");
+        if (strcmp(name, "state.storage.fs.memory-threshold") == 0 && cf->value.u > (1u << 20))
+            scn__error(c, cf->pos, "state.storage.fs.memory-threshold is at most 1MiB in Flink "
+                       "(larger state goes to files of its own)");
         if (strncmp(name, "state.backend.rocksdb.", 22) == 0 && !rocksdb)
             scn__diag(c->diags, c->file, SCN_SEV_WARNING, cf->pos, "'%s' has no effect "
                       "without state.backend.type=rocksdb", name);

@@ -91,7 +91,7 @@ static const struct scn_config_key keys[] = {
     {"state.backend.rocksdb.compaction.level.target-file-size-base", SIZE, "64MiB", NULL,
      "RocksDB SST file size: a restore downloads state in files of this size"},
     {"state.storage.fs.memory-threshold", SIZE, "20KiB", NULL,
-     "state chunks below this are inlined in _metadata (not modelled yet)"},
+     "state files smaller travel inside _metadata: no request of their own"},
     {"state.backend.local-recovery", BOOL, "false", NULL,
      "keep a local copy of state for restarts on the same TaskManager"},
     {"execution.state-recovery.from-local", BOOL, "false", NULL,

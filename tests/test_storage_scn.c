@@ -71,6 +71,9 @@ static const struct bad bad_cases[] = {
     {"config state.backend.type=rocksdb state.backend.rocksdb.checkpoint.transfer.thread.num=0\n" J,
      "1:35: error: state.backend.rocksdb.checkpoint.transfer.thread.num must be at least 1 "
      "(Flink's negative value, the TaskManager's shared IO pool, is not modelled)"},
+    {"config state.storage.fs.memory-threshold=2MiB\n" J,
+     "1:8: error: state.storage.fs.memory-threshold is at most 1MiB in Flink (larger state goes "
+     "to files of its own)"},
     {"cluster target=standalone quota=3\n" J,
      "1:27: error: 'quota' needs provider=active (or target=kubernetes or yarn)"},
 };
@@ -313,7 +316,7 @@ static uint64_t s3_throttled(const char *extra, uint64_t *retries)
     char text[1024];
     snprintf(text, sizeof(text),
              TWO_TMS("target=standalone")
-             "dfs profile=s3 write-rate=20/s\n%s"
+             "dfs profile=s3 write-rate=5/s\n%s"
              "deadline 60s\n"
              "job a source=sequence(records=40k, keys=100, rate=10k/s) | keyby | sum | sink "
              "parallelism=4 state=1MB\n"
@@ -392,8 +395,8 @@ static void test_rocksdb_transfer_threads(void **state)
     json_t *hm = restore_run("state.backend.type=hashmap");
     assert_true(restore_ms(r1) > 300);          /* 4 MB at 10 MB/s, one stream */
     assert_true(restore_ms(r4) < restore_ms(r1) / 2.5);
-    assert_true(ops(r1) == ops(r4));
-    assert_true(ops(r1) > ops(hm) + 20);        /* 16 SST files per subtask, not 1 */
+    assert_true(ops(r1) > 3 * ops(hm));         /* 16 SST files per subtask, not 1 */
+    assert_true(ops(r4) > 3 * ops(hm));
     json_decref(r1);
     json_decref(r4);
     json_decref(hm);
@@ -451,6 +454,38 @@ static void test_local_recovery(void **state)
     json_decref(on2);
 }
 
+/* State files under state.storage.fs.memory-threshold travel inside
+ * _metadata: no file, no request of their own. */
+static json_t *inline_run(const char *threshold)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "cluster taskmanagers=2 slots=2\n"
+             "config execution.checkpointing.interval=200ms\n"
+             "%s"
+             "deadline 60s\n"
+             "job a source=sequence(records=20k, keys=100, rate=10k/s) | keyby | sum | sink "
+             "parallelism=2\n"
+             "expect all jobs finished exactly-once\n", threshold);
+    struct scn_scenario *s = parse(text);
+    json_t *r = run(s, SCN_MODE_SESSION);
+    scn_scenario_free(s);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    return r;
+}
+
+static void test_memory_threshold_inlines(void **state)
+{
+    (void)state;
+    json_t *dflt = inline_run("");
+    json_t *none = inline_run("config state.storage.fs.memory-threshold=0B\n");
+    assert_true(dfs_i(dflt, "inline_bytes") > 0);
+    assert_int_equal(dfs_i(none, "inline_bytes"), 0);
+    assert_true(dfs_i(dflt, "files_created") * 2 < dfs_i(none, "files_created"));
+    json_decref(dflt);
+    json_decref(none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_s3_throttling_and_entropy),
         cmocka_unit_test(test_rocksdb_transfer_threads),
         cmocka_unit_test(test_local_recovery),
+        cmocka_unit_test(test_memory_threshold_inlines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
