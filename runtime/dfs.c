@@ -324,39 +324,6 @@ static void retry_timer(struct server *s, uint64_t seq)
 
 /* ---- parts: a READ served as a backend's SST files ----------------------- */
 
-static struct dfs__group *group_get(struct server *s, uint32_t node, uint32_t id, bool create)
-{
-    struct dfs__pstate *p = &s->prof;
-    for (size_t i = 0; i < p->ngroups; i++)
-        if (p->groups[i]->node == node && p->groups[i]->id == id)
-            return p->groups[i];
-    if (!create)
-        return NULL;
-    if (p->ngroups == p->cap_groups) {
-        p->cap_groups = p->cap_groups ? 2 * p->cap_groups : 16;
-        p->groups = rt_xrealloc(p->groups, p->cap_groups * sizeof(*p->groups));
-    }
-    struct dfs__group *g = rt_xcalloc(1, sizeof(*g));
-    g->node = node;
-    g->id = id;
-    TAILQ_INIT(&g->backlog);
-    p->groups[p->ngroups++] = g;
-    return g;
-}
-
-static void group_drop_if_idle(struct server *s, struct dfs__group *g)
-{
-    struct dfs__pstate *p = &s->prof;
-    if (g->inflight || !TAILQ_EMPTY(&g->backlog))
-        return;
-    for (size_t i = 0; i < p->ngroups; i++)
-        if (p->groups[i] == g) {
-            p->groups[i] = p->groups[--p->ngroups];
-            break;
-        }
-    rt_free(g);
-}
-
 /* Sends the group's waiting parts to the store while its threads allow. */
 static void group_pump(struct server *s, struct dfs__group *g, uint32_t parallel)
 {
@@ -387,7 +354,7 @@ static bool split(struct server *s, struct dfs__req *r)
         return false;
     r->parts_left = (uint32_t)n;
     dfs__stats_flight(&d->st, rt_now(d->w), -1);   /* its parts count instead */
-    struct dfs__group *g = group_get(s, r->node, r->w.part_group, true);
+    struct dfs__group *g = dfs__group_get(&s->prof, r->node, r->w.part_group, true);
     for (uint64_t i = 0; i < n; i++) {
         struct dfs__req *p = rt_xcalloc(1, sizeof(*p));
         p->w = r->w;
@@ -411,14 +378,14 @@ static bool split(struct server *s, struct dfs__req *r)
 static void part_done(struct server *s, struct dfs__req *part)
 {
     struct dfs__req *parent = part->parent;
-    struct dfs__group *g = group_get(s, part->node, parent->w.part_group, false);
+    struct dfs__group *g = dfs__group_get(&s->prof, part->node, parent->w.part_group, false);
     if (part->done.status < 0 && parent->done.status >= 0)
         parent->done.status = part->done.status;
     rt_free(part);
     if (g) {
         g->inflight--;
         group_pump(s, g, parent->w.part_parallel);
-        group_drop_if_idle(s, g);
+        dfs__group_drop_if_idle(&s->prof, g);
     }
     if (--parent->parts_left)
         return;

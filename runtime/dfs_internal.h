@@ -168,6 +168,11 @@ bool dfs__pool_admit(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
  * now holds one, or NULL. */
 struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
 
+/* A backend's transfer-thread group (created on first use, or NULL), and
+ * its removal once nothing of it is in flight or waiting. */
+struct dfs__group *dfs__group_get(struct dfs__pstate *p, uint32_t node, uint32_t id, bool create);
+void dfs__group_drop_if_idle(struct dfs__pstate *p, struct dfs__group *g);
+
 /* dfs_stats.c */
 void dfs__stats_init(struct dfs__stats *st, const struct dfs_config *cfg);
 void dfs__stats_free(struct dfs__stats *st);

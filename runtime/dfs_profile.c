@@ -246,3 +246,36 @@ struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct 
     }
     return next;
 }
+
+/* ---- transfer-thread groups (parts, dfs.c) ---- */
+
+struct dfs__group *dfs__group_get(struct dfs__pstate *p, uint32_t node, uint32_t id, bool create)
+{
+    for (size_t i = 0; i < p->ngroups; i++)
+        if (p->groups[i]->node == node && p->groups[i]->id == id)
+            return p->groups[i];
+    if (!create)
+        return NULL;
+    if (p->ngroups == p->cap_groups) {
+        p->cap_groups = p->cap_groups ? 2 * p->cap_groups : 16;
+        p->groups = rt_xrealloc(p->groups, p->cap_groups * sizeof(*p->groups));
+    }
+    struct dfs__group *g = rt_xcalloc(1, sizeof(*g));
+    g->node = node;
+    g->id = id;
+    TAILQ_INIT(&g->backlog);
+    p->groups[p->ngroups++] = g;
+    return g;
+}
+
+void dfs__group_drop_if_idle(struct dfs__pstate *p, struct dfs__group *g)
+{
+    if (g->inflight || !TAILQ_EMPTY(&g->backlog))
+        return;
+    for (size_t i = 0; i < p->ngroups; i++)
+        if (p->groups[i] == g) {
+            p->groups[i] = p->groups[--p->ngroups];
+            break;
+        }
+    rt_free(g);
+}
