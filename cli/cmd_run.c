@@ -278,6 +278,10 @@ int cli_compare(int argc, char **argv)
     json_object_set_new(cmp, "target", s->cluster.target == SCN_DEPLOY_NONE ? json_null()
                         : json_string(scn_target_name(s->cluster.target)));
     printf("\n");
+    if (s->cluster.target != SCN_DEPLOY_NONE)
+        printf("deployment target: %s (TaskManagers %s in every mode)\n",
+               scn_target_name(s->cluster.target),
+               s->cluster.target == SCN_DEPLOY_STANDALONE ? "fixed" : "on demand");
     report_text_table(stdout, cmp);
     const char *key;
     json_t *run;

@@ -98,6 +98,8 @@ int mc_cluster_new(struct rt_world *w, struct dfs *dfs, const char *name,
         int idx = mc__tm_reserve(c);
         if (idx < 0)
             return idx;
+        if (cfg->launch_initial && cfg->provider == MC_PROVIDER_ACTIVE)
+            c->tms[idx].start_delay_ns = cfg->launch_latency_ns;
         mc__tm_launch(c, (uint32_t)idx);
     }
     if (cfg->taskmanagers == 0)

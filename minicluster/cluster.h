@@ -73,6 +73,9 @@ struct mc_cluster_config {
     uint32_t hb_rpc_failure_threshold;  /* heartbeat.rpc-failure-threshold (2) */
     uint64_t slot_request_timeout_ns;   /* slot.request.timeout (5 min); 0: none */
     uint32_t redundant_tms;             /* active: slotmanager.redundant-taskmanager-num (0) */
+    bool launch_initial;                /* active: the first TaskManagers also take the
+                                           launch latency (a cluster made for a job on
+                                           YARN or Kubernetes asks for them on demand) */
     struct mc_restart_config restart;
     enum mc_failover failover;          /* jobmanager.execution.failover-strategy */
     struct eng_job_config job;          /* checkpointing */
@@ -92,6 +95,7 @@ struct mc_tm {
     _Atomic rt_addr te;                 /* its task executor, once spawned */
     atomic_int state;                   /* MC_TM_* as the resource manager sees it */
     _Atomic rt_addr rm;                 /* the resource manager it registered with last */
+    uint64_t start_delay_ns;            /* its process starts this long after the node */
 };
 
 /* A JobManager node (with HA, one of several). */

@@ -61,6 +61,9 @@ static struct run_cluster *new_cluster(struct run *r, const char *name, uint32_t
      * clusters of per-job and application mode get TaskManagers on demand. */
     if (active && r->s->cluster.target == SCN_DEPLOY_NONE)
         cfg.provider = MC_PROVIDER_ACTIVE;
+    /* On YARN and Kubernetes a per-job or application cluster asks for its
+     * TaskManagers when it starts: they come after the launch latency. */
+    cfg.launch_initial = active && r->s->cluster.target != SCN_DEPLOY_NONE;
     struct run_cluster *rc = &r->clusters[r->nclusters];
     if (mc_cluster_new(r->w, r->dfs, name, &cfg, &rc->c) < 0)
         return NULL;

@@ -486,6 +486,34 @@ static void test_memory_threshold_inlines(void **state)
     json_decref(none);
 }
 
+/* A per-job or application cluster on YARN asks for its TaskManagers when
+ * it starts: its spin-up takes the container launch latency (10 s by
+ * default); without a target they are there at once. */
+static double spinup_ms(const char *target, enum scn_mode mode)
+{
+    char text[512];
+    snprintf(text, sizeof(text), "cluster taskmanagers=1 slots=2 %s\n"
+             "deadline 60s\n"
+             "job a source=sequence(records=2k, keys=10, rate=10k/s) | sink parallelism=2\n"
+             "expect all jobs finished exactly-once\n", target);
+    struct scn_scenario *s = parse(text);
+    json_t *r = run(s, mode);
+    scn_scenario_free(s);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    double v = json_real_value(json_object_get(json_object_get(r, "clusters"), "spinup_ms_median"));
+    json_decref(r);
+    return v;
+}
+
+static void test_yarn_spinup(void **state)
+{
+    (void)state;
+    assert_true(spinup_ms("target=yarn", SCN_MODE_PER_JOB) >= 10000);
+    assert_true(spinup_ms("target=yarn", SCN_MODE_APPLICATION) >= 10000);
+    assert_true(spinup_ms("", SCN_MODE_PER_JOB) < 1000);
+    assert_true(spinup_ms("target=yarn launch-latency=2s", SCN_MODE_PER_JOB) < 3000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_rocksdb_transfer_threads),
         cmocka_unit_test(test_local_recovery),
         cmocka_unit_test(test_memory_threshold_inlines),
+        cmocka_unit_test(test_yarn_spinup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
