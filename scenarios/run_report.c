@@ -455,6 +455,10 @@ int run__report(struct run *r, json_t **out)
     json_object_set_new(dj, "rate_waits", json_integer((json_int_t)ps.rate_waits));
     json_object_set_new(dj, "local_bytes_read", json_integer((json_int_t)dfs_local_bytes_read(r->dfs)));
     json_object_set_new(dj, "inline_bytes", json_integer((json_int_t)dfs_inline_bytes(r->dfs)));
+    unsigned slot_timeouts = 0;
+    for (size_t c = 0; c < r->nclusters; c++)
+        slot_timeouts += atomic_load(&r->clusters[c].c->slot_timeouts);
+    json_object_set_new(run, "slot_request_timeouts", json_integer((json_int_t)slot_timeouts));
     json_object_set_new(run, "target", s->cluster.target == SCN_DEPLOY_NONE ? json_null()
                         : json_string(scn_target_name(s->cluster.target)));
     json_object_set_new(run, "probe", json_pack("{s:i, s:o, s:o, s:o, s:o}", "samples", (int)np,

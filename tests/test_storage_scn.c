@@ -258,6 +258,7 @@ static void test_slot_timeout_default_restart(void **state)
         if (d < want * 0.9 - 1 || d > want * 1.1 + 1)
             fail_msg("restart %zu came after %.1f ms, want %.0f ms +-10%%", k, d, want);
     }
+    assert_true(json_integer_value(json_object_get(r, "slot_request_timeouts")) >= 3);
     json_t *w = json_object_get(r, "warnings");
     assert_int_equal(json_array_size(w), 0);   /* slot.request.timeout is modelled */
     json_decref(r);
