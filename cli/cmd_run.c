@@ -280,7 +280,12 @@ int cli_run(int argc, char **argv)
         return 2;
     }
     json_t *run = NULL;
-    char err[256] = "";
+    char err[512] = "";
+    if (scn_mode_check(s, c.mode, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        scn_scenario_free(s);
+        return 2;
+    }
     int rc = scn_run(s, &o, &run, err, sizeof(err));
     if (rc < 0 && SCN_RUN_IS_BIND_ERROR(rc)) {
         fprintf(stderr, "minicluster run: %s\n", err);
@@ -300,6 +305,10 @@ int cli_run(int argc, char **argv)
                             "world", c.world == RT_WORLD_SIM ? "sim" : "real",
                             "modes", scn_mode_name(c.mode), run);
     printf("\n");
+    if (s->cluster.target != SCN_DEPLOY_NONE)
+        printf("deployment target: %s (TaskManagers %s in every mode)\n",
+               scn_target_name(s->cluster.target),
+               s->cluster.target == SCN_DEPLOY_STANDALONE ? "fixed" : "on demand");
     report_text_table(stdout, cmp);
     printf("\nexpectations (%s):\n", scn_mode_name(c.mode));
     print_expectations(run);
@@ -525,6 +534,18 @@ int cli_compare(int argc, char **argv)
         return 2;
     }
     pl.s = s;
+    /* A mode the deployment target does not have (per-job on kubernetes)
+     * is left out, and the comparison goes on without it. */
+    size_t kept = 0;
+    for (size_t m = 0; m < pl.nmodes; m++) {
+        char merr[512];
+        if (scn_mode_check(s, pl.modes[m], merr, sizeof(merr)) < 0) {
+            fprintf(stderr, "%s (the comparison goes on without it)\n", merr);
+            continue;
+        }
+        pl.modes[kept++] = pl.modes[m];
+    }
+    pl.nmodes = kept;
     pl.seed = c.has_seed ? c.seed : s->has_seed ? s->seed : 1;
     /* Twins are the default where they are cheap: the sim world. */
     pl.twin = c.twin >= 0 ? c.twin == 1 : c.world == RT_WORLD_SIM;
@@ -545,6 +566,8 @@ int cli_compare(int argc, char **argv)
                             "seed", (json_int_t)pl.seed,
                             "world", c.world == RT_WORLD_SIM ? "sim" : "real",
                             "runs", (json_int_t)pl.runs, "modes", modes_obj);
+    json_object_set_new(cmp, "target", s->cluster.target == SCN_DEPLOY_NONE ? json_null()
+                        : json_string(scn_target_name(s->cluster.target)));
     char err[200] = "";
     if (report_spread_annotate(cmp, err, sizeof(err)) < 0) {
         fprintf(stderr, "minicluster compare: internal error: %s (this is a bug)\n", err);
@@ -553,6 +576,10 @@ int cli_compare(int argc, char **argv)
     if (pl.runs > 1)
         medians(modes_obj);
     printf("\n");
+    if (s->cluster.target != SCN_DEPLOY_NONE)
+        printf("deployment target: %s (TaskManagers %s in every mode)\n",
+               scn_target_name(s->cluster.target),
+               s->cluster.target == SCN_DEPLOY_STANDALONE ? "fixed" : "on demand");
     report_text_table(stdout, cmp);
     const char *key;
     json_t *run;

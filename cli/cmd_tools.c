@@ -219,6 +219,12 @@ int cli_explore(int argc, char **argv)
         scn_scenario_free(s);
         return prc;
     }
+    char merr[512];
+    if (scn_mode_check(s, o.mode, merr, sizeof(merr)) < 0) {
+        fprintf(stderr, "%s\n", merr);
+        scn_scenario_free(s);
+        return 2;
+    }
     if (scn_uses_failpoints(s))
         fprintf(stderr, "explore: %s arms libfiu failpoints, which are process-wide: one "
                 "worker\n", path);
@@ -314,7 +320,12 @@ int cli_shrink(int argc, char **argv)
     if (!s)
         return 2;
     struct scn_shrink_result res;
-    char err[256] = "";
+    char err[512] = "";
+    if (scn_mode_check(s, o.mode, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        scn_scenario_free(s);
+        return 2;
+    }
     int rc = scn_shrink(s, &o, &res, err, sizeof(err));
     scn_scenario_free(s);
     if (rc < 0) {

@@ -64,6 +64,18 @@ struct eng_job_config {
     bool incremental;                   /* execution.checkpointing.incremental (false):
                                          * state files refer to the blobs of earlier ones */
     uint32_t chan_slots;                /* batches per channel ring (ENG_CHAN_SLOTS) */
+    /* state.backend.type=rocksdb: a restore downloads each state file as
+     * SST files of this size (compaction.level.target-file-size-base,
+     * 64 MB), through restore_threads parallel streams per stateful
+     * operator (checkpoint.transfer.thread.num, 4).  0: one stream per file
+     * (hashmap: the state handle is read as one stream). */
+    uint64_t restore_part_bytes;
+    uint32_t restore_threads;
+    uint64_t inline_bytes;              /* state.storage.fs.memory-threshold: state files
+                                         * smaller travel inside _metadata (0: none) */
+    bool local_recovery;                /* state.backend.local-recovery (false): a task
+                                         * back on the TaskManager that wrote its
+                                         * snapshot restores from its local copy */
 };
 void eng_job_config_defaults(struct eng_job_config *c);
 
@@ -193,6 +205,7 @@ struct eng_deploy {
     uint64_t restore_checkpoint;        /* 0: a fresh start */
     uint32_t n_restore;
     struct eng_meta_entry restore[ENG_CHAIN_MAX];   /* this task's state files */
+    bool restore_local;                 /* read them from the TaskManager's local copy */
 };
 
 struct eng_trigger {

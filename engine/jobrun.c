@@ -193,6 +193,10 @@ static void deploy(struct jobrun *r)
         }
         r->tstate[t] = ENG_TASK_DEPLOYING;
         rt_addr host = r->pol.place(r->pol.arg, t, r->attempt);
+        /* Local recovery: the TaskManager it goes to holds the copy its
+         * snapshot left there, if the owner says so. */
+        d.restore_local = from && d.n_restore && j->cfg.local_recovery && from->local_ok &&
+                          r->pol.local && r->pol.local(r->pol.arg, t, from->attempt);
         /* Opaque: the deployment carries pointers to the shared job. */
         if (!host || rt_send_opaque(r->self, host, ENG_MSG_DEPLOY, &d, sizeof(d)) < 0) {
             /* Nowhere to run it: the attempt cannot start. */
@@ -355,6 +359,8 @@ static void complete(struct jobrun *r, struct pending *p)
     struct completed *c = &r->done[r->ndone++];
     c->id = p->id;
     c->n = p->n;
+    c->attempt = r->attempt;
+    c->local_ok = true;
     c->e = rt_xmalloc((p->n ? p->n : 1) * sizeof(*c->e));
     memcpy(c->e, p->e, p->n * sizeof(*c->e));
     rt_timer_cancel(r->self, p->timeout_timer);
@@ -412,6 +418,8 @@ static void on_restore_meta(struct jobrun *r, uint64_t id, const struct dfs_done
     struct completed *c = &r->done[r->ndone++];
     c->id = id;
     c->n = meta.n_entries;
+    c->attempt = 0;
+    c->local_ok = false;        /* another leader's tasks wrote it: no local copy known */
     c->e = rt_xmalloc((c->n ? c->n : 1) * sizeof(*c->e));
     memcpy(c->e, meta.entries, c->n * sizeof(*c->e));
     eng_meta_release(&meta);

@@ -101,6 +101,11 @@ struct eng_jobrun_policy {
      * then sends ENG_MSG_JOB_CHECKPOINT_STORED {uint64_t id} (which also
      * announces every earlier one).  NULL: announce at once. */
     int (*on_checkpoint)(void *arg, uint64_t id);
+    /* Local recovery (may be NULL: never local): whether the TaskManager
+     * task is placed on now has hosted it without a break since `attempt`
+     * (the runner's attempt when the checkpoint to restore completed), so
+     * the snapshot it wrote there is on its local disk. */
+    bool (*local)(void *arg, uint32_t task, uint32_t attempt);
     void *arg;
 };
 

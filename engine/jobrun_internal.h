@@ -31,6 +31,8 @@ struct completed {
     uint64_t id;
     uint32_t n;
     struct eng_meta_entry *e;
+    uint32_t attempt;           /* the runner's attempt when it completed */
+    bool local_ok;              /* written by this runner's tasks (not recovered from HA) */
 };
 
 struct jobrun {

@@ -646,6 +646,16 @@ struct rt_actor *eng_task_spawn(struct rt_node *n, const struct eng_deploy *d)
                 struct dfs_req req = { .op = DFS_OP_READ, .path = f ? path : rs->e.file,
                                        .job = d->job->id, .phase = DFS_PHASE_RESTORE,
                                        .cookie = ((uint64_t)f << 32) | i };
+                /* RocksDB: every file of one operator's backend shares its
+                 * transfer threads (the group: this task's chain entry). */
+                req.part_size = d->job->cfg.restore_part_bytes;
+                req.part_parallel = d->job->cfg.restore_threads;
+                req.part_group = d->task * ENG_CHAIN_MAX + i;
+                if (d->restore_local)
+                    req.flags |= DFS_F_LOCAL;
+                uint64_t size = f ? rs->e.refs[f - 1].size : rs->e.size;
+                if (size < d->job->cfg.inline_bytes)
+                    req.flags |= DFS_F_INLINE;  /* it came inside _metadata */
                 dfs_submit(k->self, d->job->dfs, &req);
             }
         }

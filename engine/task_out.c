@@ -343,6 +343,9 @@ struct snap_file {
     char op_name[48];
     char file[ENG_SNAP_FILE_MAX];
     uint64_t job_id, cookie;
+    uint64_t part_size;             /* RocksDB: uploaded as SST files (dfs_req) */
+    uint32_t part_group, part_parallel;
+    uint64_t inline_bytes;          /* smaller files go inside _metadata */
     struct dfs_write *w;            /* the encoded request, not yet submitted */
     size_t len;
     uint64_t checksum;
@@ -377,7 +380,9 @@ static void snap_encode(void *arg)
     for (uint32_t i = 0; i < sw->n; i++) {
         struct snap_file *f = &sw->f[i];
         struct dfs_req req = { .op = DFS_OP_WRITE, .path = f->file, .job = f->job_id,
-                               .phase = DFS_PHASE_CHECKPOINT, .cookie = f->cookie };
+                               .phase = DFS_PHASE_CHECKPOINT, .cookie = f->cookie,
+                               .part_size = f->part_size, .part_group = f->part_group,
+                               .part_parallel = f->part_parallel };
         struct write_slot ws = { &req, NULL };
         uint8_t *buf = NULL;
         f->rc = eng_snapshot_encode_into(&f->st, f->ks, prepare_write, &ws, &buf, &f->len);
@@ -393,6 +398,8 @@ static void snap_encode(void *arg)
         f->payload = f->st.payload_bytes;
         if (f->payload)
             dfs_write_set_logical(f->w, f->payload, f->checksum);
+        if (f->len + f->payload < f->inline_bytes)
+            dfs_write_add_flags(f->w, DFS_F_INLINE);    /* it goes inside _metadata */
     }
 }
 
@@ -500,6 +507,12 @@ static void snapshot(struct task *k, uint64_t chk, uint64_t base)
         eng__task_state_file(k, chk, op->env.vertex, op->env.subtask, f->file, sizeof(f->file));
         f->job_id = k->job->id;
         f->cookie = (chk << 8) | i;
+        /* RocksDB uploads its new SST files through the same transfer
+         * threads as a restore (a group of their own). */
+        f->part_size = k->job->cfg.restore_part_bytes;
+        f->part_parallel = k->job->cfg.restore_threads;
+        f->part_group = (k->id * ENG_CHAIN_MAX + i) | 0x80000000u;
+        f->inline_bytes = k->job->cfg.inline_bytes;
     }
     if (sj->failed) {
         /* Nothing written: the checkpoint is declined as it is. */
@@ -534,6 +547,8 @@ void eng__task_on_snapshot_io(struct task *k, const struct dfs_done *d)
          * that a crash of the filesystem could still lose. */
         struct dfs_req req = { .op = DFS_OP_FSYNC, .path = sj->e[i].file, .job = k->job->id,
                                .phase = DFS_PHASE_CHECKPOINT, .cookie = d->cookie };
+        if (sj->e[i].size < k->job->cfg.inline_bytes)
+            req.flags |= DFS_F_INLINE;
         dfs_submit(k->self, k->job->dfs, &req);
         return;
     }

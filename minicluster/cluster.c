@@ -20,6 +20,7 @@ void mc_cluster_config_defaults(struct mc_cluster_config *c)
     c->hb_interval_ns = 10 * RT_NS_PER_SEC;
     c->hb_timeout_ns = 50 * RT_NS_PER_SEC;
     c->hb_rpc_failure_threshold = 2;
+    c->slot_request_timeout_ns = 300 * RT_NS_PER_SEC;
     eng_job_config_defaults(&c->job);
     mc_restart_config_defaults(&c->restart, mc_restart_default_type(false));
     c->failover = MC_FAILOVER_REGION;
@@ -97,6 +98,8 @@ int mc_cluster_new(struct rt_world *w, struct dfs *dfs, const char *name,
         int idx = mc__tm_reserve(c);
         if (idx < 0)
             return idx;
+        if (cfg->launch_initial && cfg->provider == MC_PROVIDER_ACTIVE)
+            c->tms[idx].start_delay_ns = cfg->launch_latency_ns;
         mc__tm_launch(c, (uint32_t)idx);
     }
     if (cfg->taskmanagers == 0)

@@ -71,6 +71,11 @@ struct mc_cluster_config {
     uint64_t hb_interval_ns;            /* heartbeat.interval (10 s) */
     uint64_t hb_timeout_ns;             /* heartbeat.timeout (50 s) */
     uint32_t hb_rpc_failure_threshold;  /* heartbeat.rpc-failure-threshold (2) */
+    uint64_t slot_request_timeout_ns;   /* slot.request.timeout (5 min); 0: none */
+    uint32_t redundant_tms;             /* active: slotmanager.redundant-taskmanager-num (0) */
+    bool launch_initial;                /* active: the first TaskManagers also take the
+                                           launch latency (a cluster made for a job on
+                                           YARN or Kubernetes asks for them on demand) */
     struct mc_restart_config restart;
     enum mc_failover failover;          /* jobmanager.execution.failover-strategy */
     struct eng_job_config job;          /* checkpointing */
@@ -93,6 +98,7 @@ struct mc_tm {
     /* Published by the resource manager for outside readers (REST, metrics). */
     atomic_uint free_slots;             /* its slots no job holds */
     atomic_uint_fast64_t last_heartbeat_ns;     /* world time of its last heartbeat reply */
+    uint64_t start_delay_ns;            /* its process starts this long after the node */
 };
 
 /* A JobManager node (with HA, one of several). */
@@ -126,6 +132,7 @@ struct mc_cluster {
     atomic_uint ntms;                   /* TaskManagers ever created */
     atomic_uint registered;             /* registered now */
     atomic_uint tms_lost;               /* declared lost by heartbeat or RPC failures */
+    atomic_uint slot_timeouts;          /* slot requests failed by slot.request.timeout */
     atomic_uint_fast64_t created_ns, ready_ns;  /* world time: creation, all registered */
     atomic_uint_fast64_t messages;      /* handled by the JobManager's actors */
 };

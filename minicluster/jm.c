@@ -122,13 +122,16 @@ static bool rm_allocate(struct rm *r, const struct rm_req *q)
 }
 
 /* Active provider: launch enough TaskManagers for the queued requests (those
- * already launching count), within the quota. */
+ * already launching count), within the quota - and, as Flink's slot manager
+ * does with slotmanager.redundant-taskmanager-num, keep that many
+ * TaskManagers' worth of slots free beyond them, warm for a recovery. */
 static void rm_launch_if_needed(struct rm *r)
 {
     struct mc_cluster *c = r->c;
-    if (c->cfg.provider != MC_PROVIDER_ACTIVE || r->nqueue == 0)
+    if (c->cfg.provider != MC_PROVIDER_ACTIVE || (r->nqueue == 0 && !c->cfg.redundant_tms))
         return;
-    uint32_t want = 0, have = 0, per = c->cfg.slots ? c->cfg.slots : 1;
+    uint32_t per = c->cfg.slots ? c->cfg.slots : 1;
+    uint32_t want = c->cfg.redundant_tms * per, have = 0;
     for (uint32_t k = 0; k < r->nqueue; k++)
         want += r->queue[k].count;
     uint32_t ntms = atomic_load(&c->ntms);
@@ -147,6 +150,16 @@ static void rm_launch_if_needed(struct rm *r)
         /* The container takes the provider's launch latency to come up. */
         rt_timer_start(r->self, c->cfg.launch_latency_ns, TAG_LAUNCH_BASE + (uint64_t)idx);
     }
+}
+
+/* Free slots on registered TaskManagers. */
+static uint32_t rm_free_total(struct rm *r)
+{
+    uint32_t n = 0, ntms = atomic_load(&r->c->ntms);
+    for (uint32_t i = 0; i < ntms; i++)
+        if (tm_registered(r, i))
+            n += free_slots(&r->tm[i]);
+    return n;
 }
 
 static void rm_serve_queue(struct rm *r)
@@ -216,11 +229,13 @@ static void rm_heartbeat(struct rm *r)
             rm_lost(r, i, why);
             continue;
         }
-        /* Active provider: give back TaskManagers idle for the timeout. */
+        /* Active provider: give back TaskManagers idle for the timeout,
+         * except the redundant ones. */
         if (c->cfg.provider == MC_PROVIDER_ACTIVE && free_slots(t) == t->nslots) {
             if (!t->idle_since_ns)
                 t->idle_since_ns = now;
-            else if (now - t->idle_since_ns >= c->cfg.tm_idle_timeout_ns && r->nqueue == 0) {
+            else if (now - t->idle_since_ns >= c->cfg.tm_idle_timeout_ns && r->nqueue == 0 &&
+                     rm_free_total(r) >= (c->cfg.redundant_tms + 1) * t->nslots) {
                 atomic_store(&c->tms[i].state, MC_TM_DOWN);
                 atomic_fetch_sub(&c->registered, 1);
                 rt_node_crash(c->tms[i].node);  /* the container is released */
@@ -229,6 +244,7 @@ static void rm_heartbeat(struct rm *r)
             t->idle_since_ns = 0;
         }
     }
+    rm_launch_if_needed(r);     /* replaces a lost redundant TaskManager */
     rt_timer_start(r->self, c->cfg.hb_interval_ns, TAG_HEARTBEAT);
 }
 
@@ -360,8 +376,11 @@ struct jobmaster {
     int32_t slot_tm[MC_OFFER_MAX];
     rt_addr slot_te[MC_OFFER_MAX];
     bool need[MC_OFFER_MAX];            /* the slots the next deployment uses */
+    uint32_t slot_since[MC_OFFER_MAX];  /* the attempt since which slot s is where it is */
+    uint32_t preparing;                 /* the attempt the slots asked for are for */
     uint64_t req;
     bool waiting;                       /* the runner waits for ENG_MSG_JOB_PROCEED */
+    uint64_t wait_seq;                  /* which wait a slot-request timer belongs to */
     /* HA stores (cfg.ha only). */
     uint64_t ptr_latest;                /* newest completed checkpoint to store */
     bool ptr_busy;                      /* a pointer write is in flight */
@@ -371,6 +390,8 @@ struct jobmaster {
  * checkpoint id above them.  A failed one is retried by a timer whose tag
  * is its cookie. */
 enum { HA_JOBGRAPH = 1, HA_PTR_WRITE, HA_PTR_RENAME, HA_RESULT };
+/* A slot.request.timeout timer: this bit | the wait it belongs to. */
+#define TAG_SLOT_TIMEOUT (UINT64_C(1) << 63)
 
 /* Slots the next deployment needs and does not have. */
 static uint32_t missing_slots(struct jobmaster *jm)
@@ -481,9 +502,19 @@ static rt_addr jm_place(void *arg, uint32_t task, uint32_t attempt)
     return s < jm->nslots && jm->slot_tm[s] >= 0 ? jm->slot_te[s] : 0;
 }
 
+/* Local recovery: the task's slot has been on its TaskManager since before
+ * the checkpoint completed, so the task's snapshot is on that disk. */
+static bool jm_local(void *arg, uint32_t task, uint32_t attempt)
+{
+    struct jobmaster *jm = arg;
+    uint32_t s = eng_execgraph_task(jm->job->ej->eg, task)->subtask;
+    return s < jm->nslots && jm->slot_tm[s] >= 0 && attempt >= jm->slot_since[s];
+}
+
 static int jm_prepare(void *arg, uint32_t attempt, const uint8_t *deploy)
 {
     struct jobmaster *jm = arg;
+    jm->preparing = attempt;
     const struct eng_execgraph *eg = jm->job->ej->eg;
     memset(jm->need, 0, sizeof(jm->need));
     for (uint32_t t = 0; t < eng_execgraph_task_count(eg); t++)
@@ -500,8 +531,15 @@ static int jm_prepare(void *arg, uint32_t attempt, const uint8_t *deploy)
             atomic_store(&jm->job->slot_tm[s], -1);
         }
     jm->waiting = missing_slots(jm) > 0;
-    if (jm->waiting)
+    if (jm->waiting) {
         jm_request(jm);
+        /* Flink fails a slot request unanswered for slot.request.timeout,
+         * counted from the request (a re-request after a further loss does
+         * not restart the clock). */
+        if (jm->c->cfg.slot_request_timeout_ns)
+            rt_timer_start(jm->self, jm->c->cfg.slot_request_timeout_ns,
+                           TAG_SLOT_TIMEOUT | ++jm->wait_seq);
+    }
     return !jm->waiting;
 }
 
@@ -570,14 +608,38 @@ static void jm_on_terminal(void *arg, enum eng_job_state st)
         ha_request(jm, HA_RESULT);
 }
 
+/* The slots did not come within slot.request.timeout: as in Flink
+ * (FLINK-14247) the job fails with NoResourceAvailableException, which goes
+ * through the restart strategy like any failure; the restart asks again. */
+static void jm_slot_timeout(struct jobmaster *jm, uint64_t seq)
+{
+    if (!jm->waiting || seq != jm->wait_seq)
+        return;
+    jm->waiting = false;
+    char why[200];
+    char t[32];
+    uint64_t ms = jm->c->cfg.slot_request_timeout_ns / RT_NS_PER_MS;
+    snprintf(t, sizeof(t), "%llu ms", (unsigned long long)ms);
+    int n = snprintf(why, sizeof(why), "NoResourceAvailableException: Could not allocate the "
+                     "required slot within slot request timeout (%s)", t);
+    atomic_fetch_add(&jm->c->slot_timeouts, 1);
+    (void)n;
+    rt_send(jm->self, jm->runner, ENG_MSG_JOB_FAIL, why, (uint32_t)strlen(why) + 1);
+}
+
 static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
 {
     struct jobmaster *jm = rt_actor_state(a);
     atomic_fetch_add_explicit(&jm->c->messages, 1, memory_order_relaxed);
     switch (m->type) {
-    case RT_MSG_TIMER:
-        ha_request(jm, ((const struct rt_timer_fire *)m->data)->tag);    /* a retry */
+    case RT_MSG_TIMER: {
+        uint64_t tag = ((const struct rt_timer_fire *)m->data)->tag;
+        if (tag & TAG_SLOT_TIMEOUT)
+            jm_slot_timeout(jm, tag & ~TAG_SLOT_TIMEOUT);
+        else
+            ha_request(jm, tag);    /* a retry */
         break;
+    }
     case DFS_MSG_DONE: {
         struct dfs_done d;
         const void *payload;
@@ -602,6 +664,7 @@ static void jm_msg(struct rt_actor *a, const struct rt_msg *m)
                 continue;
             jm->slot_tm[s] = (int32_t)off->slot[k].tm;
             jm->slot_te[s] = off->slot[k].te;
+            jm->slot_since[s] = jm->preparing;
             atomic_store(&jm->job->slot_tm[s], (int)off->slot[k].tm);
             k++;
         }
@@ -625,7 +688,8 @@ static struct eng_jobrun_policy jm_policy(struct jobmaster *jm)
                                        .on_failure = jm_on_failure,
                                        .restart_set = jm_restart_set,
                                        .on_terminal = jm_on_terminal,
-                                       .on_checkpoint = jm_on_checkpoint, .arg = jm };
+                                       .on_checkpoint = jm_on_checkpoint, .local = jm_local,
+                                       .arg = jm };
 }
 
 /* A job master on node n for job, its runner not started yet. */

@@ -433,5 +433,11 @@ void mc__te_spawn(struct rt_node *n, void *arg)
     t->tm = tm->index;
     t->self = rt_actor_spawn(n, &te_ops, t);
     atomic_store(&tm->te, rt_actor_addr(t->self));
-    try_register(t);
+    /* A container asked for with the cluster: it registers once launched. */
+    uint64_t delay = tm->start_delay_ns;
+    tm->start_delay_ns = 0;
+    if (delay)
+        rt_timer_start(t->self, delay, TAG_WATCH);
+    else
+        try_register(t);
 }

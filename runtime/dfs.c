@@ -42,6 +42,8 @@ struct server {
     uint64_t tat;                       /* token bucket: theoretical arrival time */
     uint64_t token_timer;               /* pending wake-up for a token, 0: none */
     struct dfs__req *incoming;          /* the request being received, until finished */
+    struct dfs__pstate prof;            /* the storage profile's state */
+    uint64_t next_retry;                /* tag of the next backoff timer */
 };
 
 /* Timer tags: TAG_TOKEN wakes the pump for a token; any other tag is the seq
@@ -49,6 +51,7 @@ struct server {
  * everything a sim run sees free of addresses. */
 #define TAG_TOKEN 1u
 #define FIRST_SEQ 2u
+#define TAG_RETRY (UINT64_C(1) << 63)   /* | a throttled request's retry_seq */
 
 void *dfs__proc_grow(void *p, size_t used, size_t size)
 {
@@ -75,7 +78,26 @@ static uint64_t service_ns(const struct dfs_config *c, uint64_t bytes, uint64_t 
             (unsigned __int128)bytes * (c->streams ? c->streams : 1) * RT_NS_PER_SEC;
         t += (uint64_t)((num + c->bandwidth - 1) / c->bandwidth);
     }
+    /* One connection never moves faster than the profile's per-connection
+     * rate, however idle the store is. */
+    if (c->profile.conn_bandwidth && bytes) {
+        __extension__ unsigned __int128 num = (unsigned __int128)bytes * RT_NS_PER_SEC;
+        uint64_t conn = (uint64_t)((num + c->profile.conn_bandwidth - 1) / c->profile.conn_bandwidth);
+        uint64_t moved = t - c->base_latency_ns - extra;
+        if (conn > moved)
+            t += conn - moved;
+    }
     return t;
+}
+
+/* The profile's latency on top of base_latency_ns: uniform in
+ * [0, latency_max - base] from the dfs node's seeded RNG. */
+static uint64_t profile_latency(struct dfs *d)
+{
+    const struct dfs_config *c = &d->cfg;
+    if (c->profile.latency_max_ns <= c->base_latency_ns)
+        return 0;
+    return rt_rand_u64(d->node) % (c->profile.latency_max_ns - c->base_latency_ns + 1);
 }
 
 static uint64_t moved_bytes(const struct dfs__req *r)
@@ -87,15 +109,34 @@ static uint64_t moved_bytes(const struct dfs__req *r)
     return 0;
 }
 
+static void enqueue(struct server *s, struct dfs__req *r);
+
+static void part_done(struct server *s, struct dfs__req *part);
+static void reply(struct server *s, struct dfs__req *r);
+
 static void finish(struct server *s, struct dfs__req *r)
 {
     struct dfs *d = s->d;
     uint64_t now = rt_now(d->w);
+    /* Its pooled connection goes to the next request of its node. */
+    struct dfs__req *next = dfs__pool_release(d, &s->prof, r);
+    if (next)
+        enqueue(s, next);
     r->done.latency_ns = now > r->w.submit_ns ? now - r->w.submit_ns : 0;
     dfs__stats_done(&d->st, now, r);
     s->in_service--;
     TAILQ_REMOVE(&s->serving, r, link);
     dfs__stats_flight(&d->st, now, r->w.phase, -1);
+    if (r->parent)
+        part_done(s, r);
+    else
+        reply(s, r);
+}
+
+/* Sends r's completion and frees r. */
+static void reply(struct server *s, struct dfs__req *r)
+{
+    struct dfs *d = s->d;
     if (r->done.logical)    /* a separate line shape: traces without logical bytes stay as they were */
         rt_trace(d->w, d->node, "dfs",
                  "\"req\":%llu,\"op\":%u,\"status\":%d,\"bytes\":%llu,\"logical\":%llu,"
@@ -148,10 +189,79 @@ static void start(struct server *s, struct dfs__req *r, uint64_t now)
     uint64_t extra = 0;
     if (fiu_fail("dfs/slow"))
         extra = (uint64_t)(uintptr_t)fiu_failinfo();
-    dfs__exec(d, r);
     r->started = now;
-    r->due = now + service_ns(&d->cfg, moved_bytes(r), extra);
+    if (r->attempts > d->cfg.profile.retry_limit) {
+        /* Throttled past the client's retry limit: the SlowDown reaches
+         * the caller, after one more round trip. */
+        r->done.status = -EAGAIN;
+        atomic_fetch_add(&d->p_gave_up, 1);
+        r->due = now + d->cfg.base_latency_ns;
+    } else if (d->cfg.profile.kind == DFS_PROFILE_S3 && r->w.op == DFS_OP_FSYNC) {
+        /* An object is durable when its PUT completes: no request. */
+        dfs__exec(d, r);
+        r->due = now;
+    } else {
+        if (!r->executed)
+            dfs__exec(d, r);
+        r->due = now + service_ns(&d->cfg, moved_bytes(r), extra) + profile_latency(d);
+    }
     finish_when_due(s, r);
+}
+
+/* S3 answered 503 SlowDown: the client gives its connection back and
+ * tries again after its backoff (and the 503's round trip), or gives up. */
+static void throttled(struct server *s, struct dfs__req *r, uint64_t now)
+{
+    struct dfs *d = s->d;
+    atomic_fetch_add(&d->p_throttled, 1);
+    r->attempts++;
+    if (r->attempts > d->cfg.profile.retry_limit) {
+        start(s, r, now);
+        return;
+    }
+    struct dfs__req *next = dfs__pool_release(d, &s->prof, r);
+    uint64_t wait = d->cfg.base_latency_ns +
+                    dfs__backoff_ns(&d->cfg.profile, r->attempts, rt_rand_u64(d->node));
+    r->retry_seq = ++s->next_retry;
+    TAILQ_INSERT_TAIL(&s->prof.backoff, r, link);
+    rt_timer_start(s->self, wait, TAG_RETRY | r->retry_seq);
+    if (next)
+        enqueue(s, next);
+}
+
+/* Whether the head request r may start now by its partition's rate: true
+ * (a token taken), or false: throttled (S3, r is gone from the queue) or
+ * waiting (a wake-up armed).  *gone says which. */
+static bool partition_admits(struct server *s, struct dfs__req *r, uint64_t now, bool *gone)
+{
+    const struct dfs_profile *pr = &s->d->cfg.profile;
+    *gone = false;
+    int cls = dfs__req_class(pr, r);
+    uint64_t rate = cls == DFS__CLS_WRITE ? pr->write_rate : cls == DFS__CLS_READ ? pr->read_rate : 0;
+    if (!rate)
+        return true;
+    struct dfs__part *p = dfs__part_get(s->d, &s->prof, dfs__partition(pr, r));
+    /* GCRA with a burst of one second's worth: the rates are per second. */
+    uint64_t T = (RT_NS_PER_SEC + rate - 1) / rate;
+    uint64_t tau = (rate - 1) * T;
+    if (p->tat[cls] <= now + tau) {
+        p->tat[cls] = (p->tat[cls] > now ? p->tat[cls] : now) + T;
+        return true;
+    }
+    if (pr->throttle) {
+        TAILQ_REMOVE(&s->queue, r, link);
+        s->nqueued--;
+        *gone = true;
+        throttled(s, r, now);
+        return false;
+    }
+    if (!r->rate_waited) {
+        r->rate_waited = true;
+        atomic_fetch_add(&s->d->p_rate_waits, 1);
+    }
+    if (!s->token_timer)
+        s->token_timer = rt_timer_start(s->self, p->tat[cls] - tau - now, TAG_TOKEN);
+    return false;
 }
 
 static void pump_queue(struct server *s)
@@ -173,6 +283,12 @@ static void pump_queue(struct server *s)
             }
             s->tat = (s->tat > now ? s->tat : now) + T;
         }
+        bool gone;
+        if (c->profile.kind != DFS_PROFILE_NONE && !partition_admits(s, r, now, &gone)) {
+            if (gone)
+                continue;               /* throttled: the next one may pass */
+            return;                     /* waits for its partition's turn */
+        }
         TAILQ_REMOVE(&s->queue, r, link);
         s->nqueued--;
         start(s, r, now);
@@ -188,6 +304,113 @@ static void pump(struct server *s)
         s->published = s->nqueued;
         dfs__stats_queued(&s->d->st, rt_now(s->d->w), s->nqueued);
     }
+}
+
+/* r joins the store's queue, or its node's pool queue. */
+static void enqueue(struct server *s, struct dfs__req *r)
+{
+    if (!r->holds_conn && !dfs__pool_admit(s->d, &s->prof, r))
+        return;
+    TAILQ_INSERT_TAIL(&s->queue, r, link);
+    s->nqueued++;
+}
+
+/* A throttled request's backoff ended: it is sent again. */
+static void retry_timer(struct server *s, uint64_t seq)
+{
+    struct dfs__req *r;
+    TAILQ_FOREACH(r, &s->prof.backoff, link) {
+        if (r->retry_seq == seq) {
+            TAILQ_REMOVE(&s->prof.backoff, r, link);
+            r->retry_seq = 0;
+            atomic_fetch_add(&s->d->p_retries, 1);
+            enqueue(s, r);
+            return;
+        }
+    }
+}
+
+/* ---- parts: a READ served as a backend's SST files ----------------------- */
+
+/* Sends the group's waiting parts to the store while its threads allow. */
+static void group_pump(struct server *s, struct dfs__group *g, uint32_t parallel)
+{
+    struct dfs__req *part;
+    while (g->inflight < (parallel ? parallel : 1) && (part = TAILQ_FIRST(&g->backlog))) {
+        TAILQ_REMOVE(&g->backlog, part, link);
+        g->inflight++;
+        dfs__stats_flight(&s->d->st, rt_now(s->d->w), part->w.phase, 1);
+        enqueue(s, part);
+    }
+}
+
+/* A READ or WRITE with part_size: the op runs now (the data is what its
+ * parts stand for: downloaded or uploaded SST files), and ceil(bytes /
+ * part_size) parts go to the store through the requesting backend's
+ * transfer threads.  False when it is one request (small, or failed): it
+ * then goes on as one, its op already run. */
+static bool split(struct server *s, struct dfs__req *r)
+{
+    if ((r->w.op != DFS_OP_READ && r->w.op != DFS_OP_WRITE) || !r->w.part_size)
+        return false;
+    struct dfs *d = s->d;
+    dfs__exec(d, r);
+    r->executed = true;
+    /* Parts cover the file's logical size: its data bytes first, then the
+     * payload its descriptor stands for, each part charged for both. */
+    uint64_t real = r->done.status < 0 ? 0 : r->done.bytes;
+    uint64_t bytes = r->done.status < 0 ? 0 : real + r->done.logical, ps = r->w.part_size;
+    uint64_t n = (bytes + ps - 1) / ps;
+    if (n <= 1 || n > UINT32_MAX)
+        return false;
+    r->parts_left = (uint32_t)n;
+    dfs__stats_flight(&d->st, rt_now(d->w), r->w.phase, -1);   /* its parts count instead */
+    struct dfs__group *g = dfs__group_get(&s->prof, r->node, r->w.part_group, true);
+    for (uint64_t i = 0; i < n; i++) {
+        struct dfs__req *p = rt_xcalloc(1, sizeof(*p));
+        p->w = r->w;
+        p->w.part_size = 0;
+        p->client = r->client;
+        p->node = r->node;
+        p->parent = r;
+        p->part_index = (uint32_t)i;
+        p->executed = true;
+        p->done.op = r->done.op;
+        uint64_t lo = i * ps, len = bytes - lo < ps ? bytes - lo : ps;
+        uint64_t in_real = lo >= real ? 0 : real - lo < len ? real - lo : len;
+        p->done.bytes = in_real;
+        p->done.logical = len - in_real;
+        p->created = i == 0 ? r->created : 0;   /* the store holds one file */
+        TAILQ_INSERT_TAIL(&g->backlog, p, link);
+    }
+    group_pump(s, g, r->w.part_parallel);
+    return true;
+}
+
+/* A part completed: the next waits for its thread; the parent completes
+ * with its last part (failed if any part failed). */
+static void part_done(struct server *s, struct dfs__req *part)
+{
+    struct dfs__req *parent = part->parent;
+    struct dfs__group *g = dfs__group_get(&s->prof, part->node, parent->w.part_group, false);
+    if (part->done.status < 0 && parent->done.status >= 0)
+        parent->done.status = part->done.status;
+    rt_free(part);
+    if (g) {
+        g->inflight--;
+        group_pump(s, g, parent->w.part_parallel);
+        dfs__group_drop_if_idle(&s->prof, g);
+    }
+    if (--parent->parts_left)
+        return;
+    if (parent->done.status < 0) {
+        parent->done.bytes = 0;
+        parent->done.logical = 0;
+        parent->done.payload_len = 0;
+    }
+    uint64_t now = rt_now(s->d->w);
+    parent->done.latency_ns = now > parent->w.submit_ns ? now - parent->w.submit_ns : 0;
+    reply(s, parent);
 }
 
 /* Points r's names and data at body (the message's, or r's own copy). */
@@ -244,6 +467,8 @@ static void server_msg(struct rt_actor *a, const struct rt_msg *m)
         const struct rt_timer_fire *f = m->data;
         if (f->tag == TAG_TOKEN)
             s->token_timer = 0;
+        else if (f->tag & TAG_RETRY)
+            retry_timer(s, f->tag & ~TAG_RETRY);
         else
             due_timer(s, f->tag);
         pump(s);
@@ -254,10 +479,22 @@ static void server_msg(struct rt_actor *a, const struct rt_msg *m)
     struct dfs__req *r = parse_req(m);
     if (!r)
         return;
-    TAILQ_INSERT_TAIL(&s->queue, r, link);
-    s->nqueued++;
+    if ((r->w.op == DFS_OP_READ && (r->w.flags & DFS_F_LOCAL)) ||
+        (r->w.flags & DFS_F_INLINE)) {
+        /* A TaskManager's local copy (read from its own disk), or state
+         * inlined in _metadata (no file of its own): nothing of the store's
+         * capacity or counters; the data is the same. */
+        dfs__exec(s->d, r);
+        if (r->done.status >= 0 && (r->w.op == DFS_OP_READ || r->w.op == DFS_OP_WRITE))
+            atomic_fetch_add(r->w.flags & DFS_F_INLINE ? &s->d->inline_bytes : &s->d->local_bytes,
+                             r->done.bytes + r->done.logical);
+        reply(s, r);
+        return;
+    }
     dfs__stats_flight(&s->d->st, rt_now(s->d->w), r->w.phase, 1);
     s->incoming = r;
+    if (!split(s, r))
+        enqueue(s, r);
     pump(s);
     /* Names and data are needed until the op runs.  Mostly it has run by
      * now (a free stream takes it at once; it may even be answered and
@@ -285,6 +522,7 @@ static void spawn_server(struct rt_node *n, void *arg)
     TAILQ_INIT(&s->queue);
     TAILQ_INIT(&s->serving);
     s->next_seq = FIRST_SEQ;
+    dfs__pstate_init(&s->prof);
     s->self = rt_actor_spawn(n, &server_ops, s);
     atomic_store_explicit(&d->server, rt_actor_addr(s->self), memory_order_release);
     rt_world_notify(rt_node_world(n));
@@ -442,6 +680,9 @@ static struct dfs_write *build(const struct dfs_req *req, size_t dlen, unsigned 
         .cookie = req->cookie, .path_len = (uint32_t)plen, .path2_len = (uint32_t)p2len,
         .data_len = (uint32_t)dlen, .logical = req->op == DFS_OP_WRITE ? req->logical : 0,
         .logical_seed = req->op == DFS_OP_WRITE ? req->logical_seed : 0,
+        .part_size = (req->op == DFS_OP_READ || req->op == DFS_OP_WRITE) &&
+                     !(req->flags & DFS_F_APPEND) ? req->part_size : 0,
+        .part_group = req->part_group, .part_parallel = req->part_parallel,
     };
     unsigned char *p = w->msg;
     memcpy(p, &wire, sizeof(wire));
@@ -525,6 +766,11 @@ uint64_t dfs_payload_sum(uint64_t seed, uint64_t off, uint64_t len)
 uint64_t dfs_submit_write(struct rt_actor *self, struct dfs *d, struct dfs_write *w)
 {
     return send_built(self, d, w);
+}
+
+void dfs_write_add_flags(struct dfs_write *w, uint32_t flags)
+{
+    ((struct dfs__wire *)w->msg)->flags |= flags;
 }
 
 void dfs_write_abandon(struct dfs_write *w)

@@ -46,6 +46,7 @@
 #ifndef DFS_H
 #define DFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,8 +102,76 @@ const char *dfs_purpose_name(enum dfs_purpose p);
 
 #define DFS_F_APPEND 0x1u   /* WRITE: append instead of create/truncate */
 #define DFS_F_PREFIX 0x2u   /* DELETE: every file whose name starts with path */
+#define DFS_F_LOCAL  0x4u   /* READ: the client's local copy of the file (a TaskManager's
+                               local recovery): served at once, outside the capacity
+                               model and the counters but for dfs_local_bytes_read */
+#define DFS_F_INLINE 0x8u   /* WRITE, READ, FSYNC: state small enough to travel inside the
+                               checkpoint's _metadata (state.storage.fs.memory-threshold):
+                               no request of its own - served at once, outside the model
+                               and the counters but for dfs_inline_bytes */
 
 #define DFS_PATH_MAX 1024   /* longest accepted path, bytes */
+
+/*
+ * Storage profiles (runtime/dfs_profile.c; parameters and their sources in
+ * docs/storage.md).  A profile adds what a real store does on top of the
+ * generic model above:
+ *   - request rates per partition, separately for write-class requests
+ *     (S3 PUT/COPY/DELETE; HDFS create/rename/delete at the NameNode) and
+ *     read-class ones (S3 GET/HEAD/LIST; HDFS open/stat/list).  S3's
+ *     partitions are key prefixes: every checkpoint file shares one unless
+ *     entropy injection spreads data files over entropy_length random
+ *     characters (metadata files excluded, as in Flink); HDFS and NFS have
+ *     one (the NameNode, the server).  Above the rate, S3 answers 503
+ *     SlowDown and the client retries after a jittered exponential backoff
+ *     (retry_limit times from retry_interval, then the request fails with
+ *     -EAGAIN); HDFS and NFS make the request wait for its turn;
+ *   - a per-connection bandwidth: a request in service never moves faster;
+ *   - a first-byte latency drawn uniformly in [base_latency, latency_max]
+ *     from the dfs node's seeded RNG;
+ *   - a connection pool per client node (a TaskManager's s3a pool, shared by
+ *     its slots): at most `pool` requests of one node in service or queued
+ *     at the store; more wait at the client.
+ */
+enum dfs_profile_kind {
+    DFS_PROFILE_NONE,           /* the generic model only */
+    DFS_PROFILE_S3,
+    DFS_PROFILE_HDFS,
+    DFS_PROFILE_NFS,
+};
+
+struct dfs_profile {
+    enum dfs_profile_kind kind;
+    uint64_t write_rate;        /* write-class requests/s per partition; 0: unlimited */
+    uint64_t read_rate;         /* read-class requests/s per partition; 0: unlimited */
+    bool throttle;              /* above the rate: 503 and client retry (S3), else wait */
+    uint64_t conn_bandwidth;    /* bytes/s of one request in service; 0: unlimited */
+    uint64_t latency_max_ns;    /* > base_latency_ns: latency drawn in between */
+    uint32_t pool;              /* requests per client node at the store; 0: unlimited */
+    uint32_t retry_limit;       /* throttled retries before the request fails */
+    uint64_t retry_interval_ns; /* first backoff; doubles per retry, +-50% jitter */
+    uint32_t entropy_length;    /* S3 entropy characters on data files; 0: none */
+};
+
+/* Fills *p with kind's documented defaults (docs/storage.md). */
+void dfs_profile_defaults(struct dfs_profile *p, enum dfs_profile_kind kind);
+/* "s3", "hdfs", "nfs", or "none". */
+const char *dfs_profile_name(enum dfs_profile_kind kind);
+
+/* What the profile did (any thread). */
+struct dfs_profile_stats {
+    uint64_t throttled_requests;    /* 503 SlowDown answers */
+    uint64_t retries;               /* requests sent again after a backoff */
+    uint64_t gave_up;               /* failed with -EAGAIN after retry_limit retries */
+    uint64_t pool_waits;            /* requests that waited for a pooled connection */
+    uint64_t rate_waits;            /* requests that waited for a partition's rate */
+    uint64_t partitions;            /* distinct partitions (prefixes) used */
+};
+void dfs_profile_stats_get(struct dfs *d, struct dfs_profile_stats *out);
+/* Bytes read with DFS_F_LOCAL (from TaskManagers' local copies); any thread. */
+uint64_t dfs_local_bytes_read(struct dfs *d);
+/* Bytes written and read with DFS_F_INLINE (inside _metadata); any thread. */
+uint64_t dfs_inline_bytes(struct dfs *d);
 
 struct dfs_config {
     uint64_t bandwidth;         /* bytes/s shared by all streams; 0: unlimited */
@@ -117,6 +186,7 @@ struct dfs_config {
     uint32_t series_cap;        /* buckets kept; 0: 4096.  When full, pairs merge
                                    and the width doubles, so the series always
                                    covers the whole run */
+    struct dfs_profile profile; /* zero: DFS_PROFILE_NONE */
 };
 
 /* A request.  Pointers need only live during dfs_submit (it copies). */
@@ -136,6 +206,17 @@ struct dfs_req {
                                    carried as a descriptor (see above); 0: none.
                                    Not with DFS_F_APPEND (-EINVAL) */
     uint64_t logical_seed;      /* WRITE: what defines the payload's bytes */
+    /* READ or WRITE as a set of files (RocksDB's SST files of one state
+     * handle, downloaded or uploaded):
+     * the store serves it as ceil(size / part_size) requests, each its
+     * own request to the capacity model and the profile (rate, pool,
+     * connection bandwidth, latency), at most part_parallel of one
+     * (requesting node, part_group) in flight at once - a state backend's
+     * transfer threads, shared by all the files it moves.  One completion
+     * with all the data.  part_size 0 (or an append): one request. */
+    uint64_t part_size;
+    uint32_t part_group;
+    uint32_t part_parallel;     /* 0: 1 */
 };
 
 /*
@@ -217,6 +298,9 @@ uint64_t dfs_submit(struct rt_actor *self, struct dfs *d, const struct dfs_req *
 /* Sends a prepared WRITE (see dfs_write_prepare) as dfs_submit does; w is gone after. */
 uint64_t dfs_submit_write(struct rt_actor *self, struct dfs *d, struct dfs_write *w);
 void dfs_write_abandon(struct dfs_write *w);
+/* Adds DFS_F_* flags to a prepared WRITE (say, DFS_F_INLINE once its size
+ * is known). */
+void dfs_write_add_flags(struct dfs_write *w, uint32_t flags);
 
 /* Reads a DFS_MSG_DONE message: copies the header to *out and points
  * *payload at what follows.  Returns 0, or -EINVAL if m is not a well-formed

@@ -8,16 +8,17 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/queue.h>
 
 #include "runtime/dfs.h"
 
 /* The DFS_MSG_REQ payload: this header, path NUL, path2 NUL, data. */
 struct dfs__wire {
-    uint64_t req_id, cookie, submit_ns, offset, length;
+    uint64_t req_id, cookie, submit_ns, offset, length, part_size;
     uint64_t logical, logical_seed;     /* WRITE: the payload descriptor */
     uint32_t op, flags, job, phase;
-    uint32_t path_len, path2_len, data_len, pad;
+    uint32_t path_len, path2_len, data_len, part_group, part_parallel, pad;
 };
 
 /* A request on the server.  Its names and data point into the message while
@@ -37,8 +38,53 @@ struct dfs__req {
     unsigned char *payload;     /* READ data / LIST names, node memory */
     unsigned char *body;        /* names and data, if copied; else NULL */
     int created, deleted, synced;
+    /* Storage profile (dfs_profile.c). */
+    uint32_t attempts;          /* 503 answers so far */
+    uint64_t retry_seq;         /* its backoff timer's tag, while in backoff */
+    bool holds_conn;            /* counts against its node's pool */
+    bool rate_waited;           /* counted in rate_waits already */
+    /* Parts (dfs_req.part_size): a parent runs its op once and completes
+     * when its parts have; a part only takes the model's time. */
+    struct dfs__req *parent;    /* a part's; NULL otherwise */
+    uint32_t part_index;        /* which SST file of the parent */
+    uint32_t parts_left;        /* a parent's parts not yet completed */
+    bool executed;              /* its op ran already (a parent, a part) */
 };
 TAILQ_HEAD(dfs__req_list, dfs__req);
+
+/* Request classes for the profile's per-partition rates. */
+enum { DFS__CLS_NONE = -1, DFS__CLS_READ = 0, DFS__CLS_WRITE = 1 };
+
+/* One partition's rate state: GCRA theoretical arrival times per class. */
+struct dfs__part {
+    uint64_t key;               /* partition id + 1; 0: empty slot */
+    uint64_t tat[2];
+};
+
+/* One state backend's transfer threads: parts in flight and those waiting. */
+struct dfs__group {
+    uint32_t node, id;
+    uint32_t inflight;
+    struct dfs__req_list backlog;
+};
+
+/* One client node's connection pool. */
+struct dfs__client {
+    uint32_t busy;              /* requests holding a connection */
+    struct dfs__req_list wait;  /* waiting for one, FIFO */
+};
+
+/* The profile's state on the server (node memory: a crash of the dfs node
+ * drops it with the node, as a store forgets its rate history). */
+struct dfs__pstate {
+    struct dfs__part *parts;    /* open addressing, cap a power of two */
+    size_t nparts, cap_parts;
+    struct dfs__client **clients;   /* by node id, each allocated on first use */
+    size_t nclients;
+    struct dfs__req_list backoff;   /* throttled, waiting to retry */
+    struct dfs__group **groups;     /* with parts in flight or waiting */
+    size_t ngroups, cap_groups;
+};
 
 /* One stored file (sim world): `size` bytes of data, then `logical` bytes
  * of payload that exist only as their seed. */
@@ -97,6 +143,10 @@ struct dfs {
     uint64_t peak_stored, peak_stored_logical;
 
     struct dfs__stats st;
+
+    /* Storage profile counters (struct dfs_profile_stats), any thread. */
+    atomic_uint_fast64_t p_throttled, p_retries, p_gave_up, p_pool_waits, p_rate_waits,
+        p_partitions, local_bytes, inline_bytes;
 };
 
 /* Allocations that outlive a crash of the dfs node (stored data, counter
@@ -118,6 +168,28 @@ void dfs__store_free(struct dfs *d);
 /* The sim store's data bytes and logical sizes, now and at their peaks.
  * Any thread. */
 void dfs__store_sizes(struct dfs *d, uint64_t out[4]);
+
+/* dfs_profile.c: the storage profile's pieces, server thread only. */
+void dfs__pstate_init(struct dfs__pstate *p);
+/* The class of r for the per-partition rates (DFS__CLS_*). */
+int dfs__req_class(const struct dfs_profile *pr, const struct dfs__req *r);
+/* The partition r falls in (S3: its prefix, entropy applied). */
+uint64_t dfs__partition(const struct dfs_profile *pr, const struct dfs__req *r);
+/* The rate state of partition part (created on first use). */
+struct dfs__part *dfs__part_get(struct dfs *d, struct dfs__pstate *p, uint64_t part);
+/* The backoff before retry number `attempt` (1-based), jitter from rnd. */
+uint64_t dfs__backoff_ns(const struct dfs_profile *pr, uint32_t attempt, uint64_t rnd);
+/* Takes a pooled connection of r's node for r: true, or false with r put
+ * on the node's wait list. */
+bool dfs__pool_admit(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
+/* r gives its connection back; returns the next waiter of its node, which
+ * now holds one, or NULL. */
+struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
+
+/* A backend's transfer-thread group (created on first use, or NULL), and
+ * its removal once nothing of it is in flight or waiting. */
+struct dfs__group *dfs__group_get(struct dfs__pstate *p, uint32_t node, uint32_t id, bool create);
+void dfs__group_drop_if_idle(struct dfs__pstate *p, struct dfs__group *g);
 
 /* dfs_stats.c */
 void dfs__stats_init(struct dfs__stats *st, const struct dfs_config *cfg);

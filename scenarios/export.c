@@ -91,6 +91,7 @@ void exp__flink_value(const struct scn_config *c, char *buf, size_t len)
     case SCN_CFG_ENUM: snprintf(buf, len, "%s", k->choices[c->value.u]); break;
     case SCN_CFG_BOOL: snprintf(buf, len, "%s", c->value.u ? "true" : "false"); break;
     case SCN_CFG_DOUBLE: scn_format_double(c->value.d, buf, len); break;
+    case SCN_CFG_WORD: snprintf(buf, len, "%s", c->value.w); break;
     }
 }
 

@@ -441,6 +441,9 @@ static bool convert(const struct scn_config_key *k, const char *value, char *out
             if (strcmp(v, k->choices[i]) == 0)
                 return true;
         return false;
+    case SCN_CFG_WORD:      /* one word, as Flink writes it (s3.entropy.key) */
+        snprintf(out, len, "%s", v);
+        return v[0] && strlen(v) < sizeof(((struct scn_config *)0)->value.w) && !strpbrk(v, " \t");
     }
     return false;
 }

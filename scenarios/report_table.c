@@ -38,6 +38,8 @@ static const struct plain_figure recovery_figures[] = {
     {"Shared filesystem", "dfs.recovery_by_purpose.checkpoint.bytes_written", "Checkpoint writes in recovery", REPORT__NEUTRAL, REPORT__BYTES},
     {"Shared filesystem", "dfs.recovery_bytes_read", "Bytes read in recovery (all purposes)", REPORT__LOWER, REPORT__BYTES},
     {"Shared filesystem", "dfs.recovery_peak_concurrency", "Peak streams in recovery (all purposes)", REPORT__LOWER, REPORT__COUNT},
+    {"Shared filesystem", "dfs.throttled_requests", "Requests throttled (503 SlowDown)", REPORT__LOWER, REPORT__COUNT},
+    {"Shared filesystem", "dfs.retries", "Requests retried after backoff", REPORT__LOWER, REPORT__COUNT},
     {"Probe latency", "probe.recovery_p99_ms", "p99 in the recovery window", REPORT__LOWER, REPORT__MS},
     {"Probe latency", "probe.recovery_max_ms", "max in the recovery window", REPORT__LOWER, REPORT__MS},
     {"Probe latency", "probe.baseline_window_p99_ms", "p99 in as long a window before the fault", REPORT__NEUTRAL, REPORT__MS},

@@ -57,8 +57,13 @@ static struct run_cluster *new_cluster(struct run *r, const char *name, uint32_t
         return NULL;
     struct mc_cluster_config cfg = r->ccfg;
     cfg.taskmanagers = tms;
-    if (active)
+    /* A deployment target decides for every mode alike; without one, the
+     * clusters of per-job and application mode get TaskManagers on demand. */
+    if (active && r->s->cluster.target == SCN_DEPLOY_NONE)
         cfg.provider = MC_PROVIDER_ACTIVE;
+    /* On YARN and Kubernetes a per-job or application cluster asks for its
+     * TaskManagers when it starts: they come after the launch latency. */
+    cfg.launch_initial = active && r->s->cluster.target != SCN_DEPLOY_NONE;
     struct run_cluster *rc = &r->clusters[r->nclusters];
     if (mc_cluster_new(r->w, r->dfs, name, &cfg, &rc->c) < 0)
         return NULL;
@@ -472,9 +477,9 @@ static int setup(struct run *r, char *err, size_t errlen)
         rt_trace_note(r->w, h);
         free(h);
     }
-    struct dfs_config dc = { .bandwidth = s->dfs.bandwidth, .ops_per_s = s->dfs.ops,
-                             .streams = s->dfs.streams, .base_latency_ns = s->dfs.latency_ns,
-                             .root = r->root };
+    struct dfs_config dc;
+    run__dfs_config(s, &dc);
+    dc.root = r->root;
     if ((rc = dfs_new(r->w, &dc, &r->dfs)) < 0) {
         snprintf(err, errlen, "cannot start the shared filesystem in %s: %s", r->root, strerror(-rc));
         return rc;

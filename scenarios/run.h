@@ -128,6 +128,11 @@ int scn_pause_parse(const struct scn_scenario *s, const char *text, struct scn_e
  * (a port in use, an address not ours): bad input, not a bug. */
 #define SCN_RUN_IS_BIND_ERROR(rc) ((rc) == -EADDRINUSE || (rc) == -EADDRNOTAVAIL || \
                                    (rc) == -EACCES)
+/* Whether mode m exists on the scenario's deployment target: per-job mode
+ * runs on YARN (and standalone, for comparison) only, as in Flink (and
+ * Flink 2.0 removed it).  0, or -EINVAL with `FILE:LINE:COL: error: ...`
+ * (the position of target=) in err. */
+int scn_mode_check(const struct scn_scenario *s, enum scn_mode m, char *err, size_t errlen);
 
 /* Nodes a run's world holds: per-job mode adds a cluster's nodes for every
  * job.  Part of what a trace header records (replay rebuilds the same). */

@@ -17,6 +17,7 @@
 
 #include "engine/operator.h"
 #include "minicluster/cluster.h"
+#include "runtime/dfs.h"
 #include "scenarios/run_internal.h"
 
 static uint64_t cfg_u(const struct scn_scenario *s, const char *key, uint64_t dflt)
@@ -83,6 +84,8 @@ int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *
     c->hb_rpc_failure_threshold = (uint32_t)cfg_u(s, "heartbeat.rpc-failure-threshold",
                                                   c->hb_rpc_failure_threshold);
     c->tm_idle_timeout_ns = cfg_u(s, "resourcemanager.taskmanager-timeout", c->tm_idle_timeout_ns);
+    c->slot_request_timeout_ns = cfg_u(s, "slot.request.timeout", c->slot_request_timeout_ns);
+    c->redundant_tms = (uint32_t)cfg_u(s, "slotmanager.redundant-taskmanager-num", 0);
     c->evenly_spread = cfg_u(s, "cluster.evenly-spread-out-slots", 0) != 0;
     c->ha = s->cluster.ha;
     c->standby_jms = s->cluster.ha ? s->cluster.jobmanagers : 0;
@@ -98,7 +101,39 @@ int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *
     j->tolerable_failed = (uint32_t)cfg_u(s, "execution.checkpointing.tolerable-failed-checkpoints", 0);
     j->num_retained = (uint32_t)cfg_u(s, "state.checkpoints.num-retained", 1);
     j->incremental = cfg_u(s, "execution.checkpointing.incremental", 0) != 0;
+    j->inline_bytes = cfg_u(s, "state.storage.fs.memory-threshold", 20 << 10);
+    j->local_recovery = cfg_u(s, "state.backend.local-recovery", 0) ||
+                        cfg_u(s, "execution.state-recovery.from-local", 0);
+    union scn_value bv;
+    if (scn_config_get(s, "state.backend.type", &bv) == 0 && bv.u == 1) {    /* rocksdb */
+        j->restore_part_bytes =
+            cfg_u(s, "state.backend.rocksdb.compaction.level.target-file-size-base", 64 << 20);
+        j->restore_threads =
+            (uint32_t)cfg_u(s, "state.backend.rocksdb.checkpoint.transfer.thread.num", 4);
+    }
     return restart_from(s, &c->restart, j->checkpoint_interval_ns != 0, err, errlen);
+}
+
+void run__dfs_config(const struct scn_scenario *s, struct dfs_config *dc)
+{
+    const struct scn_dfs *d = &s->dfs;
+    *dc = (struct dfs_config){ .bandwidth = d->bandwidth, .ops_per_s = d->ops,
+                               .streams = d->streams, .base_latency_ns = d->latency_ns };
+    if (d->profile == SCN_DFS_PROFILE_NONE)
+        return;
+    struct dfs_profile *p = &dc->profile;
+    dfs_profile_defaults(p, (enum dfs_profile_kind)d->profile);
+    p->write_rate = d->write_rate;
+    p->read_rate = d->read_rate;
+    p->conn_bandwidth = d->conn_bandwidth;
+    p->latency_max_ns = d->latency_max_ns;
+    if (d->profile != SCN_DFS_PROFILE_S3)
+        return;
+    p->pool = (uint32_t)cfg_u(s, "fs.s3a.connection.maximum", p->pool);
+    p->retry_limit = (uint32_t)cfg_u(s, "fs.s3a.retry.throttle.limit", p->retry_limit);
+    p->retry_interval_ns = cfg_u(s, "fs.s3a.retry.throttle.interval", p->retry_interval_ns);
+    if (cfg_set(s, "s3.entropy.key"))
+        p->entropy_length = (uint32_t)cfg_u(s, "s3.entropy.length", 4);
 }
 
 static uint64_t per_subtask(uint64_t total, uint32_t par)
@@ -184,8 +219,8 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
 /* Flink keys the language accepts but this runner does not model yet: a
  * setting of one has no effect, and the run says so rather than pretend. */
 static const char *const unmodelled[] = {
-    "execution.checkpointing.mode", "state.backend.type",
-    "slot.request.timeout", "pekko.ask.timeout", "parallelism.default", NULL,
+    "execution.checkpointing.mode", "pekko.ask.timeout", "parallelism.default",
+    NULL,
 };
 
 size_t run__unmodelled(const struct scn_scenario *s, const char **out, size_t cap)
@@ -202,6 +237,17 @@ size_t run__unmodelled(const struct scn_scenario *s, const char **out, size_t ca
             if (strcmp(s->config[i].key->name, unmodelled[k]) == 0 && n < cap)
                 out[n++] = unmodelled[k];
     return n;
+}
+
+int scn_mode_check(const struct scn_scenario *s, enum scn_mode m, char *err, size_t errlen)
+{
+    if (m != SCN_MODE_PER_JOB || s->cluster.target != SCN_DEPLOY_KUBERNETES)
+        return 0;
+    snprintf(err, errlen, "%s:%u:%u: error: per-job mode does not exist on kubernetes: Flink "
+             "runs per-job clusters on YARN only (deprecated in 1.15, removed in 2.0); use "
+             "session or application mode, or target=yarn", s->name,
+             s->cluster.target_pos.line, s->cluster.target_pos.col);
+    return -EINVAL;
 }
 
 const char *scn_mode_name(enum scn_mode m)

@@ -108,6 +108,10 @@ struct run {
 };
 
 /* run_build.c */
+/* The shared filesystem's capacity model and storage profile from the
+ * scenario's dfs statement and S3 keys (root left for the caller). */
+struct dfs_config;
+void run__dfs_config(const struct scn_scenario *s, struct dfs_config *dc);
 int run__cluster_config(const struct scn_scenario *s, struct mc_cluster_config *c, char *err,
                         size_t errlen);
 struct eng_jobgraph *run__job_graph(const struct scn_job *sj);

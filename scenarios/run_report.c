@@ -465,6 +465,24 @@ int run__report(struct run *r, json_t **out)
         json_object_set_new(jdfs, "stored_logical_bytes_peak",
                             json_integer((json_int_t)st.peak_stored_logical_bytes));
     }
+    /* What the storage profile did (zeros without one). */
+    struct dfs_profile_stats ps;
+    dfs_profile_stats_get(r->dfs, &ps);
+    json_t *dj = json_object_get(run, "dfs");
+    json_object_set_new(dj, "profile", json_string(scn_dfs_profile_name((int)s->dfs.profile)));
+    json_object_set_new(dj, "throttled_requests", json_integer((json_int_t)ps.throttled_requests));
+    json_object_set_new(dj, "retries", json_integer((json_int_t)ps.retries));
+    json_object_set_new(dj, "failed_after_retries", json_integer((json_int_t)ps.gave_up));
+    json_object_set_new(dj, "pool_waits", json_integer((json_int_t)ps.pool_waits));
+    json_object_set_new(dj, "rate_waits", json_integer((json_int_t)ps.rate_waits));
+    json_object_set_new(dj, "local_bytes_read", json_integer((json_int_t)dfs_local_bytes_read(r->dfs)));
+    json_object_set_new(dj, "inline_bytes", json_integer((json_int_t)dfs_inline_bytes(r->dfs)));
+    unsigned slot_timeouts = 0;
+    for (size_t c = 0; c < r->nclusters; c++)
+        slot_timeouts += atomic_load(&r->clusters[c].c->slot_timeouts);
+    json_object_set_new(run, "slot_request_timeouts", json_integer((json_int_t)slot_timeouts));
+    json_object_set_new(run, "target", s->cluster.target == SCN_DEPLOY_NONE ? json_null()
+                        : json_string(scn_target_name(s->cluster.target)));
     json_object_set_new(run, "probe", json_pack("{s:i, s:o, s:o, s:o, s:o}", "samples", (int)np,
         "p50_ms", num_or_null(np, ms(f.p50)), "p99_ms", num_or_null(np, ms(f.p99)),
         "max_ms", num_or_null(np, ms(f.max)), "baseline_p99_ms", num_or_null(nb, ms(base_p99))));

@@ -73,6 +73,7 @@ enum scn_cfg_type {
     SCN_CFG_ENUM,                  /* value.u = index into choices */
     SCN_CFG_BOOL,                  /* value.u = 0 or 1 */
     SCN_CFG_DOUBLE,                /* value.d */
+    SCN_CFG_WORD,                  /* value.w: one word, at most 23 bytes */
 };
 
 struct scn_config_key {
@@ -86,6 +87,7 @@ struct scn_config_key {
 union scn_value {
     uint64_t u;
     double d;
+    char w[24];                    /* SCN_CFG_WORD, NUL-terminated */
 };
 
 /* The whole table, in documentation order; *count receives its length. */
@@ -115,6 +117,23 @@ enum scn_provider {
     SCN_PROVIDER_ACTIVE,           /* containers on demand (YARN/Kubernetes-like) */
 };
 
+/* Where TaskManagers come from, in every mode alike (docs/storage.md). */
+enum scn_deploy_target {
+    SCN_DEPLOY_NONE,               /* not given: provider= decides for session; per-job
+                                      and application clusters get them on demand */
+    SCN_DEPLOY_STANDALONE,         /* fixed TaskManagers in every mode */
+    SCN_DEPLOY_KUBERNETES,         /* on demand, pod launch latency; no per-job mode */
+    SCN_DEPLOY_YARN,               /* on demand, container launch latency */
+};
+
+/* "standalone", "kubernetes", "yarn", or "" for SCN_DEPLOY_NONE. */
+const char *scn_target_name(enum scn_deploy_target t);
+/* The target's default TaskManager launch latency (docs/storage.md):
+ * kubernetes 5 s, yarn 10 s, 0 otherwise. */
+uint64_t scn_target_launch_latency(enum scn_deploy_target t);
+/* "s3", "hdfs", "nfs", or "none". */
+const char *scn_dfs_profile_name(int profile);
+
 struct scn_cluster {
     struct scn_pos pos;            /* of `cluster`; {0,0} when absent (defaults) */
     uint32_t taskmanagers;         /* default 1 */
@@ -125,6 +144,8 @@ struct scn_cluster {
     uint64_t launch_latency_ns;    /* active only */
     uint32_t quota;                /* active only: max TaskManagers, 0 = none */
     uint64_t tm_memory_bytes;      /* per TaskManager limit, 0 = none */
+    enum scn_deploy_target target;
+    struct scn_pos target_pos;     /* of target=; {0,0} when not given */
 };
 
 struct scn_config {
@@ -139,6 +160,16 @@ struct scn_dfs {
     uint64_t ops;                  /* operations/s, 0 = unlimited */
     uint32_t streams;              /* concurrent streams, 0 = unlimited */
     uint64_t latency_ns;           /* added to every operation */
+    /* profile= (0: none) and what it implies, overrides applied; the
+     * meanings are runtime/dfs.h's struct dfs_profile. */
+    enum scn_dfs_profile {
+        SCN_DFS_PROFILE_NONE, SCN_DFS_PROFILE_S3, SCN_DFS_PROFILE_HDFS, SCN_DFS_PROFILE_NFS,
+    } profile;
+    uint64_t write_rate;           /* write-class requests/s per partition, 0 = unlimited */
+    uint64_t read_rate;            /* read-class requests/s per partition, 0 = unlimited */
+    uint64_t conn_bandwidth;       /* bytes/s of one connection, 0 = unlimited */
+    uint64_t latency_max_ns;       /* latency drawn in [latency, latency-max] */
+    uint32_t given;                /* bit k: the statement set key k (scn_parse.c order) */
 };
 
 struct scn_probe {

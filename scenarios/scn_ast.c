@@ -137,10 +137,14 @@ bool scn_scenario_equal(const struct scn_scenario *a, const struct scn_scenario 
     if (ca->taskmanagers != cb->taskmanagers || ca->slots != cb->slots ||
         ca->provider != cb->provider || ca->ha != cb->ha ||
         ca->jobmanagers != cb->jobmanagers || ca->launch_latency_ns != cb->launch_latency_ns ||
-        ca->quota != cb->quota || ca->tm_memory_bytes != cb->tm_memory_bytes)
+        ca->quota != cb->quota || ca->tm_memory_bytes != cb->tm_memory_bytes ||
+        ca->target != cb->target)
         return false;
     if (a->dfs.bandwidth != b->dfs.bandwidth || a->dfs.ops != b->dfs.ops ||
-        a->dfs.streams != b->dfs.streams || a->dfs.latency_ns != b->dfs.latency_ns)
+        a->dfs.streams != b->dfs.streams || a->dfs.latency_ns != b->dfs.latency_ns ||
+        a->dfs.profile != b->dfs.profile || a->dfs.write_rate != b->dfs.write_rate ||
+        a->dfs.read_rate != b->dfs.read_rate || a->dfs.conn_bandwidth != b->dfs.conn_bandwidth ||
+        a->dfs.latency_max_ns != b->dfs.latency_max_ns)
         return false;
     if (a->probe.present != b->probe.present || a->probe.every_ns != b->probe.every_ns ||
         a->probe.read_bytes != b->probe.read_bytes)
@@ -154,7 +158,8 @@ bool scn_scenario_equal(const struct scn_scenario *a, const struct scn_scenario 
         const struct scn_config *x = &a->config[i], *y = &b->config[i];
         if (x->key != y->key)
             return false;
-        if (x->key->type == SCN_CFG_DOUBLE ? x->value.d != y->value.d : x->value.u != y->value.u)
+        if (x->key->type == SCN_CFG_WORD ? strcmp(x->value.w, y->value.w) != 0
+            : x->key->type == SCN_CFG_DOUBLE ? x->value.d != y->value.d : x->value.u != y->value.u)
             return false;
     }
     for (size_t i = 0; i < a->n_jobs; i++)

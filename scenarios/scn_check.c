@@ -231,6 +231,53 @@ static void check_config(struct scn__ctx *c)
     }
 }
 
+/* The S3 client's keys mean something only on S3, and the entropy length
+ * only with an entropy key to replace. */
+static void check_storage_config(struct scn__ctx *c)
+{
+    struct scn_scenario *s = c->s;
+    bool has_key = false;
+    for (size_t i = 0; i < s->n_config; i++)
+        has_key |= strcmp(s->config[i].key->name, "s3.entropy.key") == 0;
+    union scn_value bv;
+    bool rocksdb = scn_config_get(s, "state.backend.type", &bv) == 0 && bv.u == 1;
+    for (size_t i = 0; i < s->n_config; i++) {
+        const struct scn_config *cf = &s->config[i];
+        const char *name = cf->key->name;
+        if (strcmp(name, "state.backend.rocksdb.checkpoint.transfer.thread.num") == 0 &&
+            cf->value.u == 0)
+            scn__error(c, cf->pos, "state.backend.rocksdb.checkpoint.transfer.thread.num must be "
+                       "at least 1 (Flink's negative value, the TaskManager's shared IO pool, "
+                       "is not modelled)");
+        if (strcmp(name, "state.storage.fs.memory-threshold") == 0 && cf->value.u > (1u << 20))
+            scn__error(c, cf->pos, "state.storage.fs.memory-threshold is at most 1MiB in Flink "
+                       "(larger state goes to files of its own)");
+        if (strncmp(name, "state.backend.rocksdb.", 22) == 0 && !rocksdb)
+            scn__diag(c->diags, c->file, SCN_SEV_WARNING, cf->pos, "'%s' has no effect "
+                      "without state.backend.type=rocksdb", name);
+        if (strcmp(name, "slotmanager.redundant-taskmanager-num") == 0 &&
+            s->cluster.target == SCN_DEPLOY_STANDALONE && cf->value.u)
+            scn__error(c, cf->pos, "slotmanager.redundant-taskmanager-num needs TaskManagers on "
+                       "demand (target=kubernetes or yarn): a standalone cluster has fixed ones");
+        if (strncmp(name, "s3.", 3) != 0 && strncmp(name, "fs.s3a.", 7) != 0)
+            continue;
+        if (s->dfs.profile != SCN_DFS_PROFILE_S3) {
+            scn__error(c, cf->pos, "'%s' is an S3 setting: it needs 'dfs profile=s3'%s", name,
+                       s->dfs.profile ? " (the dfs statement names another profile)" : "");
+            continue;
+        }
+        if (strcmp(name, "s3.entropy.length") == 0) {
+            if (!has_key)
+                scn__error(c, cf->pos, "s3.entropy.length has no effect without s3.entropy.key");
+            else if (cf->value.u < 1 || cf->value.u > 10)
+                scn__error(c, cf->pos, "s3.entropy.length=%llu is out of range (1 to 10 "
+                           "characters)", (unsigned long long)cf->value.u);
+        }
+        if (strcmp(name, "fs.s3a.connection.maximum") == 0 && cf->value.u == 0)
+            scn__error(c, cf->pos, "fs.s3a.connection.maximum must be at least 1");
+    }
+}
+
 void scn__check(struct scn__ctx *c)
 {
     if (c->s->n_jobs == 0) {
@@ -244,4 +291,5 @@ void scn__check(struct scn__ctx *c)
     check_faults(c);
     check_expects(c);
     check_config(c);
+    check_storage_config(c);
 }

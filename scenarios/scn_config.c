@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "runtime/rt.h"
 #include "scenarios/scn_internal.h"
 
 static const char *const restart_types[] = {
@@ -29,6 +30,7 @@ static const char *const backends[] = {"hashmap", "rocksdb", NULL};
 #define ENUM SCN_CFG_ENUM
 #define BOOL SCN_CFG_BOOL
 #define DBL SCN_CFG_DOUBLE
+#define WORD SCN_CFG_WORD
 
 static const struct scn_config_key keys[] = {
     {"heartbeat.interval", DUR, "10s", NULL, "how often heartbeats are sent"},
@@ -84,6 +86,28 @@ static const struct scn_config_key keys[] = {
     {"high-availability.type", ENUM, "none", ha_types, "leader election and HA metadata"},
     {"pekko.ask.timeout", DUR, "10s", NULL, "timeout of an RPC"},
     {"parallelism.default", INT, "1", NULL, "parallelism of a job that sets none"},
+    {"state.backend.rocksdb.checkpoint.transfer.thread.num", INT, "4", NULL,
+     "parallel streams a RocksDB backend (one stateful operator) restores its files with"},
+    {"state.backend.rocksdb.compaction.level.target-file-size-base", SIZE, "64MiB", NULL,
+     "RocksDB SST file size: a restore downloads state in files of this size"},
+    {"state.storage.fs.memory-threshold", SIZE, "20KiB", NULL,
+     "state files smaller travel inside _metadata: no request of their own"},
+    {"state.backend.local-recovery", BOOL, "false", NULL,
+     "keep a local copy of state for restarts on the same TaskManager"},
+    {"execution.state-recovery.from-local", BOOL, "false", NULL,
+     "Flink 2.0 name of state.backend.local-recovery"},
+    {"slotmanager.redundant-taskmanager-num", INT, "0", NULL,
+     "spare TaskManagers an active target keeps warm for recoveries"},
+    /* S3 (dfs profile=s3 only; docs/storage.md has the sources). */
+    {"s3.entropy.key", WORD, NULL, NULL,
+     "marker replaced by random characters in checkpoint data file keys (entropy injection)"},
+    {"s3.entropy.length", INT, "4", NULL, "random characters that replace s3.entropy.key"},
+    {"fs.s3a.connection.maximum", INT, "96", NULL,
+     "S3 connections per TaskManager, shared by all its slots"},
+    {"fs.s3a.retry.throttle.limit", INT, "20", NULL,
+     "retries of a request S3 throttled (503 SlowDown) before it fails"},
+    {"fs.s3a.retry.throttle.interval", DUR, "100ms", NULL,
+     "first backoff after a 503; doubles per retry, +-50% jitter"},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -166,6 +190,15 @@ int scn__config_value(const struct scn_config_key *key, const char *text,
         value->d = d;
         return 0;
     }
+    case SCN_CFG_WORD:
+        if (strlen(text) >= sizeof(value->w)) {
+            snprintf(err, errlen, "'%s' is too long for '%s' (at most %zu characters)", text,
+                     key->name, sizeof(value->w) - 1);
+            return -ERANGE;
+        }
+        memset(value->w, 0, sizeof(value->w));
+        memcpy(value->w, text, strlen(text));
+        return 0;
     }
     return -EINVAL;
 }
@@ -192,6 +225,9 @@ void scn__config_format(const struct scn_config_key *key, union scn_value value,
     case SCN_CFG_DOUBLE:
         scn_format_double(value.d, buf, len);
         break;
+    case SCN_CFG_WORD:
+        snprintf(buf, len, "%s", value.w);
+        break;
     }
 }
 
@@ -210,6 +246,37 @@ int scn_config_get(const struct scn_scenario *s, const char *name, union scn_val
     if (!key->flink_default)
         return -ENODATA;
     return scn__config_value(key, key->flink_default, out, err, sizeof(err));
+}
+
+/* ---- deployment targets and storage profiles ---- */
+
+const char *scn_target_name(enum scn_deploy_target t)
+{
+    switch (t) {
+    case SCN_DEPLOY_STANDALONE: return "standalone";
+    case SCN_DEPLOY_KUBERNETES: return "kubernetes";
+    case SCN_DEPLOY_YARN: return "yarn";
+    default: return "";
+    }
+}
+
+/* Kubernetes: the pod-startup SLO, p99 <= 5 s for schedulable stateless
+ * pods without image pulls (sig-scalability).  YARN: no published typical
+ * figure; FLINK-18625 calls "dozens of seconds" the slow case, so 10 s is
+ * an inference below it.  Sources in docs/storage.md. */
+uint64_t scn_target_launch_latency(enum scn_deploy_target t)
+{
+    switch (t) {
+    case SCN_DEPLOY_KUBERNETES: return 5 * RT_NS_PER_SEC;
+    case SCN_DEPLOY_YARN: return 10 * RT_NS_PER_SEC;
+    default: return 0;
+    }
+}
+
+const char *scn_dfs_profile_name(int profile)
+{
+    static const char *const names[] = {"none", "s3", "hdfs", "nfs"};
+    return profile >= 0 && profile <= 3 ? names[profile] : "none";
 }
 
 /* ---- failpoints ---- */

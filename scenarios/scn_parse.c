@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/dfs.h"
 #include "runtime/rt_mem.h"
 #include "scenarios/scn_internal.h"
 
@@ -296,19 +297,59 @@ static bool once_stmt(struct scn__ctx *c, struct scn_pos *seen, const struct scn
 
 /* ---- cluster, dfs, probe, config, deadline, seed ---- */
 
+/* target=standalone|kubernetes|yarn */
+static void parse_target(struct scn__ctx *c, struct scn_cluster *cl)
+{
+    static const char *const targets[] = {"standalone", "kubernetes", "yarn"};
+    const struct scn__tok *v;
+    char hint[96];
+    if (scn__expect_word(c, "standalone, kubernetes or yarn", &v) < 0)
+        return;
+    cl->target_pos = v->pos;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(v->text, targets[i]) == 0) {
+            cl->target = (enum scn_deploy_target)(SCN_DEPLOY_STANDALONE + i);
+            return;
+        }
+    scn__hint(hint, sizeof(hint), v->text, targets, 3);
+    scn__error(c, v->pos, "'%s' is not a deployment target (use standalone, kubernetes or "
+               "yarn)%s", v->text, hint);
+}
+
+/* What a target says about the provider and its launch latency: fixed
+ * TaskManagers on standalone; on demand on kubernetes and yarn, after the
+ * published launch latency unless launch-latency= says otherwise. */
+static void target_implies(struct scn__ctx *c, struct scn_cluster *cl, struct scn_pos provider,
+                           struct scn_pos latency)
+{
+    if (cl->target == SCN_DEPLOY_NONE)
+        return;
+    enum scn_provider want = cl->target == SCN_DEPLOY_STANDALONE ? SCN_PROVIDER_STANDALONE
+                                                                 : SCN_PROVIDER_ACTIVE;
+    if (provider.line && cl->provider != want)
+        scn__error(c, provider, "provider=%s contradicts target=%s (%s)",
+                   cl->provider == SCN_PROVIDER_ACTIVE ? "active" : "standalone",
+                   scn_target_name(cl->target),
+                   want == SCN_PROVIDER_ACTIVE ? "kubernetes and yarn start TaskManagers on demand"
+                                               : "a standalone cluster has fixed TaskManagers");
+    cl->provider = want;
+    if (!latency.line)
+        cl->launch_latency_ns = scn_target_launch_latency(cl->target);
+}
+
 static int parse_cluster(struct scn__ctx *c, const struct scn__tok *kw)
 {
     static const char *const names[] = {"taskmanagers", "slots", "provider", "ha",
                                         "launch-latency", "quota", "tm-memory",
-                                        "jobmanagers"};
-    struct scn_pos seen[8] = {{0, 0}};
+                                        "jobmanagers", "target"};
+    struct scn_pos seen[9] = {{0, 0}};
     struct scn_cluster *cl = &c->s->cluster;
     const struct scn__tok *key = NULL, *v = NULL;  /* set before use; GCC cannot tell once inlined */
     if (!once_stmt(c, &c->seen_cluster, kw))
         return -1;
     cl->pos = kw->pos;
     while (scn__peek(c)->kind != SCN__TOK_END) {
-        int k = scn__kv_next(c, "cluster setting", names, 8, seen, &key);
+        int k = scn__kv_next(c, "cluster setting", names, 9, seen, &key);
         if (k == -1)
             return -1;
         if (k < 0)
@@ -332,15 +373,18 @@ static int parse_cluster(struct scn__ctx *c, const struct scn__tok *kw)
         case 5: scn__count32(c, &cl->quota); break;
         case 6: scn__size(c, &cl->tm_memory_bytes); break;
         case 7: scn__count32(c, &cl->jobmanagers); break;
+        case 8: parse_target(c, cl); break;
         }
     }
+    target_implies(c, cl, seen[2], seen[4]);
     if (seen[1].line && cl->slots == 0)
         scn__error(c, seen[1], "slots must be at least 1");
     if (seen[0].line && cl->taskmanagers == 0 && cl->provider == SCN_PROVIDER_STANDALONE)
         scn__error(c, seen[0], "a standalone cluster needs at least 1 taskmanager");
     for (int k = 4; k <= 5; k++)
         if (seen[k].line && cl->provider != SCN_PROVIDER_ACTIVE)
-            scn__error(c, seen[k], "'%s' needs provider=active", names[k]);
+            scn__error(c, seen[k], "'%s' needs provider=active (or target=kubernetes or yarn)",
+                       names[k]);
     if (seen[7].line && !cl->ha)
         scn__error(c, seen[7], "'jobmanagers' (standby JobManagers) needs ha=on");
     if (!seen[7].line)
@@ -348,29 +392,105 @@ static int parse_cluster(struct scn__ctx *c, const struct scn__tok *kw)
     return 0;
 }
 
+/* profile=s3|hdfs|nfs */
+static void parse_profile(struct scn__ctx *c, struct scn_dfs *d)
+{
+    static const char *const profiles[] = {"s3", "hdfs", "nfs"};
+    const struct scn__tok *v;
+    char hint[96];
+    if (scn__expect_word(c, "s3, hdfs or nfs", &v) < 0)
+        return;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(v->text, profiles[i]) == 0) {
+            d->profile = (enum scn_dfs_profile)(SCN_DFS_PROFILE_S3 + i);
+            return;
+        }
+    scn__hint(hint, sizeof(hint), v->text, profiles, 3);
+    scn__error(c, v->pos, "unknown storage profile '%s' (use s3, hdfs or nfs)%s", v->text, hint);
+}
+
+enum { DFS_K_BANDWIDTH, DFS_K_OPS, DFS_K_STREAMS, DFS_K_LATENCY, DFS_K_PROFILE,
+       DFS_K_LATENCY_MAX, DFS_K_WRITE_RATE, DFS_K_READ_RATE, DFS_K_CONN_BANDWIDTH, DFS_K_N };
+
+/* The profile's defaults under what the statement gave, and the overrides
+ * that make no sense together. */
+static void profile_apply(struct scn__ctx *c, struct scn_dfs *d, const struct scn_pos *seen,
+                          struct scn_pos kw)
+{
+    static const char *const names[] = {"latency-max", "write-rate", "read-rate",
+                                        "connection-bandwidth"};
+    if (d->profile == SCN_DFS_PROFILE_NONE) {
+        for (int k = DFS_K_LATENCY_MAX; k < DFS_K_N; k++)
+            if (seen[k].line)
+                scn__error(c, seen[k], "'%s' needs a storage profile (profile=s3, hdfs or nfs)",
+                           names[k - DFS_K_LATENCY_MAX]);
+        return;
+    }
+    struct dfs_profile p;
+    dfs_profile_defaults(&p, (enum dfs_profile_kind)d->profile);
+    if (!seen[DFS_K_WRITE_RATE].line)
+        d->write_rate = p.write_rate;
+    if (!seen[DFS_K_READ_RATE].line)
+        d->read_rate = p.read_rate;
+    if (!seen[DFS_K_CONN_BANDWIDTH].line)
+        d->conn_bandwidth = p.conn_bandwidth;
+    if (d->profile == SCN_DFS_PROFILE_S3 && !seen[DFS_K_LATENCY].line)
+        d->latency_ns = 100 * RT_NS_PER_MS;     /* S3's first byte: 100-200 ms */
+    if (seen[DFS_K_LATENCY_MAX].line && d->latency_max_ns < d->latency_ns)
+        scn__error(c, seen[DFS_K_LATENCY_MAX], "latency-max is below latency: the first byte "
+                   "cannot come sooner than the least latency");
+    if (!seen[DFS_K_LATENCY_MAX].line)
+        d->latency_max_ns = p.latency_max_ns > d->latency_ns ? p.latency_max_ns : d->latency_ns;
+    if (d->profile == SCN_DFS_PROFILE_NFS) {
+        for (int k = DFS_K_WRITE_RATE; k <= DFS_K_READ_RATE; k++)
+            if (seen[k].line)
+                scn__error(c, seen[k], "'%s' is a rate per partition, and nfs has one server: "
+                           "use ops=", names[k - DFS_K_LATENCY_MAX]);
+        if (!seen[DFS_K_BANDWIDTH].line || !seen[DFS_K_OPS].line)
+            scn__error(c, kw, "profile=nfs needs bandwidth= and ops= (one server's; no "
+                       "published figure fits every server, see docs/storage.md)");
+    }
+}
+
 static int parse_dfs(struct scn__ctx *c, const struct scn__tok *kw)
 {
-    static const char *const names[] = {"bandwidth", "ops", "streams", "latency"};
-    struct scn_pos seen[4] = {{0, 0}};
+    static const char *const names[] = {"bandwidth", "ops", "streams", "latency", "profile",
+                                        "latency-max", "write-rate", "read-rate",
+                                        "connection-bandwidth"};
+    struct scn_pos seen[DFS_K_N] = {{0, 0}};
     const struct scn__tok *key;
+    struct scn_dfs *d = &c->s->dfs;
     if (!once_stmt(c, &c->seen_dfs, kw))
         return -1;
-    c->s->dfs.pos = kw->pos;
+    d->pos = kw->pos;
     while (scn__peek(c)->kind != SCN__TOK_END) {
-        int k = scn__kv_next(c, "dfs setting", names, 4, seen, &key);
+        int k = scn__kv_next(c, "dfs setting", names, DFS_K_N, seen, &key);
         if (k == -1)
             return -1;
         if (k < 0)
             continue;
-        if (k == 0)
-            scn__value_u64(c, scn_parse_size_rate, "a bandwidth", &c->s->dfs.bandwidth);
-        else if (k == 1)
-            scn__value_u64(c, scn_parse_count_rate, "a rate", &c->s->dfs.ops);
-        else if (k == 2)
-            scn__count32(c, &c->s->dfs.streams);
-        else
-            scn__duration(c, &c->s->dfs.latency_ns);
+        d->given |= 1u << k;
+        switch (k) {
+        case DFS_K_BANDWIDTH:
+            scn__value_u64(c, scn_parse_size_rate, "a bandwidth", &d->bandwidth);
+            break;
+        case DFS_K_OPS: scn__value_u64(c, scn_parse_count_rate, "a rate", &d->ops); break;
+        case DFS_K_STREAMS: scn__count32(c, &d->streams); break;
+        case DFS_K_LATENCY: scn__duration(c, &d->latency_ns); break;
+        case DFS_K_PROFILE: parse_profile(c, d); break;
+        case DFS_K_LATENCY_MAX: scn__duration(c, &d->latency_max_ns); break;
+        case DFS_K_WRITE_RATE:
+            scn__value_u64(c, scn_parse_count_rate, "a rate", &d->write_rate);
+            break;
+        case DFS_K_READ_RATE:
+            scn__value_u64(c, scn_parse_count_rate, "a rate", &d->read_rate);
+            break;
+        case DFS_K_CONN_BANDWIDTH:
+            scn__value_u64(c, scn_parse_size_rate, "a bandwidth", &d->conn_bandwidth);
+            break;
+        }
     }
+    profile_apply(c, d, seen, kw->pos);
     return 0;
 }
 

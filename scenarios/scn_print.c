@@ -314,14 +314,29 @@ int scn_scenario_print(FILE *f, const struct scn_scenario *s)
     }
     if (cl->tm_memory_bytes)
         put_size(f, " tm-memory=", cl->tm_memory_bytes);
+    if (cl->target != SCN_DEPLOY_NONE)
+        fprintf(f, " target=%s", scn_target_name(cl->target));
     fputc('\n', f);
     for (size_t i = 0; i < s->n_config; i++) {
         scn__config_format(s->config[i].key, s->config[i].value, b, sizeof(b));
         fprintf(f, "config %s=%s\n", s->config[i].key->name, b);
     }
     const struct scn_dfs *d = &s->dfs;
-    if (d->bandwidth || d->ops || d->streams || d->latency_ns) {
+    if (d->bandwidth || d->ops || d->streams || d->latency_ns || d->profile) {
         fputs("dfs", f);
+        if (d->profile) {
+            fprintf(f, " profile=%s", scn_dfs_profile_name((int)d->profile));
+            if (d->profile != SCN_DFS_PROFILE_NFS) {
+                put_count(f, " write-rate=", d->write_rate);
+                put_count(f, "/s read-rate=", d->read_rate);
+                fputs("/s", f);
+            }
+            if (d->conn_bandwidth || d->profile != SCN_DFS_PROFILE_NFS) {
+                put_size(f, " connection-bandwidth=", d->conn_bandwidth);
+                fputs("/s", f);
+            }
+            put_dur(f, " latency-max=", d->latency_max_ns);
+        }
         if (d->bandwidth) {
             put_size(f, " bandwidth=", d->bandwidth);
             fputs("/s", f);

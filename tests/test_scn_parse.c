@@ -376,7 +376,7 @@ static const struct bad bad_cases[] = {
      "1:24: error: unknown cluster setting 'slot' (did you mean 'slots'?)"},
     {"cluster provider=magic\n" J,
      "1:18: error: 'magic' is not a value of 'provider' (use standalone or active)"},
-    {"cluster taskmanagers=2 quota=3\n" J, "1:24: error: 'quota' needs provider=active"},
+    {"cluster taskmanagers=2 quota=3\n" J, "1:24: error: 'quota' needs provider=active (or target=kubernetes or yarn)"},
     {"cluster slots=2 slots=3\n" J, "1:17: error: 'slots' is given twice (first at line 1)"},
     {"probe every=1s every=2s\n" J, "1:16: error: 'every' is given twice (first at line 1)"},
     {"job a source=sequence(records=10) | sink parallelism=2 parallelism=3\n",
