@@ -177,16 +177,24 @@ void report__format(char *buf, size_t len, enum report__unit unit, double v)
     }
 }
 
+/* Room for n more rows: a caller that holds several rows' pointers at once
+ * reserves them first, since growing the array moves every row. */
+static void reserve_rows(struct report__table *t, size_t n)
+{
+    if (t->nrows + n <= t->cap)
+        return;
+    while (t->nrows + n > t->cap)
+        t->cap = t->cap ? t->cap * 2 : 32;
+    t->rows = rt_xrealloc(t->rows, t->cap * sizeof *t->rows);
+}
+
 static struct report__row *add_row(struct report__table *t, const char *group,
                                    const char *id, enum report__better better,
                                    enum report__unit unit)
 {
     struct report__row *r;
 
-    if (t->nrows == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 32;
-        t->rows = rt_xrealloc(t->rows, t->cap * sizeof *t->rows);
-    }
+    reserve_rows(t, 1);
     r = &t->rows[t->nrows++];
     memset(r, 0, sizeof *r);
     r->group = group;
@@ -213,6 +221,7 @@ static void add_jobmanagers(struct report__table *t)
     struct report__row *count, *msgs, *busy;
     size_t m, i;
 
+    reserve_rows(t, 5);     /* the five rows below are filled through their pointers */
     count = add_row(t, "JobManager", "jobmanagers.count", REPORT__NEUTRAL, REPORT__COUNT);
     snprintf(count->label, sizeof count->label, "JobManagers");
     msgs = add_row(t, "JobManager", "jobmanagers.busiest.messages", REPORT__LOWER, REPORT__COUNT);
