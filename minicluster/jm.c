@@ -665,6 +665,16 @@ void mc__jm_spawn(struct rt_node *n, void *arg)
     r->self = rt_actor_spawn(n, &rm_ops, r);
     atomic_store(&c->rm, rt_actor_addr(r->self));
     rt_timer_start(r->self, c->cfg.hb_interval_ns, TAG_HEARTBEAT);
+    /* TaskManagers that came up first found no resource manager: tell them
+     * rather than leave them to their retry timer.  The address store above
+     * and each executor's store of its own address before it reads c->rm
+     * (both seq_cst) mean every executor sees one or the other. */
+    uint32_t ntms = atomic_load(&c->ntms);
+    for (uint32_t i = 0; i < ntms && i < MC_MAX_TMS; i++) {
+        rt_addr te = atomic_load(&c->tms[i].te);
+        if (te)
+            rt_send(r->self, te, MC_MSG_RM_UP, NULL, 0);
+    }
     /* The blob server runs where the resource manager does: on the leader. */
     mc__blob_spawn(n, c);
     rt_world_notify(c->w);
