@@ -228,7 +228,8 @@ void rt__real_free_node(struct rt_node *n);
 int rt__real_start(struct rt_node *n);
 void rt__real_enqueue(struct rt_node *n, struct rt__qmsg *q);
 void rt__real_crash(struct rt_node *n);
-void rt__real_stop(struct rt_node *n);
+/* Asks n's thread to stop (rt__real_join waits for it). */
+void rt__real_stop_request(struct rt_node *n);
 void rt__real_pause(struct rt_node *n, uint64_t ns);
 void rt__real_join(struct rt_node *n);
 void rt__real_timer_arm(struct rt_node *n, struct rt__timer *t, uint64_t delay_ns);

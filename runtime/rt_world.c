@@ -245,18 +245,39 @@ void rt_node_vanish(struct rt_node *n)
     rt_node_crash(n);
 }
 
-void rt_node_stop(struct rt_node *n)
+/* Marks n stopping and, in the real world, asks its thread to stop; false if
+ * it was not up.  The sim world stops it at once. */
+static bool stop_begin(struct rt_node *n)
 {
     int up = RT__UP;
     if (!atomic_compare_exchange_strong(&n->state, &up, RT__STOPPING))
-        return;
+        return false;
     rt_trace(n->w, n, "node_stop", NULL);
     if (n->w->cfg.kind == RT_WORLD_REAL) {
-        rt__real_stop(n);
-        return;
+        rt__real_stop_request(n);
+        return true;
     }
     rt__node_run_stop_handlers(n);
     rt__node_teardown(n, 1);
+    return true;
+}
+
+void rt_node_stop(struct rt_node *n)
+{
+    if (stop_begin(n) && n->w->cfg.kind == RT_WORLD_REAL)
+        rt__real_join(n);
+}
+
+void rt_nodes_stop(struct rt_node *const *nodes, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (nodes[i])
+            stop_begin(nodes[i]);
+    /* Joining a node that was not up is harmless: a crashed one's thread is
+     * finishing its teardown, a down one has none. */
+    for (uint32_t i = 0; i < n; i++)
+        if (nodes[i] && nodes[i]->w->cfg.kind == RT_WORLD_REAL)
+            rt__real_join(nodes[i]);
 }
 
 void rt_node_pause(struct rt_node *n, uint64_t ns)

@@ -703,6 +703,52 @@ static void test_determinism_sim(void **s)
     }
 }
 
+/* ---- stopping several nodes at once -------------------------------------------- */
+
+struct stopper {
+    atomic_int *stops;
+    atomic_int *elsewhere;      /* on_stop calls not on their own node (asserted later:
+                                 * cmocka asserts only on the test's thread) */
+};
+
+static void stopper_stop(struct rt_actor *a)
+{
+    struct stopper *st = rt_actor_state(a);
+    atomic_fetch_add(st->stops, 1);
+    if (rt_current_node() != rt_actor_node(a))
+        atomic_fetch_add(st->elsewhere, 1);
+}
+
+static const struct rt_actor_ops stopper_ops = { "stopper", ignore_msg, stopper_stop };
+
+static void nodes_stop_body(enum rt_world_kind kind)
+{
+    struct rt_world *w = new_world(kind, 11);
+    atomic_int stops = 0, elsewhere = 0;
+    struct stopper st = { &stops, &elsewhere };
+    struct rt_node *nodes[5];
+    for (int i = 0; i < 4; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "s%d", i);
+        nodes[i] = up_node(w, name);
+        spawn(nodes[i], &stopper_ops, &st);
+        spawn(nodes[i], &stopper_ops, &st);
+    }
+    nodes[4] = NULL;                    /* skipped */
+    rt_node_stop(nodes[3]);             /* already down: skipped */
+    assert_int_equal(atomic_load(&stops), 2);
+    rt_nodes_stop(nodes, 5);
+    for (int i = 0; i < 4; i++)
+        assert_true(rt_node_is_down(nodes[i]));
+    assert_int_equal(atomic_load(&stops), 8);      /* each actor's on_stop, once */
+    assert_int_equal(atomic_load(&elsewhere), 0);   /* each on its own node */
+    assert_int_equal(rt_node_start(nodes[0]), 0);  /* and a stopped node starts again */
+    rt_world_free(w);
+}
+
+static void test_nodes_stop_real(void **s) { (void)s; nodes_stop_body(RT_WORLD_REAL); }
+static void test_nodes_stop_sim(void **s) { (void)s; nodes_stop_body(RT_WORLD_SIM); }
+
 /* ---- what of a payload the trace hash covers ------------------------------------ */
 
 struct one_send {
@@ -888,6 +934,8 @@ int main(void)
         cmocka_unit_test(test_buf_sim),
         cmocka_unit_test(test_determinism_sim),
         cmocka_unit_test(test_payload_hash_sim),
+        cmocka_unit_test(test_nodes_stop_real),
+        cmocka_unit_test(test_nodes_stop_sim),
         cmocka_unit_test(test_busy_time_sim),
         cmocka_unit_test(test_stress_real),
     };
