@@ -131,12 +131,18 @@ static void rm_launch_if_needed(struct rm *r)
     uint32_t want = 0, have = 0, per = c->cfg.slots ? c->cfg.slots : 1;
     for (uint32_t k = 0; k < r->nqueue; k++)
         want += r->queue[k].count;
-    uint32_t ntms = atomic_load(&c->ntms);
-    for (uint32_t i = 0; i < ntms; i++)
+    uint32_t ntms = atomic_load(&c->ntms), starting = 0;
+    for (uint32_t i = 0; i < ntms; i++) {
         if (tm_registered(r, i))
             have += free_slots(&r->tm[i]);
-    have += r->launching * per;
-    uint32_t live = atomic_load(&c->registered) + r->launching;
+        else if (atomic_load(&c->tms[i].state) == MC_TM_STARTING &&
+                 rt_node_is_up(c->tms[i].node))
+            starting++;     /* up, not registered yet: its slots are coming */
+    }
+    /* Without counting those, a request that came before a TaskManager
+     * started up front (or just launched) had registered launched another. */
+    have += (r->launching + starting) * per;
+    uint32_t live = atomic_load(&c->registered) + r->launching + starting;
     while (have < want && (!c->cfg.quota || live < c->cfg.quota)) {
         int idx = mc__tm_reserve(c);
         if (idx < 0)
