@@ -72,6 +72,11 @@ void eng_rvec_free(struct eng_rvec *v);
 #define ENG_PROCESS_STALL 1     /* stall the task for *stall_ns, then call again with
                                  * the same batch (nothing was emitted) */
 
+/* How long a rate-limited source holds a due record to fill its batch:
+ * Flink's default network buffer timeout (execution.buffer-timeout.interval,
+ * 100 ms), after which a partly filled output buffer is flushed. */
+#define ENG_SRC_LINGER_NS (100ull * 1000 * 1000)
+
 /* produce() results. */
 enum eng_src_status {
     ENG_SRC_MORE,               /* emitted records (out->n > 0) */

@@ -105,13 +105,25 @@ void mc_blob_fill(void *buf, uint32_t job, enum mc_blob_kind kind, uint64_t offs
 {
     unsigned char *p = buf;
     uint64_t seed = ((uint64_t)job << 8) | (uint64_t)kind;
-    for (size_t i = 0; i < len;) {
-        uint64_t w = pattern_word(seed, (offset + i) / 8);
-        size_t skip = (size_t)((offset + i) % 8), n = 8 - skip;
-        if (n > len - i)
-            n = len - i;
-        memcpy(p + i, (unsigned char *)&w + skip, n);
-        i += n;
+    size_t i = 0;
+    /* A partial first word, then whole words (the bulk of megabytes of
+     * artifacts: one store each, not a memcpy per word), then a partial last. */
+    if (offset % 8 && len) {
+        uint64_t w = pattern_word(seed, offset / 8);
+        size_t skip = (size_t)(offset % 8), n = 8 - skip;
+        if (n > len)
+            n = len;
+        memcpy(p, (unsigned char *)&w + skip, n);
+        i = n;
+    }
+    uint64_t word = (offset + i) / 8;
+    for (; len - i >= 8; i += 8, word++) {
+        uint64_t w = pattern_word(seed, word);
+        memcpy(p + i, &w, 8);
+    }
+    if (i < len) {
+        uint64_t w = pattern_word(seed, word);
+        memcpy(p + i, &w, len - i);
     }
 }
 

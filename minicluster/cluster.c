@@ -115,13 +115,16 @@ bool mc_cluster_ready(const struct mc_cluster *c)
 
 void mc_cluster_stop(struct mc_cluster *c)
 {
-    uint32_t n = atomic_load(&c->ntms);
-    for (uint32_t i = 0; i < n; i++)
-        if (rt_node_is_up(c->tms[i].node))
-            rt_node_stop(c->tms[i].node);
+    /* All nodes at once (TaskManagers first, as before): one after the
+     * other, each stop waited for its thread in turn, and a per-job
+     * cluster's teardown paid that for every node. */
+    struct rt_node *nodes[MC_MAX_TMS + MC_MAX_JMS];
+    uint32_t n = 0, ntms = atomic_load(&c->ntms);
+    for (uint32_t i = 0; i < ntms && i < MC_MAX_TMS; i++)
+        nodes[n++] = c->tms[i].node;
     for (uint32_t i = 0; i < c->njms; i++)
-        if (rt_node_is_up(c->jms[i].node))
-            rt_node_stop(c->jms[i].node);
+        nodes[n++] = c->jms[i].node;
+    rt_nodes_stop(nodes, n);
 }
 
 struct rt_node *mc_cluster_leader(const struct mc_cluster *c)

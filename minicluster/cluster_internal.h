@@ -18,6 +18,7 @@ enum {
     MC_MSG_SLOT_RELEASE,                    /* jobmaster -> rm: struct mc_slot_release */
     MC_MSG_TM_LOST,                         /* rm -> jobmaster: struct mc_tm_lost */
     MC_MSG_LAUNCHED,                        /* provider -> rm: uint32_t tm (container up) */
+    MC_MSG_RM_UP,                           /* rm -> te: a resource manager is up, register */
 };
 
 struct mc_reg {

@@ -134,12 +134,18 @@ static void rm_launch_if_needed(struct rm *r)
     uint32_t want = c->cfg.redundant_tms * per, have = 0;
     for (uint32_t k = 0; k < r->nqueue; k++)
         want += r->queue[k].count;
-    uint32_t ntms = atomic_load(&c->ntms);
-    for (uint32_t i = 0; i < ntms; i++)
+    uint32_t ntms = atomic_load(&c->ntms), starting = 0;
+    for (uint32_t i = 0; i < ntms; i++) {
         if (tm_registered(r, i))
             have += free_slots(&r->tm[i]);
-    have += r->launching * per;
-    uint32_t live = atomic_load(&c->registered) + r->launching;
+        else if (atomic_load(&c->tms[i].state) == MC_TM_STARTING &&
+                 rt_node_is_up(c->tms[i].node))
+            starting++;     /* up, not registered yet: its slots are coming */
+    }
+    /* Without counting those, a request that came before a TaskManager
+     * started up front (or just launched) had registered launched another. */
+    have += (r->launching + starting) * per;
+    uint32_t live = atomic_load(&c->registered) + r->launching + starting;
     while (have < want && (!c->cfg.quota || live < c->cfg.quota)) {
         int idx = mc__tm_reserve(c);
         if (idx < 0)
@@ -754,6 +760,16 @@ void mc__jm_spawn(struct rt_node *n, void *arg)
     r->self = rt_actor_spawn(n, &rm_ops, r);
     atomic_store(&c->rm, rt_actor_addr(r->self));
     rt_timer_start(r->self, c->cfg.hb_interval_ns, TAG_HEARTBEAT);
+    /* TaskManagers that came up first found no resource manager: tell them
+     * rather than leave them to their retry timer.  The address store above
+     * and each executor's store of its own address before it reads c->rm
+     * (both seq_cst) mean every executor sees one or the other. */
+    uint32_t ntms = atomic_load(&c->ntms);
+    for (uint32_t i = 0; i < ntms && i < MC_MAX_TMS; i++) {
+        rt_addr te = atomic_load(&c->tms[i].te);
+        if (te)
+            rt_send(r->self, te, MC_MSG_RM_UP, NULL, 0);
+    }
     /* The blob server runs where the resource manager does: on the leader. */
     mc__blob_spawn(n, c);
     rt_world_notify(c->w);

@@ -179,13 +179,22 @@ static void fence(struct te *t, const struct eng_job *job, rt_addr runner, uint3
     cache_fence(t);
 }
 
-static void try_register(struct te *t)
+static void send_register(struct te *t)
 {
     rt_addr rm = atomic_load(&t->c->rm);
     struct mc_reg r = { t->tm, t->c->cfg.slots };
     t->rm = rm;
     if (rm)
         rt_send(t->self, rm, MC_MSG_TM_REGISTER, &r, sizeof(r));
+}
+
+/* Registers with the resource manager the cluster names; the retry timer
+ * covers a lost answer.  A TaskManager that starts before the resource
+ * manager exists does not wait for the retry: the resource manager tells it
+ * when it comes up (MC_MSG_RM_UP), as Flink's leader retrieval does. */
+static void try_register(struct te *t)
+{
+    send_register(t);
     rt_timer_start(t->self, REGISTER_RETRY_NS, TAG_WATCH);
 }
 
@@ -395,6 +404,12 @@ static void te_msg(struct rt_actor *a, const struct rt_msg *m)
         t->last_hb_ns = te_now(t);
         fence(t, NULL, 0, 0);
         /* The retry timer still runs: it turns into the watch. */
+        break;
+    case MC_MSG_RM_UP:
+        /* Not yet registered and not yet asking this one: ask now (the
+         * retry timer already runs). */
+        if (!t->registered && t->rm != m->src && atomic_load(&t->c->rm) == m->src)
+            send_register(t);
         break;
     case MC_MSG_HB_REQ: {
         struct mc_hb hb = { t->tm, 0 };

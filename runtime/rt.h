@@ -149,6 +149,11 @@ void rt_node_vanish(struct rt_node *n);
 /* Graceful stop: on_stop of every actor runs on the node, then the node is down.
  * Returns once it is down.  Not from a handler of the same node. */
 void rt_node_stop(struct rt_node *n);
+/* Stops n nodes as rt_node_stop does, returning once all are down.  In the
+ * real world every node is asked before any is waited for, so their threads
+ * wind down together instead of one after the other (a cluster's teardown).
+ * NULL entries and nodes not up are skipped.  Not from a handler of one of them. */
+void rt_nodes_stop(struct rt_node *const *nodes, uint32_t n);
 
 /* The node processes nothing for ns of world time; what arrives meanwhile waits,
  * timers due meanwhile fire late.  Any thread. */

@@ -139,6 +139,7 @@ struct rt_node {
     int resume_armed;
     jmp_buf *crash_jmp;                 /* set while a handler runs */
 
+    /* busy_ns: nanoseconds in the real world, rt__ticks in the sim world. */
     atomic_uint_fast64_t delivered, dropped, crashes, busy_ns;
 
     /* Real world. */
@@ -191,6 +192,7 @@ struct rt_world {
     uint64_t trace_events;
 
     struct rt__sim *sim;                /* sim world only */
+    uint64_t tick0;                     /* sim: rt__ticks() at creation, for busy time */
 };
 
 /* rt_offload.c (real world).  Submit and node_down on n's thread. */
@@ -201,10 +203,16 @@ void rt__offload_node_down(struct rt_node *n);
 /* Stops and joins n's worker, after n's thread; drops what it still holds. */
 void rt__offload_free(struct rt_node *n);
 
-/* rt_world.c */
+/* rt_world.c (rt__ticks: rt_sim.c) */
 void rt__rng_seed(uint64_t s[4], uint64_t seed);
 uint64_t rt__rng_next(uint64_t s[4]);
 uint64_t rt__mono_ns(void);
+/* A cheap monotonic counter for handler busy time in the sim world, where a
+ * clock_gettime per event was the loop's largest single cost: the CPU's
+ * time-stamp counter on x86-64 (constant rate on the CPUs this runs on),
+ * nanoseconds elsewhere.  rt__ticks_to_ns converts a count measured in w. */
+uint64_t rt__ticks(void);
+uint64_t rt__ticks_to_ns(const struct rt_world *w, uint64_t ticks);
 /* Applies network rules to a message leaving for dst; returns how many copies
  * to deliver (0, 1 or 2) and adds any delay to *delay_ns. */
 int rt__net_filter(struct rt_world *w, uint32_t from, uint32_t to, uint64_t *delay_ns);
@@ -221,7 +229,8 @@ void rt__real_free_node(struct rt_node *n);
 int rt__real_start(struct rt_node *n);
 void rt__real_enqueue(struct rt_node *n, struct rt__qmsg *q);
 void rt__real_crash(struct rt_node *n);
-void rt__real_stop(struct rt_node *n);
+/* Asks n's thread to stop (rt__real_join waits for it). */
+void rt__real_stop_request(struct rt_node *n);
 void rt__real_pause(struct rt_node *n, uint64_t ns);
 void rt__real_join(struct rt_node *n);
 void rt__real_timer_arm(struct rt_node *n, struct rt__timer *t, uint64_t delay_ns);

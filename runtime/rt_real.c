@@ -306,10 +306,9 @@ void rt__real_crash(struct rt_node *n)
     push_ctrl(n, RT__CTRL_NONE, 0);
 }
 
-void rt__real_stop(struct rt_node *n)
+void rt__real_stop_request(struct rt_node *n)
 {
     push_ctrl(n, RT__CTRL_STOP, 0);
-    rt__real_join(n);
 }
 
 void rt__real_pause(struct rt_node *n, uint64_t ns)

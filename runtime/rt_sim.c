@@ -6,10 +6,11 @@
  * tie-break drawn from the world's seeded RNG, insertion sequence).  Items due
  * at the same virtual instant therefore run in an order that depends on the
  * seed - different seeds explore different interleavings - while the same seed
- * gives the same order every time.  Nothing here reads the wall clock, a
- * pointer value or an unseeded random source - except the test-only
+ * gives the same order every time.  Nothing that orders events reads the wall
+ * clock, a pointer value or an unseeded random source - except the test-only
  * test_nondeterministic flag, which exists to prove the determinism check
- * would catch exactly that.
+ * would catch exactly that.  (Handler busy time, a report figure outside the
+ * trace, is counted with the CPU's time-stamp counter: rt__ticks.)
  *
  * FIFO per link: a message from node A to node B is due no earlier than 1 ns
  * after the previous message on that link, so latency jitter never reorders a
@@ -19,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 #include "runtime/rt_internal.h"
 
@@ -63,6 +67,20 @@ void rt__sim_free(struct rt_world *w)
     free(s);
     w->sim = NULL;
 }
+
+#if defined(__x86_64__)
+uint64_t rt__ticks(void) { return __rdtsc(); }
+
+uint64_t rt__ticks_to_ns(const struct rt_world *w, uint64_t ticks)
+{
+    /* The counter's rate, from both clocks since the world began. */
+    uint64_t dt = rt__ticks() - w->tick0, dns = rt__mono_ns() - w->t0_ns;
+    return dt ? (uint64_t)((double)ticks * (double)dns / (double)dt) : 0;
+}
+#else
+uint64_t rt__ticks(void) { return rt__mono_ns(); }
+uint64_t rt__ticks_to_ns(const struct rt_world *w, uint64_t ticks) { (void)w; return ticks; }
+#endif
 
 uint64_t rt__sim_now(const struct rt_world *w)
 {

@@ -4,7 +4,12 @@
  * In the sim world every delivery goes into the hash (time, destination,
  * source, type and an XXH3 of the payload), so two runs with one seed agree
  * on the hash only if they did exactly the same thing in the same order; that
- * is what replay and the determinism check rely on.  Explicit events
+ * is what replay and the determinism check rely on.  A bulk payload (above
+ * TRACE_WHOLE_MAX: file data, artifact chunks) contributes its length and
+ * its first and last TRACE_EDGE bytes, not every byte: hashing megabytes per
+ * checkpoint cost as much as moving them, and those bytes are already
+ * covered end to end by the checksums that travel in small, fully hashed
+ * messages (a snapshot's checksum in its acknowledgement, a blob's XXH64).  Explicit events
  * (rt_trace) go into the hash in both worlds.  In the real world deliveries
  * are not hashed: their order differs run to run by nature, and hashing them
  * would put a global lock on every message.
@@ -84,6 +89,17 @@ void rt_trace(struct rt_world *w, const struct rt_node *n, const char *kind,
     pthread_mutex_unlock(&w->trace_mu);
 }
 
+#define TRACE_WHOLE_MAX 8192u    /* payloads up to this are hashed whole */
+#define TRACE_EDGE 2048u          /* else: this many bytes at each end, and the length */
+
+static uint64_t payload_hash(const unsigned char *p, uint32_t len)
+{
+    if (len <= TRACE_WHOLE_MAX)
+        return XXH3_64bits(p, len);
+    uint64_t h = XXH3_64bits_withSeed(p, TRACE_EDGE, len);
+    return XXH3_64bits_withSeed(p + len - TRACE_EDGE, TRACE_EDGE, h);
+}
+
 void rt__trace_delivery(struct rt_world *w, struct rt_node *n, const struct rt__qmsg *q)
 {
     if (w->cfg.kind != RT_WORLD_SIM)
@@ -91,7 +107,7 @@ void rt__trace_delivery(struct rt_world *w, struct rt_node *n, const struct rt__
     struct {
         uint64_t at, src, dst, payload;
         uint32_t node, kind, type, len;
-    } rec = { q->at, q->src, q->dst, q->len && !q->opaque ? XXH3_64bits(q->data, q->len) : 0,
+    } rec = { q->at, q->src, q->dst, q->len && !q->opaque ? payload_hash(q->data, q->len) : 0,
               n->id, (uint32_t)q->kind, q->type, q->len };
     XXH64_update(w->trace_hash, &rec, sizeof(rec));
     w->trace_events++;

@@ -48,6 +48,7 @@ int rt_world_new(const struct rt_world_config *cfg, struct rt_world **out)
     if (!w->nodes)
         goto fail_nodes;
     w->t0_ns = rt__mono_ns();
+    w->tick0 = rt__ticks();
     pthread_mutex_init(&w->wait_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -244,18 +245,39 @@ void rt_node_vanish(struct rt_node *n)
     rt_node_crash(n);
 }
 
-void rt_node_stop(struct rt_node *n)
+/* Marks n stopping and, in the real world, asks its thread to stop; false if
+ * it was not up.  The sim world stops it at once. */
+static bool stop_begin(struct rt_node *n)
 {
     int up = RT__UP;
     if (!atomic_compare_exchange_strong(&n->state, &up, RT__STOPPING))
-        return;
+        return false;
     rt_trace(n->w, n, "node_stop", NULL);
     if (n->w->cfg.kind == RT_WORLD_REAL) {
-        rt__real_stop(n);
-        return;
+        rt__real_stop_request(n);
+        return true;
     }
     rt__node_run_stop_handlers(n);
     rt__node_teardown(n, 1);
+    return true;
+}
+
+void rt_node_stop(struct rt_node *n)
+{
+    if (stop_begin(n) && n->w->cfg.kind == RT_WORLD_REAL)
+        rt__real_join(n);
+}
+
+void rt_nodes_stop(struct rt_node *const *nodes, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (nodes[i])
+            stop_begin(nodes[i]);
+    /* Joining a node that was not up is harmless: a crashed one's thread is
+     * finishing its teardown, a down one has none. */
+    for (uint32_t i = 0; i < n; i++)
+        if (nodes[i] && nodes[i]->w->cfg.kind == RT_WORLD_REAL)
+            rt__real_join(nodes[i]);
 }
 
 void rt_node_pause(struct rt_node *n, uint64_t ns)
@@ -355,6 +377,8 @@ void rt_node_get_stats(const struct rt_node *n, struct rt_node_stats *out)
     out->dropped = atomic_load(&m->dropped);
     out->crashes = atomic_load(&m->crashes);
     out->busy_ns = atomic_load(&m->busy_ns);
+    if (m->w->cfg.kind == RT_WORLD_SIM)
+        out->busy_ns = rt__ticks_to_ns(m->w, out->busy_ns);   /* counted in ticks there */
 }
 
 struct rt_node *rt_current_node(void)
@@ -680,7 +704,8 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
     jmp_buf jb;
     struct rt_node *prev_node = current_node;
     struct rt__mem_pool *prev_pool = rt__mem_current;
-    uint64_t t0 = rt__mono_ns();
+    bool sim = w->cfg.kind == RT_WORLD_SIM;
+    uint64_t t0 = sim ? rt__ticks() : rt__mono_ns();
     current_node = n;
     rt__mem_current = &n->pool;
     if (setjmp(jb) == 0) {
@@ -696,7 +721,8 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
         current_node = prev_node;
         rt__mem_current = prev_pool;
         atomic_fetch_add_explicit(&n->delivered, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&n->busy_ns, rt__mono_ns() - t0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&n->busy_ns, (sim ? rt__ticks() : rt__mono_ns()) - t0,
+                                  memory_order_relaxed);
         rt__qmsg_free(q);
         return;
     }

@@ -379,9 +379,33 @@ static void ha_body(enum rt_world_kind kind)
 static void test_ha_sim(void **s) { (void)s; ha_body(RT_WORLD_SIM); }
 static void test_ha_real(void **s) { (void)s; ha_body(RT_WORLD_REAL); }
 
+/* The pattern is a function of the byte's offset alone: a chunk filled on
+ * its own, at any offset and length, equals that slice of the whole. */
+static void test_fill_slices(void **s)
+{
+    (void)s;
+    unsigned char whole[200], part[64];
+    mc_blob_fill(whole, 7, MC_BLOB_ARTIFACTS, 0, sizeof(whole));
+    uint64_t distinct = 0;
+    for (size_t i = 8; i < sizeof(whole); i += 8)
+        distinct += memcmp(whole + i, whole + i - 8, 8) != 0;
+    assert_true(distinct > 20);     /* a pattern, not a constant */
+    for (size_t off = 0; off < 20; off++)
+        for (size_t len = 0; len <= sizeof(part); len += (len < 17 ? 1 : 7)) {
+            memset(part, 0xa5, sizeof(part));
+            mc_blob_fill(part, 7, MC_BLOB_ARTIFACTS, off, len);
+            assert_memory_equal(part, whole + off, len);
+            if (len < sizeof(part))
+                assert_int_equal(part[len], 0xa5);      /* nothing past len */
+        }
+    mc_blob_fill(part, 8, MC_BLOB_ARTIFACTS, 0, 16);
+    assert_memory_not_equal(part, whole, 16);           /* another job, other bytes */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fill_slices),
         cmocka_unit_test(test_roundtrip_sim),
         cmocka_unit_test(test_roundtrip_real),
         cmocka_unit_test(test_once_per_job_sim),

@@ -314,6 +314,33 @@ static void active_body(enum rt_world_kind kind)
     cenv_down(&e);
 }
 
+/* Active provider, a job submitted as the cluster is created (as a per-job
+ * client does): its slot request reaches the resource manager before the
+ * TaskManager started up front has registered, and waits for it - the
+ * provider is not asked for a second container. */
+static void submit_at_once_body(enum rt_world_kind kind)
+{
+    struct cluster_env e;
+    cenv_up(&e, kind, "cluster", 9, 0);
+    struct mc_cluster_config cfg;
+    cenv_config(&cfg, 1);
+    cfg.slots = 2;
+    cfg.provider = MC_PROVIDER_ACTIVE;
+    cfg.launch_latency_ns = 0;
+    assert_int_equal(mc_cluster_new(e.w, e.dfs, "perjob", &cfg, &e.c), 0);
+    char err[128];
+    assert_int_equal(mc_cluster_submit(e.c, cenv_keyed_graph("orders", 4000, 2), 1, NULL,
+                                       &e.jobs[0], err, sizeof(err)), 0);
+    struct cluster_env *ep = &e;
+    assert_int_equal(rt_world_wait(e.w, job0_terminal, ep, WAIT_NS), 0);
+    assert_output(e.jobs[0]->ej, NULL, false);
+    assert_int_equal(atomic_load(&e.c->ntms), 1);
+    cenv_down(&e);
+}
+
+static void test_submit_at_once_sim(void **s) { (void)s; submit_at_once_body(RT_WORLD_SIM); }
+static void test_submit_at_once_real(void **s) { (void)s; submit_at_once_body(RT_WORLD_REAL); }
+
 static void test_active_sim(void **s) { (void)s; active_body(RT_WORLD_SIM); }
 static void test_active_real(void **s) { (void)s; active_body(RT_WORLD_REAL); }
 
@@ -374,6 +401,8 @@ int main(void)
         cmocka_unit_test(test_crash_sim),
         cmocka_unit_test(test_crash_real),
         cmocka_unit_test(test_active_sim),
+        cmocka_unit_test(test_submit_at_once_sim),
+        cmocka_unit_test(test_submit_at_once_real),
         cmocka_unit_test(test_active_real),
         cmocka_unit_test(test_lost_while_waiting_sim),
         cmocka_unit_test(test_lost_while_waiting_real),

@@ -176,23 +176,43 @@ static void test_source_rate(void **state)
     const struct eng_vertex *v = ops_vertex(f, "r", ENG_OP_SOURCE_SEQUENCE, &a, 1, 0);
     struct eng_op *op = ops_new_op(f, v, 0, 0, NULL);
     struct eng_batch b;
+    const uint64_t ms = 1000000, linger = ENG_SRC_LINGER_NS;
     uint64_t wake = 0, t0 = 5000;
-    assert_int_equal(op->ops->produce(op, t0, &b, &wake), ENG_SRC_MORE);
-    assert_int_equal(b.n, 1);   /* the record at the origin */
+    /* The record at the origin is due, but a batch waits for its oldest
+     * record to have lingered (a full one is 512 ms away at 1000/s). */
     assert_int_equal(op->ops->produce(op, t0, &b, &wake), ENG_SRC_WAIT);
-    assert_int_equal(wake, t0 + 1000000);
-    assert_int_equal(op->ops->produce(op, t0 + 999999, &b, &wake), ENG_SRC_WAIT);
-    assert_int_equal(wake, t0 + 1000000);
-    assert_int_equal(op->ops->produce(op, t0 + 1000000, &b, &wake), ENG_SRC_MORE);
-    assert_int_equal(b.n, 1);
-    /* One second in: 1001 records due, 2 sent, a full batch then the rest. */
+    assert_int_equal(wake, t0 + linger);
+    assert_int_equal(op->ops->produce(op, t0 + linger - 1, &b, &wake), ENG_SRC_WAIT);
+    assert_int_equal(wake, t0 + linger);
+    /* Then everything due goes at once: records 0..100, sized by time. */
+    assert_int_equal(op->ops->produce(op, t0 + linger, &b, &wake), ENG_SRC_MORE);
+    assert_int_equal(b.n, linger / ms + 1);
+    assert_int_equal(b.rec[0].value, 0);
+    assert_int_equal(b.rec[b.n - 1].value, 100);
+    /* The next batch: when record 101 (due at 101 ms) has lingered. */
+    assert_int_equal(op->ops->produce(op, t0 + linger, &b, &wake), ENG_SRC_WAIT);
+    assert_int_equal(wake, t0 + 101 * ms + linger);
+    /* One second in: 1001 records due, 101 sent - a full batch, then the
+     * rest (which has lingered long enough). */
     assert_int_equal(op->ops->produce(op, t0 + RT_NS_PER_SEC, &b, &wake), ENG_SRC_MORE);
     assert_int_equal(b.n, ENG_BATCH_CAP);
     assert_int_equal(op->ops->produce(op, t0 + RT_NS_PER_SEC, &b, &wake), ENG_SRC_MORE);
-    assert_int_equal(b.n, 1001 - 2 - ENG_BATCH_CAP);
+    assert_int_equal(b.n, 1001 - 101 - ENG_BATCH_CAP);
     assert_int_equal(b.rec[b.n - 1].value, 1000);
     assert_int_equal(op->ops->produce(op, t0 + RT_NS_PER_SEC, &b, &wake), ENG_SRC_WAIT);
-    assert_int_equal(wake, t0 + 1001000000ull);
+    assert_int_equal(wake, t0 + 1001 * ms + linger);
+    eng_op_free(op);
+
+    /* A fast source fills a batch before anything lingers: 512 records are
+     * due at 511 us at 1M/s, and go then, whole. */
+    a.rate = 1000000;
+    v = ops_vertex(f, "fast", ENG_OP_SOURCE_SEQUENCE, &a, 1, 0);
+    op = ops_new_op(f, v, 0, 0, NULL);
+    assert_int_equal(op->ops->produce(op, 0, &b, &wake), ENG_SRC_WAIT);
+    assert_int_equal(wake, (ENG_BATCH_CAP - 1) * 1000ull);
+    assert_int_equal(op->ops->produce(op, wake - 1, &b, &wake), ENG_SRC_WAIT);
+    assert_int_equal(op->ops->produce(op, wake, &b, &wake), ENG_SRC_MORE);
+    assert_int_equal(b.n, ENG_BATCH_CAP);
     eng_op_free(op);
 
     /* A rate that does not divide 1e9: record j is due at ceil(j * 1e9 / 3). */
@@ -200,11 +220,19 @@ static void test_source_rate(void **state)
     a.records = 4;
     v = ops_vertex(f, "r3", ENG_OP_SOURCE_SEQUENCE, &a, 1, 0);
     op = ops_new_op(f, v, 0, 0, NULL);
-    assert_int_equal(op->ops->produce(op, 0, &b, &wake), ENG_SRC_MORE);
     assert_int_equal(op->ops->produce(op, 0, &b, &wake), ENG_SRC_WAIT);
-    assert_int_equal(wake, 333333334);
-    assert_int_equal(op->ops->produce(op, 333333333, &b, &wake), ENG_SRC_WAIT);
-    assert_int_equal(op->ops->produce(op, 333333334, &b, &wake), ENG_SRC_MORE);
+    assert_int_equal(wake, linger);
+    assert_int_equal(op->ops->produce(op, linger, &b, &wake), ENG_SRC_MORE);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(op->ops->produce(op, linger, &b, &wake), ENG_SRC_WAIT);
+    assert_int_equal(wake, 333333334 + linger);
+    assert_int_equal(op->ops->produce(op, 333333333 + linger, &b, &wake), ENG_SRC_WAIT);
+    assert_int_equal(op->ops->produce(op, 333333334 + linger, &b, &wake), ENG_SRC_MORE);
+    assert_int_equal(b.n, 1);
+    /* Two left: the batch is full when the last one is due (1 s), but
+     * record 2 (due at 2/3 s) has lingered long enough before that. */
+    assert_int_equal(op->ops->produce(op, 333333334 + linger, &b, &wake), ENG_SRC_WAIT);
+    assert_int_equal(wake, 666666667 + linger);
     assert_int_equal(op->ops->produce(op, 0 + 10 * RT_NS_PER_SEC, &b, &wake), ENG_SRC_MORE);
     assert_int_equal(b.n, 2);   /* bounded: 4 in all, whatever the rate allows */
     assert_int_equal(op->ops->produce(op, 20 * RT_NS_PER_SEC, &b, &wake), ENG_SRC_END);

@@ -14,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -701,6 +703,145 @@ static void test_determinism_sim(void **s)
     }
 }
 
+/* ---- stopping several nodes at once -------------------------------------------- */
+
+struct stopper {
+    atomic_int *stops;
+    atomic_int *elsewhere;      /* on_stop calls not on their own node (asserted later:
+                                 * cmocka asserts only on the test's thread) */
+};
+
+static void stopper_stop(struct rt_actor *a)
+{
+    struct stopper *st = rt_actor_state(a);
+    atomic_fetch_add(st->stops, 1);
+    if (rt_current_node() != rt_actor_node(a))
+        atomic_fetch_add(st->elsewhere, 1);
+}
+
+static const struct rt_actor_ops stopper_ops = { "stopper", ignore_msg, stopper_stop };
+
+static void nodes_stop_body(enum rt_world_kind kind)
+{
+    struct rt_world *w = new_world(kind, 11);
+    atomic_int stops = 0, elsewhere = 0;
+    struct stopper st = { &stops, &elsewhere };
+    struct rt_node *nodes[5];
+    for (int i = 0; i < 4; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "s%d", i);
+        nodes[i] = up_node(w, name);
+        spawn(nodes[i], &stopper_ops, &st);
+        spawn(nodes[i], &stopper_ops, &st);
+    }
+    nodes[4] = NULL;                    /* skipped */
+    rt_node_stop(nodes[3]);             /* already down: skipped */
+    assert_int_equal(atomic_load(&stops), 2);
+    rt_nodes_stop(nodes, 5);
+    for (int i = 0; i < 4; i++)
+        assert_true(rt_node_is_down(nodes[i]));
+    assert_int_equal(atomic_load(&stops), 8);      /* each actor's on_stop, once */
+    assert_int_equal(atomic_load(&elsewhere), 0);   /* each on its own node */
+    assert_int_equal(rt_node_start(nodes[0]), 0);  /* and a stopped node starts again */
+    rt_world_free(w);
+}
+
+static void test_nodes_stop_real(void **s) { (void)s; nodes_stop_body(RT_WORLD_REAL); }
+static void test_nodes_stop_sim(void **s) { (void)s; nodes_stop_body(RT_WORLD_SIM); }
+
+/* ---- what of a payload the trace hash covers ------------------------------------ */
+
+struct one_send {
+    rt_addr to;
+    const void *data;
+    uint32_t len;
+};
+
+static void send_one(struct rt_node *n, void *arg)
+{
+    struct one_send *o = arg;
+    struct rt_actor *a = rt_actor_spawn(n, &silent_ops, NULL);
+    rt_send(a, o->to, MSG_SEQ, o->data, o->len);
+}
+
+/* The trace hash of a sim world in which one message carries data. */
+static uint64_t hash_of_send(const unsigned char *data, uint32_t len)
+{
+    struct rt_world *w = new_world(RT_WORLD_SIM, 7);
+    struct rt_node *a = up_node(w, "a"), *b = up_node(w, "b");
+    struct one_send o = { spawn(b, &silent_ops, NULL), data, len };
+    assert_int_equal(rt_node_call(a, send_one, &o), 0);
+    rt_world_wait(w, NULL, NULL, RT_NS_PER_SEC);
+    struct rt_node_stats st;
+    rt_node_get_stats(b, &st);
+    assert_int_equal(st.delivered, 2);      /* the spawn call and the message */
+    uint64_t h = rt_trace_hash(w);
+    rt_world_free(w);
+    return h;
+}
+
+/* Small payloads count byte for byte; a bulk one by its length and its two
+ * ends (rt_trace.c says why), so a change in its middle is not seen. */
+static void test_payload_hash_sim(void **s)
+{
+    (void)s;
+    enum { SMALL = 8192, BULK = 1 << 20 };
+    unsigned char *p = calloc(BULK + 1, 1);
+    assert_non_null(p);
+    for (uint32_t i = 0; i < BULK + 1; i++)
+        p[i] = (unsigned char)(i * 131 + 7);
+    uint64_t small = hash_of_send(p, SMALL);
+    assert_int_equal(hash_of_send(p, SMALL), small);
+    p[SMALL / 2] ^= 1;
+    assert_int_not_equal(hash_of_send(p, SMALL), small);
+    p[SMALL / 2] ^= 1;
+
+    uint64_t bulk = hash_of_send(p, BULK);
+    assert_int_not_equal(bulk, small);
+    assert_int_not_equal(hash_of_send(p, BULK + 1), bulk);     /* length */
+    size_t at[] = { 0, 2047, BULK - 2048, BULK - 1 };         /* the two ends */
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        p[at[i]] ^= 1;
+        assert_int_not_equal(hash_of_send(p, BULK), bulk);
+        p[at[i]] ^= 1;
+    }
+    p[BULK / 2] ^= 1;
+    assert_int_equal(hash_of_send(p, BULK), bulk);
+    free(p);
+}
+
+/* Handler busy time in the sim world comes from the CPU's counter, not a
+ * clock read per event: it must still be real time, neither 0 nor more
+ * than the wall time around it. */
+static void burn_fn(struct rt_node *n, void *arg)
+{
+    (void)n;
+    volatile uint64_t *x = arg;
+    for (uint64_t i = 0; i < 20000000; i++)
+        *x += i;
+}
+
+static void test_busy_time_sim(void **s)
+{
+    (void)s;
+    struct rt_world *w = new_world(RT_WORLD_SIM, 3);
+    struct rt_node *n = up_node(w, "burner");
+    volatile uint64_t x = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(rt_node_call(n, burn_fn, (void *)&x), 0);
+    rt_world_wait(w, NULL, NULL, RT_NS_PER_SEC);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    struct rt_node_stats st;
+    rt_node_get_stats(n, &st);
+    uint64_t wall = (uint64_t)(t1.tv_sec - t0.tv_sec) * RT_NS_PER_SEC +
+                    (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+    assert_true(st.busy_ns >= wall / 4);   /* nearly all of it was the one handler */
+    assert_true(st.busy_ns <= wall + wall / 10);
+    assert_true(x > 0);
+    rt_world_free(w);
+}
+
 /* ---- real world under load: several nodes exchanging hard (TSan's target) ---- */
 
 #define STRESS_NODES 4
@@ -792,6 +933,10 @@ int main(void)
         cmocka_unit_test(test_buf_real),
         cmocka_unit_test(test_buf_sim),
         cmocka_unit_test(test_determinism_sim),
+        cmocka_unit_test(test_payload_hash_sim),
+        cmocka_unit_test(test_nodes_stop_real),
+        cmocka_unit_test(test_nodes_stop_sim),
+        cmocka_unit_test(test_busy_time_sim),
         cmocka_unit_test(test_stress_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
