@@ -365,7 +365,7 @@ static bool split(struct server *s, struct dfs__req *r)
         return false;
     r->parts_left = (uint32_t)n;
     dfs__stats_flight(&d->st, rt_now(d->w), r->w.phase, -1);   /* its parts count instead */
-    struct dfs__group *g = dfs__group_get(&s->prof, r->node, r->w.part_group, true);
+    struct dfs__group *g = dfs__group_get(&s->prof, r->node, r->w.job, r->w.part_group, true);
     for (uint64_t i = 0; i < n; i++) {
         struct dfs__req *p = rt_xcalloc(1, sizeof(*p));
         p->w = r->w;
@@ -392,7 +392,8 @@ static bool split(struct server *s, struct dfs__req *r)
 static void part_done(struct server *s, struct dfs__req *part)
 {
     struct dfs__req *parent = part->parent;
-    struct dfs__group *g = dfs__group_get(&s->prof, part->node, parent->w.part_group, false);
+    struct dfs__group *g = dfs__group_get(&s->prof, part->node, parent->w.job, parent->w.part_group,
+                                            false);
     if (part->done.status < 0 && parent->done.status >= 0)
         parent->done.status = part->done.status;
     rt_free(part);
