@@ -347,8 +347,9 @@ static void group_pump(struct server *s, struct dfs__group *g, uint32_t parallel
 /* A READ or WRITE with part_size: the op runs now (the data is what its
  * parts stand for: downloaded or uploaded SST files), and ceil(bytes /
  * part_size) parts go to the store through the requesting backend's
- * transfer threads.  False when it is one request (small, or failed): it
- * then goes on as one, its op already run. */
+ * transfer threads - a file of one part too, as Flink downloads every file
+ * through them.  False when it moves nothing (failed or empty): it then
+ * goes on as one request, its op already run. */
 static bool split(struct server *s, struct dfs__req *r)
 {
     if ((r->w.op != DFS_OP_READ && r->w.op != DFS_OP_WRITE) || !r->w.part_size)
@@ -361,7 +362,7 @@ static bool split(struct server *s, struct dfs__req *r)
     uint64_t real = r->done.status < 0 ? 0 : r->done.bytes;
     uint64_t bytes = r->done.status < 0 ? 0 : real + r->done.logical, ps = r->w.part_size;
     uint64_t n = (bytes + ps - 1) / ps;
-    if (n <= 1 || n > UINT32_MAX)
+    if (n == 0 || n > UINT32_MAX)
         return false;
     r->parts_left = (uint32_t)n;
     dfs__stats_flight(&d->st, rt_now(d->w), r->w.phase, -1);   /* its parts count instead */
