@@ -347,8 +347,9 @@ static void group_pump(struct server *s, struct dfs__group *g, uint32_t parallel
 /* A READ or WRITE with part_size: the op runs now (the data is what its
  * parts stand for: downloaded or uploaded SST files), and ceil(bytes /
  * part_size) parts go to the store through the requesting backend's
- * transfer threads.  False when it is one request (small, or failed): it
- * then goes on as one, its op already run. */
+ * transfer threads - a file of one part too, as Flink downloads every file
+ * through them.  False when it moves nothing (failed or empty): it then
+ * goes on as one request, its op already run. */
 static bool split(struct server *s, struct dfs__req *r)
 {
     if ((r->w.op != DFS_OP_READ && r->w.op != DFS_OP_WRITE) || !r->w.part_size)
@@ -361,11 +362,11 @@ static bool split(struct server *s, struct dfs__req *r)
     uint64_t real = r->done.status < 0 ? 0 : r->done.bytes;
     uint64_t bytes = r->done.status < 0 ? 0 : real + r->done.logical, ps = r->w.part_size;
     uint64_t n = (bytes + ps - 1) / ps;
-    if (n <= 1 || n > UINT32_MAX)
+    if (n == 0 || n > UINT32_MAX)
         return false;
     r->parts_left = (uint32_t)n;
     dfs__stats_flight(&d->st, rt_now(d->w), r->w.phase, -1);   /* its parts count instead */
-    struct dfs__group *g = dfs__group_get(&s->prof, r->node, r->w.part_group, true);
+    struct dfs__group *g = dfs__group_get(&s->prof, r->node, r->w.job, r->w.part_group, true);
     for (uint64_t i = 0; i < n; i++) {
         struct dfs__req *p = rt_xcalloc(1, sizeof(*p));
         p->w = r->w;
@@ -392,7 +393,8 @@ static bool split(struct server *s, struct dfs__req *r)
 static void part_done(struct server *s, struct dfs__req *part)
 {
     struct dfs__req *parent = part->parent;
-    struct dfs__group *g = dfs__group_get(&s->prof, part->node, parent->w.part_group, false);
+    struct dfs__group *g = dfs__group_get(&s->prof, part->node, parent->w.job, parent->w.part_group,
+                                            false);
     if (part->done.status < 0 && parent->done.status >= 0)
         parent->done.status = part->done.status;
     rt_free(part);

@@ -211,7 +211,7 @@ struct dfs_req {
      * the store serves it as ceil(size / part_size) requests, each its
      * own request to the capacity model and the profile (rate, pool,
      * connection bandwidth, latency), at most part_parallel of one
-     * (requesting node, part_group) in flight at once - a state backend's
+     * (requesting node, job, part_group) in flight at once - a state backend's
      * transfer threads, shared by all the files it moves.  One completion
      * with all the data.  part_size 0 (or an append): one request. */
     uint64_t part_size;

@@ -63,7 +63,7 @@ struct dfs__part {
 
 /* One state backend's transfer threads: parts in flight and those waiting. */
 struct dfs__group {
-    uint32_t node, id;
+    uint32_t node, job, id;     /* one backend instance: ids are per job */
     uint32_t inflight;
     struct dfs__req_list backlog;
 };
@@ -188,7 +188,8 @@ struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct 
 
 /* A backend's transfer-thread group (created on first use, or NULL), and
  * its removal once nothing of it is in flight or waiting. */
-struct dfs__group *dfs__group_get(struct dfs__pstate *p, uint32_t node, uint32_t id, bool create);
+struct dfs__group *dfs__group_get(struct dfs__pstate *p, uint32_t node, uint32_t job, uint32_t id,
+                                  bool create);
 void dfs__group_drop_if_idle(struct dfs__pstate *p, struct dfs__group *g);
 
 /* dfs_stats.c */

@@ -249,10 +249,11 @@ struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct 
 
 /* ---- transfer-thread groups (parts, dfs.c) ---- */
 
-struct dfs__group *dfs__group_get(struct dfs__pstate *p, uint32_t node, uint32_t id, bool create)
+struct dfs__group *dfs__group_get(struct dfs__pstate *p, uint32_t node, uint32_t job, uint32_t id,
+                                  bool create)
 {
     for (size_t i = 0; i < p->ngroups; i++)
-        if (p->groups[i]->node == node && p->groups[i]->id == id)
+        if (p->groups[i]->node == node && p->groups[i]->job == job && p->groups[i]->id == id)
             return p->groups[i];
     if (!create)
         return NULL;
@@ -262,6 +263,7 @@ struct dfs__group *dfs__group_get(struct dfs__pstate *p, uint32_t node, uint32_t
     }
     struct dfs__group *g = rt_xcalloc(1, sizeof(*g));
     g->node = node;
+    g->job = job;
     g->id = id;
     TAILQ_INIT(&g->backlog);
     p->groups[p->ngroups++] = g;

@@ -96,6 +96,7 @@ struct figures {
     uint64_t jobs_restarted, tasks_restarted, recovery_bytes_read, recovery_peak, bytes_read,
         bytes_written, peak;
     uint64_t p50, p99, max, lingering;
+    uint64_t throttled, pool_waits;     /* the storage profile's, whole run */
     bool have_probe;
 };
 
@@ -174,6 +175,8 @@ static bool expect(struct run *r, const struct scn_expect *e, const struct figur
     case SCN_METRIC_PROBE_P99: v = f->p99; have = f->have_probe; break;
     case SCN_METRIC_PROBE_MAX: v = f->max; have = f->have_probe; break;
     case SCN_METRIC_LINGERING_FILES: v = f->lingering; break;
+    case SCN_METRIC_DFS_THROTTLED_REQUESTS: v = f->throttled; break;
+    case SCN_METRIC_DFS_POOL_WAITS: v = f->pool_waits; break;
     default: have = false; break;
     }
     if (!have) {
@@ -300,6 +303,10 @@ int run__report(struct run *r, json_t **out)
     f.bytes_read = st.total.bytes_read - r->setup_bytes_read;
     f.bytes_written = st.total.bytes_written - r->setup_bytes_written;
     f.peak = st.peak_concurrency;
+    struct dfs_profile_stats fps;
+    dfs_profile_stats_get(r->dfs, &fps);
+    f.throttled = fps.throttled_requests;
+    f.pool_waits = fps.pool_waits;
     if (worst.had) {
         struct dfs_window win;
         dfs_window_get(r->dfs, r->first_fault_ns, rec_end, &win);

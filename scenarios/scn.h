@@ -389,6 +389,8 @@ enum scn_metric {
     SCN_METRIC_PROBE_P99,
     SCN_METRIC_PROBE_MAX,
     SCN_METRIC_LINGERING_FILES,
+    SCN_METRIC_DFS_THROTTLED_REQUESTS, /* 503 SlowDown answers, whole run (profile=s3) */
+    SCN_METRIC_DFS_POOL_WAITS,     /* requests that waited for a pooled connection */
     SCN_METRIC__COUNT
 };
 

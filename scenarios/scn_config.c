@@ -317,6 +317,8 @@ static const struct {
     [SCN_METRIC_PROBE_P99] = {"probe p99", SCN_UNIT_DURATION, false},
     [SCN_METRIC_PROBE_MAX] = {"probe max", SCN_UNIT_DURATION, false},
     [SCN_METRIC_LINGERING_FILES] = {"lingering-files", SCN_UNIT_COUNT, false},
+    [SCN_METRIC_DFS_THROTTLED_REQUESTS] = {"dfs throttled-requests", SCN_UNIT_COUNT, false},
+    [SCN_METRIC_DFS_POOL_WAITS] = {"dfs pool-waits", SCN_UNIT_COUNT, false},
 };
 
 const char *scn_metric_name(enum scn_metric m)

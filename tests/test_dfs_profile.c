@@ -304,6 +304,69 @@ static void test_transfer_threads_bound_parts(void **s)
     assert_int_equal(parts_run(0, &ops), LINK_NS + 10 * RT_NS_PER_SEC);
 }
 
+/* Two jobs' backends on one TaskManager may carry the same group number
+ * (task ids are per job): each keeps its own transfer threads, so two
+ * 10-part restores on 2 threads each take 5 s, not 10 s as one pool. */
+static void test_transfer_threads_per_job(void **s)
+{
+    (void)s;
+    struct dfs_config m = s3_bare();
+    m.profile.conn_bandwidth = MiB;
+    struct env e;
+    env_up(&e, RT_WORLD_SIM, &m);
+    static unsigned char data[10 * MiB];
+    fill(data, sizeof(data), 5);
+    assert_int_equal(op_status(&e, wr("job-1/chk-1/op-0", data, sizeof(data))), 0);
+    assert_int_equal(op_status(&e, wr("job-2/chk-1/op-0", data, sizeof(data))), 0);
+    struct dfs_req reqs[2] = { rd("job-1/chk-1/op-0", 0, 0), rd("job-2/chk-1/op-0", 0, 0) };
+    for (uint32_t i = 0; i < 2; i++) {
+        reqs[i].phase = DFS_PHASE_RESTORE;
+        reqs[i].job = i + 1;
+        reqs[i].part_size = MiB;
+        reqs[i].part_group = 7;
+        reqs[i].part_parallel = 2;
+    }
+    run(&e, 0, reqs, 2);
+    for (int i = 0; i < 2; i++) {
+        uint64_t got = e.cl[0].slots[i].done.latency_ns - LINK_NS;
+        assert_int_equal(e.cl[0].slots[i].done.status, 0);
+        assert_true(got >= 5 * RT_NS_PER_SEC && got < 5 * RT_NS_PER_SEC + MS);
+    }
+    env_down(&e);
+}
+
+/* A file no larger than one part still takes one of its backend's transfer
+ * threads: three 1 MiB files on one thread finish at 1, 2 and 3 s. */
+static void test_small_files_take_threads(void **s)
+{
+    (void)s;
+    struct dfs_config m = s3_bare();
+    m.profile.conn_bandwidth = MiB;
+    struct env e;
+    env_up(&e, RT_WORLD_SIM, &m);
+    static unsigned char data[MiB];
+    fill(data, sizeof(data), 6);
+    assert_int_equal(op_status(&e, wr("job-1/chk-1/op-0", data, sizeof(data))), 0);
+    struct dfs_req reqs[3];
+    for (int i = 0; i < 3; i++) {
+        reqs[i] = rd("job-1/chk-1/op-0", 0, 0);
+        reqs[i].phase = DFS_PHASE_RESTORE;
+        reqs[i].part_size = 64 * MiB;
+        reqs[i].part_group = 7;
+        reqs[i].part_parallel = 1;
+    }
+    run(&e, 0, reqs, 3);
+    uint64_t sum = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(e.cl[0].slots[i].done.status, 0);
+        assert_int_equal(e.cl[0].slots[i].done.bytes, MiB);
+        sum += (e.cl[0].slots[i].done.latency_ns - LINK_NS) / RT_NS_PER_SEC;
+    }
+    assert_int_equal(sum, 1 + 2 + 3);
+    assert_int_equal(max_latency(&e, 0, 3) / RT_NS_PER_SEC, 3);
+    env_down(&e);
+}
+
 /* An upload as SST files: the same threads bound it, each file is a PUT of
  * its own (a write-class request), the store holds one complete file. */
 static void test_parted_upload(void **s)
@@ -347,6 +410,8 @@ int main(void)
         cmocka_unit_test(test_pool_per_node),
         cmocka_unit_test(test_hdfs_namenode_rates),
         cmocka_unit_test(test_transfer_threads_bound_parts),
+        cmocka_unit_test(test_transfer_threads_per_job),
+        cmocka_unit_test(test_small_files_take_threads),
         cmocka_unit_test(test_parted_upload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -345,6 +345,35 @@ static void test_s3_throttling_and_entropy(void **state)
     assert_true(spread < plain);
 }
 
+/* The profile's counters as expectations: the plain run above throttles,
+ * so `> 0` holds and `= 0` fails; its 4 subtasks never fill a 96-connection
+ * pool, so `pool-waits = 0`. */
+static bool throttle_expect_ok(const char *want)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             TWO_TMS("target=standalone")
+             "dfs profile=s3 write-rate=5/s\n"
+             "deadline 60s\n"
+             "job a source=sequence(records=40k, keys=100, rate=10k/s) | keyby | sum | sink "
+             "parallelism=4 state=1MB\n"
+             "expect %s\n", want);
+    struct scn_scenario *s = parse(text);
+    json_t *r = run(s, SCN_MODE_SESSION);
+    bool ok = json_is_true(json_object_get(r, "ok"));
+    json_decref(r);
+    scn_scenario_free(s);
+    return ok;
+}
+
+static void test_expect_throttled_and_pool_waits(void **state)
+{
+    (void)state;
+    assert_true(throttle_expect_ok("dfs throttled-requests > 0"));
+    assert_false(throttle_expect_ok("dfs throttled-requests = 0"));
+    assert_true(throttle_expect_ok("dfs pool-waits = 0"));
+}
+
 /* RocksDB restores a state file as SST files through its transfer threads:
  * 4 MB per subtask in 256 KiB files at 10 MB/s per connection restores in
  * about a quarter of the time with 4 threads than with 1; hashmap reads
@@ -526,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_kubernetes_launch_latency_in_session),
         cmocka_unit_test(test_redundant_taskmanager),
         cmocka_unit_test(test_s3_throttling_and_entropy),
+        cmocka_unit_test(test_expect_throttled_and_pool_waits),
         cmocka_unit_test(test_rocksdb_transfer_threads),
         cmocka_unit_test(test_local_recovery),
         cmocka_unit_test(test_memory_threshold_inlines),
