@@ -41,6 +41,26 @@ expect_rc 0 "$mc" explore "$dir/s.scn" --seeds 1..6 --json "$dir/e.json"
 grep -q '"seeds_per_minute"' "$dir/e.json" || fail "explore JSON lacks seeds_per_minute"
 expect_rc 2 "$mc" explore "$dir/s.scn" --seeds 9..3
 expect_rc 2 "$mc" explore "$dir/s.scn"
+# Classes: an expectation no seed can meet fails the command, but not under
+# --safety-only or --fail-on safety,liveness; the JSON says each failure's class.
+sed 's/^expect all jobs.*/&\nexpect restarts a >= 9/' "$dir/s.scn" >"$dir/x.scn"
+expect_rc 1 "$mc" explore "$dir/x.scn" --seeds 1..2 --json "$dir/x.json"
+grep -q '"class": "expectation"' "$dir/x.json" || fail "explore JSON lacks the class"
+grep -q "0 safety, 0 liveness, 2 expectation" "$dir/out" || fail "no count per class"
+expect_rc 0 "$mc" explore "$dir/x.scn" --seeds 1..2 --safety-only
+expect_rc 0 "$mc" explore "$dir/x.scn" --seeds 1..2 --fail-on safety,liveness
+expect_rc 2 "$mc" explore "$dir/x.scn" --seeds 1..2 --fail-on bogus
+# Shards and merge: 1/2 and 2/2 of a range merge into one report of every seed.
+expect_rc 0 "$mc" explore "$dir/s.scn" --seeds 1..5 --shard 1/2 --json "$dir/p1.json"
+expect_rc 0 "$mc" explore "$dir/s.scn" --seeds 1..5 --shard 2/2 --json "$dir/p2.json"
+expect_rc 0 "$mc" explore merge "$dir/p1.json" "$dir/p2.json" --json "$dir/m.json"
+grep -q "5 runs" "$dir/out" || { cat "$dir/out"; fail "merge did not count 5 runs"; }
+expect_rc 2 "$mc" explore merge "$dir/p1.json" "$dir/p1.json"
+expect_rc 2 "$mc" explore merge "$dir/p1.json" "$dir/x.json"
+grep -q "scenario_hash" "$dir/out" || fail "merging two scenarios does not say so"
+expect_rc 2 "$mc" explore merge "$dir/s.scn"
+expect_rc 2 "$mc" explore merge
+for sh in 3/2 0/0 0/2 2 x/y; do expect_rc 2 "$mc" explore "$dir/s.scn" --seeds 1..4 --shard $sh; done
 expect_rc 1 "$mc" shrink "$dir/s.scn" --seed 1 -o "$dir/o.scn"
 expect_rc 2 "$mc" shrink "$dir/s.scn" --seed x -o "$dir/o.scn"
 for c in replay explore shrink; do expect_rc 0 "$mc" $c --help; done
