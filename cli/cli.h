@@ -9,5 +9,7 @@ int cli_check(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_explore(int argc, char **argv);
 int cli_shrink(int argc, char **argv);
+/* cmd_sweep.c: failpoint anomaly testing */
+int cli_sweep(int argc, char **argv);
 
 #endif

@@ -28,6 +28,7 @@ static const struct command commands[] = {
     { "check", cli_check, "check SCENARIO...", "parse and validate scenario files" },
     { "replay", cli_replay, "replay TRACE", "re-run a recorded sim run and verify the same hash" },
     { "explore", cli_explore, "explore SCENARIO --seeds A..B [--json FILE]", "run many seeds, report failing ones" },
+    { "sweep", cli_sweep, "sweep [SCENARIO] [--mode MODE] [--failpoints GLOB] [--max N] [--json FILE]", "fail every failpoint at its N-th hit, once and from then on" },
     { "shrink", cli_shrink, "shrink SCENARIO --seed N -o OUT.scn", "cut a failing run down to what matters" },
     { "bench", bench_main, "bench spinup|engine|recovery|modes|sim [--json FILE]",
       "measure a figure against its floor" },

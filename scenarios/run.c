@@ -115,7 +115,10 @@ static void teardown(struct run *r, struct run_cluster *rc)
     mc_cluster_stop(rc->c);
     char prefix[80];
     snprintf(prefix, sizeof(prefix), "%s/", rc->c->name);
-    mc_driver_delete_prefix(r->driver, prefix, DFS_PHASE_OTHER);
+    /* A failed delete is tried once more, as a cleanup script would: one
+     * transient error must not leave the cluster's files behind. */
+    if (mc_driver_delete_prefix(r->driver, prefix, DFS_PHASE_OTHER) < 0)
+        mc_driver_delete_prefix(r->driver, prefix, DFS_PHASE_OTHER);
     rc->teardown_ns = rt_now(r->w) - t0;
     if (!rc->teardown_ns)
         rc->teardown_ns = 1;
