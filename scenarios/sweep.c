@@ -16,7 +16,7 @@
 #include "scenarios/explore.h"
 #include "scenarios/sweep.h"
 
-#define SLOW_NS_DEFAULT 1000000000ull      /* dfs/slow's delay when "failing": 1 s */
+#define SLOW_NS_DEFAULT 100000000ull       /* dfs/slow's delay when "failing": 100 ms */
 
 static double now_s(void)
 {

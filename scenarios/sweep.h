@@ -35,7 +35,7 @@ struct scn_sweep_opts {
     enum scn_mode mode;
     const char *glob;               /* fnmatch(3) over failpoint names; NULL: every one */
     uint64_t max;                   /* N values per failpoint and kind; 0: every N */
-    uint64_t slow_ns;               /* dfs/slow's delay; 0: 1 s */
+    uint64_t slow_ns;               /* dfs/slow's delay; 0: 100 ms */
     FILE *progress;                 /* one line per run; NULL: none */
 };
 

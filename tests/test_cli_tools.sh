@@ -63,5 +63,13 @@ expect_rc 2 "$mc" explore merge
 for sh in 3/2 0/0 0/2 2 x/y; do expect_rc 2 "$mc" explore "$dir/s.scn" --seeds 1..4 --shard $sh; done
 expect_rc 1 "$mc" shrink "$dir/s.scn" --seed 1 -o "$dir/o.scn"
 expect_rc 2 "$mc" shrink "$dir/s.scn" --seed x -o "$dir/o.scn"
-for c in replay explore shrink; do expect_rc 0 "$mc" $c --help; done
+# sweep: a report per failpoint and its JSON; a glob that matches nothing is bad input.
+expect_rc 0 "$mc" sweep "$dir/s.scn" --failpoints 'dfs/re*' --max 2 --json "$dir/sw.json"
+grep -q "dfs/rename" "$dir/out" || fail "sweep prints no line for dfs/rename"
+grep -q '"persistent"' "$dir/sw.json" || fail "sweep JSON lacks the persistent counts"
+expect_rc 2 "$mc" sweep "$dir/s.scn" --failpoints 'net/*'
+grep -q "matches no failpoint" "$dir/out" || fail "sweep does not say the glob matches nothing"
+expect_rc 2 "$mc" sweep "$dir/s.scn" --max 0
+expect_rc 2 "$mc" sweep "$dir/s.scn" --mode batch
+for c in replay explore shrink sweep; do expect_rc 0 "$mc" $c --help; done
 echo "ok"

@@ -3,7 +3,8 @@
  * `explore merge`: the verdict on hand-made run objects (each class, and the
  * order that counts a run failing several ways as the worst), variants of a
  * tight scenario that never start short of slots, shards that split a range
- * exactly, and merges that refuse what must not be combined.
+ * exactly, and merges that refuse what must not be combined; the sweep's
+ * choice of hits, and sweeps that once found bugs (regressions).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "scenarios/explore.h"
+#include "scenarios/sweep.h"
 
 /* 3 TaskManagers x 3 slots for two jobs needing 9 slots at once. */
 static const char tight[] =
@@ -34,9 +36,11 @@ static const char tight[] =
 static const char small[] =
     "cluster taskmanagers=2 slots=2\n"
     "config heartbeat.interval=50ms heartbeat.timeout=250ms\n"
+    "config restart-strategy.type=fixed-delay restart-strategy.fixed-delay.attempts=3\n"
+    "config restart-strategy.fixed-delay.delay=50ms\n"
     "config execution.checkpointing.interval=100ms\n"
     "deadline 10s\n"
-    "job a source=sequence(records=2k, keys=10, rate=20k/s) | keyby | count | sink parallelism=2\n"
+    "job a source=sequence(records=4k, keys=10, rate=20k/s) | keyby | count | sink parallelism=2\n"
     "at 150ms kill taskmanager-of a[0]\n"
     "expect all jobs finished exactly-once\n";
 
@@ -363,6 +367,98 @@ static void test_merge_refuses(void **st)
     scn_scenario_free(b);
 }
 
+/* Every N up to --max, else MAX of them spread evenly, ends included. */
+static void test_sweep_pick(void **st)
+{
+    (void)st;
+    uint64_t *ns;
+    assert_int_equal(scn_sweep_pick(3, 0, &ns), 3);
+    assert_true(ns[0] == 1 && ns[1] == 2 && ns[2] == 3);
+    free(ns);
+    assert_int_equal(scn_sweep_pick(3, 5, &ns), 3);
+    free(ns);
+    assert_int_equal(scn_sweep_pick(100, 4, &ns), 4);
+    assert_true(ns[0] == 1 && ns[1] == 34 && ns[2] == 67 && ns[3] == 100);
+    free(ns);
+    assert_int_equal(scn_sweep_pick(100, 1, &ns), 1);
+    assert_int_equal(ns[0], 1);
+    free(ns);
+    assert_int_equal(scn_sweep_pick(0, 4, &ns), 0);
+    free(ns);
+    assert_string_equal(scn_sweep_outcome_name(SCN_SWEEP_HANG), "hang");
+    assert_string_equal(scn_sweep_outcome_name(SCN_SWEEP_OUTCOMES), "?");
+}
+
+/* Regressions for what the sweep found: a corrupt read during a restore made
+ * the job fall back past a committed checkpoint (duplicates), and one failed
+ * delete at teardown left the cluster's files behind.  Both must now end
+ * well at every hit, once and from then on. */
+static void test_sweep_regressions(void **st)
+{
+    (void)st;
+    struct scn_scenario *s = parse("small.scn", small);
+    const char *globs[] = { "dfs/corrupt", "dfs/delete", "dfs/[orw]*" };
+    for (size_t g = 0; g < sizeof(globs) / sizeof(globs[0]); g++) {
+        struct scn_sweep_opts o = { .mode = SCN_MODE_SESSION, .glob = globs[g], .max = 4 };
+        struct scn_sweep_result res;
+        char err[512];
+        assert_int_equal(scn_sweep(s, &o, &res, err, sizeof(err)), 0);
+        uint64_t runs = 1;
+        for (size_t i = 0; i < res.n_points; i++) {
+            const struct scn_sweep_point *p = &res.points[i];
+            assert_true(p->hits > 0);
+            assert_int_equal(p->n_ns, p->hits < 4 ? p->hits : 4);
+            for (size_t k = 0; k < p->n_bad; k++)
+                print_message("%s hit %llu %s: %s: %s\n", p->name, (unsigned long long)p->bad[k].n,
+                              p->bad[k].persistent ? "persistent" : "transient",
+                              scn_sweep_outcome_name(p->bad[k].outcome), p->bad[k].reason);
+            assert_int_equal(p->n_bad, 0);
+            /* A transient fault is recovered from; every hit was reached. */
+            assert_int_equal(p->outcomes[0][SCN_SWEEP_RECOVERED], p->n_ns);
+            runs += 2 * p->n_ns;
+        }
+        assert_int_equal(res.runs, runs);
+        assert_int_equal(res.bad, 0);
+        json_t *j = scn_sweep_json(s, &o, &res);
+        assert_int_equal(json_integer_value(json_object_get(j, "bad")), 0);
+        assert_int_equal(json_array_size(json_object_get(j, "failpoints")), res.n_points);
+        json_decref(j);
+        scn_sweep_result_free(&res);
+    }
+    scn_scenario_free(s);
+}
+
+/* A glob that matches nothing is bad input, naming what there is;
+ * task/process is listed but not swept (its failinfo names a job). */
+static void test_sweep_refuses(void **st)
+{
+    (void)st;
+    struct scn_scenario *s = parse("small.scn", small);
+    struct scn_sweep_opts o = { .mode = SCN_MODE_SESSION, .glob = "net/*" };
+    struct scn_sweep_result res;
+    char err[512];
+    assert_int_equal(scn_sweep(s, &o, &res, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "matches no failpoint"));
+    assert_non_null(strstr(err, "dfs/write"));
+    o.glob = "task/*";
+    assert_int_equal(scn_sweep(s, &o, &res, err, sizeof(err)), 0);
+    assert_int_equal(res.n_points, 1);
+    assert_non_null(res.points[0].skipped);
+    assert_int_equal(res.runs, 1);
+    scn_sweep_result_free(&res);
+    scn_scenario_free(s);
+    /* A point the scenario arms itself is left to it. */
+    char text[sizeof(small) + 64];
+    snprintf(text, sizeof(text), "%sat 10ms fail dfs/write once\n", small);
+    s = parse("armed.scn", text);
+    o.glob = "dfs/write";
+    assert_int_equal(scn_sweep(s, &o, &res, err, sizeof(err)), 0);
+    assert_non_null(res.points[0].skipped);
+    assert_non_null(strstr(res.points[0].skipped, "scenario"));
+    scn_sweep_result_free(&res);
+    scn_scenario_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +468,9 @@ int main(void)
         cmocka_unit_test(test_variants_feasible),
         cmocka_unit_test(test_shards),
         cmocka_unit_test(test_merge_refuses),
+        cmocka_unit_test(test_sweep_pick),
+        cmocka_unit_test(test_sweep_regressions),
+        cmocka_unit_test(test_sweep_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
