@@ -38,10 +38,19 @@ tsan)
 coverage)
     mc_build build-coverage -Db_coverage=true -Dbuildtype=debug
     meson test -C build-coverage --print-errorlogs --num-processes 2
-    lcov --quiet --capture --directory build-coverage --output-file build-coverage/coverage.info \
-        --exclude '/usr/*' --exclude '*/tests/*'
-    genhtml --quiet build-coverage/coverage.info --output-directory build-coverage/coverage
-    lcov --summary build-coverage/coverage.info
+    lcov --quiet --rc lcov_branch_coverage=1 --capture --directory build-coverage \
+        --output-file build-coverage/coverage.info --exclude '/usr/*' --exclude '*/tests/*'
+    genhtml --quiet --branch-coverage build-coverage/coverage.info \
+        --output-directory build-coverage/coverage
+    lcov --rc lcov_branch_coverage=1 --summary build-coverage/coverage.info 2>&1 |
+        tee build-coverage/summary.txt
+    # The floor: CI fails below it (lines 90%, branches 75%).
+    awk -v lines="${MC_COVERAGE_LINES:-90}" -v branches="${MC_COVERAGE_BRANCHES:-75}" '
+        $1 == "lines......:" { l = $2 + 0 } $1 == "branches...:" { b = $2 + 0 }
+        END { ok = l >= lines && b >= branches
+              printf "coverage floor: lines %.1f%% (>= %d%%), branches %.1f%% (>= %d%%): %s\n",
+                     l, lines, b, branches, ok ? "ok" : "BELOW"
+              exit !ok }' build-coverage/summary.txt
     ;;
 fuzz)
     secs=${2:-60}
