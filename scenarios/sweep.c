@@ -174,7 +174,7 @@ static void sweep_one(const struct scn_scenario *s, const struct scn_sweep_opts 
     flt_sweep_counts(p->name, &hits, &fails);
     flt_sweep_disarm_all();
     if (rc < 0)
-        snprintf(reason, sizeof(reason), "internal error: %s (this is a bug)", err);
+        snprintf(reason, sizeof(reason), "internal error: %.200s (this is a bug)", err);
     out = judge(s, o->mode, rc, run, fails, persistent && strcmp(p->name, "dfs/delete") == 0,
                 reason, sizeof(reason));
     json_decref(run);
