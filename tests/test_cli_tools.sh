@@ -71,5 +71,36 @@ expect_rc 2 "$mc" sweep "$dir/s.scn" --failpoints 'net/*'
 grep -q "matches no failpoint" "$dir/out" || fail "sweep does not say the glob matches nothing"
 expect_rc 2 "$mc" sweep "$dir/s.scn" --max 0
 expect_rc 2 "$mc" sweep "$dir/s.scn" --mode batch
+# explore --print-variants prints each seed's scenario; shrink cuts a seed
+# failing an expectation no run can meet down to a file that still fails.
+expect_rc 0 "$mc" explore "$dir/s.scn" --seeds 3..4 --print-variants
+[ "$(grep -c '^# seed' "$dir/out")" = 2 ] || fail "print-variants did not print two seeds"
+expect_rc 0 "$mc" shrink "$dir/x.scn" --seed 1 -o "$dir/shrunk.scn"
+grep -q "restarts a >= 9" "$dir/shrunk.scn" || fail "the shrunk scenario lost its expectation"
+expect_rc 1 "$mc" run "$dir/shrunk.scn" --world sim --quiet
+expect_rc 2 "$mc" shrink "$dir/x.scn" --seed 1
+expect_rc 2 "$mc" explore "$dir/s.scn" --seeds 1..2 --workers x
+expect_rc 2 "$mc" explore "$dir/s.scn" --seeds 1..2 --mode batch
+expect_rc 2 "$mc" explore "$dir/s.scn" --seeds
+expect_rc 2 "$mc" explore "$dir/missing.scn" --seeds 1..2
+expect_rc 2 "$mc" explore "$dir/s.scn" --seeds 1..2 --safety-only --fail-on liveness
+# run and compare: their reports, and bad options (exit 2).
+expect_rc 0 "$mc" run "$dir/s.scn" --world sim --quiet --mode per-job --html "$dir/r.html"
+grep -q "<svg" "$dir/r.html" || fail "run --html wrote no chart"
+expect_rc 0 "$mc" compare "$dir/s.scn" --world sim --quiet --modes session,application \
+    --json "$dir/c.json" --html "$dir/c.html"
+grep -q '"application"' "$dir/c.json" || fail "compare JSON lacks the application mode"
+for bad in "--mode batch" "--world moon" "--seed x" "--seed" "--frob" "$dir/s.scn"; do
+    expect_rc 2 "$mc" run "$dir/s.scn" $bad
+done
+expect_rc 2 "$mc" run "$dir/missing.scn"
+for c in run compare check; do expect_rc 0 "$mc" $c --help; done
+# The command line itself: --help and --version exit 0, nothing or an unknown command 2.
+expect_rc 0 "$mc" --help
+grep -q "sweep" "$dir/out" || fail "--help does not list sweep"
+expect_rc 0 "$mc" --version
+grep -q "^minicluster " "$dir/out" || fail "--version does not say minicluster"
+expect_rc 2 "$mc"
+expect_rc 2 "$mc" frobnicate
 for c in replay explore shrink sweep; do expect_rc 0 "$mc" $c --help; done
 echo "ok"
