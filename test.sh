@@ -84,7 +84,7 @@ swarm)
             rc=0
             build/minicluster explore "$f" --seeds "1..$seeds" --mode "$m" --safety-only \
                 --json "build/swarm-$(basename "$f" .scn)-$m.json" >build/swarm.out 2>&1 || rc=$?
-            grep -E "^explore|failing seeds" build/swarm.out
+            grep -E "^explore |^  failing seeds" build/swarm.out
             [ "$rc" = 0 ] || { cat build/swarm.out >&2; echo "swarm: $f, $m mode: exit $rc" >&2; exit 1; }
         done
     done
