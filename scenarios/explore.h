@@ -30,11 +30,13 @@
  *   safety       no finished job lost a record, no committed output holds a
  *                duplicate or a wrong value, no job runs again after
  *                finishing, the run itself does not fail (internal error)
- *   liveness     the run ends before its deadline, with every job in the
- *                state expected of it (FINISHED unless `expect job J
- *                failed|canceled`); the reason says why when it can (slots
+ *   liveness     the run ends before its deadline, with every job
+ *                FINISHED unless an `expect [mode:] job J ...` line of the
+ *                mode run names another state (or its application is
+ *                expected to fail); the reason says why when it can (slots
  *                short after a TaskManager was lost, restarts exhausted)
- *   expectation  the scenario's own `expect` lines hold
+ *   expectation  the scenario's own `expect` lines of the mode run hold,
+ *                a job's state named by one among them
  */
 #ifndef SCN_EXPLORE_H
 #define SCN_EXPLORE_H

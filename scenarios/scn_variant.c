@@ -217,12 +217,33 @@ bool scn_reason_same(const char *a, const char *b)
     return la == lb && memcmp(a, b, la) == 0 && na == nb;
 }
 
-static const char *expected_state(const struct scn_scenario *s, size_t job)
+static bool applies(const struct scn_expect *e, enum scn_mode mode)
+{
+    return e->mode == SCN_MODE_ANY || e->mode == mode;
+}
+
+/* The state JOB should end in, in MODE: what an `expect [mode:] job J
+ * failed|canceled|...` line says (*explicit set), NULL when its application
+ * is expected to fail (then any state goes: that expectation judges it),
+ * else FINISHED. */
+static const char *expected_state(const struct scn_scenario *s, enum scn_mode mode, size_t job,
+                                  bool *explicit)
 {
     static const char *names[] = { "RUNNING", "RESTARTING", "FINISHED", "FAILED", "CANCELED" };
-    for (size_t i = 0; i < s->n_expects; i++)
-        if (s->expects[i].kind == SCN_EXPECT_JOB_STATE && s->expects[i].job.index == job)
-            return names[s->expects[i].state];
+    *explicit = false;
+    for (size_t i = 0; i < s->n_expects; i++) {
+        const struct scn_expect *e = &s->expects[i];
+        if (!applies(e, mode))
+            continue;
+        if (e->kind == SCN_EXPECT_JOB_STATE && e->job.index == job) {
+            *explicit = true;
+            return names[e->state];
+        }
+        if (e->kind == SCN_EXPECT_APP_FAILED_WITH && e->app.index == s->jobs[job].app) {
+            *explicit = true;
+            return NULL;
+        }
+    }
     return "FINISHED";
 }
 
@@ -381,17 +402,25 @@ enum scn_fail_class scn_explore_classify(const struct scn_scenario *s, enum scn_
             snprintf(reason, len, "liveness: the deadline passed -- %s", why);
             return SCN_CLASS_LIVENESS;
         }
+    /* A job short of FINISHED did not get done (liveness); one in another
+     * state than an `expect job` line of this mode names fails that line. */
+    enum scn_fail_class state_class = SCN_CLASS_NONE;
     json_array_foreach(json_object_get(run, "jobs"), i, j) {
         const char *name = str(j, "name"), *state = str(j, "state");
-        const char *want = i < s->n_jobs ? expected_state(s, i) : "FINISHED";
-        if (strcmp(state, want) != 0) {
-            snprintf(reason, len, "job %s ended %s, expected %s -- after %d restart(s)", name,
-                     state, want, (int)num(j, "restarts"));
+        bool explicit = false;
+        const char *want = i < s->n_jobs ? expected_state(s, mode, i, &explicit) : "FINISHED";
+        if (!want || strcmp(state, want) == 0 || (explicit && state_class != SCN_CLASS_NONE))
+            continue;
+        snprintf(reason, len, "job %s ended %s, expected %s -- after %d restart(s)", name,
+                 state, want, (int)num(j, "restarts"));
+        if (!explicit)
             return SCN_CLASS_LIVENESS;
-        }
+        state_class = SCN_CLASS_EXPECTATION;
     }
     if (safety_only)
         return SCN_CLASS_NONE;
+    if (state_class != SCN_CLASS_NONE)
+        return state_class;
     json_array_foreach(exps, i, e)
         if (!json_is_true(json_object_get(e, "ok"))) {
             snprintf(reason, len, "%s -- %s", str(e, "text"), str(e, "detail"));

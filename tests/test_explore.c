@@ -160,6 +160,42 @@ static void test_classify(void **st)
     scn_scenario_free(s);
 }
 
+/* An `expect job` line names the state for its mode only; a job whose
+ * application is expected to fail may end in any state. */
+static void test_expected_state_by_mode(void **st)
+{
+    (void)st;
+    char text[sizeof(tight) + 128];
+    snprintf(text, sizeof(text), "%sexpect session: job b failed\n", tight);
+    struct scn_scenario *s = parse("modes.scn", text);
+    char why[256];
+    json_t *run = run_obj("FINISHED", true, true);
+    /* Session: b should have failed - the scenario's own expectation. */
+    assert_int_equal(scn_explore_classify(s, SCN_MODE_SESSION, 1, run, false, why, sizeof(why)),
+                     SCN_CLASS_EXPECTATION);
+    assert_non_null(strstr(why, "job b ended FINISHED, expected FAILED"));
+    assert_int_equal(scn_explore_classify(s, SCN_MODE_SESSION, 1, run, true, why, sizeof(why)),
+                     SCN_CLASS_NONE);
+    /* Per-job: no line names b's state there, FINISHED is right. */
+    assert_int_equal(scn_explore_classify(s, SCN_MODE_PER_JOB, 0, run, false, why, sizeof(why)),
+                     SCN_CLASS_NONE);
+    json_object_set_new(job(run, 1), "state", json_string("FAILED"));
+    assert_int_equal(scn_explore_classify(s, SCN_MODE_PER_JOB, 1, run, true, why, sizeof(why)),
+                     SCN_CLASS_LIVENESS);
+    json_decref(run);
+    scn_scenario_free(s);
+    /* Application b expected to fail (in application mode): b never submitted is fine. */
+    snprintf(text, sizeof(text), "%sexpect application: application b failed with \"x\"\n", tight);
+    s = parse("appfail.scn", text);
+    run = run_obj("NOT_SUBMITTED", true, true);
+    assert_int_equal(scn_explore_classify(s, SCN_MODE_APPLICATION, 1, run, true, why, sizeof(why)),
+                     SCN_CLASS_NONE);
+    assert_int_equal(scn_explore_classify(s, SCN_MODE_SESSION, 1, run, true, why, sizeof(why)),
+                     SCN_CLASS_LIVENESS);
+    json_decref(run);
+    scn_scenario_free(s);
+}
+
 /* The deadline passed: say why - slots short after the kill, or just the
  * states when the slots were there. */
 static void test_liveness_reason(void **st)
@@ -465,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_class_names),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_liveness_reason),
+        cmocka_unit_test(test_expected_state_by_mode),
         cmocka_unit_test(test_variants_feasible),
         cmocka_unit_test(test_shards),
         cmocka_unit_test(test_merge_refuses),
