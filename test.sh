@@ -37,6 +37,8 @@ tsan)
     ;;
 coverage)
     mc_build build-coverage -Db_coverage=true -Dbuildtype=debug
+    # Counters from an earlier run must not count towards this one's floor.
+    lcov --quiet --zerocounters --directory build-coverage
     # -O0 and gcov's counters make the sim runs several times slower.
     meson test -C build-coverage --print-errorlogs --num-processes 2 --timeout-multiplier 3
     lcov --quiet --rc lcov_branch_coverage=1 --capture --directory build-coverage \
