@@ -12,5 +12,7 @@ int cli_shrink(int argc, char **argv);
 /* cmd_bridge.c: to and from a real Flink cluster */
 int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
+/* cmd_sweep.c: failpoint anomaly testing */
+int cli_sweep(int argc, char **argv);
 
 #endif

@@ -105,18 +105,32 @@ int cli_replay(int argc, char **argv)
 
 static const char explore_usage[] =
     "usage: minicluster explore SCENARIO --seeds A..B [--json FILE] [--mode MODE]\n"
-    "                           [--workers N] [--stop-after N] [--print-variants]\n\n"
+    "                           [--workers N] [--stop-after N] [--print-variants]\n"
+    "                           [--safety-only | --fail-on CLASSES] [--shard K/N]\n"
+    "       minicluster explore merge REPORT.json... [--json FILE] [--quiet]\n\n"
     "Runs SCENARIO once per seed in the sim world (session mode unless --mode), each\n"
     "seed randomising the world within the scenario's fault model: fault times and\n"
     "checkpoint numbers, which TaskManager or subtask a fault hits, taskmanagers +-1,\n"
     "parallelism +-1, checkpoint interval, DFS bandwidth and streams, link latency.\n"
-    "Every run must meet the scenario's expectations, end every job in its expected\n"
-    "state before the deadline, be exactly-once, and never run a finished job again.\n"
-    "Prints progress and each failing seed with its reason; `shrink --seed N` cuts one\n"
-    "down.  Two worker threads (one when the scenario arms failpoints).\n"
-    "JSON: {scenario, seeds:[A,B], runs, failures:[{seed, reason, trace_hash}],\n"
-    "seeds_per_minute, workers, mode, wall_s}.  Exit: 0 no failing seed, 1 some, 2 bad\n"
-    "input, 3 internal error.  --print-variants prints each seed's scenario, runs nothing.\n";
+    "No variant has fewer slots than its jobs need before the first fault.\n"
+    "Each failing seed is classified:\n"
+    "  safety       lost, duplicated or wrong output; a finished job run again; the run\n"
+    "               broke (internal error)\n"
+    "  liveness     the deadline passed, or a job ended short of its expected state;\n"
+    "               the reason says why (e.g. \"2 slots short after the kill\")\n"
+    "  expectation  one of the scenario's own `expect` lines\n"
+    "--safety-only ignores the scenario's expectations and fails only on safety;\n"
+    "--fail-on safety,liveness picks the classes that fail the command (default: all).\n"
+    "--shard K/N runs every N-th seed of the range from its K-th (1 <= K <= N), so N\n"
+    "machines run the range once between them; `explore merge` combines their JSON\n"
+    "reports (docs/explore.md).  Prints progress, each failing seed with its class and\n"
+    "reason, and the count per class; `shrink --seed N` cuts one down.  Two worker\n"
+    "threads (one when the scenario arms failpoints).\n"
+    "JSON: {scenario, scenario_hash, seeds:[A,B], shard:[K,N], runs, mode, classes:\n"
+    "{safety, liveness, expectation}, failing, fail_on, safety_only, failures:[{seed,\n"
+    "class, reason, trace_hash}], seeds_per_minute, workers, wall_s}.  Exit: 0 no seed\n"
+    "fails in a class asked for, 1 some do, 2 bad input, 3 internal error.\n"
+    "--print-variants prints each seed's scenario, runs nothing.\n";
 
 static int print_variants(const struct scn_scenario *s, uint64_t a, uint64_t b)
 {
@@ -137,6 +151,24 @@ static int print_variants(const struct scn_scenario *s, uint64_t a, uint64_t b)
     return 0;
 }
 
+/* K/N with 1 <= K <= N. */
+static int parse_shard(const char *v, uint32_t *k, uint32_t *n)
+{
+    const char *slash = strchr(v, '/');
+    char first[32];
+    uint64_t a, b;
+    if (!slash || (size_t)(slash - v) >= sizeof(first) || slash == v)
+        return -EINVAL;
+    memcpy(first, v, (size_t)(slash - v));
+    first[slash - v] = 0;
+    if (parse_u64(first, &a) < 0 || parse_u64(slash + 1, &b) < 0 || b < 1 || a < 1 || a > b ||
+        b > UINT32_MAX)
+        return -EINVAL;
+    *k = (uint32_t)a;
+    *n = (uint32_t)b;
+    return 0;
+}
+
 static int parse_range(const char *v, uint64_t *a, uint64_t *b)
 {
     const char *dots = strstr(v, "..");
@@ -153,12 +185,118 @@ static int parse_range(const char *v, uint64_t *a, uint64_t *b)
     return 0;
 }
 
+/* "failing: 0 safety, 2 liveness, 5 expectation (counted: safety)" */
+static void print_classes(const uint64_t *by, unsigned mask, bool safety_only)
+{
+    printf("  failing seeds: %llu safety, %llu liveness, %llu expectation",
+           (unsigned long long)by[SCN_CLASS_SAFETY], (unsigned long long)by[SCN_CLASS_LIVENESS],
+           (unsigned long long)by[SCN_CLASS_EXPECTATION]);
+    if (mask != SCN_CLASSES_ALL) {
+        printf(" (failing the command: ");
+        for (int c = SCN_CLASS_SAFETY, n = 0; c < SCN_CLASS_COUNT; c++)
+            if (mask & SCN_CLASS_BIT(c))
+                printf("%s%s", n++ ? ", " : "", scn_class_name((enum scn_fail_class)c));
+        printf("%s)", safety_only ? "; expectations not consulted" : "");
+    }
+    printf("\n");
+}
+
+static int explore_merge(int argc, char **argv)
+{
+    const char *json = NULL;
+    bool quiet = false;
+    const char **names = calloc((size_t)argc, sizeof(*names));
+    json_t **reports = calloc((size_t)argc, sizeof(*reports));
+    size_t n = 0;
+    int rc = 0;
+    if (!names || !reports)
+        abort();
+    for (int i = 1; i < argc && rc == 0; i++) {
+        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
+            json = argv[++i];
+        } else if (strcmp(argv[i], "--quiet") == 0) {
+            quiet = true;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "minicluster explore merge: unexpected '%s'\n%s", argv[i],
+                    explore_usage);
+            rc = 2;
+        } else {
+            json_error_t je;
+            reports[n] = json_load_file(argv[i], 0, &je);
+            if (!reports[n]) {
+                fprintf(stderr, "minicluster explore merge: %s:%d:%d: %s\n", argv[i], je.line,
+                        je.column, je.text);
+                rc = 2;
+            } else {
+                names[n++] = argv[i];
+            }
+        }
+    }
+    if (rc == 0 && n == 0) {
+        fprintf(stderr, "minicluster explore merge: which reports?\n%s", explore_usage);
+        rc = 2;
+    }
+    json_t *m = NULL;
+    char err[512] = "";
+    if (rc == 0 && scn_explore_merge(reports, names, n, &m, err, sizeof(err)) < 0) {
+        fprintf(stderr, "minicluster explore merge: %s\n", err);
+        rc = 2;
+    }
+    if (rc == 0) {
+        uint64_t by[SCN_CLASS_COUNT] = { 0 };
+        unsigned mask = 0;
+        size_t i;
+        json_t *f;
+        json_t *classes = json_object_get(m, "classes");
+        for (int c = SCN_CLASS_SAFETY; c < SCN_CLASS_COUNT; c++)
+            by[c] = (uint64_t)json_integer_value(
+                json_object_get(classes, scn_class_name((enum scn_fail_class)c)));
+        json_array_foreach(json_object_get(m, "fail_on"), i, f) {
+            unsigned b;
+            if (scn_classes_parse(json_string_value(f), &b) == 0)
+                mask |= b;
+        }
+        printf("explore merge: %zu report(s) of %s (%s mode): %lld runs, %.0f seeds/min over "
+               "%.1f s\n", n, json_string_value(json_object_get(m, "scenario")),
+               json_string_value(json_object_get(m, "mode")),
+               (long long)json_integer_value(json_object_get(m, "runs")),
+               json_number_value(json_object_get(m, "seeds_per_minute")),
+               json_number_value(json_object_get(m, "wall_s")));
+        print_classes(by, mask, json_is_true(json_object_get(m, "safety_only")));
+        const json_t *shard0 = json_object_get(json_array_get(json_object_get(m, "parts"), 0),
+                                               "shard");
+        json_array_foreach(json_object_get(m, "missing_shards"), i, f)
+            printf("  shard %lld/%lld is missing: its seeds did not run\n",
+                   (long long)json_integer_value(f),
+                   (long long)json_integer_value(json_array_get(shard0, 1)));
+        json_array_foreach(json_object_get(m, "failures"), i, f)
+            if (!quiet)
+                printf("  seed %-8lld %-11s %s\n", (long long)json_integer_value(
+                       json_object_get(f, "seed")), json_string_value(json_object_get(f, "class")),
+                       json_string_value(json_object_get(f, "reason")));
+        rc = json_integer_value(json_object_get(m, "failing")) ? 1 : 0;
+        if (json && json_dump_file(m, json, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+            fprintf(stderr, "minicluster explore merge: cannot write %s: %s\n", json,
+                    strerror(errno));
+            rc = 3;
+        }
+    }
+    json_decref(m);
+    for (size_t i = 0; i < n; i++)
+        json_decref(reports[i]);
+    free(reports);
+    free(names);
+    return rc;
+}
+
 int cli_explore(int argc, char **argv)
 {
     if (want_help(argc, argv)) {
         printf("%s", explore_usage);
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "merge") == 0)
+        return explore_merge(argc - 1, argv + 1);
     const char *path = NULL, *json = NULL;
     struct scn_explore_opts o = { .mode = SCN_MODE_SESSION, .progress = stderr };
     bool have_seeds = false, print = false;
@@ -167,6 +305,10 @@ int cli_explore(int argc, char **argv)
         uint64_t n;
         if (strcmp(a, "--print-variants") == 0) {
             print = true;
+            continue;
+        }
+        if (strcmp(a, "--safety-only") == 0) {
+            o.safety_only = true;
             continue;
         }
         if (a[0] == '-' && !v) {
@@ -179,6 +321,20 @@ int cli_explore(int argc, char **argv)
                 return 2;
             }
             have_seeds = true;
+            i++;
+        } else if (strcmp(a, "--shard") == 0) {
+            if (parse_shard(v, &o.shard_k, &o.shard_n) < 0) {
+                fprintf(stderr, "minicluster explore: --shard takes K/N with 1 <= K <= N "
+                        "(shard K of N), not '%s'\n", v);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--fail-on") == 0) {
+            if (scn_classes_parse(v, &o.fail_on) < 0) {
+                fprintf(stderr, "minicluster explore: --fail-on takes classes separated by "
+                        "commas (safety, liveness, expectation), not '%s'\n", v);
+                return 2;
+            }
             i++;
         } else if (strcmp(a, "--json") == 0) {
             json = v;
@@ -211,6 +367,11 @@ int cli_explore(int argc, char **argv)
         fprintf(stderr, "minicluster explore: needs a SCENARIO and --seeds A..B\n%s", explore_usage);
         return 2;
     }
+    if (o.safety_only && o.fail_on && o.fail_on != SCN_CLASS_BIT(SCN_CLASS_SAFETY)) {
+        fprintf(stderr, "minicluster explore: --safety-only fails on safety alone; drop "
+                "--fail-on or --safety-only\n");
+        return 2;
+    }
     struct scn_scenario *s = load(path);
     if (!s)
         return 2;
@@ -235,13 +396,17 @@ int cli_explore(int argc, char **argv)
         scn_scenario_free(s);
         return 2;
     }
-    int rc = res.n_failures ? 1 : 0;
-    printf("explore %s: %llu runs on %u worker(s), %.1f s, %.0f seeds/min, %zu failing\n", path,
-           (unsigned long long)res.runs, res.workers, res.wall_s, res.seeds_per_minute,
-           res.n_failures);
+    int rc = res.counted ? 1 : 0;
+    char shard[48] = "";
+    if (o.shard_n)
+        snprintf(shard, sizeof(shard), " (shard %u/%u)", o.shard_k, o.shard_n);
+    printf("explore %s%s: %llu runs in %s mode on %u worker(s), %.1f s, %.0f seeds/min\n",
+           path, shard, (unsigned long long)res.runs, scn_mode_name(o.mode), res.workers,
+           res.wall_s, res.seeds_per_minute);
+    print_classes(res.by_class, scn_explore_fail_on(&o), o.safety_only);
     for (size_t i = 0; i < res.n_failures; i++) {
-        printf("  seed %-8llu %s\n", (unsigned long long)res.failures[i].seed,
-               res.failures[i].reason);
+        printf("  seed %-8llu %-11s %s\n", (unsigned long long)res.failures[i].seed,
+               scn_class_name(res.failures[i].cls), res.failures[i].reason);
         if (strncmp(res.failures[i].reason, "internal error", 14) == 0)
             rc = 3;
     }

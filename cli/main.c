@@ -28,6 +28,7 @@ static const struct command commands[] = {
     { "check", cli_check, "check SCENARIO...", "parse and validate scenario files" },
     { "replay", cli_replay, "replay TRACE", "re-run a recorded sim run and verify the same hash" },
     { "explore", cli_explore, "explore SCENARIO --seeds A..B [--json FILE]", "run many seeds, report failing ones" },
+    { "sweep", cli_sweep, "sweep [SCENARIO] [--mode MODE] [--failpoints GLOB] [--max N] [--json FILE]", "fail every failpoint at its N-th hit, once and from then on" },
     { "shrink", cli_shrink, "shrink SCENARIO --seed N -o OUT.scn", "cut a failing run down to what matters" },
     { "import", cli_import, "import PLAN.json|DIR|URL [-o OUT.scn]", "a scenario from a real Flink job's plan or REST API" },
     { "export", cli_export, "export SCENARIO --to kubernetes|yarn --mode session|application|per-job -o DIR [--strict]", "manifests to run a scenario on a real cluster" },

@@ -47,9 +47,11 @@
  * failed; once the final checkpoint has been triggered or a task has
  * FINISHED (a region restart cannot take a finished task back into a
  * finishing job, and that corner is not worth machinery); and when a
- * restore fails: if a task cannot read or decode the checkpoint, the
- * runner drops it and the whole job falls back to the previous retained
- * one, logging why.
+ * restore fails: if a task cannot read or decode the checkpoint, the whole
+ * job restores it again (the restart strategy bounds the tries) when the
+ * sinks have committed its output - an older checkpoint would commit those
+ * records twice - and otherwise the runner drops it and falls back to the
+ * previous retained one; both logged with why.
  *
  * Job state.  A region restart takes the job through FAILING -> RESTARTING
  * -> CREATED -> RUNNING like a full one; the RESTARTING event says what

@@ -183,6 +183,16 @@ void eng__jobrun_fall_back(struct jobrun *r, uint64_t bad, const char *reason)
         return;
     if (!r->ndone || r->done[r->ndone - 1].id != bad)
         return;     /* dropped already, on another task's word */
+    if (bad <= r->announced) {
+        /* The sinks committed up to it: an older checkpoint, or a fresh
+         * start, would commit its records again.  As Flink does, restore
+         * it again - a read error may pass - and let the restart strategy
+         * bound the tries: one that cannot be read fails the job. */
+        eng_job_event(r->job, now(r), "checkpoint %llu kept, restoring it again: the sinks "
+                      "committed its output, so an older one would repeat records: %s",
+                      (unsigned long long)bad, reason);
+        return;
+    }
     struct completed *c = &r->done[--r->ndone];
     eng_job_event(r->job, now(r), "checkpoint %llu dropped, falling back to %s: %s",
                   (unsigned long long)c->id, r->ndone ? "the previous checkpoint" : "a fresh start",

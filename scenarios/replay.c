@@ -188,6 +188,18 @@ static int read_header(const char *path, const char *line, struct header *h, cha
     return 0;
 }
 
+int scn_trace_parse_header(const char *name, const char *line, struct scn_scenario **s,
+                           enum scn_mode *mode, uint64_t *seed, char *err, size_t errlen)
+{
+    struct header h = { 0 };
+    int rc = read_header(name, line, &h, err, errlen);
+    json_decref(h.j);
+    *s = h.s;
+    *mode = h.mode;
+    *seed = h.seed;
+    return rc;
+}
+
 /* Equal lines; a header's "version" may differ. */
 static bool same_line(uint64_t no, const char *a, const char *b)
 {

@@ -44,6 +44,12 @@ char *scn_scenario_text(const struct scn_scenario *s, size_t *len);
 /* "session", "per-job", "application" to the mode; -EINVAL otherwise. */
 int scn_mode_parse(const char *name, enum scn_mode *out);
 
+/* Reads a trace's header LINE (NUL-terminated; NAME for messages) as
+ * scn_replay does, without running anything: *s (the caller's, NULL on
+ * error), *mode and *seed.  0, or -EINVAL with err saying why. */
+int scn_trace_parse_header(const char *name, const char *line, struct scn_scenario **s,
+                           enum scn_mode *mode, uint64_t *seed, char *err, size_t errlen);
+
 struct scn_replay_result {
     uint64_t lines;                 /* lines compared (header and footer included) */
     char hash[17];                  /* the new run's trace hash */

@@ -295,6 +295,12 @@ int run__report(struct run *r, json_t **out)
         json_object_set_new(jo, "blob_bytes_in", json_integer((json_int_t)rj->blob_bytes_in));
         json_object_set_new(jo, "blob_bytes_out", json_integer(
             (json_int_t)(rj->mj ? atomic_load(&rj->mj->blob_bytes_out) : 0)));
+        /* Why a job that did not finish ended as it did (its last error). */
+        if (rj->mj && eng_job_state(rj->mj->ej) != ENG_JOB_FINISHED) {
+            char why[256] = "";
+            eng_job_last_error(rj->mj->ej, why, sizeof(why));
+            json_object_set_new(jo, "error", json_string(why));
+        }
         json_array_append_new(jobs, jo);
     }
 

@@ -97,9 +97,13 @@ bool chk_n(void *arg)
     return atomic_load(&u->e->jobs[0]->ej->last_checkpoint) >= u->n;
 }
 
-bool fell_back(void *arg)
+bool restored_again(void *arg)
 {
-    return atomic_load(&((struct cluster_env *)arg)->jobs[0]->ej->restores_fell_back) >= 1;
+    for (struct eng_job_event *ev = atomic_load(&((struct cluster_env *)arg)->jobs[0]->ej->events);
+         ev; ev = ev->next)
+        if (strstr(ev->text, "restoring it again"))
+            return true;
+    return false;
 }
 
 bool node_down(void *arg) { return rt_node_is_down(arg); }

@@ -35,7 +35,8 @@ bool lost_n(void *arg);
 bool registered_n(void *arg);
 bool failed_chk_n(void *arg);
 bool chk_n(void *arg);
-bool fell_back(void *arg);
+/* Job 0 restores a checkpoint again after a failed restore. */
+bool restored_again(void *arg);
 bool node_down(void *arg);
 bool job_over(void *arg);
 void wait_for(struct cluster_env *e, bool (*pred)(void *), void *arg, const char *what);

@@ -434,10 +434,9 @@ static void test_fp_slow(void **st)
     env_down(&e);
 }
 
-/* A corrupted read during a restore: the job falls back to an older
- * checkpoint and finishes; nothing lost.  The sink had committed the output
- * up to the checkpoint it can no longer read, so the replay from the older
- * one duplicates records: falling back costs exactly-once. */
+/* A corrupted read during a restore: the sink had committed the output up
+ * to that checkpoint, so the job restores it again rather than an older one
+ * (which would commit records twice), and finishes exactly once. */
 static void test_fp_corrupt_restore(void **st)
 {
     (void)st;
@@ -448,10 +447,11 @@ static void test_fp_corrupt_restore(void **st)
     struct flt_active *c = apply(&e, fp_spec(FLT_FAILPOINT_CORRUPT, "dfs/read", FLT_FP_ONCE));
     struct flt_active *t = apply(&e, (struct flt_spec){ .kind = FLT_FAIL_TASK,
                                                         .a = tm_of(&e, 0) });
-    wait_for(&e, fell_back, &e, "a restore that falls back");
+    wait_for(&e, restored_again, &e, "a restore of the same checkpoint");
     flt_heal(c);
     flt_heal(t);
-    finishes(&e, true);
+    finishes_exactly_once(&e);
+    assert_int_equal(atomic_load(&e.jobs[0]->ej->restores_fell_back), 0);
     env_down(&e);
 }
 

@@ -213,6 +213,8 @@ static void test_find_shrink_replay(void **st)
                   res.failures[0].reason);
     assert_true(seed <= PLANTED_SEEDS);     /* test_tools passes these very seeds */
     assert_non_null(strstr(res.failures[0].reason, "exactly-once"));
+    assert_int_equal(res.failures[0].cls, SCN_CLASS_SAFETY);     /* a lost record is unsafe */
+    assert_int_equal(res.by_class[SCN_CLASS_SAFETY], res.counted);
     char found[256];
     snprintf(found, sizeof(found), "%s", res.failures[0].reason);
     scn_explore_result_free(&res);
