@@ -355,8 +355,13 @@ int eng_reference(const struct eng_jobgraph *g, struct eng_expected **out, char 
  * was a quarter of an explore seed's instructions, the same table
  * recomputed for every seed.  An entry is found by comparing the whole
  * description, byte for byte (no hash that could collide).  At most
- * REF_CACHE_MAX tables are kept; past that a table is the caller's. */
+ * REF_CACHE_MAX tables and REF_CACHE_KEYS_MAX keys are kept; past that a
+ * table is the caller's. */
 #define REF_CACHE_MAX 64
+/* And at most this many keys over all kept tables (about 64 bytes each at
+ * the output table's load): a sweep of large jobs must not pile up gigabytes
+ * of expected tables.  Explore's default-scenario variants need ~50 k. */
+#define REF_CACHE_KEYS_MAX (UINT64_C(1) << 20)
 
 struct ref_cache_entry {
     unsigned char *desc;
@@ -367,6 +372,7 @@ struct ref_cache_entry {
 static pthread_mutex_t ref_cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct ref_cache_entry ref_cache[REF_CACHE_MAX];
 static unsigned ref_cache_n;
+static uint64_t ref_cache_keys;
 
 struct desc {
     unsigned char *p;
@@ -467,7 +473,8 @@ int eng_reference_shared(const struct eng_jobgraph *g, struct eng_expected **out
         eng_expected_free(*out);
         *out = hit;
         *shared = true;
-    } else if (ref_cache_n < REF_CACHE_MAX) {
+    } else if (ref_cache_n < REF_CACHE_MAX &&
+               ref_cache_keys + eng_output_key_count((*out)->out) <= REF_CACHE_KEYS_MAX) {
         /* The table (an eng_output) is plain malloc already; its wrapper
          * came from the current node's pool, which a node's end resets, so
          * the entry gets a plain one: it outlives the run. */
@@ -477,6 +484,7 @@ int eng_reference_shared(const struct eng_jobgraph *g, struct eng_expected **out
         keep->out = (*out)->out;
         rt_free(*out);
         *out = keep;
+        ref_cache_keys += eng_output_key_count(keep->out);
         ref_cache[ref_cache_n++] = (struct ref_cache_entry){ .desc = d.p, .len = d.len,
                                                              .e = keep };
         d.p = NULL;
