@@ -531,21 +531,32 @@ void eng_kstate_put_blob(struct eng_kstate *ks, uint64_t key, const void *data, 
     put_blob(ks, key, data, len, 0);
 }
 
+/* One unaligned 8-byte store (load) per field, byte-swapped on a big-endian
+ * host: the byte loops these replace cost a snapshot encode ~100
+ * instructions per logical entry. */
+static inline uint64_t le64(uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    return v;
+#endif
+}
+
 void eng_payload_put(uint8_t *out, const struct eng_payload *p)
 {
-    for (int i = 0; i < 8; i++) {
-        out[i] = (uint8_t)(p->bytes >> (8 * i));
-        out[8 + i] = (uint8_t)(p->seed >> (8 * i));
-    }
+    uint64_t bytes = le64(p->bytes), seed = le64(p->seed);
+    memcpy(out, &bytes, 8);
+    memcpy(out + 8, &seed, 8);
 }
 
 void eng_payload_get(const uint8_t *in, struct eng_payload *p)
 {
-    p->bytes = p->seed = 0;
-    for (int i = 7; i >= 0; i--) {
-        p->bytes = (p->bytes << 8) | in[i];
-        p->seed = (p->seed << 8) | in[8 + i];
-    }
+    uint64_t bytes, seed;
+    memcpy(&bytes, in, 8);
+    memcpy(&seed, in + 8, 8);
+    p->bytes = le64(bytes);
+    p->seed = le64(seed);
 }
 
 void eng_kstate_put_logical(struct eng_kstate *ks, uint64_t key, const struct eng_payload *p)

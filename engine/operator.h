@@ -254,6 +254,15 @@ struct eng_expected;
  * sources only) and records what the sink must hold.  -EINVAL with err for an
  * unbounded source or an operator whose output is not deterministic. */
 int eng_reference(const struct eng_jobgraph *g, struct eng_expected **out, char *err, size_t errlen);
+/* As eng_reference, but the table may be shared: a process-wide cache keyed
+ * by the graph's full description (every vertex's kind, name, parallelism
+ * and arguments, every edge) returns the table computed for an identical
+ * graph before - explore's seeds, a determinism check's second run.  With
+ * *shared set the caller must not free it (it lives until the process
+ * exits); otherwise it is the caller's, as from eng_reference.  Graphs with
+ * user operators are never cached.  Any thread. */
+int eng_reference_shared(const struct eng_jobgraph *g, struct eng_expected **out, bool *shared,
+                         char *err, size_t errlen);
 void eng_expected_free(struct eng_expected *e);
 uint64_t eng_expected_records(const struct eng_expected *e);
 /* What the sink must hold for one key: 0, or -ENOENT for a key that must not

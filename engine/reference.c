@@ -44,7 +44,9 @@
  * a WINDOW.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/jobgraph.h"
@@ -82,6 +84,14 @@ struct ref {
 static int deliver(struct ref *r, uint32_t v, uint32_t s, const struct eng_record *rec,
                    uint32_t n);
 
+static inline void append(struct eng_rvec *v, const struct eng_record *rec)
+{
+    if (v->n == v->cap)
+        eng_rvec_push(v, rec);      /* grows it */
+    else
+        v->rec[v->n++] = *rec;
+}
+
 static int route(struct ref *r, uint32_t v, uint32_t s, const struct eng_record *rec,
                  uint32_t n)
 {
@@ -103,16 +113,24 @@ static int route(struct ref *r, uint32_t v, uint32_t s, const struct eng_record 
         case ENG_EDGE_HASH:
         case ENG_EDGE_REBALANCE:
         default:
+            /* Records are appended inline, with a call only when a part
+             * must grow (an eng_rvec_push and an eng_key_group_subtask call
+             * per record cost the default scenario's reference runs 15 M of
+             * their 115 M instructions); the subtask is
+             * eng_key_group_subtask's kg * pw / maxp, computed inline. */
             for (uint32_t t = 0; t < pw; t++)
                 re->part[t].n = 0;
-            for (uint32_t j = 0; j < n; j++) {
-                uint32_t t;
-                if (re->e->kind == ENG_EDGE_HASH)
-                    t = eng_key_group_subtask(eng_key_group(rec[j].key, w->max_parallelism),
-                                              pw, w->max_parallelism);
-                else
-                    t = (uint32_t)(re->rr[s]++ % pw);
-                eng_rvec_push(&re->part[t], &rec[j]);
+            if (re->e->kind == ENG_EDGE_HASH) {
+                uint32_t maxp = w->max_parallelism;
+                for (uint32_t j = 0; j < n; j++) {
+                    uint32_t t = (uint32_t)((uint64_t)eng_key_group(rec[j].key, maxp) * pw /
+                                            maxp);
+                    append(&re->part[t], &rec[j]);
+                }
+            } else {
+                for (uint32_t j = 0; j < n; j++) {
+                    append(&re->part[re->rr[s]++ % pw], &rec[j]);
+                }
             }
             for (uint32_t t = 0; rc == 0 && t < pw; t++)
                 if (re->part[t].n)
@@ -329,6 +347,151 @@ int eng_reference(const struct eng_jobgraph *g, struct eng_expected **out, char 
     struct eng_expected *e = rt_xmalloc(sizeof(*e));
     e->out = r.sink;
     *out = e;
+    return 0;
+}
+
+/* ---- the shared tables (eng_reference_shared) ----
+ * The reference is a function of the graph alone (no world, no RNG), and it
+ * was a quarter of an explore seed's instructions, the same table
+ * recomputed for every seed.  An entry is found by comparing the whole
+ * description, byte for byte (no hash that could collide).  At most
+ * REF_CACHE_MAX tables and REF_CACHE_KEYS_MAX keys are kept; past that a
+ * table is the caller's. */
+#define REF_CACHE_MAX 64
+/* And at most this many keys over all kept tables (about 64 bytes each at
+ * the output table's load): a sweep of large jobs must not pile up gigabytes
+ * of expected tables.  Explore's default-scenario variants need ~50 k. */
+#define REF_CACHE_KEYS_MAX (UINT64_C(1) << 20)
+
+struct ref_cache_entry {
+    unsigned char *desc;
+    size_t len;
+    struct eng_expected *e;
+};
+
+static pthread_mutex_t ref_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ref_cache_entry ref_cache[REF_CACHE_MAX];
+static unsigned ref_cache_n;
+static uint64_t ref_cache_keys;
+
+struct desc {
+    unsigned char *p;
+    size_t len, cap;
+};
+
+static void desc_put(struct desc *d, const void *v, size_t n)
+{
+    if (d->len + n > d->cap) {
+        d->cap = (d->len + n) * 2;
+        d->p = realloc(d->p, d->cap);
+        if (!d->p)
+            abort();    /* as eng_output's allocations */
+    }
+    memcpy(d->p + d->len, v, n);
+    d->len += n;
+}
+
+#define DESC(d, field) desc_put((d), &(field), sizeof(field))
+
+/* Everything of g the reference reads, field by field (no padding bytes);
+ * false for a graph with a user operator, whose code may keep state across
+ * runs. */
+static bool describe(const struct eng_jobgraph *g, struct desc *d)
+{
+    uint32_t nv = eng_jobgraph_vertex_count(g), ne = eng_jobgraph_edge_count(g);
+    DESC(d, nv);
+    DESC(d, ne);
+    for (uint32_t v = 0; v < nv; v++) {
+        const struct eng_vertex *x = eng_jobgraph_vertex(g, v);
+        if (eng_op_kind_is_user(x->kind) || x->args.user)
+            return false;
+        uint32_t kind = (uint32_t)x->kind, namelen = (uint32_t)strlen(x->name);
+        uint8_t declared = x->args.declared;
+        DESC(d, kind);
+        DESC(d, x->parallelism);
+        DESC(d, x->max_parallelism);
+        DESC(d, x->args.records);
+        DESC(d, x->args.keys);
+        DESC(d, x->args.rate);
+        DESC(d, x->args.seed);
+        DESC(d, x->args.window_ms);
+        DESC(d, x->args.at_record);
+        DESC(d, x->args.probability);
+        DESC(d, x->args.ns_per_record);
+        DESC(d, x->args.stall_ms);
+        DESC(d, x->args.bytes_per_key);
+        DESC(d, x->args.fanout);
+        DESC(d, declared);
+        DESC(d, namelen);
+        desc_put(d, x->name, namelen);
+    }
+    for (uint32_t i = 0; i < ne; i++) {
+        const struct eng_edge *e = eng_jobgraph_edge(g, i);
+        uint32_t kind = (uint32_t)e->kind;
+        DESC(d, e->from);
+        DESC(d, e->to);
+        DESC(d, kind);
+    }
+    return true;
+}
+
+static struct eng_expected *cache_find(const struct desc *d)
+{
+    for (unsigned i = 0; i < ref_cache_n; i++)
+        if (ref_cache[i].len == d->len && memcmp(ref_cache[i].desc, d->p, d->len) == 0)
+            return ref_cache[i].e;
+    return NULL;
+}
+
+int eng_reference_shared(const struct eng_jobgraph *g, struct eng_expected **out, bool *shared,
+                         char *err, size_t errlen)
+{
+    *shared = false;
+    struct desc d = {0};
+    if (!describe(g, &d)) {
+        free(d.p);
+        return eng_reference(g, out, err, errlen);
+    }
+    pthread_mutex_lock(&ref_cache_mu);
+    struct eng_expected *hit = cache_find(&d);
+    pthread_mutex_unlock(&ref_cache_mu);
+    if (hit) {
+        free(d.p);
+        *out = hit;
+        *shared = true;
+        return 0;
+    }
+    /* Computed outside the lock: another worker may be computing the same
+     * table; the first to finish files it, the other frees its own. */
+    int rc = eng_reference(g, out, err, errlen);
+    if (rc < 0) {
+        free(d.p);
+        return rc;
+    }
+    pthread_mutex_lock(&ref_cache_mu);
+    if ((hit = cache_find(&d)) != NULL) {
+        eng_expected_free(*out);
+        *out = hit;
+        *shared = true;
+    } else if (ref_cache_n < REF_CACHE_MAX &&
+               ref_cache_keys + eng_output_key_count((*out)->out) <= REF_CACHE_KEYS_MAX) {
+        /* The table (an eng_output) is plain malloc already; its wrapper
+         * came from the current node's pool, which a node's end resets, so
+         * the entry gets a plain one: it outlives the run. */
+        struct eng_expected *keep = malloc(sizeof(*keep));
+        if (!keep)
+            abort();
+        keep->out = (*out)->out;
+        rt_free(*out);
+        *out = keep;
+        ref_cache_keys += eng_output_key_count(keep->out);
+        ref_cache[ref_cache_n++] = (struct ref_cache_entry){ .desc = d.p, .len = d.len,
+                                                             .e = keep };
+        d.p = NULL;
+        *shared = true;
+    }
+    pthread_mutex_unlock(&ref_cache_mu);
+    free(d.p);
     return 0;
 }
 

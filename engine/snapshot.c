@@ -505,6 +505,13 @@ static int decode_keyed(struct reader *r, const uint8_t *index, uint32_t file_fi
                         uint32_t lo, uint32_t hi, uint32_t max_par, const struct ref_file *refs,
                         uint32_t nrefs, struct eng_kstate *into)
 {
+    /* Room for every entry first (the counts are checked against the
+     * file's size by the caller): the table reaches the size it would
+     * have grown to, without the rehash of each doubling on the way. */
+    size_t total = 0;
+    for (uint32_t kg = lo; kg <= hi; kg++)
+        total += (size_t)get_le(index + (size_t)(kg - file_first) * INDEX_ENTRY_LEN + 16, 4);
+    eng_kstate_reserve(into, eng_kstate_count(into) + total);
     for (uint32_t kg = lo; kg <= hi; kg++) {
         const uint8_t *ie = index + (size_t)(kg - file_first) * INDEX_ENTRY_LEN;
         struct reader g = *r;

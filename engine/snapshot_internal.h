@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "engine/snapshot.h"
 
@@ -20,31 +21,53 @@
 #define TRAILER_LEN 8       /* XXH64 */
 #define REF_LEN 24          /* a reference: checkpoint id, size, checksum */
 
-/* ---- little-endian writing ---- */
+/* ---- little-endian writing ----
+ * One unaligned store (load) per field, byte-swapped on a big-endian host:
+ * the byte loops these replace were not merged by the compiler and cost a
+ * store per byte - about 4% of a sim run's instructions went to them. */
 
 static inline uint8_t *put_u16(uint8_t *p, uint16_t v)
 {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap16(v);
+#endif
+    memcpy(p, &v, 2);
     return p + 2;
 }
 
 static inline uint8_t *put_u32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    memcpy(p, &v, 4);
     return p + 4;
 }
 
 static inline uint8_t *put_u64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(p, &v, 8);
     return p + 8;
 }
 
 static inline uint64_t get_le(const uint8_t *p, int n)
 {
+    if (n == 8 || n == 4) {
+        uint64_t v64;
+        uint32_t v32;
+        if (n == 8)
+            memcpy(&v64, p, 8);
+        else
+            memcpy(&v32, p, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        return n == 8 ? __builtin_bswap64(v64) : __builtin_bswap32(v32);
+#else
+        return n == 8 ? v64 : v32;
+#endif
+    }
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--)
         v = (v << 8) | p[i];

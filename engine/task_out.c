@@ -109,6 +109,28 @@ static bool route_single(struct task *k, struct out_edge *oe)
             i += take;
         }
         /* (A round robin over one channel needs no count.) */
+    } else if (oe->kind == ENG_EDGE_HASH && oe->par > 1) {
+        /* The edge's shape in locals: the record stores and the batch
+         * counts below may alias oe, which would otherwise be read again,
+         * with target()'s call and switch, for every record (72
+         * instructions a record in the default scenario, against 35). */
+        uint32_t par = oe->par, maxp = oe->maxp;
+        bool pow2 = (maxp & (maxp - 1)) == 0;
+        int shift = pow2 ? __builtin_ctz(maxp) : 0;
+        for (; i < n; i++) {
+            /* kg * par / maxp, as target() and eng_key_group_subtask. */
+            uint64_t scaled = (uint64_t)eng_key_group(rec[i].key, maxp) * par;
+            uint32_t c = (uint32_t)(pow2 ? scaled >> shift : scaled / maxp);
+            struct eng_slot *s = oe->open[c];
+            if (!s || s->kind != ENG_SLOT_DATA || s->batch.n == ENG_BATCH_CAP) {
+                if (!room(k, oe, c)) {
+                    k->pend_off = i;
+                    return false;
+                }
+                s = oe->open[c];
+            }
+            s->batch.rec[s->batch.n++] = rec[i];
+        }
     } else {
         for (; i < n; i++) {
             uint32_t c = target(oe, &rec[i]);

@@ -261,13 +261,15 @@ int run__report(struct run *r, json_t **out)
         if (rj->mj) {
             struct eng_expected *ex = NULL;
             char err[200];
-            if (eng_reference(rj->mj->ej->graph, &ex, err, sizeof(err)) == 0) {
+            bool shared = false;
+            if (eng_reference_shared(rj->mj->ej->graph, &ex, &shared, err, sizeof(err)) == 0) {
                 eng_output_verify(rj->mj->ej->output, ex, &verdicts[j]);
                 verified = true;
                 json_decref(eo);
                 eo = json_boolean(verdicts[j].exactly_once &&
                                   eng_job_state(rj->mj->ej) == ENG_JOB_FINISHED);
-                eng_expected_free(ex);
+                if (!shared)
+                    eng_expected_free(ex);
             }
             job_recovery(r, rj->mj->ej, &rec);
             if (atomic_load(&rj->mj->ej->restarts))

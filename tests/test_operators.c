@@ -541,6 +541,56 @@ static int ref_graph(struct eng_jobgraph *g, enum eng_op_kind mid, uint32_t src_
     return eng_reference(g, e, err, 256);
 }
 
+/* A count graph over `records` records per source subtask, 10 keys. */
+static struct eng_jobgraph *count_graph(uint64_t records)
+{
+    struct eng_jobgraph *g = eng_jobgraph_new("count");
+    struct eng_op_args s = {.records = records, .keys = 10, .rate = 500};
+    eng_jobgraph_add_vertex(g, "src", ENG_OP_SOURCE_SEQUENCE, &s, 2, 0);
+    eng_jobgraph_add_vertex(g, "mid", ENG_OP_COUNT, NULL, 3, 0);
+    eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, 3, 0);
+    eng_jobgraph_add_edge(g, 0, 1, ENG_EDGE_HASH);
+    eng_jobgraph_add_edge(g, 1, 2, ENG_EDGE_FORWARD);
+    return g;
+}
+
+/* Identical graphs (separate objects) share one table; a graph that differs
+ * in one argument gets its own, with its own figures. */
+static void test_reference_shared(void **state)
+{
+    (void)state;
+    char err[256];
+    struct eng_output_key k;
+    struct eng_jobgraph *a = count_graph(1000), *b = count_graph(1000), *c = count_graph(1500);
+    struct eng_expected *ea, *eb, *ec;
+    bool sa, sb, sc;
+    assert_int_equal(eng_reference_shared(a, &ea, &sa, err, sizeof(err)), 0);
+    assert_int_equal(eng_reference_shared(b, &eb, &sb, err, sizeof(err)), 0);
+    assert_int_equal(eng_reference_shared(c, &ec, &sc, err, sizeof(err)), 0);
+    assert_true(sa && sb && sc);
+    assert_ptr_equal(ea, eb);
+    assert_ptr_not_equal(ea, ec);
+    assert_int_equal(eng_expected_records(eb), 2000);
+    assert_int_equal(eng_expected_records(ec), 3000);
+    assert_int_equal(eng_expected_key(ec, 3, &k), 0);
+    assert_int_equal(k.records, 300);
+    /* The shared table is what eng_reference computes afresh. */
+    struct eng_expected *fresh;
+    assert_int_equal(eng_reference(a, &fresh, err, sizeof(err)), 0);
+    assert_int_equal(eng_expected_records(fresh), eng_expected_records(ea));
+    for (uint64_t key = 0; key < 10; key++) {
+        struct eng_output_key x, y;
+        assert_int_equal(eng_expected_key(fresh, key, &x), 0);
+        assert_int_equal(eng_expected_key(ea, key, &y), 0);
+        assert_int_equal(x.records, y.records);
+        assert_int_equal(x.max, y.max);
+    }
+    eng_expected_free(fresh);
+    eng_jobgraph_free(a);
+    eng_jobgraph_free(b);
+    eng_jobgraph_free(c);
+}
+
 static void test_reference(void **state)
 {
     char err[256];
@@ -675,6 +725,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stall, ops_setup, ops_teardown),
         cmocka_unit_test_setup_teardown(test_burn_and_alloc, ops_setup, ops_teardown),
         cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_reference_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
