@@ -19,6 +19,7 @@
 
 #include "scenarios/explore.h"
 #include "scenarios/sweep.h"
+#include "tests/scn_env.h"
 
 /* 3 TaskManagers x 3 slots for two jobs needing 9 slots at once. */
 static const char tight[] =
@@ -43,19 +44,6 @@ static const char small[] =
     "job a source=sequence(records=4k, keys=10, rate=20k/s) | keyby | count | sink parallelism=2\n"
     "at 150ms kill taskmanager-of a[0]\n"
     "expect all jobs finished exactly-once\n";
-
-static struct scn_scenario *parse(const char *name, const char *text)
-{
-    struct scn_diags d;
-    scn_diags_init(&d);
-    struct scn_scenario *s = NULL;
-    int rc = scn_parse_text(name, text, strlen(text), &s, &d);
-    if (rc < 0)
-        scn_diags_print(stderr, &d);
-    scn_diags_free(&d);
-    assert_int_equal(rc, 0);
-    return s;
-}
 
 /* A run object with jobs a (FINISHED, exactly once) and b (STATE_B). */
 static json_t *run_obj(const char *state_b, bool deadline_ok, bool expect_ok)
@@ -109,7 +97,7 @@ static void test_class_names(void **st)
 static void test_classify(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("tight.scn", tight);
+    struct scn_scenario *s = scn_env_parse("tight.scn", tight);
     char why[256];
     json_t *run = run_obj("FINISHED", true, true);
     assert_int_equal(scn_explore_classify(s, SCN_MODE_SESSION, 0, run, false, why, sizeof(why)),
@@ -167,7 +155,7 @@ static void test_expected_state_by_mode(void **st)
     (void)st;
     char text[sizeof(tight) + 128];
     snprintf(text, sizeof(text), "%sexpect session: job b failed\n", tight);
-    struct scn_scenario *s = parse("modes.scn", text);
+    struct scn_scenario *s = scn_env_parse("modes.scn", text);
     char why[256];
     json_t *run = run_obj("FINISHED", true, true);
     /* Session: b should have failed - the scenario's own expectation. */
@@ -186,7 +174,7 @@ static void test_expected_state_by_mode(void **st)
     scn_scenario_free(s);
     /* Application b expected to fail (in application mode): b never submitted is fine. */
     snprintf(text, sizeof(text), "%sexpect application: application b failed with \"x\"\n", tight);
-    s = parse("appfail.scn", text);
+    s = scn_env_parse("appfail.scn", text);
     run = run_obj("NOT_SUBMITTED", true, true);
     assert_int_equal(scn_explore_classify(s, SCN_MODE_APPLICATION, 1, run, true, why, sizeof(why)),
                      SCN_CLASS_NONE);
@@ -201,7 +189,7 @@ static void test_expected_state_by_mode(void **st)
 static void test_liveness_reason(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("tight.scn", tight);
+    struct scn_scenario *s = scn_env_parse("tight.scn", tight);
     char why[320];
     json_t *run = run_obj("CREATED", false, false);
     json_array_append_new(json_object_get(run, "faults"),
@@ -235,7 +223,7 @@ static void test_liveness_reason(void **st)
 static void test_variants_feasible(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("tight.scn", tight);
+    struct scn_scenario *s = scn_env_parse("tight.scn", tight);
     assert_int_equal(scn_slots_needed(s), 9);
     bool smaller = false, bigger = false;
     for (uint64_t seed = 1; seed <= 200; seed++) {
@@ -256,7 +244,7 @@ static void test_variants_feasible(void **st)
     char text[sizeof(tight) + 64];
     snprintf(text, sizeof(text), "%s", tight);
     memcpy(strstr(text, "taskmanagers=3"), "taskmanagers=1", 14);
-    s = parse("tighter.scn", text);
+    s = scn_env_parse("tighter.scn", text);
     for (uint64_t seed = 1; seed <= 100; seed++) {
         struct scn_scenario *v = NULL;
         struct scn_variant_world w;
@@ -268,7 +256,7 @@ static void test_variants_feasible(void **st)
     }
     scn_scenario_free(s);
     /* A blocking (execute) application needs its largest job's slots only. */
-    s = parse("app.scn", "cluster taskmanagers=1 slots=4\n"
+    s = scn_env_parse("app.scn", "cluster taskmanagers=1 slots=4\n"
               "job a source=sequence(records=1k) | sink parallelism=4\n"
               "job b source=sequence(records=1k) | sink parallelism=3\n"
               "application x jobs=a,b execute=blocking\n");
@@ -280,7 +268,7 @@ static void test_variants_feasible(void **st)
 static void test_shards(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("small.scn", small);
+    struct scn_scenario *s = scn_env_parse("small.scn", small);
     json_t *reports[3];
     const char *names[3] = { "s1.json", "s2.json", "s3.json" };
     uint64_t runs = 0;
@@ -337,7 +325,7 @@ static void test_shards(void **st)
 static void test_merge_refuses(void **st)
 {
     (void)st;
-    struct scn_scenario *a = parse("small.scn", small), *b = parse("tight.scn", tight);
+    struct scn_scenario *a = scn_env_parse("small.scn", small), *b = scn_env_parse("tight.scn", tight);
     struct scn_explore_opts o = { .mode = SCN_MODE_SESSION, .first = 1, .last = 4 };
     struct scn_explore_result res = { .runs = 4, .wall_s = 2.0, .workers = 2 };
     struct scn_explore_failure f = { .seed = 2, .cls = SCN_CLASS_EXPECTATION,
@@ -432,7 +420,7 @@ static void test_sweep_pick(void **st)
 static void test_sweep_regressions(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("small.scn", small);
+    struct scn_scenario *s = scn_env_parse("small.scn", small);
     const char *globs[] = { "dfs/corrupt", "dfs/delete", "dfs/[orw]*" };
     for (size_t g = 0; g < sizeof(globs) / sizeof(globs[0]); g++) {
         struct scn_sweep_opts o = { .mode = SCN_MODE_SESSION, .glob = globs[g], .max = 4 };
@@ -469,7 +457,7 @@ static void test_sweep_regressions(void **st)
 static void test_sweep_refuses(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("small.scn", small);
+    struct scn_scenario *s = scn_env_parse("small.scn", small);
     struct scn_sweep_opts o = { .mode = SCN_MODE_SESSION, .glob = "net/*" };
     struct scn_sweep_result res;
     char err[512];
@@ -486,7 +474,7 @@ static void test_sweep_refuses(void **st)
     /* A point the scenario arms itself is left to it. */
     char text[sizeof(small) + 64];
     snprintf(text, sizeof(text), "%sat 10ms fail dfs/write once\n", small);
-    s = parse("armed.scn", text);
+    s = scn_env_parse("armed.scn", text);
     o.glob = "dfs/write";
     assert_int_equal(scn_sweep(s, &o, &res, err, sizeof(err)), 0);
     assert_non_null(res.points[0].skipped);

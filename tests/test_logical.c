@@ -46,6 +46,7 @@
 #include "tests/dfs_env.h"
 #include "tests/engine_env.h"
 #include "tests/verdict.h"
+#include "tests/scn_env.h"
 
 #define GB 1000000000ull
 
@@ -545,14 +546,7 @@ static long long geti(const json_t *o, const char *a, const char *b)
 static void test_run_gigabytes(void **st)
 {
     (void)st;
-    struct scn_diags d;
-    scn_diags_init(&d);
-    struct scn_scenario *s = NULL;
-    int rc = scn_parse_text("big.scn", big, strlen(big), &s, &d);
-    if (rc < 0)
-        scn_diags_print(stderr, &d);
-    scn_diags_free(&d);
-    assert_int_equal(rc, 0);
+    struct scn_scenario *s = scn_env_parse("big.scn", big);
     struct scn_run_opts o = { .mode = SCN_MODE_SESSION, .world = RT_WORLD_SIM, .has_seed = true,
                               .seed = 1, .quiet = true };
     json_t *out = NULL;
@@ -580,19 +574,6 @@ static void test_run_gigabytes(void **st)
 
 /* ---- the real world's refusal ----------------------------------------------- */
 
-static struct scn_scenario *parse_text(const char *name, const char *text)
-{
-    struct scn_diags d;
-    scn_diags_init(&d);
-    struct scn_scenario *s = NULL;
-    int rc = scn_parse_text(name, text, strlen(text), &s, &d);
-    if (rc < 0)
-        scn_diags_print(stderr, &d);
-    scn_diags_free(&d);
-    assert_int_equal(rc, 0);
-    return s;
-}
-
 static void test_real_world_fit(void **st)
 {
     (void)st;
@@ -601,7 +582,7 @@ static void test_real_world_fit(void **st)
         "config state.checkpoints.num-retained=2\n"
         "job a source=sequence(records=1k) | keyby | sum | sink state=3GB\n"
         "job b source=sequence(records=1k) | keyby | sum | sink state=5GB\n";
-    struct scn_scenario *s = parse_text("fit.scn", text);
+    struct scn_scenario *s = scn_env_parse("fit.scn", text);
     struct scn_fit need = {0};
     scn_run_fit_needs(s, &need);
     assert_int_equal(need.declared_bytes, 8 * GB);
@@ -627,7 +608,7 @@ static void test_real_world_fit(void **st)
 
     /* Without checkpointing nothing is written: no disk needed. */
     static const char nockp[] = "job a source=sequence(records=1k) | keyby | sum | sink state=3GB\n";
-    s = parse_text("nockp.scn", nockp);
+    s = scn_env_parse("nockp.scn", nockp);
     scn_run_fit_needs(s, &need);
     assert_int_equal(need.disk_bytes, 0);
     machine = (struct scn_fit){ .mem_avail = 6 * GB, .disk_avail = 1 };

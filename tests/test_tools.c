@@ -26,6 +26,7 @@
 #include "scenarios/replay.h"
 #include "scenarios/shrink.h"
 #include "runtime/rt_dir.h"
+#include "tests/scn_env.h"
 
 #define PLANTED_SEEDS 20        /* explore must find the planted bug in these */
 
@@ -47,19 +48,6 @@ static const char storm[] =
     "expect all jobs finished exactly-once\n";
 
 static char dir[256];
-
-static struct scn_scenario *parse(const char *name, const char *text)
-{
-    struct scn_diags d;
-    scn_diags_init(&d);
-    struct scn_scenario *s = NULL;
-    int rc = scn_parse_text(name, text, strlen(text), &s, &d);
-    if (rc < 0)
-        scn_diags_print(stderr, &d);
-    scn_diags_free(&d);
-    assert_int_equal(rc, 0);
-    return s;
-}
 
 static int run_sim(const struct scn_scenario *s, const char *trace, bool check, bool nondet,
                    char *hash, char *err, size_t errlen)
@@ -97,7 +85,7 @@ static void edit_line(const char *path, unsigned no, const char *text)
 static void test_trace_replay(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("storm.scn", storm);
+    struct scn_scenario *s = scn_env_parse("storm.scn", storm);
     char path[300], hash[17], err[256] = "";
     snprintf(path, sizeof(path), "%s/storm.trace", dir);
     int rc = run_sim(s, path, false, false, hash, err, sizeof(err));
@@ -134,7 +122,7 @@ static void test_trace_replay(void **st)
 static void test_check_determinism(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("storm.scn", storm);
+    struct scn_scenario *s = scn_env_parse("storm.scn", storm);
     char err[512] = "";
     assert_true(run_sim(s, NULL, true, false, NULL, err, sizeof(err)) >= 0);
     int rc = run_sim(s, NULL, true, true, NULL, err, sizeof(err));
@@ -147,7 +135,7 @@ static void test_check_determinism(void **st)
 static void test_variants(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("storm.scn", storm);
+    struct scn_scenario *s = scn_env_parse("storm.scn", storm);
     bool some_differ = false;
     for (uint64_t seed = 1; seed <= 50; seed++) {
         struct scn_scenario *a = NULL, *b = NULL;
@@ -176,7 +164,7 @@ static void test_variants(void **st)
 static void test_explore_clean(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("storm.scn", storm);
+    struct scn_scenario *s = scn_env_parse("storm.scn", storm);
     struct scn_explore_opts o = { .mode = SCN_MODE_SESSION, .first = 1, .last = PLANTED_SEEDS,
                                   .workers = 2 };
     struct scn_explore_result res;
@@ -200,7 +188,7 @@ static void test_explore_clean(void **st)
 static void test_find_shrink_replay(void **st)
 {
     (void)st;
-    struct scn_scenario *s = parse("storm.scn", storm);
+    struct scn_scenario *s = scn_env_parse("storm.scn", storm);
     struct scn_explore_opts o = { .mode = SCN_MODE_SESSION, .first = 1, .last = 1000,
                                   .workers = 2, .stop_after = 1 };
     struct scn_explore_result res;
