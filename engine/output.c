@@ -43,7 +43,12 @@
 #include "engine/jobgraph.h"
 #include "engine/operator.h"
 
-#define KEYS_MIN_BITS 10
+/* A new table's size.  Small, because every job's output and every txn
+ * starts with one and they are zeroed by writing (ktab_alloc): at 1024 slots
+ * (32 KB) each session submit wrote and faulted in ~100 KB of fresh tables,
+ * and submits/s fell from ~50k to ~9k.  A txn starts at its owner's last
+ * size anyway (keys_hint), so big outputs do not grow a doubling at a time. */
+#define KEYS_MIN_BITS 6
 #define SPARE_MAX 4         /* txn tables kept for reuse */
 
 /* Open addressing (home_of); records == 0 marks a free slot. */
