@@ -1,9 +1,11 @@
 #!/bin/sh
-# ./test.sh [plain|asan|tsan|coverage|fuzz [SECONDS]|swarm [SEEDS]|sweep [MAX]] - install what
+# ./test.sh [plain|asan|tsan|release|coverage|fuzz [SECONDS]|swarm [SEEDS]|sweep [MAX]] - install what
 # is needed, build, run the test suite (or one of the gates CI runs after it).
 #   plain     the default build, whole suite
 #   asan      AddressSanitizer + UndefinedBehaviorSanitizer (libc malloc), whole suite
 #   tsan      ThreadSanitizer (libc malloc), the real-world suites (threads)
+#   release   build only, with -O3 (buildtype=release): gcc's deeper inlining finds
+#             warnings (so errors) that the default -O2 build does not
 #   coverage  whole suite with gcov, then an lcov summary in build-coverage/coverage/;
 #             fails below the floor: lines 90%, branches 75% (docs/explore.md)
 #   fuzz      the libFuzzer targets in fuzz/ (clang, ASan+UBSan), SECONDS each (60);
@@ -27,6 +29,9 @@ asan)
         -Dbuildtype=debug
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
         meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+    ;;
+release)
+    mc_build build-release -Dbuildtype=release
     ;;
 tsan)
     mc_build build-tsan -Db_sanitize=thread -Db_lundef=false -Djemalloc=disabled \
@@ -97,7 +102,7 @@ sweep)
         --json build/sweep-default.json
     ;;
 *)
-    echo "usage: ./test.sh [plain|asan|tsan|coverage|fuzz [SECONDS]|swarm [SEEDS]|sweep [MAX]]" >&2
+    echo "usage: ./test.sh [plain|asan|tsan|release|coverage|fuzz [SECONDS]|swarm [SEEDS]|sweep [MAX]]" >&2
     exit 2
     ;;
 esac

@@ -379,7 +379,8 @@ int mc_emit(struct mc_op_ctx *ctx, const struct mc_record *r)
 }
 
 /* 0 and *ks, the keyed state that holds key; or -EPERM (no keyed context),
- * -EXDEV (another subtask's key), -EINVAL (no ctx), with the reason on ctx. */
+ * -EXDEV (another subtask's key), -EINVAL (no ctx), with the reason on ctx.
+ * Callers start ks at NULL: gcc -O3 cannot prove it is set on 0. */
 static int keyed(struct mc_op_ctx *ctx, uint64_t key, const char *fn, struct eng_kstate **ks)
 {
     if (!ctx)
@@ -403,7 +404,7 @@ static int keyed(struct mc_op_ctx *ctx, uint64_t key, const char *fn, struct eng
 
 int mc_state_get(struct mc_op_ctx *ctx, uint64_t key, int64_t *value)
 {
-    struct eng_kstate *ks;
+    struct eng_kstate *ks = NULL;
     int rc = keyed(ctx, key, "mc_state_get", &ks);
     if (value)
         *value = 0;
@@ -419,7 +420,7 @@ int mc_state_get(struct mc_op_ctx *ctx, uint64_t key, int64_t *value)
 
 int mc_state_put(struct mc_op_ctx *ctx, uint64_t key, int64_t value)
 {
-    struct eng_kstate *ks;
+    struct eng_kstate *ks = NULL;
     int rc = keyed(ctx, key, "mc_state_put", &ks);
     if (rc == 0)
         eng_kstate_put(ks, key, value);
@@ -428,7 +429,7 @@ int mc_state_put(struct mc_op_ctx *ctx, uint64_t key, int64_t value)
 
 int mc_state_get_bytes(struct mc_op_ctx *ctx, uint64_t key, const void **data, uint32_t *len)
 {
-    struct eng_kstate *ks;
+    struct eng_kstate *ks = NULL;
     int rc = keyed(ctx, key, "mc_state_get_bytes", &ks);
     if (data)
         *data = NULL;
@@ -444,7 +445,7 @@ int mc_state_get_bytes(struct mc_op_ctx *ctx, uint64_t key, const void **data, u
 
 int mc_state_put_bytes(struct mc_op_ctx *ctx, uint64_t key, const void *data, uint32_t len)
 {
-    struct eng_kstate *ks;
+    struct eng_kstate *ks = NULL;
     int rc = keyed(ctx, key, "mc_state_put_bytes", &ks);
     if (rc < 0)
         return rc;
@@ -456,7 +457,7 @@ int mc_state_put_bytes(struct mc_op_ctx *ctx, uint64_t key, const void *data, ui
 
 int mc_state_remove(struct mc_op_ctx *ctx, uint64_t key)
 {
-    struct eng_kstate *ks;
+    struct eng_kstate *ks = NULL;
     int rc = keyed(ctx, key, "mc_state_remove", &ks);
     if (rc < 0)
         return rc;

@@ -81,30 +81,35 @@ static int find_job(const struct mc__rest_view *v, const char *id, struct mc_job
 static const char *const job_states[] = { "INITIALIZING", "CREATED", "RUNNING", "FAILING",
                                           "FAILED", "CANCELLING", "CANCELED", "FINISHED",
                                           "RESTARTING", "SUSPENDED", "RECONCILING" };
-static const char *const exec_states[] = { "CREATED", "SCHEDULED", "DEPLOYING", "RUNNING",
-                                           "FINISHED", "CANCELING", "CANCELED", "FAILED",
-                                           "RECONCILING", "INITIALIZING" };
+/* Flink's ExecutionState names; subtask_state returns an index into them. */
+enum { X_CREATED, X_SCHEDULED, X_DEPLOYING, X_RUNNING, X_FINISHED, X_CANCELING, X_CANCELED,
+       X_FAILED, X_RECONCILING, X_INITIALIZING, X_STATES };
+static const char *const exec_states[X_STATES] = {
+    "CREATED", "SCHEDULED", "DEPLOYING", "RUNNING", "FINISHED",
+    "CANCELING", "CANCELED", "FAILED", "RECONCILING", "INITIALIZING" };
 
 static enum eng_job_state job_state(const struct mc_job *j)
 {
     return eng_job_state(j->ej);
 }
 
-/* The state Flink would show for subtask s of a job in state st. */
-static const char *subtask_state(const struct mc_job *j, uint32_t s, enum eng_job_state st)
+/* The execution state of subtask s of a job in state st (an index into
+ * exec_states: counting by index, not by name, lets gcc -O3 see no
+ * comparison of a known string against the table). */
+static int subtask_state(const struct mc_job *j, uint32_t s, enum eng_job_state st)
 {
     switch (st) {
     case ENG_JOB_CREATED:
-        return s < atomic_load(&j->nslots) && atomic_load(&j->slot_tm[s]) >= 0 ? "DEPLOYING"
-                                                                               : "SCHEDULED";
-    case ENG_JOB_RUNNING: return "RUNNING";
-    case ENG_JOB_FAILING: return "CANCELING";
-    case ENG_JOB_RESTARTING: return "CANCELED";
-    case ENG_JOB_FINISHED: return "FINISHED";
-    case ENG_JOB_FAILED: return "FAILED";
-    case ENG_JOB_CANCELED: return "CANCELED";
+        return s < atomic_load(&j->nslots) && atomic_load(&j->slot_tm[s]) >= 0 ? X_DEPLOYING
+                                                                               : X_SCHEDULED;
+    case ENG_JOB_RUNNING: return X_RUNNING;
+    case ENG_JOB_FAILING: return X_CANCELING;
+    case ENG_JOB_RESTARTING: return X_CANCELED;
+    case ENG_JOB_FINISHED: return X_FINISHED;
+    case ENG_JOB_FAILED: return X_FAILED;
+    case ENG_JOB_CANCELED: return X_CANCELED;
     }
-    return "CREATED";
+    return X_CREATED;
 }
 
 /* World time of the latest entry into state name (0: never). */
@@ -140,7 +145,7 @@ static int64_t duration_ms(const struct mc__rest_view *v, const struct mc_job *j
  * with "total" and "pending" (as the tasks of job overviews). */
 static json_t *task_counts(const struct mc_job *j, int vertex, bool lower)
 {
-    uint32_t counts[sizeof(exec_states) / sizeof(exec_states[0])] = { 0 };
+    uint32_t counts[X_STATES] = { 0 };
     const struct eng_jobgraph *g = j->ej->graph;
     enum eng_job_state st = job_state(j);
     uint32_t total = 0;
@@ -148,15 +153,12 @@ static json_t *task_counts(const struct mc_job *j, int vertex, bool lower)
         if (vertex >= 0 && (uint32_t)vertex != vi)
             continue;
         for (uint32_t s = 0; s < eng_jobgraph_vertex(g, vi)->parallelism; s++) {
-            const char *name = subtask_state(j, s, st);
-            for (size_t k = 0; k < sizeof(exec_states) / sizeof(exec_states[0]); k++)
-                if (strcmp(exec_states[k], name) == 0)
-                    counts[k]++;
+            counts[subtask_state(j, s, st)]++;
             total++;
         }
     }
     json_t *o = json_object();
-    for (size_t k = 0; k < sizeof(exec_states) / sizeof(exec_states[0]); k++) {
+    for (size_t k = 0; k < X_STATES; k++) {
         char key[32];
         snprintf(key, sizeof(key), "%s", exec_states[k]);
         if (lower)
@@ -283,7 +285,7 @@ static json_t *io_metrics(const struct mc_job *j, uint32_t v, int s)
 
 static const char *vertex_status(const struct mc_job *j)
 {
-    return subtask_state(j, 0, job_state(j));
+    return exec_states[subtask_state(j, 0, job_state(j))];
 }
 
 static json_t *vertex_summary(const struct mc__rest_view *v, const struct mc_job *j, uint32_t vi)
@@ -324,7 +326,7 @@ static json_t *vertex_details(const struct mc__rest_view *v, const struct mc_job
             tm_id(v->c, (uint32_t)tm, tmid, sizeof(tmid));
         json_array_append_new(subtasks, json_pack(
             "{s:i,s:s,s:i,s:s,s:I,s:I,s:I,s:o,s:s,s:{},s:[]}", "subtask", (int)s, "status",
-            subtask_state(j, s, st), "attempt", (int)vertex_io(j, vi, s).attempt, "host",
+            exec_states[subtask_state(j, s, st)], "attempt", (int)vertex_io(j, vi, s).attempt, "host",
             tm >= 0 ? "127.0.0.1" : "(unassigned)", "start-time", (json_int_t)t0, "end-time",
             (json_int_t)en, "duration",
             (json_int_t)(t0 < 0 ? -1 : (en >= 0 ? en : mc__rest_ms(v, v->now_ns)) - t0),
