@@ -100,8 +100,9 @@ int cli_import(int argc, char **argv)
 static const char export_usage[] =
     "usage: minicluster export SCENARIO --to kubernetes --mode session|application -o DIR\n"
     "                          [--strict] [--image IMAGE] [--flink-version v1_20]\n"
-    "                          [--jar URI] [--namespace NS]\n"
-    "       minicluster export SCENARIO --to yarn --mode session|per-job|application [-o DIR]\n\n"
+    "                          [--jar URI] [--namespace NS] [--store URI]\n"
+    "       minicluster export SCENARIO --to yarn --mode session|per-job|application [-o DIR]\n"
+    "                          [--store URI]\n\n"
     "kubernetes: manifests for the Flink Kubernetes Operator (FlinkDeployment, and a\n"
     "FlinkSessionJob per job in session mode), Chaos Mesh manifests for the faults, a\n"
     "probe Job, and DIR/README.md with the `kubectl apply` order and what to compare.\n"
@@ -109,7 +110,10 @@ static const char export_usage[] =
     "YARN only): use --to yarn, which prints the `flink run -t yarn-per-job` lines.\n"
     "Faults the target cannot express are listed, never dropped silently; --strict makes\n"
     "them an error.  Exit: 0 written, 2 usage, bad scenario, or --strict and a fault\n"
-    "not expressed, 3 internal error.\n";
+    "not expressed, 3 internal error.\n"
+    "--store URI: where checkpoints, savepoints and HA data go (s3://BUCKET/PATH,\n"
+    "hdfs://..., file://...); by default `dfs profile=s3` gives s3://NAME, profile=hdfs\n"
+    "and YARN hdfs:///flink/NAME, otherwise a ReadWriteMany volume at /flink-data.\n";
 
 static int export_option(int argc, char **argv, int *i, struct scn_export_opts *o,
                          const char **scenario)
@@ -119,7 +123,8 @@ static int export_option(int argc, char **argv, int *i, struct scn_export_opts *
     const char **slot = strcmp(a, "-o") == 0 ? &o->dir : strcmp(a, "--image") == 0 ? &o->image
                       : strcmp(a, "--flink-version") == 0 ? &o->flink_version
                       : strcmp(a, "--jar") == 0 ? &o->jar
-                      : strcmp(a, "--namespace") == 0 ? &o->ns : NULL;
+                      : strcmp(a, "--namespace") == 0 ? &o->ns
+                      : strcmp(a, "--store") == 0 ? &o->store : NULL;
     if (strcmp(a, "--strict") == 0) {
         o->strict = true;
         return 0;

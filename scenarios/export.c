@@ -50,6 +50,57 @@ int scn_export_mode_parse(const char *text, enum scn_mode *out)
     return 0;
 }
 
+#define EXP_FLINK_DATA_URI "file:///flink-data"
+
+static const char *store_base(const struct exp_ctx *c, char *buf, size_t len)
+{
+    if (c->o->store) {
+        snprintf(buf, len, "%s", c->o->store);
+        size_t n = strlen(buf);
+        while (n > 0 && buf[n - 1] == '/')
+            buf[--n] = '\0';
+    } else if (c->s->dfs.profile == SCN_DFS_PROFILE_S3) {
+        snprintf(buf, len, "s3://%s", c->name);
+    } else if (c->s->dfs.profile == SCN_DFS_PROFILE_HDFS || c->o->to == SCN_EXPORT_TO_YARN) {
+        snprintf(buf, len, "hdfs:///flink/%s", c->name);  /* YARN comes with HDFS */
+    } else {
+        snprintf(buf, len, EXP_FLINK_DATA_URI);
+    }
+    return buf;
+}
+
+enum exp_store exp__store(const struct exp_ctx *c)
+{
+    char b[512];
+    store_base(c, b, sizeof(b));
+    if (strncmp(b, "s3://", 5) == 0 || strncmp(b, "s3a://", 6) == 0 || strncmp(b, "s3p://", 6) == 0)
+        return EXP_STORE_S3;
+    if (strncmp(b, "hdfs://", 7) == 0)
+        return EXP_STORE_HDFS;
+    if (strncmp(b, EXP_FLINK_DATA_URI, strlen(EXP_FLINK_DATA_URI)) == 0)
+        return EXP_STORE_VOLUME;
+    return EXP_STORE_OTHER;
+}
+
+void exp__store_uri(const struct exp_ctx *c, const char *what, char *buf, size_t len)
+{
+    char b[512];
+    union scn_value key;
+    store_base(c, b, sizeof(b));
+    if (strcmp(what, "checkpoints") == 0 && exp__store(c) == EXP_STORE_S3 &&
+        scn_config_get(c->s, "s3.entropy.key", &key) == 0) {
+        char *path = strchr(strstr(b, "://") + 3, '/');   /* after the bucket */
+        if (path) {
+            *path = '\0';
+            snprintf(buf, len, "%s/%s/%s/%s", b, key.w, path + 1, what);
+        } else {
+            snprintf(buf, len, "%s/%s/%s", b, key.w, what);
+        }
+        return;
+    }
+    snprintf(buf, len, "%s/%s", b, what);
+}
+
 void exp__q(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -221,8 +272,9 @@ int scn_export(const struct scn_scenario *s, const struct scn_export_opts *o, FI
 
 /* ---- YARN --------------------------------------------------------------------- */
 
-static void yarn_dynamic(FILE *f, const struct scn_scenario *s)
+static void yarn_dynamic(FILE *f, const struct exp_ctx *c)
 {
+    const struct scn_scenario *s = c->s;
     fprintf(f, " -Dtaskmanager.numberOfTaskSlots=%u", s->cluster.slots);
     if (s->cluster.tm_memory_bytes)
         fprintf(f, " -Dtaskmanager.memory.process.size=%llub",
@@ -235,9 +287,15 @@ static void yarn_dynamic(FILE *f, const struct scn_scenario *s)
         exp__flink_value(&s->config[i], v, sizeof(v));
         fprintf(f, " -D%s=%s", s->config[i].key->name, v);
     }
-    if (s->cluster.ha)
-        fputs(" -Dhigh-availability.type=zookeeper"
-              " -Dhigh-availability.storageDir=hdfs:///flink/ha", f);
+    char uri[600];
+    exp__store_uri(c, "checkpoints", uri, sizeof(uri));
+    fprintf(f, " -Dstate.checkpoints.dir=%s", uri);
+    exp__store_uri(c, "savepoints", uri, sizeof(uri));
+    fprintf(f, " -Dstate.savepoints.dir=%s", uri);
+    if (s->cluster.ha) {
+        exp__store_uri(c, "ha", uri, sizeof(uri));
+        fprintf(f, " -Dhigh-availability.type=zookeeper -Dhigh-availability.storageDir=%s", uri);
+    }
 }
 
 static void yarn_lines(const struct exp_ctx *c, FILE *f)
@@ -246,9 +304,12 @@ static void yarn_lines(const struct exp_ctx *c, FILE *f)
     const char *jar = c->o->jar ? c->o->jar : "./examples/streaming/StateMachineExample.jar";
     fprintf(f, "# %s on YARN, %s mode (minicluster export; run from a Flink 1.20 "
             "distribution)\n", s->name, scn_mode_name(c->o->mode));
+    if (exp__store(c) == EXP_STORE_S3)
+        fputs("# checkpoints on S3: first mkdir plugins/s3-fs-hadoop && cp "
+              "opt/flink-s3-fs-hadoop-*.jar plugins/s3-fs-hadoop/\n", f);
     if (c->o->mode == SCN_MODE_SESSION) {
         fprintf(f, "./bin/yarn-session.sh -d -nm %s", c->name);
-        yarn_dynamic(f, s);
+        yarn_dynamic(f, c);
         fputs("\n# then, with the application id yarn-session.sh printed:\n", f);
         for (size_t j = 0; j < s->n_jobs; j++)
             fprintf(f, "./bin/flink run -t yarn-session -Dyarn.application.id=$APPLICATION_ID "
@@ -260,7 +321,7 @@ static void yarn_lines(const struct exp_ctx *c, FILE *f)
             fprintf(f, "./bin/flink run -t yarn-per-job -d -p %u -Dpipeline.name=%s "
                     "-Dyarn.application.name=%s-%s", s->jobs[j].parallelism, s->jobs[j].name,
                     c->name, s->jobs[j].name);
-            yarn_dynamic(f, s);
+            yarn_dynamic(f, c);
             fprintf(f, " %s\n", jar);
         }
     } else {
@@ -271,7 +332,7 @@ static void yarn_lines(const struct exp_ctx *c, FILE *f)
                     par = s->jobs[s->apps[a].jobs[k].index].parallelism;
             fprintf(f, "./bin/flink run-application -t yarn-application -p %u "
                     "-Dyarn.application.name=%s-%s", par, c->name, s->apps[a].name);
-            yarn_dynamic(f, s);
+            yarn_dynamic(f, c);
             fprintf(f, " %s\n", jar);
         }
     }

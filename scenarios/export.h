@@ -35,6 +35,7 @@ struct scn_export_opts {
     const char *flink_version;     /* the operator's enum, default "v1_20" */
     const char *jar;               /* the job's jar URI; default Flink's StateMachineExample */
     const char *ns;                /* Kubernetes namespace, default "default" */
+    const char *store;             /* checkpoint store base URI; default from `dfs profile=` */
     bool strict;                   /* a fault not expressed: write nothing */
 };
 

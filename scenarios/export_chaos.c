@@ -139,6 +139,14 @@ static int io_chaos(struct exp_ctx *c, const struct scn_fault *f, FILE *m, const
                          f->failpoint);
         return -1;
     }
+    if (exp__store(c) != EXP_STORE_VOLUME) {
+        exp__unexpressed(c, f, "the checkpoints are on %s, not on a mounted volume: IOChaos "
+                         "injects into volumes only (inject store faults by hand, e.g. a "
+                         "bucket policy denying the Flink pods' role)",
+                         exp__store(c) == EXP_STORE_S3 ? "S3" : exp__store(c) == EXP_STORE_HDFS
+                         ? "HDFS" : "the --store URI");
+        return -1;
+    }
     *kind = "IOChaos";
     const char *action = f->action == SCN_ACT_SLOW_FAILPOINT ? "latency"
                        : f->action == SCN_ACT_CORRUPT_FAILPOINT ? "mistake" : "fault";

@@ -36,6 +36,15 @@ void exp__dns(const char *prefix, const char *name, char *out, size_t len);
 /* The deployment a job runs on: the session cluster or its application's. */
 void exp__cluster_of_job(const struct exp_ctx *c, size_t job, char *out, size_t len);
 
+/* Where the exported clusters keep checkpoints: --store, or by `dfs profile=`
+ * s3://NAME (s3), hdfs:///flink/NAME (hdfs), else the volume at /flink-data. */
+enum exp_store { EXP_STORE_VOLUME, EXP_STORE_S3, EXP_STORE_HDFS, EXP_STORE_OTHER };
+enum exp_store exp__store(const struct exp_ctx *c);
+/* URI of the store's WHAT ("checkpoints", "savepoints", "ha").  On S3 with
+ * s3.entropy.key, checkpoints get the key right after the bucket, as
+ * FLINK-24159 advises (a constant leading prefix would defeat it). */
+void exp__store_uri(const struct exp_ctx *c, const char *what, char *buf, size_t len);
+
 int exp__mkdir(const char *dir);
 void exp__list(char ***v, size_t *n, const char *fmt, ...);
 void exp__approx(struct exp_ctx *c, const struct scn_fault *f, const char *fmt, ...);

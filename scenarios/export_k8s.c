@@ -6,10 +6,14 @@
  *
  * Shapes follow the operator's CRDs (flink.apache.org/v1beta1): a standalone
  * provider is `mode: standalone` with a fixed `taskManager.replicas`; an
- * active one is `mode: native` (TaskManagers on demand).  Checkpoints go to a
- * ReadWriteMany volume mounted at /flink-data in every Flink pod and in the
- * probe, which is what IOChaos acts on; the pods carry the label
- * minicluster.io/checkpoints so the chaos selects exactly them.
+ * active one is `mode: native` (TaskManagers on demand).  Checkpoints go
+ * where the scenario's store is (exp__store): by default a ReadWriteMany
+ * volume mounted at /flink-data in every Flink pod and in the probe, which is
+ * what IOChaos acts on (the pods carry the label minicluster.io/checkpoints
+ * so the chaos selects exactly them); with `dfs profile=s3` a bucket, read
+ * through Flink's flink-s3-fs-hadoop plugin, which an init container copies
+ * from the image's opt/ into plugins/ (whatever the image's exact version);
+ * with `dfs profile=hdfs` HDFS.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,17 +82,30 @@ static void pvc(FILE *f, const struct exp_ctx *c)
             "      storage: \"%lluGi\"\n", (unsigned long long)gib);
 }
 
+static void conf_line(FILE *f, const char *key, const char *value)
+{
+    fputs("    ", f);
+    exp__q(f, key);
+    fputs(": ", f);
+    exp__q(f, value);
+    fputc('\n', f);
+}
+
 static void flink_conf(FILE *f, const struct exp_ctx *c)
 {
     const struct scn_scenario *s = c->s;
-    char v[64];
+    char v[64], uri[600];
     fputs("  flinkConfiguration:\n", f);
     fprintf(f, "    \"taskmanager.numberOfTaskSlots\": \"%u\"\n", s->cluster.slots);
-    fputs("    \"state.checkpoints.dir\": \"file://" EXP_FLINK_DATA "/checkpoints\"\n"
-          "    \"state.savepoints.dir\": \"file://" EXP_FLINK_DATA "/savepoints\"\n", f);
-    if (s->cluster.ha)
-        fputs("    \"high-availability.type\": \"kubernetes\"\n"
-              "    \"high-availability.storageDir\": \"file://" EXP_FLINK_DATA "/ha\"\n", f);
+    exp__store_uri(c, "checkpoints", uri, sizeof(uri));
+    conf_line(f, "state.checkpoints.dir", uri);
+    exp__store_uri(c, "savepoints", uri, sizeof(uri));
+    conf_line(f, "state.savepoints.dir", uri);
+    if (s->cluster.ha) {
+        fputs("    \"high-availability.type\": \"kubernetes\"\n", f);
+        exp__store_uri(c, "ha", uri, sizeof(uri));
+        conf_line(f, "high-availability.storageDir", uri);
+    }
     if (s->cluster.provider == SCN_PROVIDER_ACTIVE && s->cluster.quota)
         fprintf(f, "    \"slotmanager.number-of-slots.max\": \"%llu\"\n",
                 (unsigned long long)s->cluster.quota * s->cluster.slots);
@@ -98,23 +115,39 @@ static void flink_conf(FILE *f, const struct exp_ctx *c)
             strcmp(k, "high-availability.type") == 0)
             continue;
         exp__flink_value(&s->config[i], v, sizeof(v));
-        fputs("    ", f);
-        exp__q(f, k);
-        fputs(": ", f);
-        exp__q(f, v);
-        fputc('\n', f);
+        conf_line(f, k, v);
     }
 }
 
 static void pod_template(FILE *f, const struct exp_ctx *c)
 {
     fprintf(f, "  podTemplate:\n    metadata:\n      labels:\n"
-            "        \"minicluster.io/checkpoints\": \"%s\"\n"
-            "    spec:\n      containers:\n        - name: \"flink-main-container\"\n"
-            "          volumeMounts:\n            - name: \"flink-data\"\n"
-            "              mountPath: \"" EXP_FLINK_DATA "\"\n"
-            "      volumes:\n        - name: \"flink-data\"\n          persistentVolumeClaim:\n"
-            "            claimName: \"%s-checkpoints\"\n", c->name, c->name);
+            "        \"minicluster.io/checkpoints\": \"%s\"\n    spec:\n", c->name);
+    switch (exp__store(c)) {
+    case EXP_STORE_VOLUME:
+        fprintf(f, "      containers:\n        - name: \"flink-main-container\"\n"
+                "          volumeMounts:\n            - name: \"flink-data\"\n"
+                "              mountPath: \"" EXP_FLINK_DATA "\"\n"
+                "      volumes:\n        - name: \"flink-data\"\n          persistentVolumeClaim:\n"
+                "            claimName: \"%s-checkpoints\"\n", c->name);
+        break;
+    case EXP_STORE_S3:
+        /* Flink loads a filesystem plugin only from its own folder under
+         * plugins/; the image keeps the jar in opt/ under a versioned name. */
+        fputs("      initContainers:\n        - name: \"s3-plugin\"\n          image: ", f);
+        exp__q(f, c->o->image);
+        fputs("\n          command: [\"sh\", \"-c\", \"cp /opt/flink/opt/flink-s3-fs-hadoop-*.jar "
+              "/plugin/\"]\n          volumeMounts:\n            - name: \"s3-plugin\"\n"
+              "              mountPath: \"/plugin\"\n"
+              "      containers:\n        - name: \"flink-main-container\"\n"
+              "          volumeMounts:\n            - name: \"s3-plugin\"\n"
+              "              mountPath: \"/opt/flink/plugins/s3-fs-hadoop\"\n"
+              "      volumes:\n        - name: \"s3-plugin\"\n          emptyDir: {}\n", f);
+        break;
+    default:
+        fputs("      containers:\n        - name: \"flink-main-container\"\n", f);
+        break;
+    }
 }
 
 /* One FlinkDeployment; JOB_PAR > 0 makes it an application cluster. */
@@ -193,9 +226,42 @@ static const char probe_script[] =
     "print(json.dumps({\"probe\": {\"samples\": len(lat), \"p50_ms\": q(0.5), "
     "\"p99_ms\": q(0.99), \"max_ms\": lat[-1]}}))\n";
 
+/* The same probe against S3 (boto3, installed at start), for `dfs profile=s3`:
+ * PROBE_URI is s3://BUCKET/KEY. */
+static const char probe_script_s3[] =
+    "import json, os, time, boto3\n"
+    "every = int(os.environ[\"EVERY_US\"]) / 1e6\n"
+    "size = int(os.environ[\"READ_BYTES\"])\n"
+    "until = time.monotonic() + int(os.environ[\"DURATION_S\"])\n"
+    "bucket, _, key = os.environ[\"PROBE_URI\"].split(\"://\", 1)[1].partition(\"/\")\n"
+    "s3 = boto3.client(\"s3\")\n"
+    "s3.put_object(Bucket=bucket, Key=key, Body=os.urandom(size))\n"
+    "lat, due = [], time.monotonic()\n"
+    "while time.monotonic() < until:\n"
+    "    t0 = time.monotonic()\n"
+    "    s3.get_object(Bucket=bucket, Key=key)[\"Body\"].read()\n"
+    "    lat.append((time.monotonic() - t0) * 1000)\n"
+    "    due += every\n"
+    "    time.sleep(max(0.0, due - time.monotonic()))\n"
+    "lat.sort()\n"
+    "q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]\n"
+    "print(json.dumps({\"probe\": {\"samples\": len(lat), \"p50_ms\": q(0.5), "
+    "\"p99_ms\": q(0.99), \"max_ms\": lat[-1]}}))\n";
+
+static void block(FILE *f, const char *indent, const char *text)
+{
+    for (const char *line = text; *line;) {
+        const char *nl = strchr(line, '\n');
+        fprintf(f, "%s%.*s\n", indent, (int)(nl - line), line);
+        line = nl + 1;
+    }
+}
+
+/* The probe Job: on the checkpoint volume or on S3 (exp__store). */
 static void probe_job(FILE *f, const struct exp_ctx *c)
 {
     const struct scn_probe *p = &c->s->probe;
+    bool s3 = exp__store(c) == EXP_STORE_S3;
     char name[EXP_NAME_LEN + 8];
     snprintf(name, sizeof(name), "%s-probe", c->name);
     fputs("# The probe: another service reading the checkpoint store; its log's last line\n"
@@ -204,23 +270,33 @@ static void probe_job(FILE *f, const struct exp_ctx *c)
     fprintf(f, "spec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels:\n"
             "        app: \"%s\"\n        \"minicluster.io/checkpoints\": \"%s\"\n"
             "    spec:\n      restartPolicy: \"Never\"\n      containers:\n"
-            "        - name: \"probe\"\n          image: \"python:3.11-slim\"\n"
-            "          command: [\"python3\", \"-c\"]\n          args:\n            - |\n",
+            "        - name: \"probe\"\n          image: \"python:3.11-slim\"\n",
             name, c->name);
-    for (const char *line = probe_script; *line;) {
-        const char *nl = strchr(line, '\n');
-        fprintf(f, "              %.*s\n", (int)(nl - line), line);
-        line = nl + 1;
+    if (s3) {
+        fputs("          command: [\"sh\", \"-c\"]\n"
+              "          args: [\"pip install --quiet boto3 && exec python3 -c \\\"$PROBE\\\"\"]\n", f);
+    } else {
+        fputs("          command: [\"python3\", \"-c\"]\n          args:\n            - |\n", f);
+        block(f, "              ", probe_script);
     }
     fprintf(f, "          env:\n            - name: \"EVERY_US\"\n              value: \"%llu\"\n"
             "            - name: \"READ_BYTES\"\n              value: \"%llu\"\n"
-            "            - name: \"DURATION_S\"\n              value: \"%llu\"\n"
-            "          volumeMounts:\n            - name: \"flink-data\"\n"
+            "            - name: \"DURATION_S\"\n              value: \"%llu\"\n",
+            (unsigned long long)(p->every_ns / 1000), (unsigned long long)p->read_bytes,
+            (unsigned long long)((c->s->deadline_ns + 999999999ull) / 1000000000ull));
+    if (s3) {
+        char uri[600];
+        exp__store_uri(c, "probe/blob", uri, sizeof(uri));
+        fputs("            - name: \"PROBE_URI\"\n              value: ", f);
+        exp__q(f, uri);
+        fputs("\n            - name: \"PROBE\"\n              value: |\n", f);
+        block(f, "                ", probe_script_s3);
+        return;
+    }
+    fprintf(f, "          volumeMounts:\n            - name: \"flink-data\"\n"
             "              mountPath: \"" EXP_FLINK_DATA "\"\n"
             "      volumes:\n        - name: \"flink-data\"\n          persistentVolumeClaim:\n"
-            "            claimName: \"%s-checkpoints\"\n",
-            (unsigned long long)(p->every_ns / 1000), (unsigned long long)p->read_bytes,
-            (unsigned long long)((c->s->deadline_ns + 999999999ull) / 1000000000ull), c->name);
+            "            claimName: \"%s-checkpoints\"\n", c->name);
 }
 
 static int write_flink(struct exp_ctx *c, char *err, size_t errlen)
@@ -269,14 +345,19 @@ int exp__k8s(struct exp_ctx *c, FILE *out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot create: %s", c->o->dir, strerror(errno));
         return -EIO;
     }
-    FILE *f = open_out(c, "00-checkpoints.yaml", err, errlen);
-    if (!f)
-        return -EIO;
-    pvc(f, c);
-    int rc = close_out(c, f, "00-checkpoints.yaml", err, errlen);
+    FILE *f;
+    int rc = 0;
+    enum exp_store store = exp__store(c);
+    if (store == EXP_STORE_VOLUME) {
+        if (!(f = open_out(c, "00-checkpoints.yaml", err, errlen)))
+            return -EIO;
+        pvc(f, c);
+        rc = close_out(c, f, "00-checkpoints.yaml", err, errlen);
+    }
     if (rc == 0)
         rc = write_flink(c, err, errlen);
-    if (rc == 0 && c->s->probe.present) {
+    /* The probe reads the volume or S3; other stores: the README says so. */
+    if (rc == 0 && c->s->probe.present && (store == EXP_STORE_VOLUME || store == EXP_STORE_S3)) {
         if (!(f = open_out(c, "30-probe.yaml", err, errlen)))
             return -EIO;
         probe_job(f, c);
