@@ -44,6 +44,7 @@ struct server {
     struct dfs__req *incoming;          /* the request being received, until finished */
     struct dfs__pstate prof;            /* the storage profile's state */
     uint64_t next_retry;                /* tag of the next backoff timer */
+    uint64_t epoch;                     /* handlers run so far: tells a wait from none */
 };
 
 /* Timer tags: TAG_TOKEN wakes the pump for a token; any other tag is the seq
@@ -179,10 +180,31 @@ static void finish_when_due(struct server *s, struct dfs__req *r)
         rt_timer_start(s->self, r->due - now, r->seq);
 }
 
+/* r's wait for capacity ends now: counted if it outlived the handler that
+ * sent it to the store (a request served at once never waited, in either
+ * world, however the clock moved meanwhile). */
+static void wait_end(struct server *s, struct dfs__req *r, uint64_t now)
+{
+    if (!r->waiting)
+        return;
+    r->waiting = false;
+    if (r->wait_epoch == s->epoch)
+        return;
+    struct dfs *d = s->d;
+    unsigned p = (unsigned)dfs_phase_purpose(r->w.phase);
+    uint64_t w = now > r->wait_from ? now - r->wait_from : 0;
+    atomic_fetch_add(&d->q_waits[p], 1);
+    atomic_fetch_add(&d->q_wait_ns[p], w);
+    uint64_t max = atomic_load(&d->q_wait_max[p]);
+    while (w > max && !atomic_compare_exchange_weak(&d->q_wait_max[p], &max, w))
+        ;
+}
+
 /* Starts r now: runs the op, then completes it at the model's time. */
 static void start(struct server *s, struct dfs__req *r, uint64_t now)
 {
     struct dfs *d = s->d;
+    wait_end(s, r, now);
     s->in_service++;
     r->seq = s->next_seq++;
     TAILQ_INSERT_TAIL(&s->serving, r, link);
@@ -213,6 +235,7 @@ static void start(struct server *s, struct dfs__req *r, uint64_t now)
 static void throttled(struct server *s, struct dfs__req *r, uint64_t now)
 {
     struct dfs *d = s->d;
+    wait_end(s, r, now);        /* it reached the store; the backoff is no queue */
     atomic_fetch_add(&d->p_throttled, 1);
     r->attempts++;
     if (r->attempts > d->cfg.profile.retry_limit) {
@@ -309,6 +332,11 @@ static void pump(struct server *s)
 /* r joins the store's queue, or its node's pool queue. */
 static void enqueue(struct server *s, struct dfs__req *r)
 {
+    if (!r->waiting) {
+        r->waiting = true;
+        r->wait_from = rt_now(s->d->w);
+        r->wait_epoch = s->epoch;
+    }
     if (!r->holds_conn && !dfs__pool_admit(s->d, &s->prof, r))
         return;
     TAILQ_INSERT_TAIL(&s->queue, r, link);
@@ -465,6 +493,7 @@ static void due_timer(struct server *s, uint64_t seq)
 static void server_msg(struct rt_actor *a, const struct rt_msg *m)
 {
     struct server *s = rt_actor_state(a);
+    s->epoch++;
     if (m->type == RT_MSG_TIMER) {
         const struct rt_timer_fire *f = m->data;
         if (f->tag == TAG_TOKEN)

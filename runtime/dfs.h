@@ -168,6 +168,21 @@ struct dfs_profile_stats {
     uint64_t partitions;            /* distinct partitions (prefixes) used */
 };
 void dfs_profile_stats_get(struct dfs *d, struct dfs_profile_stats *out);
+/* Queueing: requests of one purpose that waited for capacity before their
+ * service began - for a pooled connection of their node, a stream, an ops
+ * token or their partition's rate (HDFS, NFS) - and how long, from when
+ * they were sent to the store (or sent again after a 503 backoff) to the
+ * start of service.  Neither a 503 backoff nor the wait for the sender's
+ * own transfer threads counts: the first is in dfs_profile_stats, the
+ * second is the client's parallelism, not the store's capacity.  A request
+ * started by the handler that received it never waited.  Any thread. */
+struct dfs_wait_stats {
+    uint64_t waits;             /* requests (each SST-file part one) that waited; a
+                                   request sent again after a 503 may wait again */
+    uint64_t wait_ns;           /* their waits, summed */
+    uint64_t max_wait_ns;       /* the longest one */
+};
+void dfs_wait_stats_get(struct dfs *d, enum dfs_purpose p, struct dfs_wait_stats *out);
 /* Bytes read with DFS_F_LOCAL (from TaskManagers' local copies); any thread. */
 uint64_t dfs_local_bytes_read(struct dfs *d);
 /* Bytes written and read with DFS_F_INLINE (inside _metadata); any thread. */

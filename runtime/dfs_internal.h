@@ -43,6 +43,9 @@ struct dfs__req {
     uint64_t retry_seq;         /* its backoff timer's tag, while in backoff */
     bool holds_conn;            /* counts against its node's pool */
     bool rate_waited;           /* counted in rate_waits already */
+    bool waiting;               /* sent to the store, service not begun (dfs_wait_stats) */
+    uint64_t wait_from;         /* since when */
+    uint64_t wait_epoch;        /* the server handler that sent it */
     /* Parts (dfs_req.part_size): a parent runs its op once and completes
      * when its parts have; a part only takes the model's time. */
     struct dfs__req *parent;    /* a part's; NULL otherwise */
@@ -147,6 +150,9 @@ struct dfs {
     /* Storage profile counters (struct dfs_profile_stats), any thread. */
     atomic_uint_fast64_t p_throttled, p_retries, p_gave_up, p_pool_waits, p_rate_waits,
         p_partitions, local_bytes, inline_bytes;
+    /* Queueing by purpose (struct dfs_wait_stats), any thread. */
+    atomic_uint_fast64_t q_waits[DFS_PURPOSE_COUNT], q_wait_ns[DFS_PURPOSE_COUNT],
+        q_wait_max[DFS_PURPOSE_COUNT];
 };
 
 /* Allocations that outlive a crash of the dfs node (stored data, counter

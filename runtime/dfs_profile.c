@@ -62,6 +62,16 @@ void dfs_profile_stats_get(struct dfs *d, struct dfs_profile_stats *out)
     out->partitions = atomic_load(&d->p_partitions);
 }
 
+void dfs_wait_stats_get(struct dfs *d, enum dfs_purpose p, struct dfs_wait_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if ((unsigned)p >= DFS_PURPOSE_COUNT)
+        return;
+    out->waits = atomic_load(&d->q_waits[p]);
+    out->wait_ns = atomic_load(&d->q_wait_ns[p]);
+    out->max_wait_ns = atomic_load(&d->q_wait_max[p]);
+}
+
 uint64_t dfs_local_bytes_read(struct dfs *d)
 {
     return atomic_load(&d->local_bytes);
