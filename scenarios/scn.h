@@ -391,6 +391,9 @@ enum scn_metric {
     SCN_METRIC_LINGERING_FILES,
     SCN_METRIC_DFS_THROTTLED_REQUESTS, /* 503 SlowDown answers, whole run (profile=s3) */
     SCN_METRIC_DFS_POOL_WAITS,     /* requests that waited for a pooled connection */
+    SCN_METRIC_DFS_RETRIES,        /* requests sent again after a 503 backoff, whole run */
+    SCN_METRIC_DFS_RESTORE_QUEUED, /* restore requests that queued for the store's capacity */
+    SCN_METRIC_DFS_RESTORE_QUEUE_TIME, /* their queueing, summed (ns) */
     SCN_METRIC__COUNT
 };
 

@@ -5,7 +5,9 @@
  * kubernetes, and sim-world runs where the modelled mechanisms show:
  * kubernetes' launch latency in session mode, slot.request.timeout failing
  * through Flink 1.19's default restart strategy (exponential delay, 1 s,
- * x1.5, +-10%), and S3 throttling with entropy injection.
+ * x1.5, +-10%), S3 throttling with entropy injection, and a restore storm
+ * that queues for (HDFS) or is throttled by (S3) the store in session mode
+ * only.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -74,6 +76,10 @@ static const struct bad bad_cases[] = {
     {"config state.storage.fs.memory-threshold=2MiB\n" J,
      "1:8: error: state.storage.fs.memory-threshold is at most 1MiB in Flink (larger state goes "
      "to files of its own)"},
+    {J "expect dfs restore-queue-time > 5\n",
+     "2:33: error: duration '5' has no unit (use ns, us, ms, s, m or h)"},
+    {J "expect dfs restore-queue > 0\n",
+     "2:12: error: unknown expectation 'dfs restore-queue' (did you mean 'dfs restore-queued'?)"},
     {"cluster target=standalone quota=3\n" J,
      "1:27: error: 'quota' needs provider=active (or target=kubernetes or yarn)"},
 };
@@ -374,6 +380,103 @@ static void test_expect_throttled_and_pool_waits(void **state)
     assert_true(throttle_expect_ok("dfs pool-waits = 0"));
 }
 
+/* The recovery storm against a store's limits, mode by mode.  Four jobs of
+ * two subtasks share a session cluster of two TaskManagers (evenly spread,
+ * so each holds a subtask of every job): one loss restarts all four there,
+ * 8 restoring operators x 4 transfer threads; in per-job and application
+ * mode it restarts one job, 2 x 4 threads.  Incremental RocksDB state of
+ * 8 MB per job in 1 MiB SST files. */
+static json_t *storm_run(const char *dfs, enum scn_mode mode, const char *expect)
+{
+    char text[2048];
+    int n = snprintf(text, sizeof(text),
+             "cluster taskmanagers=2 slots=4 target=yarn launch-latency=100ms\n"
+             "config cluster.evenly-spread-out-slots=true\n"
+             "config heartbeat.interval=100ms heartbeat.timeout=400ms\n"
+             "config execution.checkpointing.interval=500ms execution.checkpointing.incremental=true\n"
+             "config state.backend.type=rocksdb "
+             "state.backend.rocksdb.compaction.level.target-file-size-base=1MiB\n"
+             "%s\ndeadline 60s\n", dfs);
+    for (char j = 'a'; j <= 'd'; j++)
+        n += snprintf(text + n, sizeof(text) - (size_t)n,
+                      "job %c source=sequence(records=2k, keys=100, rate=1k/s) | keyby | sum | "
+                      "sink parallelism=2 state=8MB\n", j);
+    snprintf(text + n, sizeof(text) - (size_t)n,
+             "when checkpoint d 1 done kill taskmanager-of a[0]\n"
+             "expect all jobs finished exactly-once\n%s", expect);
+    struct scn_scenario *s = parse(text);
+    json_t *r = run(s, mode);
+    scn_scenario_free(s);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    return r;
+}
+
+static const json_t *jget(const json_t *o, const char *a, const char *b, const char *c)
+{
+    o = json_object_get(json_object_get(o, a), b);
+    return c ? json_object_get(o, c) : o;
+}
+
+static double jnum(const json_t *v)
+{
+    assert_true(json_is_number(v));
+    return json_number_value(v);
+}
+
+/* A store of 8 streams (HDFS DataNodes at 10 MB/s each, a test figure):
+ * session's 32 restore streams queue for it, a single job's 8 do not. */
+static void test_storm_queues_in_session_only(void **state)
+{
+    (void)state;
+    const char *hdfs = "dfs profile=hdfs bandwidth=80MB/s streams=8";
+    static const enum scn_mode modes[] = {SCN_MODE_SESSION, SCN_MODE_PER_JOB, SCN_MODE_APPLICATION};
+    for (size_t i = 0; i < 3; i++) {
+        bool session = modes[i] == SCN_MODE_SESSION;
+        json_t *r = storm_run(hdfs, modes[i], session ? "expect dfs restore-queued > 8\n"
+                                                        "expect dfs restore-queue-time > 1s\n"
+                                                      : "expect dfs restore-queued = 0\n");
+        const json_t *q = jget(r, "dfs", "queued_by_purpose", "restore");
+        double jobs = jnum(jget(r, "recovery", "jobs_restarted", NULL));
+        if (session) {
+            assert_true(jobs == 4);
+            assert_true(jnum(json_object_get(q, "waits")) > 8);
+            assert_true(jnum(json_object_get(q, "wait_ms")) > 1000);
+            assert_true(jnum(json_object_get(q, "max_wait_ms")) > 100);
+        } else {
+            assert_true(jobs == 1);
+            assert_true(jnum(json_object_get(q, "waits")) == 0);
+            assert_true(jnum(json_object_get(q, "wait_ms")) == 0);
+        }
+        /* A queue is no 503: HDFS waits, it does not refuse. */
+        assert_true(jnum(jget(r, "dfs", "throttled_requests", NULL)) == 0);
+        json_decref(r);
+    }
+}
+
+/* S3 with a read rate of 20/s per prefix (a test figure, far below AWS's
+ * 5,500): session's 36 restore GETs overrun the prefix's one-second burst
+ * and are throttled and retried; one job's 9 fit in it.  Every throttled
+ * request is retried and none gives up. */
+static void test_storm_throttles_in_session_only(void **state)
+{
+    (void)state;
+    const char *s3 = "dfs profile=s3 read-rate=20/s latency=1ms latency-max=1ms "
+                     "connection-bandwidth=10MB/s";
+    static const enum scn_mode modes[] = {SCN_MODE_SESSION, SCN_MODE_PER_JOB, SCN_MODE_APPLICATION};
+    for (size_t i = 0; i < 3; i++) {
+        bool session = modes[i] == SCN_MODE_SESSION;
+        json_t *r = storm_run(s3, modes[i], session ? "expect dfs throttled-requests > 0\n"
+                                                      "expect dfs retries > 0\n"
+                                                    : "expect dfs retries = 0\n");
+        double thr = jnum(jget(r, "dfs", "throttled_requests", NULL));
+        double ret = jnum(jget(r, "dfs", "retries", NULL));
+        assert_true(session ? thr > 0 : thr == 0);
+        assert_true(ret == thr);
+        assert_true(jnum(jget(r, "dfs", "failed_after_retries", NULL)) == 0);
+        json_decref(r);
+    }
+}
+
 /* RocksDB restores a state file as SST files through its transfer threads:
  * 4 MB per subtask in 256 KiB files at 10 MB/s per connection restores in
  * about a quarter of the time with 4 threads than with 1; hashmap reads
@@ -560,6 +663,8 @@ int main(void)
         cmocka_unit_test(test_local_recovery),
         cmocka_unit_test(test_memory_threshold_inlines),
         cmocka_unit_test(test_yarn_spinup),
+        cmocka_unit_test(test_storm_queues_in_session_only),
+        cmocka_unit_test(test_storm_throttles_in_session_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
