@@ -225,7 +225,10 @@ static void start(struct server *s, struct dfs__req *r, uint64_t now)
     } else {
         if (!r->executed)
             dfs__exec(d, r);
-        r->due = now + service_ns(&d->cfg, moved_bytes(r), extra) + profile_latency(d);
+        uint64_t lat = profile_latency(d), bytes = moved_bytes(r);
+        r->due = now + service_ns(&d->cfg, bytes, extra) + lat;
+        r->due = dfs__link_due(d, &s->prof, r, now + d->cfg.base_latency_ns + extra + lat, bytes,
+                               r->due);
     }
     finish_when_due(s, r);
 }

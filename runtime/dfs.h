@@ -131,7 +131,12 @@ const char *dfs_purpose_name(enum dfs_purpose p);
  *     from the dfs node's seeded RNG;
  *   - a connection pool per client node (a TaskManager's s3a pool, shared by
  *     its slots): at most `pool` requests of one node in service or queued
- *     at the store; more wait at the client.
+ *     at the store; more wait at the client;
+ *   - a network link per client node (client_link, per direction): the
+ *     bytes of one node's requests in service pass it one after the other
+ *     at its rate, from their first byte on, so a node's requests together
+ *     never move faster than its link; a request the link slows finishes
+ *     late by the difference (dfs_wait_stats.link_*).
  */
 enum dfs_profile_kind {
     DFS_PROFILE_NONE,           /* the generic model only */
@@ -151,6 +156,9 @@ struct dfs_profile {
     uint32_t retry_limit;       /* throttled retries before the request fails */
     uint64_t retry_interval_ns; /* first backoff; doubles per retry, +-50% jitter */
     uint32_t entropy_length;    /* S3 entropy characters on data files; 0: none */
+    uint64_t client_link;       /* bytes/s of each client node's network link to the
+                                   store, per direction (a full-duplex NIC: reads
+                                   share one, writes the other); 0: unlimited */
 };
 
 /* Fills *p with kind's documented defaults (docs/storage.md). */
@@ -181,6 +189,8 @@ struct dfs_wait_stats {
                                    request sent again after a 503 may wait again */
     uint64_t wait_ns;           /* their waits, summed */
     uint64_t max_wait_ns;       /* the longest one */
+    uint64_t link_waits;        /* requests in service that their node's link slowed */
+    uint64_t link_wait_ns;      /* the time the link added to them, summed */
 };
 void dfs_wait_stats_get(struct dfs *d, enum dfs_purpose p, struct dfs_wait_stats *out);
 /* Bytes read with DFS_F_LOCAL (from TaskManagers' local copies); any thread. */

@@ -73,6 +73,7 @@ struct dfs__group {
 
 /* One client node's connection pool. */
 struct dfs__client {
+    uint64_t link_free[2];      /* when its link is free, reads [0] and writes [1] */
     uint32_t busy;              /* requests holding a connection */
     struct dfs__req_list wait;  /* waiting for one, FIFO */
 };
@@ -152,7 +153,7 @@ struct dfs {
         p_partitions, local_bytes, inline_bytes;
     /* Queueing by purpose (struct dfs_wait_stats), any thread. */
     atomic_uint_fast64_t q_waits[DFS_PURPOSE_COUNT], q_wait_ns[DFS_PURPOSE_COUNT],
-        q_wait_max[DFS_PURPOSE_COUNT];
+        q_wait_max[DFS_PURPOSE_COUNT], l_waits[DFS_PURPOSE_COUNT], l_wait_ns[DFS_PURPOSE_COUNT];
 };
 
 /* Allocations that outlive a crash of the dfs node (stored data, counter
@@ -191,6 +192,12 @@ bool dfs__pool_admit(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
 /* r gives its connection back; returns the next waiter of its node, which
  * now holds one, or NULL. */
 struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
+
+/* When r, moving `bytes` from data_start on and due at `due` by the rest
+ * of the model, completes once its node's link has carried its bytes
+ * (client_link); counts the delay.  Server thread. */
+uint64_t dfs__link_due(struct dfs *d, struct dfs__pstate *p, const struct dfs__req *r,
+                       uint64_t data_start, uint64_t bytes, uint64_t due);
 
 /* A backend's transfer-thread group (created on first use, or NULL), and
  * its removal once nothing of it is in flight or waiting. */

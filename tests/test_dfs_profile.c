@@ -5,7 +5,8 @@
  * jittered retries, the give-up after the retry limit, entropy injection
  * spreading data files (not metadata) over prefixes, the per-connection
  * bandwidth, the first-byte latency range, a client node's connection
- * pool, HDFS's NameNode rates (waiting, not throttling), and determinism.
+ * pool, HDFS's NameNode rates (waiting, not throttling), determinism,
+ * queueing by purpose and a client node's network link.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -489,6 +490,52 @@ static void test_pool_wait_is_queueing(void **s)
     env_down(&e);
 }
 
+/* A client node's link (2 MiB/s each way) under connections of 1 MiB/s:
+ * four 1 MiB reads from one node finish at 1, 1, 1.5 and 2 s - the link,
+ * not the connections, binds the last two (0.5 s and 1 s late).  Another
+ * node has a link of its own, and writes go the other way. */
+static void test_client_link(void **s)
+{
+    (void)s;
+    struct dfs_config m = s3_bare();
+    m.profile.conn_bandwidth = MiB;
+    m.profile.client_link = 2 * MiB;
+    struct env e;
+    env_up(&e, RT_WORLD_SIM, &m);
+    static unsigned char data[MiB];
+    fill(data, sizeof(data), 2);
+    assert_int_equal(op_status(&e, wr("job-1/shared/f", data, sizeof(data))), 0);
+    struct dfs_req reqs[4];
+    for (int i = 0; i < 4; i++) {
+        reqs[i] = rd("job-1/shared/f", 0, 0);
+        reqs[i].phase = DFS_PHASE_RESTORE;
+    }
+    run(&e, 0, reqs, 4);
+    static const uint64_t want_ms[4] = {1000, 1000, 1500, 2000};
+    for (int i = 0; i < 4; i++) {
+        uint64_t got = e.cl[0].slots[i].done.latency_ns - LINK_NS;
+        assert_int_equal(e.cl[0].slots[i].done.bytes, MiB);
+        assert_true(got >= want_ms[i] * MS && got < want_ms[i] * MS + MS);
+    }
+    struct dfs_wait_stats ws;
+    dfs_wait_stats_get(e.d, DFS_PURPOSE_RESTORE, &ws);
+    assert_int_equal(ws.link_waits, 2);
+    assert_in_range(ws.link_wait_ns, 1500 * MS - MS, 1500 * MS + MS);
+    assert_int_equal(ws.waits, 0);          /* slowed in service, not queued */
+    /* Node 1's link is its own: one read at its connection's rate. */
+    struct slot *o = op(&e, 1, rd("job-1/shared/f", 0, 0));
+    assert_int_equal(o->done.latency_ns, LINK_NS + RT_NS_PER_SEC);
+    /* Two reads and two writes at once: each way carries 2 MiB in 1 s. */
+    struct dfs_req mix[4] = { rd("job-1/shared/f", 0, 0), rd("job-1/shared/f", 0, 0),
+                              wr("job-1/shared/g", data, sizeof(data)),
+                              wr("job-1/shared/h", data, sizeof(data)) };
+    run(&e, 0, mix, 4);
+    assert_true(max_latency(&e, 0, 4) < LINK_NS + RT_NS_PER_SEC + MS);
+    dfs_wait_stats_get(e.d, DFS_PURPOSE_OTHER, &ws);
+    assert_int_equal(ws.link_waits, 0);
+    env_down(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_parted_upload),
         cmocka_unit_test(test_queue_waits_by_purpose),
         cmocka_unit_test(test_pool_wait_is_queueing),
+        cmocka_unit_test(test_client_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
