@@ -65,7 +65,8 @@ static const struct check_field purposes[] = {
 };
 static const struct check_field queued[] = {
     {"waits", CK_INT, NULL, false}, {"wait_ms", CK_NUM, NULL, false},
-    {"max_wait_ms", CK_NUM, NULL, false}, {NULL, 0, NULL, false},
+    {"max_wait_ms", CK_NUM, NULL, false}, {"link_waits", CK_INT, NULL, false},
+    {"link_wait_ms", CK_NUM, NULL, false}, {NULL, 0, NULL, false},
 };
 static const struct check_field qpurposes[] = {
     {"restore", CK_OBJ, queued, false}, {"checkpoint", CK_OBJ, queued, false},

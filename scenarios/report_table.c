@@ -44,6 +44,8 @@ static const struct plain_figure recovery_figures[] = {
     {"Shared filesystem", "dfs.queued_by_purpose.restore.waits", "Restore requests that queued", REPORT__LOWER, REPORT__COUNT},
     {"Shared filesystem", "dfs.queued_by_purpose.restore.wait_ms", "Restore time queued (sum)", REPORT__LOWER, REPORT__MS},
     {"Shared filesystem", "dfs.queued_by_purpose.restore.max_wait_ms", "Longest restore queue wait", REPORT__LOWER, REPORT__MS},
+    {"Shared filesystem", "dfs.queued_by_purpose.restore.link_waits", "Restore requests slowed by their node's link", REPORT__LOWER, REPORT__COUNT},
+    {"Shared filesystem", "dfs.queued_by_purpose.restore.link_wait_ms", "Restore time added by links (sum)", REPORT__LOWER, REPORT__MS},
     {"Probe latency", "probe.recovery_p99_ms", "p99 in the recovery window", REPORT__LOWER, REPORT__MS},
     {"Probe latency", "probe.recovery_max_ms", "max in the recovery window", REPORT__LOWER, REPORT__MS},
     {"Probe latency", "probe.baseline_window_p99_ms", "p99 in as long a window before the fault", REPORT__NEUTRAL, REPORT__MS},

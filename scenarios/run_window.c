@@ -121,8 +121,10 @@ static void dfs_figures(struct run *r, bool had, uint64_t from, uint64_t to, jso
         struct dfs_wait_stats ws;
         dfs_wait_stats_get(r->dfs, p, &ws);
         json_object_set_new(q, dfs_purpose_name(p),
-                            json_pack("{s:I, s:f, s:f}", "waits", (json_int_t)ws.waits,
-                                      "wait_ms", ms(ws.wait_ns), "max_wait_ms", ms(ws.max_wait_ns)));
+                            json_pack("{s:I, s:f, s:f, s:I, s:f}", "waits", (json_int_t)ws.waits,
+                                      "wait_ms", ms(ws.wait_ns), "max_wait_ms", ms(ws.max_wait_ns),
+                                      "link_waits", (json_int_t)ws.link_waits,
+                                      "link_wait_ms", ms(ws.link_wait_ns)));
     }
     json_object_set_new(dfs, "queued_by_purpose", q);
 }
