@@ -6,8 +6,8 @@
  * kubernetes' launch latency in session mode, slot.request.timeout failing
  * through Flink 1.19's default restart strategy (exponential delay, 1 s,
  * x1.5, +-10%), S3 throttling with entropy injection, and a restore storm
- * that queues for (HDFS) or is throttled by (S3) the store in session mode
- * only.
+ * that queues for (HDFS) or is throttled by (S3) the store, or shares the
+ * TaskManagers' links, in session mode only.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -76,6 +76,12 @@ static const struct bad bad_cases[] = {
     {"config state.storage.fs.memory-threshold=2MiB\n" J,
      "1:8: error: state.storage.fs.memory-threshold is at most 1MiB in Flink (larger state goes "
      "to files of its own)"},
+    {"dfs client-link=1GB/s\n" J,
+     "1:5: error: 'client-link' needs a storage profile (profile=s3, hdfs or nfs)"},
+    {"dfs profile=s3 client-link=1GB\n" J,
+     "1:28: error: bandwidth '1GB' has no '/s' (a value per second, e.g. 200MB/s)"},
+    {"dfs profile=s3 client-link=0MB/s\n" J,
+     "1:16: error: client-link must be more than 0 (leave it out for an unlimited link)"},
     {J "expect dfs restore-queue-time > 5\n",
      "2:33: error: duration '5' has no unit (use ns, us, ms, s, m or h)"},
     {J "expect dfs restore-queue > 0\n",
@@ -163,6 +169,7 @@ static void test_round_trip(void **state)
         "cluster taskmanagers=2 target=kubernetes\ndfs profile=s3 write-rate=10/s\n"
         "config s3.entropy.key=_entropy_ s3.entropy.length=6 fs.s3a.connection.maximum=500\n" J,
         "cluster target=standalone\ndfs profile=hdfs bandwidth=1GB/s latency=1ms\n" J,
+        "dfs profile=s3 client-link=1250MB/s\n" J,
         "dfs profile=nfs bandwidth=1GB/s ops=2k/s latency=1ms latency-max=3ms\n" J,
     };
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
@@ -477,6 +484,67 @@ static void test_storm_throttles_in_session_only(void **state)
     }
 }
 
+/* TaskManager links (client-link=100MB/s, connections of 10 MB/s; test
+ * figures): eight jobs of two subtasks, evenly spread over two 8-slot
+ * TaskManagers, so each holds a subtask of every job.  In session mode the
+ * loss restarts all eight, and the survivor and the replacement each
+ * restore 8 operators at once - 32 threads, 320 MB/s asked of a 100 MB/s
+ * link; in per-job and application mode one job's two operators (80 MB/s)
+ * fit.  A fixed restart delay, no jitter, so the restores overlap. */
+static json_t *link_run(enum scn_mode mode)
+{
+    char text[2048];
+    int n = snprintf(text, sizeof(text),
+             "cluster taskmanagers=2 slots=8 target=yarn launch-latency=100ms\n"
+             "config cluster.evenly-spread-out-slots=true\n"
+             "config heartbeat.interval=100ms heartbeat.timeout=400ms\n"
+             "config restart-strategy.type=fixed-delay restart-strategy.fixed-delay.attempts=3 "
+             "restart-strategy.fixed-delay.delay=200ms\n"
+             "config execution.checkpointing.interval=500ms execution.checkpointing.incremental=true\n"
+             "config state.backend.type=rocksdb "
+             "state.backend.rocksdb.compaction.level.target-file-size-base=1MiB\n"
+             "dfs profile=s3 latency=1ms latency-max=1ms connection-bandwidth=10MB/s "
+             "client-link=100MB/s\n"
+             "deadline 60s\n");
+    for (char j = 'a'; j <= 'h'; j++)
+        n += snprintf(text + n, sizeof(text) - (size_t)n,
+                      "job %c source=sequence(records=10k, keys=100, rate=1k/s) | keyby | sum | "
+                      "sink parallelism=2 state=32MB\n", j);
+    snprintf(text + n, sizeof(text) - (size_t)n,
+             "when checkpoint h 3 done kill taskmanager-of a[0]\n"
+             "expect all jobs finished exactly-once\n"
+             "expect session: dfs restore-link-waits > 100\n");
+    struct scn_scenario *s = parse(text);
+    json_t *r = run(s, mode);
+    scn_scenario_free(s);
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    return r;
+}
+
+static void test_storm_shares_links_in_session_only(void **state)
+{
+    (void)state;
+    json_t *ses = link_run(SCN_MODE_SESSION);
+    const json_t *q = jget(ses, "dfs", "queued_by_purpose", "restore");
+    assert_true(jnum(jget(ses, "recovery", "jobs_restarted", NULL)) == 8);
+    assert_true(jnum(json_object_get(q, "link_waits")) > 100);
+    assert_true(jnum(json_object_get(q, "link_wait_ms")) > 10000);
+    assert_true(jnum(json_object_get(q, "waits")) == 0);     /* S3 itself queued nothing */
+    double ses_restore = jnum(jget(ses, "recovery", "restore_ms", NULL));
+    static const enum scn_mode others[] = {SCN_MODE_PER_JOB, SCN_MODE_APPLICATION};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *r = link_run(others[i]);
+        q = jget(r, "dfs", "queued_by_purpose", "restore");
+        assert_true(jnum(jget(r, "recovery", "jobs_restarted", NULL)) == 1);
+        /* The link's start-order approximation may nick a request or two. */
+        assert_true(jnum(json_object_get(q, "link_waits")) <= 2);
+        assert_true(jnum(json_object_get(q, "link_wait_ms")) < 100);
+        assert_true(ses_restore > 2 * jnum(jget(r, "recovery", "restore_ms", NULL)));
+        json_decref(r);
+    }
+    json_decref(ses);
+}
+
 /* RocksDB restores a state file as SST files through its transfer threads:
  * 4 MB per subtask in 256 KiB files at 10 MB/s per connection restores in
  * about a quarter of the time with 4 threads than with 1; hashmap reads
@@ -665,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_yarn_spinup),
         cmocka_unit_test(test_storm_queues_in_session_only),
         cmocka_unit_test(test_storm_throttles_in_session_only),
+        cmocka_unit_test(test_storm_shares_links_in_session_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
