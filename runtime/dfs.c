@@ -180,31 +180,11 @@ static void finish_when_due(struct server *s, struct dfs__req *r)
         rt_timer_start(s->self, r->due - now, r->seq);
 }
 
-/* r's wait for capacity ends now: counted if it outlived the handler that
- * sent it to the store (a request served at once never waited, in either
- * world, however the clock moved meanwhile). */
-static void wait_end(struct server *s, struct dfs__req *r, uint64_t now)
-{
-    if (!r->waiting)
-        return;
-    r->waiting = false;
-    if (r->wait_epoch == s->epoch)
-        return;
-    struct dfs *d = s->d;
-    unsigned p = (unsigned)dfs_phase_purpose(r->w.phase);
-    uint64_t w = now > r->wait_from ? now - r->wait_from : 0;
-    atomic_fetch_add(&d->q_waits[p], 1);
-    atomic_fetch_add(&d->q_wait_ns[p], w);
-    uint64_t max = atomic_load(&d->q_wait_max[p]);
-    while (w > max && !atomic_compare_exchange_weak(&d->q_wait_max[p], &max, w))
-        ;
-}
-
 /* Starts r now: runs the op, then completes it at the model's time. */
 static void start(struct server *s, struct dfs__req *r, uint64_t now)
 {
     struct dfs *d = s->d;
-    wait_end(s, r, now);
+    dfs__wait_end(d, r, now, s->epoch);
     s->in_service++;
     r->seq = s->next_seq++;
     TAILQ_INSERT_TAIL(&s->serving, r, link);
@@ -238,7 +218,7 @@ static void start(struct server *s, struct dfs__req *r, uint64_t now)
 static void throttled(struct server *s, struct dfs__req *r, uint64_t now)
 {
     struct dfs *d = s->d;
-    wait_end(s, r, now);        /* it reached the store; the backoff is no queue */
+    dfs__wait_end(d, r, now, s->epoch);     /* it reached the store; a backoff is no queue */
     atomic_fetch_add(&d->p_throttled, 1);
     r->attempts++;
     if (r->attempts > d->cfg.profile.retry_limit) {

@@ -193,6 +193,9 @@ bool dfs__pool_admit(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
  * now holds one, or NULL. */
 struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
 
+/* r's wait for capacity (dfs_wait_stats) ends at now; epoch: the server
+ * handler running now.  Server thread. */
+void dfs__wait_end(struct dfs *d, struct dfs__req *r, uint64_t now, uint64_t epoch);
 /* When r, moving `bytes` from data_start on and due at `due` by the rest
  * of the model, completes once its node's link has carried its bytes
  * (client_link); counts the delay.  Server thread. */

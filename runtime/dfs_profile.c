@@ -259,6 +259,25 @@ struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct 
     return next;
 }
 
+/* A wait counts only if it outlived the handler that sent r to the store:
+ * a request served at once never waited, in either world, however the
+ * clock moved meanwhile. */
+void dfs__wait_end(struct dfs *d, struct dfs__req *r, uint64_t now, uint64_t epoch)
+{
+    if (!r->waiting)
+        return;
+    r->waiting = false;
+    if (r->wait_epoch == epoch)
+        return;
+    unsigned p = (unsigned)dfs_phase_purpose(r->w.phase);
+    uint64_t w = now > r->wait_from ? now - r->wait_from : 0;
+    atomic_fetch_add(&d->q_waits[p], 1);
+    atomic_fetch_add(&d->q_wait_ns[p], w);
+    uint64_t max = atomic_load(&d->q_wait_max[p]);
+    while (w > max && !atomic_compare_exchange_weak(&d->q_wait_max[p], &max, w))
+        ;
+}
+
 /* The link carries one node's bytes in the order their requests started,
  * each from its first byte on: a fluid FIFO, so the node's requests
  * together move at most client_link bytes/s, and one alone still at its
