@@ -44,6 +44,7 @@ struct server {
     struct dfs__req *incoming;          /* the request being received, until finished */
     struct dfs__pstate prof;            /* the storage profile's state */
     uint64_t next_retry;                /* tag of the next backoff timer */
+    uint64_t epoch;                     /* handlers run so far: tells a wait from none */
 };
 
 /* Timer tags: TAG_TOKEN wakes the pump for a token; any other tag is the seq
@@ -183,6 +184,7 @@ static void finish_when_due(struct server *s, struct dfs__req *r)
 static void start(struct server *s, struct dfs__req *r, uint64_t now)
 {
     struct dfs *d = s->d;
+    dfs__wait_end(d, r, now, s->epoch);
     s->in_service++;
     r->seq = s->next_seq++;
     TAILQ_INSERT_TAIL(&s->serving, r, link);
@@ -203,7 +205,10 @@ static void start(struct server *s, struct dfs__req *r, uint64_t now)
     } else {
         if (!r->executed)
             dfs__exec(d, r);
-        r->due = now + service_ns(&d->cfg, moved_bytes(r), extra) + profile_latency(d);
+        uint64_t lat = profile_latency(d), bytes = moved_bytes(r);
+        r->due = now + service_ns(&d->cfg, bytes, extra) + lat;
+        r->due = dfs__link_due(d, &s->prof, r, now + d->cfg.base_latency_ns + extra + lat, bytes,
+                               r->due);
     }
     finish_when_due(s, r);
 }
@@ -213,6 +218,7 @@ static void start(struct server *s, struct dfs__req *r, uint64_t now)
 static void throttled(struct server *s, struct dfs__req *r, uint64_t now)
 {
     struct dfs *d = s->d;
+    dfs__wait_end(d, r, now, s->epoch);     /* it reached the store; a backoff is no queue */
     atomic_fetch_add(&d->p_throttled, 1);
     r->attempts++;
     if (r->attempts > d->cfg.profile.retry_limit) {
@@ -309,6 +315,11 @@ static void pump(struct server *s)
 /* r joins the store's queue, or its node's pool queue. */
 static void enqueue(struct server *s, struct dfs__req *r)
 {
+    if (!r->waiting) {
+        r->waiting = true;
+        r->wait_from = rt_now(s->d->w);
+        r->wait_epoch = s->epoch;
+    }
     if (!r->holds_conn && !dfs__pool_admit(s->d, &s->prof, r))
         return;
     TAILQ_INSERT_TAIL(&s->queue, r, link);
@@ -465,6 +476,7 @@ static void due_timer(struct server *s, uint64_t seq)
 static void server_msg(struct rt_actor *a, const struct rt_msg *m)
 {
     struct server *s = rt_actor_state(a);
+    s->epoch++;
     if (m->type == RT_MSG_TIMER) {
         const struct rt_timer_fire *f = m->data;
         if (f->tag == TAG_TOKEN)

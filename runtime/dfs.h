@@ -131,7 +131,12 @@ const char *dfs_purpose_name(enum dfs_purpose p);
  *     from the dfs node's seeded RNG;
  *   - a connection pool per client node (a TaskManager's s3a pool, shared by
  *     its slots): at most `pool` requests of one node in service or queued
- *     at the store; more wait at the client.
+ *     at the store; more wait at the client;
+ *   - a network link per client node (client_link, per direction): the
+ *     bytes of one node's requests in service pass it one after the other
+ *     at its rate, from their first byte on, so a node's requests together
+ *     never move faster than its link; a request the link slows finishes
+ *     late by the difference (dfs_wait_stats.link_*).
  */
 enum dfs_profile_kind {
     DFS_PROFILE_NONE,           /* the generic model only */
@@ -151,6 +156,9 @@ struct dfs_profile {
     uint32_t retry_limit;       /* throttled retries before the request fails */
     uint64_t retry_interval_ns; /* first backoff; doubles per retry, +-50% jitter */
     uint32_t entropy_length;    /* S3 entropy characters on data files; 0: none */
+    uint64_t client_link;       /* bytes/s of each client node's network link to the
+                                   store, per direction (a full-duplex NIC: reads
+                                   share one, writes the other); 0: unlimited */
 };
 
 /* Fills *p with kind's documented defaults (docs/storage.md). */
@@ -168,6 +176,23 @@ struct dfs_profile_stats {
     uint64_t partitions;            /* distinct partitions (prefixes) used */
 };
 void dfs_profile_stats_get(struct dfs *d, struct dfs_profile_stats *out);
+/* Queueing: requests of one purpose that waited for capacity before their
+ * service began - for a pooled connection of their node, a stream, an ops
+ * token or their partition's rate (HDFS, NFS) - and how long, from when
+ * they were sent to the store (or sent again after a 503 backoff) to the
+ * start of service.  Neither a 503 backoff nor the wait for the sender's
+ * own transfer threads counts: the first is in dfs_profile_stats, the
+ * second is the client's parallelism, not the store's capacity.  A request
+ * started by the handler that received it never waited.  Any thread. */
+struct dfs_wait_stats {
+    uint64_t waits;             /* requests (each SST-file part one) that waited; a
+                                   request sent again after a 503 may wait again */
+    uint64_t wait_ns;           /* their waits, summed */
+    uint64_t max_wait_ns;       /* the longest one */
+    uint64_t link_waits;        /* requests in service that their node's link slowed */
+    uint64_t link_wait_ns;      /* the time the link added to them, summed */
+};
+void dfs_wait_stats_get(struct dfs *d, enum dfs_purpose p, struct dfs_wait_stats *out);
 /* Bytes read with DFS_F_LOCAL (from TaskManagers' local copies); any thread. */
 uint64_t dfs_local_bytes_read(struct dfs *d);
 /* Bytes written and read with DFS_F_INLINE (inside _metadata); any thread. */

@@ -43,6 +43,9 @@ struct dfs__req {
     uint64_t retry_seq;         /* its backoff timer's tag, while in backoff */
     bool holds_conn;            /* counts against its node's pool */
     bool rate_waited;           /* counted in rate_waits already */
+    bool waiting;               /* sent to the store, service not begun (dfs_wait_stats) */
+    uint64_t wait_from;         /* since when */
+    uint64_t wait_epoch;        /* the server handler that sent it */
     /* Parts (dfs_req.part_size): a parent runs its op once and completes
      * when its parts have; a part only takes the model's time. */
     struct dfs__req *parent;    /* a part's; NULL otherwise */
@@ -70,6 +73,7 @@ struct dfs__group {
 
 /* One client node's connection pool. */
 struct dfs__client {
+    uint64_t link_free[2];      /* when its link is free, reads [0] and writes [1] */
     uint32_t busy;              /* requests holding a connection */
     struct dfs__req_list wait;  /* waiting for one, FIFO */
 };
@@ -147,6 +151,9 @@ struct dfs {
     /* Storage profile counters (struct dfs_profile_stats), any thread. */
     atomic_uint_fast64_t p_throttled, p_retries, p_gave_up, p_pool_waits, p_rate_waits,
         p_partitions, local_bytes, inline_bytes;
+    /* Queueing by purpose (struct dfs_wait_stats), any thread. */
+    atomic_uint_fast64_t q_waits[DFS_PURPOSE_COUNT], q_wait_ns[DFS_PURPOSE_COUNT],
+        q_wait_max[DFS_PURPOSE_COUNT], l_waits[DFS_PURPOSE_COUNT], l_wait_ns[DFS_PURPOSE_COUNT];
 };
 
 /* Allocations that outlive a crash of the dfs node (stored data, counter
@@ -185,6 +192,15 @@ bool dfs__pool_admit(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
 /* r gives its connection back; returns the next waiter of its node, which
  * now holds one, or NULL. */
 struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct dfs__req *r);
+
+/* r's wait for capacity (dfs_wait_stats) ends at now; epoch: the server
+ * handler running now.  Server thread. */
+void dfs__wait_end(struct dfs *d, struct dfs__req *r, uint64_t now, uint64_t epoch);
+/* When r, moving `bytes` from data_start on and due at `due` by the rest
+ * of the model, completes once its node's link has carried its bytes
+ * (client_link); counts the delay.  Server thread. */
+uint64_t dfs__link_due(struct dfs *d, struct dfs__pstate *p, const struct dfs__req *r,
+                       uint64_t data_start, uint64_t bytes, uint64_t due);
 
 /* A backend's transfer-thread group (created on first use, or NULL), and
  * its removal once nothing of it is in flight or waiting. */

@@ -62,6 +62,18 @@ void dfs_profile_stats_get(struct dfs *d, struct dfs_profile_stats *out)
     out->partitions = atomic_load(&d->p_partitions);
 }
 
+void dfs_wait_stats_get(struct dfs *d, enum dfs_purpose p, struct dfs_wait_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if ((unsigned)p >= DFS_PURPOSE_COUNT)
+        return;
+    out->waits = atomic_load(&d->q_waits[p]);
+    out->wait_ns = atomic_load(&d->q_wait_ns[p]);
+    out->max_wait_ns = atomic_load(&d->q_wait_max[p]);
+    out->link_waits = atomic_load(&d->l_waits[p]);
+    out->link_wait_ns = atomic_load(&d->l_wait_ns[p]);
+}
+
 uint64_t dfs_local_bytes_read(struct dfs *d)
 {
     return atomic_load(&d->local_bytes);
@@ -245,6 +257,48 @@ struct dfs__req *dfs__pool_release(struct dfs *d, struct dfs__pstate *p, struct 
         next->holds_conn = true;
     }
     return next;
+}
+
+/* A wait counts only if it outlived the handler that sent r to the store:
+ * a request served at once never waited, in either world, however the
+ * clock moved meanwhile. */
+void dfs__wait_end(struct dfs *d, struct dfs__req *r, uint64_t now, uint64_t epoch)
+{
+    if (!r->waiting)
+        return;
+    r->waiting = false;
+    if (r->wait_epoch == epoch)
+        return;
+    unsigned p = (unsigned)dfs_phase_purpose(r->w.phase);
+    uint64_t w = now > r->wait_from ? now - r->wait_from : 0;
+    atomic_fetch_add(&d->q_waits[p], 1);
+    atomic_fetch_add(&d->q_wait_ns[p], w);
+    uint64_t max = atomic_load(&d->q_wait_max[p]);
+    while (w > max && !atomic_compare_exchange_weak(&d->q_wait_max[p], &max, w))
+        ;
+}
+
+/* The link carries one node's bytes in the order their requests started,
+ * each from its first byte on: a fluid FIFO, so the node's requests
+ * together move at most client_link bytes/s, and one alone still at its
+ * connection's rate.  Reads and writes go separate ways (full duplex). */
+uint64_t dfs__link_due(struct dfs *d, struct dfs__pstate *p, const struct dfs__req *r,
+                       uint64_t data_start, uint64_t bytes, uint64_t due)
+{
+    uint64_t bw = d->cfg.profile.client_link;
+    if (!bw || !bytes)
+        return due;
+    struct dfs__client *c = client_of(p, r->node);
+    int dir = r->w.op == DFS_OP_READ ? 0 : 1;
+    uint64_t from = c->link_free[dir] > data_start ? c->link_free[dir] : data_start;
+    __extension__ unsigned __int128 num = (unsigned __int128)bytes * RT_NS_PER_SEC;
+    c->link_free[dir] = from + (uint64_t)((num + bw - 1) / bw);
+    if (c->link_free[dir] <= due)
+        return due;
+    unsigned purpose = (unsigned)dfs_phase_purpose(r->w.phase);
+    atomic_fetch_add(&d->l_waits[purpose], 1);
+    atomic_fetch_add(&d->l_wait_ns[purpose], c->link_free[dir] - due);
+    return c->link_free[dir];
 }
 
 /* ---- transfer-thread groups (parts, dfs.c) ---- */

@@ -63,6 +63,16 @@ static const struct check_field purposes[] = {
     {"artifacts", CK_OBJ, purpose, false}, {"probe", CK_OBJ, purpose, false},
     {"other", CK_OBJ, purpose, true}, {NULL, 0, NULL, false},
 };
+static const struct check_field queued[] = {
+    {"waits", CK_INT, NULL, false}, {"wait_ms", CK_NUM, NULL, false},
+    {"max_wait_ms", CK_NUM, NULL, false}, {"link_waits", CK_INT, NULL, false},
+    {"link_wait_ms", CK_NUM, NULL, false}, {NULL, 0, NULL, false},
+};
+static const struct check_field qpurposes[] = {
+    {"restore", CK_OBJ, queued, false}, {"checkpoint", CK_OBJ, queued, false},
+    {"artifacts", CK_OBJ, queued, false}, {"probe", CK_OBJ, queued, false},
+    {"other", CK_OBJ, queued, false}, {NULL, 0, NULL, false},
+};
 static const struct check_field dfs[] = {
     {"bytes_read", CK_INT, NULL, false}, {"bytes_written", CK_INT, NULL, false},
     {"ops", CK_INT, NULL, false}, {"files_created", CK_INT, NULL, false},
@@ -70,7 +80,8 @@ static const struct check_field dfs[] = {
     {"recovery_bytes_read", CK_INT, NULL, false},
     {"recovery_peak_concurrency", CK_INT, NULL, false},
     {"by_purpose", CK_OBJ, purposes, true},
-    {"recovery_by_purpose", CK_OBJ_OR_NULL, purposes, true}, {NULL, 0, NULL, false},
+    {"recovery_by_purpose", CK_OBJ_OR_NULL, purposes, true},
+    {"queued_by_purpose", CK_OBJ, qpurposes, true}, {NULL, 0, NULL, false},
 };
 static const struct check_field probe[] = {
     {"samples", CK_INT, NULL, false}, {"p50_ms", CK_NUM_OR_NULL, NULL, false},

@@ -127,6 +127,7 @@ void run__dfs_config(const struct scn_scenario *s, struct dfs_config *dc)
     p->read_rate = d->read_rate;
     p->conn_bandwidth = d->conn_bandwidth;
     p->latency_max_ns = d->latency_max_ns;
+    p->client_link = d->client_link;
     if (d->profile != SCN_DFS_PROFILE_S3)
         return;
     p->pool = (uint32_t)cfg_u(s, "fs.s3a.connection.maximum", p->pool);

@@ -97,6 +97,7 @@ struct figures {
         bytes_written, peak;
     uint64_t p50, p99, max, lingering;
     uint64_t throttled, pool_waits;     /* the storage profile's, whole run */
+    uint64_t retries, restore_queued, restore_queue_ns, restore_link_waits;
     bool have_probe;
 };
 
@@ -177,6 +178,10 @@ static bool expect(struct run *r, const struct scn_expect *e, const struct figur
     case SCN_METRIC_LINGERING_FILES: v = f->lingering; break;
     case SCN_METRIC_DFS_THROTTLED_REQUESTS: v = f->throttled; break;
     case SCN_METRIC_DFS_POOL_WAITS: v = f->pool_waits; break;
+    case SCN_METRIC_DFS_RETRIES: v = f->retries; break;
+    case SCN_METRIC_DFS_RESTORE_QUEUED: v = f->restore_queued; break;
+    case SCN_METRIC_DFS_RESTORE_QUEUE_TIME: v = f->restore_queue_ns; break;
+    case SCN_METRIC_DFS_RESTORE_LINK_WAITS: v = f->restore_link_waits; break;
     default: have = false; break;
     }
     if (!have) {
@@ -315,6 +320,12 @@ int run__report(struct run *r, json_t **out)
     dfs_profile_stats_get(r->dfs, &fps);
     f.throttled = fps.throttled_requests;
     f.pool_waits = fps.pool_waits;
+    f.retries = fps.retries;
+    struct dfs_wait_stats rws;
+    dfs_wait_stats_get(r->dfs, DFS_PURPOSE_RESTORE, &rws);
+    f.restore_queued = rws.waits;
+    f.restore_queue_ns = rws.wait_ns;
+    f.restore_link_waits = rws.link_waits;
     if (worst.had) {
         struct dfs_window win;
         dfs_window_get(r->dfs, r->first_fault_ns, rec_end, &win);

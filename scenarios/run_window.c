@@ -4,7 +4,7 @@
  * just before the fault, the time it spent over its SLO, and the shared
  * filesystem's bytes, requests and peak streams by purpose (restore reads,
  * checkpoint writes, artifacts, probe, other), over the run and over the
- * recovery window.
+ * recovery window, and how long each purpose's requests queued.
  *
  * The recovery window runs from the first fault to the moment the last
  * restarted job is RUNNING again (run_report.c finds it).  A run with no
@@ -114,6 +114,19 @@ static void dfs_figures(struct run *r, bool had, uint64_t from, uint64_t to, jso
     }
     json_object_set_new(dfs, "by_purpose", all);
     json_object_set_new(dfs, "recovery_by_purpose", rec);
+    /* Queueing for the store's capacity over the run (dfs_wait_stats):
+     * restore reads happen in recoveries only. */
+    json_t *q = json_object();
+    for (int p = 0; p < DFS_PURPOSE_COUNT; p++) {
+        struct dfs_wait_stats ws;
+        dfs_wait_stats_get(r->dfs, p, &ws);
+        json_object_set_new(q, dfs_purpose_name(p),
+                            json_pack("{s:I, s:f, s:f, s:I, s:f}", "waits", (json_int_t)ws.waits,
+                                      "wait_ms", ms(ws.wait_ns), "max_wait_ms", ms(ws.max_wait_ns),
+                                      "link_waits", (json_int_t)ws.link_waits,
+                                      "link_wait_ms", ms(ws.link_wait_ns)));
+    }
+    json_object_set_new(dfs, "queued_by_purpose", q);
 }
 
 void run__window_figures(struct run *r, bool had, uint64_t from, uint64_t to, json_t *run)

@@ -169,6 +169,7 @@ struct scn_dfs {
     uint64_t read_rate;            /* read-class requests/s per partition, 0 = unlimited */
     uint64_t conn_bandwidth;       /* bytes/s of one connection, 0 = unlimited */
     uint64_t latency_max_ns;       /* latency drawn in [latency, latency-max] */
+    uint64_t client_link;          /* bytes/s of each client node's link, per direction, 0 = unlimited */
     uint32_t given;                /* bit k: the statement set key k (scn_parse.c order) */
 };
 
@@ -391,6 +392,10 @@ enum scn_metric {
     SCN_METRIC_LINGERING_FILES,
     SCN_METRIC_DFS_THROTTLED_REQUESTS, /* 503 SlowDown answers, whole run (profile=s3) */
     SCN_METRIC_DFS_POOL_WAITS,     /* requests that waited for a pooled connection */
+    SCN_METRIC_DFS_RETRIES,        /* requests sent again after a 503 backoff, whole run */
+    SCN_METRIC_DFS_RESTORE_QUEUED, /* restore requests that queued for the store's capacity */
+    SCN_METRIC_DFS_RESTORE_QUEUE_TIME, /* their queueing, summed (ns) */
+    SCN_METRIC_DFS_RESTORE_LINK_WAITS, /* restore requests their node's link slowed */
     SCN_METRIC__COUNT
 };
 

@@ -144,7 +144,7 @@ bool scn_scenario_equal(const struct scn_scenario *a, const struct scn_scenario 
         a->dfs.streams != b->dfs.streams || a->dfs.latency_ns != b->dfs.latency_ns ||
         a->dfs.profile != b->dfs.profile || a->dfs.write_rate != b->dfs.write_rate ||
         a->dfs.read_rate != b->dfs.read_rate || a->dfs.conn_bandwidth != b->dfs.conn_bandwidth ||
-        a->dfs.latency_max_ns != b->dfs.latency_max_ns)
+        a->dfs.latency_max_ns != b->dfs.latency_max_ns || a->dfs.client_link != b->dfs.client_link)
         return false;
     if (a->probe.present != b->probe.present || a->probe.every_ns != b->probe.every_ns ||
         a->probe.read_bytes != b->probe.read_bytes)

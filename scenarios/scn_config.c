@@ -319,6 +319,10 @@ static const struct {
     [SCN_METRIC_LINGERING_FILES] = {"lingering-files", SCN_UNIT_COUNT, false},
     [SCN_METRIC_DFS_THROTTLED_REQUESTS] = {"dfs throttled-requests", SCN_UNIT_COUNT, false},
     [SCN_METRIC_DFS_POOL_WAITS] = {"dfs pool-waits", SCN_UNIT_COUNT, false},
+    [SCN_METRIC_DFS_RETRIES] = {"dfs retries", SCN_UNIT_COUNT, false},
+    [SCN_METRIC_DFS_RESTORE_QUEUED] = {"dfs restore-queued", SCN_UNIT_COUNT, false},
+    [SCN_METRIC_DFS_RESTORE_QUEUE_TIME] = {"dfs restore-queue-time", SCN_UNIT_DURATION, false},
+    [SCN_METRIC_DFS_RESTORE_LINK_WAITS] = {"dfs restore-link-waits", SCN_UNIT_COUNT, false},
 };
 
 const char *scn_metric_name(enum scn_metric m)

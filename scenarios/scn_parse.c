@@ -412,7 +412,8 @@ static void parse_profile(struct scn__ctx *c, struct scn_dfs *d)
 }
 
 enum { DFS_K_BANDWIDTH, DFS_K_OPS, DFS_K_STREAMS, DFS_K_LATENCY, DFS_K_PROFILE,
-       DFS_K_LATENCY_MAX, DFS_K_WRITE_RATE, DFS_K_READ_RATE, DFS_K_CONN_BANDWIDTH, DFS_K_N };
+       DFS_K_LATENCY_MAX, DFS_K_WRITE_RATE, DFS_K_READ_RATE, DFS_K_CONN_BANDWIDTH,
+       DFS_K_CLIENT_LINK, DFS_K_N };
 
 /* The profile's defaults under what the statement gave, and the overrides
  * that make no sense together. */
@@ -420,7 +421,7 @@ static void profile_apply(struct scn__ctx *c, struct scn_dfs *d, const struct sc
                           struct scn_pos kw)
 {
     static const char *const names[] = {"latency-max", "write-rate", "read-rate",
-                                        "connection-bandwidth"};
+                                        "connection-bandwidth", "client-link"};
     if (d->profile == SCN_DFS_PROFILE_NONE) {
         for (int k = DFS_K_LATENCY_MAX; k < DFS_K_N; k++)
             if (seen[k].line)
@@ -458,7 +459,7 @@ static int parse_dfs(struct scn__ctx *c, const struct scn__tok *kw)
 {
     static const char *const names[] = {"bandwidth", "ops", "streams", "latency", "profile",
                                         "latency-max", "write-rate", "read-rate",
-                                        "connection-bandwidth"};
+                                        "connection-bandwidth", "client-link"};
     struct scn_pos seen[DFS_K_N] = {{0, 0}};
     const struct scn__tok *key;
     struct scn_dfs *d = &c->s->dfs;
@@ -489,6 +490,12 @@ static int parse_dfs(struct scn__ctx *c, const struct scn__tok *kw)
             break;
         case DFS_K_CONN_BANDWIDTH:
             scn__value_u64(c, scn_parse_size_rate, "a bandwidth", &d->conn_bandwidth);
+            break;
+        case DFS_K_CLIENT_LINK:
+            if (scn__value_u64(c, scn_parse_size_rate, "a bandwidth", &d->client_link) == 0 &&
+                d->client_link == 0)
+                scn__error(c, seen[k], "client-link must be more than 0 (leave it out for "
+                           "an unlimited link)");
             break;
         }
     }

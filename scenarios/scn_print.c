@@ -336,6 +336,10 @@ int scn_scenario_print(FILE *f, const struct scn_scenario *s)
                 fputs("/s", f);
             }
             put_dur(f, " latency-max=", d->latency_max_ns);
+            if (d->client_link) {
+                put_size(f, " client-link=", d->client_link);
+                fputs("/s", f);
+            }
         }
         if (d->bandwidth) {
             put_size(f, " bandwidth=", d->bandwidth);

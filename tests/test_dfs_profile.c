@@ -5,7 +5,8 @@
  * jittered retries, the give-up after the retry limit, entropy injection
  * spreading data files (not metadata) over prefixes, the per-connection
  * bandwidth, the first-byte latency range, a client node's connection
- * pool, HDFS's NameNode rates (waiting, not throttling), and determinism.
+ * pool, HDFS's NameNode rates (waiting, not throttling), determinism,
+ * queueing by purpose and a client node's network link.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -69,6 +70,11 @@ static void throttle_run(uint64_t *lat_out)
     assert_int_equal(ps.gave_up, 0);
     assert_int_equal(ps.partitions, 1);
     assert_true(max_latency(&e, 0, 30) >= 2 * RT_NS_PER_SEC);
+    /* A 503's backoff is no queue: nothing waited for the store's capacity. */
+    struct dfs_wait_stats ws;
+    dfs_wait_stats_get(e.d, DFS_PURPOSE_RESTORE, &ws);
+    assert_int_equal(ws.waits, 0);
+    assert_int_equal(ws.wait_ns, 0);
     /* The first ten went straight through. */
     for (int i = 0; i < 10; i++)
         assert_true(e.cl[0].slots[i].done.latency_ns < 2 * LINK_NS + 100);
@@ -398,6 +404,138 @@ static void test_parted_upload(void **s)
     env_down(&e);
 }
 
+/* Within a microsecond: the sim world delivers messages sent together a
+ * nanosecond or so apart. */
+static void assert_about(uint64_t got, uint64_t want)
+{
+    assert_in_range(got, want - 1000, want + 1000);
+}
+
+/* Queueing is counted by purpose, with its time: three 1 MiB restore reads
+ * and a probe's stat on one stream of 1 MiB/s.  The first read starts at
+ * once (no wait); the others wait 1 s and 2 s for the stream, the stat 3 s.
+ * Without a stream limit nothing waits. */
+static void queue_run(uint32_t streams, struct dfs_wait_stats *restore, struct dfs_wait_stats *probe,
+                      struct dfs_wait_stats *ckpt)
+{
+    struct dfs_config m = { 0 };
+    dfs_profile_defaults(&m.profile, DFS_PROFILE_HDFS);
+    m.bandwidth = streams ? streams * MiB : MiB;
+    m.streams = streams;
+    struct env e;
+    env_up(&e, RT_WORLD_SIM, &m);
+    static unsigned char data[MiB];
+    fill(data, sizeof(data), 3);
+    assert_int_equal(op_status(&e, wr("job-1/chk-1/op-0", data, sizeof(data))), 0);
+    struct dfs_req reqs[4];
+    for (int i = 0; i < 3; i++) {
+        reqs[i] = rd("job-1/chk-1/op-0", 0, 0);
+        reqs[i].phase = DFS_PHASE_RESTORE;
+    }
+    reqs[3] = simple(DFS_OP_STAT, "probe/x");
+    reqs[3].phase = DFS_PHASE_PROBE;
+    run(&e, 0, reqs, 4);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(e.cl[0].slots[i].done.bytes, MiB);
+    dfs_wait_stats_get(e.d, DFS_PURPOSE_RESTORE, restore);
+    dfs_wait_stats_get(e.d, DFS_PURPOSE_PROBE, probe);
+    dfs_wait_stats_get(e.d, DFS_PURPOSE_CHECKPOINT, ckpt);
+    env_down(&e);
+}
+
+static void test_queue_waits_by_purpose(void **s)
+{
+    (void)s;
+    struct dfs_wait_stats r, p, c;
+    queue_run(1, &r, &p, &c);
+    assert_int_equal(r.waits, 2);
+    assert_about(r.wait_ns, 3 * RT_NS_PER_SEC);
+    assert_about(r.max_wait_ns, 2 * RT_NS_PER_SEC);
+    assert_int_equal(p.waits, 1);
+    assert_about(p.max_wait_ns, 3 * RT_NS_PER_SEC);
+    assert_int_equal(c.waits, 0);   /* the setup write found the store idle */
+    queue_run(0, &r, &p, &c);
+    assert_int_equal(r.waits + p.waits + c.waits, 0);
+    assert_int_equal(r.wait_ns + p.wait_ns + r.max_wait_ns, 0);
+}
+
+/* A request waiting for its node's pooled connection is queued too, from
+ * when it was sent: pool of 1, three 1 s reads from one node wait 1 s and
+ * 2 s. */
+static void test_pool_wait_is_queueing(void **s)
+{
+    (void)s;
+    struct dfs_config m = s3_bare();
+    m.profile.pool = 1;
+    m.profile.conn_bandwidth = MiB;
+    struct env e;
+    env_up(&e, RT_WORLD_SIM, &m);
+    static unsigned char data[MiB];
+    fill(data, sizeof(data), 8);
+    assert_int_equal(op_status(&e, wr("job-1/chk-1/op-0", data, sizeof(data))), 0);
+    struct dfs_req reqs[3];
+    for (int i = 0; i < 3; i++) {
+        reqs[i] = rd("job-1/chk-1/op-0", 0, 0);
+        reqs[i].phase = DFS_PHASE_RESTORE;
+    }
+    run(&e, 0, reqs, 3);
+    struct dfs_profile_stats ps;
+    dfs_profile_stats_get(e.d, &ps);
+    struct dfs_wait_stats ws;
+    dfs_wait_stats_get(e.d, DFS_PURPOSE_RESTORE, &ws);
+    assert_int_equal(ps.pool_waits, 2);
+    assert_int_equal(ws.waits, 2);
+    assert_about(ws.wait_ns, 3 * RT_NS_PER_SEC);
+    assert_about(ws.max_wait_ns, 2 * RT_NS_PER_SEC);
+    env_down(&e);
+}
+
+/* A client node's link (2 MiB/s each way) under connections of 1 MiB/s:
+ * four 1 MiB reads from one node finish at 1, 1, 1.5 and 2 s - the link,
+ * not the connections, binds the last two (0.5 s and 1 s late).  Another
+ * node has a link of its own, and writes go the other way. */
+static void test_client_link(void **s)
+{
+    (void)s;
+    struct dfs_config m = s3_bare();
+    m.profile.conn_bandwidth = MiB;
+    m.profile.client_link = 2 * MiB;
+    struct env e;
+    env_up(&e, RT_WORLD_SIM, &m);
+    static unsigned char data[MiB];
+    fill(data, sizeof(data), 2);
+    assert_int_equal(op_status(&e, wr("job-1/shared/f", data, sizeof(data))), 0);
+    struct dfs_req reqs[4];
+    for (int i = 0; i < 4; i++) {
+        reqs[i] = rd("job-1/shared/f", 0, 0);
+        reqs[i].phase = DFS_PHASE_RESTORE;
+    }
+    run(&e, 0, reqs, 4);
+    static const uint64_t want_ms[4] = {1000, 1000, 1500, 2000};
+    for (int i = 0; i < 4; i++) {
+        uint64_t got = e.cl[0].slots[i].done.latency_ns - LINK_NS;
+        assert_int_equal(e.cl[0].slots[i].done.bytes, MiB);
+        assert_true(got >= want_ms[i] * MS && got < want_ms[i] * MS + MS);
+    }
+    struct dfs_wait_stats ws;
+    dfs_wait_stats_get(e.d, DFS_PURPOSE_RESTORE, &ws);
+    assert_int_equal(ws.link_waits, 2);
+    assert_in_range(ws.link_wait_ns, 1500 * MS - MS, 1500 * MS + MS);
+    assert_int_equal(ws.waits, 0);          /* slowed in service, not queued */
+    /* Node 1's link is its own: one read at its connection's rate. */
+    struct slot *o = op(&e, 1, rd("job-1/shared/f", 0, 0));
+    assert_int_equal(o->done.latency_ns, LINK_NS + RT_NS_PER_SEC);
+    /* Two reads and two writes at once: each way carries 2 MiB in 1 s. */
+    struct dfs_req mix[4] = { rd("job-1/shared/f", 0, 0), rd("job-1/shared/f", 0, 0),
+                              wr("job-1/shared/g", data, sizeof(data)),
+                              wr("job-1/shared/h", data, sizeof(data)) };
+    run(&e, 0, mix, 4);
+    assert_true(max_latency(&e, 0, 4) < LINK_NS + RT_NS_PER_SEC + MS);
+    dfs_wait_stats_get(e.d, DFS_PURPOSE_OTHER, &ws);
+    assert_int_equal(ws.link_waits, 0);
+    env_down(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +551,9 @@ int main(void)
         cmocka_unit_test(test_transfer_threads_per_job),
         cmocka_unit_test(test_small_files_take_threads),
         cmocka_unit_test(test_parted_upload),
+        cmocka_unit_test(test_queue_waits_by_purpose),
+        cmocka_unit_test(test_pool_wait_is_queueing),
+        cmocka_unit_test(test_client_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
