@@ -198,18 +198,34 @@ static void session_job(FILE *f, const struct exp_ctx *c, const struct scn_job *
             j->parallelism);
 }
 
+/* The probe's timing loop, shared by both stores: the script before it opens
+ * the object and defines read_once(). */
+#define PROBE_PARAMS \
+    "every = int(os.environ[\"EVERY_US\"]) / 1e6\n" \
+    "size = int(os.environ[\"READ_BYTES\"])\n" \
+    "until = time.monotonic() + int(os.environ[\"DURATION_S\"])\n"
+#define PROBE_LOOP \
+    "lat, due = [], time.monotonic()\n" \
+    "while time.monotonic() < until:\n" \
+    "    t0 = time.monotonic()\n" \
+    "    read_once()\n" \
+    "    lat.append((time.monotonic() - t0) * 1000)\n" \
+    "    due += every\n" \
+    "    time.sleep(max(0.0, due - time.monotonic()))\n" \
+    "lat.sort()\n" \
+    "q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]\n" \
+    "print(json.dumps({\"probe\": {\"samples\": len(lat), \"p50_ms\": q(0.5), " \
+    "\"p99_ms\": q(0.99), \"max_ms\": lat[-1]}}))\n"
+
+/* On the checkpoint volume, the page cache dropped before each read. */
 static const char probe_script[] =
     "import json, os, time\n"
-    "every = int(os.environ[\"EVERY_US\"]) / 1e6\n"
-    "size = int(os.environ[\"READ_BYTES\"])\n"
-    "until = time.monotonic() + int(os.environ[\"DURATION_S\"])\n"
+    PROBE_PARAMS
     "path = \"" EXP_FLINK_DATA "/probe/blob\"\n"
     "os.makedirs(os.path.dirname(path), exist_ok=True)\n"
     "with open(path, \"wb\") as f:\n"
     "    f.write(os.urandom(size)); f.flush(); os.fsync(f.fileno())\n"
-    "lat, due = [], time.monotonic()\n"
-    "while time.monotonic() < until:\n"
-    "    t0 = time.monotonic()\n"
+    "def read_once():\n"
     "    fd = os.open(path, os.O_RDONLY)\n"
     "    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # read the store, not the cache\n"
     "    n = 0\n"
@@ -218,35 +234,19 @@ static const char probe_script[] =
     "        if not b: break\n"
     "        n += len(b)\n"
     "    os.close(fd)\n"
-    "    lat.append((time.monotonic() - t0) * 1000)\n"
-    "    due += every\n"
-    "    time.sleep(max(0.0, due - time.monotonic()))\n"
-    "lat.sort()\n"
-    "q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]\n"
-    "print(json.dumps({\"probe\": {\"samples\": len(lat), \"p50_ms\": q(0.5), "
-    "\"p99_ms\": q(0.99), \"max_ms\": lat[-1]}}))\n";
+    PROBE_LOOP;
 
-/* The same probe against S3 (boto3, installed at start), for `dfs profile=s3`:
- * PROBE_URI is s3://BUCKET/KEY. */
+/* On S3 (boto3, installed at start), for `dfs profile=s3`: PROBE_URI is
+ * s3://BUCKET/KEY. */
 static const char probe_script_s3[] =
     "import json, os, time, boto3\n"
-    "every = int(os.environ[\"EVERY_US\"]) / 1e6\n"
-    "size = int(os.environ[\"READ_BYTES\"])\n"
-    "until = time.monotonic() + int(os.environ[\"DURATION_S\"])\n"
+    PROBE_PARAMS
     "bucket, _, key = os.environ[\"PROBE_URI\"].split(\"://\", 1)[1].partition(\"/\")\n"
     "s3 = boto3.client(\"s3\")\n"
     "s3.put_object(Bucket=bucket, Key=key, Body=os.urandom(size))\n"
-    "lat, due = [], time.monotonic()\n"
-    "while time.monotonic() < until:\n"
-    "    t0 = time.monotonic()\n"
+    "def read_once():\n"
     "    s3.get_object(Bucket=bucket, Key=key)[\"Body\"].read()\n"
-    "    lat.append((time.monotonic() - t0) * 1000)\n"
-    "    due += every\n"
-    "    time.sleep(max(0.0, due - time.monotonic()))\n"
-    "lat.sort()\n"
-    "q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]\n"
-    "print(json.dumps({\"probe\": {\"samples\": len(lat), \"p50_ms\": q(0.5), "
-    "\"p99_ms\": q(0.99), \"max_ms\": lat[-1]}}))\n";
+    PROBE_LOOP;
 
 static void block(FILE *f, const char *indent, const char *text)
 {
