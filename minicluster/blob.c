@@ -43,6 +43,15 @@
 
 #define PATH_LEN 256
 
+/* A chunk as it arrived: the PUT message's buffer, held by the node.  Its
+ * bytes follow a header as long as a DATA header; once the blob is complete
+ * that header is rewritten into the DATA header that serves the chunk. */
+struct chunk {
+    uint64_t offset;
+    uint32_t len;
+    unsigned char *buf;
+};
+
 struct blob {
     uint32_t job;
     enum mc_blob_kind kind;
@@ -50,7 +59,8 @@ struct blob {
     uint64_t have;              /* bytes received, in order */
     uint64_t acked;             /* bytes acknowledged: stored (and with HA, durable) */
     uint64_t hash;              /* XXH64 of the bytes, once have == size */
-    unsigned char *bytes;       /* the local copy; NULL: on the DFS only */
+    struct chunk *chunks;       /* the local copy, in order; NULL: on the DFS only */
+    uint32_t nchunks, cap_chunks;
     XXH64_state_t st;
 };
 
@@ -152,7 +162,9 @@ static struct blob *add_blob(struct server *s, uint32_t job, enum mc_blob_kind k
 
 static void drop_blob(struct server *s, struct blob *b)
 {
-    rt_free(b->bytes);
+    for (uint32_t i = 0; i < b->nchunks; i++)
+        rt_msg_buf_release(s->self, b->chunks[i].buf);
+    rt_free(b->chunks);
     *b = s->blobs[--s->nblobs];
 }
 
@@ -216,6 +228,46 @@ static void ack_stored(struct server *s, const struct op *o)
     ack(s, o->who, o->job, o->kind, o->offset, 0);
 }
 
+/* Sends a DATA message: msg (a buffer of the node's own, or a stored chunk,
+ * shared) carries the header and len bytes. */
+static void send_msg(struct server *s, rt_addr to, uint32_t job, unsigned char *msg,
+                     uint32_t len, int status, bool shared)
+{
+    /* Counted before the send: once the chunk is out, its receiver (or a
+     * test waiting on it) may read the counters at once. */
+    uint64_t counted = status ? 0 : len;
+    struct mc_job *j = counted ? mc__cluster_job(s->c, job) : NULL;
+    atomic_fetch_add(&s->jm->blob_bytes_out, counted);
+    if (j)
+        atomic_fetch_add(&j->blob_bytes_out, counted);
+    uint32_t total = (uint32_t)sizeof(struct mc_blob_data) + len;
+    int rc = shared ? rt_send_shared(s->self, to, MC_MSG_BLOB_DATA, msg, total)
+                    : rt_send_buf(s->self, to, MC_MSG_BLOB_DATA, msg, total);
+    if (rc < 0) {
+        atomic_fetch_sub(&s->jm->blob_bytes_out, counted);     /* never left */
+        if (j)
+            atomic_fetch_sub(&j->blob_bytes_out, counted);
+    }
+}
+
+/* Copies [offset, offset + len) of b's local chunks to out. */
+static void copy_local(const struct blob *b, uint64_t offset, unsigned char *out, uint32_t len)
+{
+    for (uint32_t i = 0; i < b->nchunks && len; i++) {
+        const struct chunk *c = &b->chunks[i];
+        if (offset >= c->offset + c->len)
+            continue;
+        uint32_t at = (uint32_t)(offset - c->offset);
+        uint32_t n = c->len - at < len ? c->len - at : len;
+        memcpy(out, c->buf + sizeof(struct mc_blob_data) + at, n);
+        out += n;
+        offset += n;
+        len -= n;
+    }
+}
+
+/* A DATA message with a copy of len bytes: from bytes, or when bytes is NULL
+ * and len > 0 from b's local chunks. */
 static void send_data(struct server *s, rt_addr to, uint32_t job, uint32_t kind,
                       const struct blob *b, uint64_t offset, const void *bytes, uint32_t len,
                       int status)
@@ -224,20 +276,11 @@ static void send_data(struct server *s, rt_addr to, uint32_t job, uint32_t kind,
                               .size = b ? b->size : 0, .hash = b ? b->hash : 0, .len = len };
     unsigned char *msg = rt_msg_buf_new((uint32_t)sizeof(h) + len);
     memcpy(msg, &h, sizeof(h));
-    if (len)
+    if (len && bytes)
         memcpy(msg + sizeof(h), bytes, len);
-    /* Counted before the send: once the chunk is out, its receiver (or a
-     * test waiting on it) may read the counters at once. */
-    uint64_t counted = status ? 0 : len;
-    struct mc_job *j = counted ? mc__cluster_job(s->c, job) : NULL;
-    atomic_fetch_add(&s->jm->blob_bytes_out, counted);
-    if (j)
-        atomic_fetch_add(&j->blob_bytes_out, counted);
-    if (rt_send_buf(s->self, to, MC_MSG_BLOB_DATA, msg, (uint32_t)sizeof(h) + len) < 0) {
-        atomic_fetch_sub(&s->jm->blob_bytes_out, counted);     /* never left */
-        if (j)
-            atomic_fetch_sub(&j->blob_bytes_out, counted);
-    }
+    else if (len)
+        copy_local(b, offset, msg + sizeof(h), len);
+    send_msg(s, to, job, msg, len, status, false);
 }
 
 static uint32_t chunk_at(const struct blob *b, uint64_t offset)
@@ -255,10 +298,44 @@ static void stored(struct server *s, struct blob *b)
              b->job, mc_blob_kind_name(b->kind), b->size);
 }
 
+/* Stores the chunk m carries: its buffer is kept as it is, or (a message
+ * that cannot be kept) copied into one of the node's. */
+static void keep_chunk(struct server *s, struct blob *b, const struct rt_msg *m)
+{
+    const struct mc_blob_put *p = m->data;     /* before complete() rewrites it */
+    unsigned char *buf = rt_msg_keep(s->self, m);
+    if (!buf) {
+        buf = rt_msg_buf_new(m->len);
+        memcpy(buf, m->data, m->len);
+        rt_msg_buf_hold(s->self, buf);
+    }
+    if (b->nchunks == b->cap_chunks) {
+        b->cap_chunks = b->cap_chunks ? 2 * b->cap_chunks : 1;
+        b->chunks = rt_xrealloc(b->chunks, b->cap_chunks * sizeof(*b->chunks));
+    }
+    b->chunks[b->nchunks++] = (struct chunk){ .offset = p->offset, .len = p->len, .buf = buf };
+}
+
+/* All bytes are in: each chunk's header becomes the DATA header that serves
+ * it, now that the blob's hash is known. */
+static void complete(struct blob *b)
+{
+    b->hash = XXH64_digest(&b->st);
+    for (uint32_t i = 0; i < b->nchunks; i++) {
+        struct mc_blob_data h = { .job = b->job, .kind = b->kind, .offset = b->chunks[i].offset,
+                                  .size = b->size, .hash = b->hash, .len = b->chunks[i].len };
+        memcpy(b->chunks[i].buf, &h, sizeof(h));
+    }
+}
+
 static void on_put(struct server *s, const struct rt_msg *m)
 {
-    const struct mc_blob_put *p = m->data;
-    if (m->len < sizeof(*p) || p->len != m->len - sizeof(*p) || p->kind >= MC_BLOB_KINDS ||
+    struct mc_blob_put hdr;     /* a copy: complete() rewrites the header in the buffer */
+    const struct mc_blob_put *p = &hdr;
+    if (m->len < sizeof(hdr))
+        return;
+    memcpy(&hdr, m->data, sizeof(hdr));
+    if (p->len != m->len - sizeof(*p) || p->kind >= MC_BLOB_KINDS ||
         p->offset + p->len > p->size)
         return;
     struct op o = { .what = OP_PUT_WRITE, .who = m->src, .job = p->job, .kind = p->kind,
@@ -277,19 +354,18 @@ static void on_put(struct server *s, const struct rt_msg *m)
     if (!b && p->offset == 0) {
         b = add_blob(s, p->job, p->kind);
         b->size = p->size;
-        b->bytes = rt_xmalloc(p->size ? (size_t)p->size : 1);
         XXH64_reset(&b->st, 0);
     }
     if (!b || p->offset != b->have) {
         ack(s, m->src, p->job, p->kind, p->offset, -ENOENT);
         return;
     }
-    const unsigned char *bytes = (const unsigned char *)(p + 1);
-    memcpy(b->bytes + p->offset, bytes, p->len);
+    const unsigned char *bytes = (const unsigned char *)m->data + sizeof(hdr);
+    keep_chunk(s, b, m);
     XXH64_update(&b->st, bytes, p->len);
     b->have += p->len;
     if (b->have == b->size)
-        b->hash = XXH64_digest(&b->st);
+        complete(b);
     if (!s->c->cfg.ha) {
         b->acked = b->have;
         if (b->acked == b->size)
@@ -332,6 +408,20 @@ static void put_done(struct server *s, struct op *o, const struct dfs_done *d)
 
 /* ---- GET ------------------------------------------------------------------------ */
 
+/* The chunk at offset from the local copy: by reference when a stored chunk
+ * is exactly that chunk (the client uploads in the chunks a GET asks for),
+ * else copied. */
+static void serve_local(struct server *s, rt_addr to, struct blob *b, uint64_t offset)
+{
+    uint32_t len = chunk_at(b, offset);
+    for (uint32_t i = 0; i < b->nchunks; i++)
+        if (b->chunks[i].offset == offset && b->chunks[i].len == len) {
+            send_msg(s, to, b->job, b->chunks[i].buf, len, 0, true);
+            return;
+        }
+    send_data(s, to, b->job, b->kind, b, offset, NULL, len, 0);
+}
+
 static void serve(struct server *s, rt_addr to, uint32_t job, uint32_t kind, uint64_t offset)
 {
     struct blob *b = find(s, job, kind);
@@ -339,8 +429,8 @@ static void serve(struct server *s, rt_addr to, uint32_t job, uint32_t kind, uin
         send_data(s, to, job, kind, NULL, offset, NULL, 0, -ENOENT);
     } else if (offset > b->size) {
         send_data(s, to, job, kind, b, offset, NULL, 0, -EINVAL);
-    } else if (b->bytes) {
-        send_data(s, to, job, kind, b, offset, b->bytes + offset, chunk_at(b, offset), 0);
+    } else if (b->chunks) {
+        serve_local(s, to, b, offset);
     } else {
         char path[PATH_LEN];
         final_path(s, b, path);
