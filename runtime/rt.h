@@ -277,6 +277,10 @@ int rt_send_buf(struct rt_actor *from, rt_addr dst, uint32_t type, void *buf, ui
  * any thread.
  */
 void *rt_msg_keep(struct rt_actor *a, const struct rt_msg *m);
+/* As rt_msg_keep, but the payload becomes process memory, held by no node:
+ * for what outlives a crash of the node (the DFS's stored files).  Freed
+ * with rt_msg_buf_free; never shared. */
+void *rt_msg_take(struct rt_actor *a, const struct rt_msg *m);
 void rt_msg_buf_hold(struct rt_actor *a, void *buf);
 void rt_msg_buf_release(struct rt_actor *a, void *buf);
 int rt_send_shared(struct rt_actor *from, rt_addr dst, uint32_t type, const void *buf,

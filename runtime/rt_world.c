@@ -531,6 +531,16 @@ void *rt_msg_keep(struct rt_actor *a, const struct rt_msg *m)
     return q->data;
 }
 
+void *rt_msg_take(struct rt_actor *a, const struct rt_msg *m)
+{
+    struct rt__qmsg *q = delivering;
+    if (!q || q->kind != RT__Q_MSG || q->shared || q->holder || m->data != q->data ||
+        current_node != a->node)
+        return NULL;
+    atomic_fetch_add_explicit(&q->refs, 1, memory_order_relaxed);
+    return q->data;
+}
+
 void rt_msg_buf_hold(struct rt_actor *a, void *buf)
 {
     hold(a->node, rt__qmsg_of(buf));
