@@ -286,6 +286,14 @@ void rt_msg_buf_release(struct rt_actor *a, void *buf);
 int rt_send_shared(struct rt_actor *from, rt_addr dst, uint32_t type, const void *buf,
                    uint32_t len);
 
+/* XXH64 (seed 0) of len bytes at offset off of the payload of m, the
+ * message a's handler is handling.  The first answer for a buffer is kept
+ * with it: every message sharing that buffer (rt_send_shared) gets it again
+ * without hashing, so a blob chunk served to many TaskManagers is hashed
+ * once.  The range must not change after the call (a shared buffer never
+ * does).  Any other message is hashed as XXH64 would. */
+uint64_t rt_msg_xxh64(struct rt_actor *a, const struct rt_msg *m, uint32_t off, uint32_t len);
+
 /* Starts a one-shot timer that delivers RT_MSG_TIMER {id, tag} to the actor
  * after delay_ns.  Returns the timer id (never 0).  Actor's own node only. */
 uint64_t rt_timer_start(struct rt_actor *a, uint64_t delay_ns, uint64_t tag);

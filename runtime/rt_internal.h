@@ -92,6 +92,10 @@ struct rt__qmsg {
     struct rt__qmsg *shared;
     struct rt_node *holder;     /* the node holding it (rt_msg_keep), else NULL */
     LIST_ENTRY(rt__qmsg) held;  /* on holder->held */
+    /* rt_msg_xxh64's memo: state 0 none, 1 being written, 2 ready. */
+    atomic_int memo_state;
+    uint32_t memo_off, memo_len;
+    uint64_t memo_hash;
     _Alignas(max_align_t) unsigned char data[];
 };
 

@@ -564,6 +564,30 @@ int rt_send_shared(struct rt_actor *from, rt_addr dst, uint32_t type, const void
     return send_msg(from, dst, type, buf, len, 0, 0, q);
 }
 
+uint64_t rt_msg_xxh64(struct rt_actor *a, const struct rt_msg *m, uint32_t off, uint32_t len)
+{
+    const unsigned char *p = (const unsigned char *)m->data + off;
+    struct rt__qmsg *q = delivering;
+    if (!q || q->kind != RT__Q_MSG || m->data != rt__qmsg_payload(q) || current_node != a->node ||
+        (uint64_t)off + len > q->len)
+        return XXH64(p, len, 0);
+    struct rt__qmsg *buf = q->shared ? q->shared : q;
+    if (atomic_load_explicit(&buf->memo_state, memory_order_acquire) == 2 &&
+        buf->memo_off == off && buf->memo_len == len)
+        return buf->memo_hash;
+    uint64_t h = XXH64(p, len, 0);
+    int none = 0;
+    /* One writer: receivers on other threads may ask at once (real world). */
+    if (atomic_compare_exchange_strong_explicit(&buf->memo_state, &none, 1,
+                                                memory_order_acq_rel, memory_order_relaxed)) {
+        buf->memo_off = off;
+        buf->memo_len = len;
+        buf->memo_hash = h;
+        atomic_store_explicit(&buf->memo_state, 2, memory_order_release);
+    }
+    return h;
+}
+
 /* Releases what n's actors held (n is going down). */
 static void release_held(struct rt_node *n)
 {
