@@ -103,24 +103,33 @@ const char *mc_blob_kind_name(enum mc_blob_kind kind)
     return kind == MC_BLOB_JOB_GRAPH ? "job-graph" : "artifacts";
 }
 
-/* SplitMix64: cheap, and every word depends on (job, kind, index). */
-static uint64_t pattern_word(uint64_t seed, uint64_t i)
+/* SplitMix64's finaliser: every bit of (job, kind) reaches every bit. */
+static uint64_t pattern_base(uint64_t seed)
 {
-    uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ull;
+    uint64_t z = seed + 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
 
+/* Word i of a blob: its (job, kind) base XOR i times an odd constant, a
+ * bijection of i, so no two words of a blob are equal and no word of one
+ * blob sits at the same offset of another.  A multiply and an XOR per word:
+ * megabytes of artifacts are filled for every upload. */
+static inline uint64_t pattern_word(uint64_t base, uint64_t i)
+{
+    return base ^ (i * 0xd1b54a32d192ed03ull);
+}
+
 void mc_blob_fill(void *buf, uint32_t job, enum mc_blob_kind kind, uint64_t offset, size_t len)
 {
     unsigned char *p = buf;
-    uint64_t seed = ((uint64_t)job << 8) | (uint64_t)kind;
+    uint64_t base = pattern_base(((uint64_t)job << 8) | (uint64_t)kind);
     size_t i = 0;
-    /* A partial first word, then whole words (the bulk of megabytes of
-     * artifacts: one store each, not a memcpy per word), then a partial last. */
+    /* A partial first word, then whole words (one store each, not a memcpy
+     * per word), then a partial last. */
     if (offset % 8 && len) {
-        uint64_t w = pattern_word(seed, offset / 8);
+        uint64_t w = pattern_word(base, offset / 8);
         size_t skip = (size_t)(offset % 8), n = 8 - skip;
         if (n > len)
             n = len;
@@ -129,11 +138,11 @@ void mc_blob_fill(void *buf, uint32_t job, enum mc_blob_kind kind, uint64_t offs
     }
     uint64_t word = (offset + i) / 8;
     for (; len - i >= 8; i += 8, word++) {
-        uint64_t w = pattern_word(seed, word);
+        uint64_t w = pattern_word(base, word);
         memcpy(p + i, &w, 8);
     }
     if (i < len) {
-        uint64_t w = pattern_word(seed, word);
+        uint64_t w = pattern_word(base, word);
         memcpy(p + i, &w, len - i);
     }
 }
