@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <xxhash.h>
+
 #include "minicluster/blob.h"
 #include "minicluster/client.h"
 #include "minicluster/cluster.h"
@@ -79,7 +81,7 @@ static void app_msg(struct rt_actor *self, const struct rt_msg *m)
         app_finish(a, d.status);
         return;
     }
-    atomic_fetch_add(&a->w->bytes_down, d.bytes);
+    atomic_fetch_add(&a->w->bytes_down, d.bytes + d.logical);   /* a staged jar: logical */
     app_main(a);
 }
 
@@ -411,6 +413,17 @@ int mc_driver_write(struct mc_driver *dr, const char *path, uint64_t bytes, uint
         off += n;
     }
     return rc;
+}
+
+int mc_driver_stage(struct mc_driver *dr, const char *path, uint64_t bytes, uint32_t phase)
+{
+    if (rt_world_kind(rt_node_world(dr->n)) != RT_WORLD_SIM)
+        return mc_driver_write(dr, path, bytes, phase);
+    snprintf(dr->path, sizeof(dr->path), "%s", path);
+    dr->req = (struct dfs_req){ .op = DFS_OP_WRITE, .path = dr->path, .logical = bytes,
+                                .logical_seed = XXH64(path, strlen(path), 0),
+                                .phase = (enum dfs_phase)phase };
+    return driver_run(dr);
 }
 
 int mc_driver_delete_prefix(struct mc_driver *dr, const char *prefix, uint32_t phase)
