@@ -53,20 +53,6 @@ struct server {
 #define FIRST_SEQ 2u
 #define TAG_RETRY (UINT64_C(1) << 63)   /* | a throttled request's retry_seq */
 
-unsigned char *dfs__payload_alloc(struct dfs *d, struct dfs__req *r, size_t n)
-{
-    r->reply_buf = rt_msg_buf_new((uint32_t)(sizeof(r->done) + n));
-    rt_msg_buf_hold(d->self, r->reply_buf);
-    r->payload = r->reply_buf + sizeof(r->done);
-    return r->payload;
-}
-
-void dfs__payload_free(struct dfs *d, struct dfs__req *r)
-{
-    rt_msg_buf_release(d->self, r->reply_buf);
-    r->reply_buf = r->payload = NULL;
-}
-
 void *dfs__proc_grow(void *p, size_t used, size_t size)
 {
     void *n = rt_xmalloc_process(size);

@@ -103,6 +103,22 @@ static int op_paths_ok(const struct dfs__req *r)
     }
 }
 
+/* ---- replies --------------------------------------------------------------- */
+
+unsigned char *dfs__payload_alloc(struct dfs *d, struct dfs__req *r, size_t n)
+{
+    r->reply_buf = rt_msg_buf_new((uint32_t)(sizeof(r->done) + n));
+    rt_msg_buf_hold(d->self, r->reply_buf);
+    r->payload = r->reply_buf + sizeof(r->done);
+    return r->payload;
+}
+
+void dfs__payload_free(struct dfs *d, struct dfs__req *r)
+{
+    rt_msg_buf_release(d->self, r->reply_buf);
+    r->reply_buf = r->payload = NULL;
+}
+
 /* ---- sim world: a sorted array of files --------------------------------- */
 
 /* The first index whose name is >= name. */

@@ -104,6 +104,10 @@ struct rt__qmsg *rt__qmsg_new(uint32_t len);
 struct rt__qmsg *rt__qmsg_new_uncleared(uint32_t len);
 /* The item whose payload is buf (from rt_msg_buf_new). */
 struct rt__qmsg *rt__qmsg_of(void *buf);
+/* rt_share.c: the item whose handler runs on this thread now; and the
+ * release of what a node going down held. */
+extern _Thread_local struct rt__qmsg *rt__delivering;
+void rt__release_held(struct rt_node *n);
 /* Drops one owner of q; the last one frees it.  Any thread. */
 void rt__qmsg_free(struct rt__qmsg *q);
 /* The bytes a message item carries: its own, or the shared buffer's. */

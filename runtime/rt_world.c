@@ -491,70 +491,6 @@ int rt_send_buf(struct rt_actor *from, rt_addr dst, uint32_t type, void *buf, ui
     return send_msg(from, dst, type, buf, len, 0, 1, NULL);
 }
 
-/* ---- kept and shared payloads -------------------------------------------------- */
-
-/* The message item whose handler runs on this thread now (rt_msg_keep). */
-static _Thread_local struct rt__qmsg *delivering;
-
-/* What holding q costs its node: its header and payload, as an allocation
- * of that size would (not the large-message pool's rounding). */
-static long long held_bytes(const struct rt__qmsg *q)
-{
-    return (long long)(sizeof(*q) + q->len);
-}
-
-/* n's actors hold q from now on: charged to n, released when n goes down. */
-static void hold(struct rt_node *n, struct rt__qmsg *q)
-{
-    rt__mem_charge(&n->pool, held_bytes(q));    /* may crash n: nothing changed yet */
-    q->holder = n;
-    LIST_INSERT_HEAD(&n->held, q, held);
-}
-
-static void unhold(struct rt__qmsg *q, int credit)
-{
-    if (credit)
-        rt__mem_charge(&q->holder->pool, -held_bytes(q));
-    LIST_REMOVE(q, held);
-    q->holder = NULL;
-    rt__qmsg_free(q);
-}
-
-void *rt_msg_keep(struct rt_actor *a, const struct rt_msg *m)
-{
-    struct rt__qmsg *q = delivering;
-    if (!q || q->kind != RT__Q_MSG || q->shared || q->holder || m->data != q->data ||
-        current_node != a->node)
-        return NULL;
-    hold(a->node, q);
-    atomic_fetch_add_explicit(&q->refs, 1, memory_order_relaxed);   /* the delivery's own stays */
-    return q->data;
-}
-
-void *rt_msg_take(struct rt_actor *a, const struct rt_msg *m)
-{
-    struct rt__qmsg *q = delivering;
-    if (!q || q->kind != RT__Q_MSG || q->shared || q->holder || m->data != q->data ||
-        current_node != a->node)
-        return NULL;
-    atomic_fetch_add_explicit(&q->refs, 1, memory_order_relaxed);
-    return q->data;
-}
-
-void rt_msg_buf_hold(struct rt_actor *a, void *buf)
-{
-    hold(a->node, rt__qmsg_of(buf));
-}
-
-void rt_msg_buf_release(struct rt_actor *a, void *buf)
-{
-    if (!buf)
-        return;
-    struct rt__qmsg *q = rt__qmsg_of(buf);
-    if (q->holder == a->node)
-        unhold(q, 1);
-}
-
 int rt_send_shared(struct rt_actor *from, rt_addr dst, uint32_t type, const void *buf,
                    uint32_t len)
 {
@@ -563,39 +499,6 @@ int rt_send_shared(struct rt_actor *from, rt_addr dst, uint32_t type, const void
         return -EINVAL;
     return send_msg(from, dst, type, buf, len, 0, 0, q);
 }
-
-uint64_t rt_msg_xxh64(struct rt_actor *a, const struct rt_msg *m, uint32_t off, uint32_t len)
-{
-    const unsigned char *p = (const unsigned char *)m->data + off;
-    struct rt__qmsg *q = delivering;
-    if (!q || q->kind != RT__Q_MSG || m->data != rt__qmsg_payload(q) || current_node != a->node ||
-        (uint64_t)off + len > q->len)
-        return XXH64(p, len, 0);
-    struct rt__qmsg *buf = q->shared ? q->shared : q;
-    if (atomic_load_explicit(&buf->memo_state, memory_order_acquire) == 2 &&
-        buf->memo_off == off && buf->memo_len == len)
-        return buf->memo_hash;
-    uint64_t h = XXH64(p, len, 0);
-    int none = 0;
-    /* One writer: receivers on other threads may ask at once (real world). */
-    if (atomic_compare_exchange_strong_explicit(&buf->memo_state, &none, 1,
-                                                memory_order_acq_rel, memory_order_relaxed)) {
-        buf->memo_off = off;
-        buf->memo_len = len;
-        buf->memo_hash = h;
-        atomic_store_explicit(&buf->memo_state, 2, memory_order_release);
-    }
-    return h;
-}
-
-/* Releases what n's actors held (n is going down). */
-static void release_held(struct rt_node *n)
-{
-    while (!LIST_EMPTY(&n->held))
-        unhold(LIST_FIRST(&n->held), 0);    /* the pool is reset next */
-}
-
-/* ---- sending, continued ----------------------------------------------------------- */
 
 static int send_msg(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
                     uint32_t len, int opaque, int own, struct rt__qmsg *share)
@@ -813,14 +716,14 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
     rt__trace_delivery(w, n, q);
 
     jmp_buf jb;
-    struct rt__qmsg *prev_delivering = delivering;
+    struct rt__qmsg *prev_delivering = rt__delivering;
     struct rt_node *prev_node = current_node;
     struct rt__mem_pool *prev_pool = rt__mem_current;
     bool sim = w->cfg.kind == RT_WORLD_SIM;
     uint64_t t0 = sim ? rt__ticks() : rt__mono_ns();
     current_node = n;
     rt__mem_current = &n->pool;
-    delivering = q;
+    rt__delivering = q;
     if (setjmp(jb) == 0) {
         n->crash_jmp = &jb;
         if (q->kind == RT__Q_CALL) {
@@ -833,7 +736,7 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
         n->crash_jmp = NULL;
         current_node = prev_node;
         rt__mem_current = prev_pool;
-        delivering = prev_delivering;
+        rt__delivering = prev_delivering;
         atomic_fetch_add_explicit(&n->delivered, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&n->busy_ns, (sim ? rt__ticks() : rt__mono_ns()) - t0,
                                   memory_order_relaxed);
@@ -844,7 +747,7 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
     n->crash_jmp = NULL;
     current_node = prev_node;
     rt__mem_current = prev_pool;
-    delivering = prev_delivering;
+    rt__delivering = prev_delivering;
     rt__qmsg_free(q);
     if (w->cfg.kind == RT_WORLD_REAL)
         n->exit_loop = 1;       /* rt_real tears down once its loop unwinds */
@@ -893,7 +796,7 @@ void rt__node_teardown(struct rt_node *n, int graceful)
     n->paused_until = 0;
     if (n->w->cfg.kind == RT_WORLD_REAL)
         rt__offload_node_down(n);   /* no work may still read what is released now */
-    release_held(n);
+    rt__release_held(n);
     rt__mem_pool_reset(&n->pool);
     rt_trace(n->w, n, graceful ? "node_down" : "node_crashed", NULL);
     atomic_store_explicit(&n->state, RT__DOWN, memory_order_release);
