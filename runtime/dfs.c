@@ -163,6 +163,7 @@ static void reply(struct server *s, struct dfs__req *r)
     }
     dfs__payload_free(d, r);
     rt_free(r->body);
+    rt_msg_buf_release(s->self, r->kept);
     if (s->incoming == r)
         s->incoming = NULL;
     rt_free(r);
@@ -507,14 +508,19 @@ static void server_msg(struct rt_actor *a, const struct rt_msg *m)
     /* Names and data are needed until the op runs.  Mostly it has run by
      * now (a free stream takes it at once; it may even be answered and
      * gone, which finish() says by clearing incoming), and a large write was
-     * never copied; one that waits in the queue takes a copy of the message's. */
+     * never copied; one that waits in the queue keeps the message (held by
+     * this node, so a crash releases it), or failing that takes a copy. */
     r = s->incoming;
     s->incoming = NULL;
     if (r && !r->seq) {
         size_t body = m->len - sizeof(r->w);
-        r->body = rt_xmalloc(body);
-        memcpy(r->body, (const unsigned char *)m->data + sizeof(r->w), body);
-        aim(r, r->body);
+        if ((r->kept = rt_msg_keep(s->self, m)) != NULL) {
+            aim(r, r->kept + sizeof(r->w));
+        } else {
+            r->body = rt_xmalloc(body);
+            memcpy(r->body, (const unsigned char *)m->data + sizeof(r->w), body);
+            aim(r, r->body);
+        }
     }
 }
 

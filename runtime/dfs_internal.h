@@ -38,6 +38,8 @@ struct dfs__req {
     unsigned char *payload;     /* READ data / LIST names (dfs__payload_alloc) */
     unsigned char *reply_buf;   /* the message buffer payload lies in, held by the node */
     unsigned char *body;        /* names and data, if copied; else NULL */
+    unsigned char *kept;        /* the request message, kept (held by the node) while the
+                                   request waits its turn, instead of a copy; else NULL */
     int created, deleted, synced;
     /* Storage profile (dfs_profile.c). */
     uint32_t attempts;          /* 503 answers so far */

@@ -217,17 +217,20 @@ static void mem_remove_range(struct dfs *d, size_t lo, size_t hi, int keep)
  * rather than a copy of it (artifacts, snapshots: megabytes each). */
 #define TAKE_MIN (64u << 10)
 
-/* The WRITE r runs while its message is being handled, and its data lies in
- * it: the file keeps that message's buffer (a file that is then appended
- * to copies it out first).  False when that cannot be. */
+/* The WRITE r runs while its message is being handled, or waited for its
+ * turn in its kept message, and its data lies in it: the file keeps that
+ * message's buffer (a file that is then appended to copies it out first).
+ * False when that cannot be. */
 static bool take_data(struct dfs *d, struct dfs__file *f, struct dfs__req *r)
 {
     const struct rt_msg *m = d->cur_msg;
-    const unsigned char *lo = m ? m->data : NULL;
-    if (r->w.data_len < TAKE_MIN || (r->w.flags & DFS_F_APPEND) || !m || r->data < lo ||
-        r->data + r->w.data_len > lo + m->len)
+    const unsigned char *lo = r->kept ? r->kept : m ? m->data : NULL;
+    if (r->w.data_len < TAKE_MIN || (r->w.flags & DFS_F_APPEND) || !lo || r->data < lo ||
+        (!r->kept && r->data + r->w.data_len > lo + m->len))
         return false;
-    void *msg = rt_msg_take(d->self, m);
+    /* A request that waited keeps its message (dfs.c): the file takes a
+     * reference of its own. */
+    void *msg = r->kept ? rt_msg_buf_ref(r->kept) : rt_msg_take(d->self, m);
     if (!msg)
         return false;
     file_data_free(f);

@@ -282,6 +282,10 @@ void *rt_msg_keep(struct rt_actor *a, const struct rt_msg *m);
  * with rt_msg_buf_free; never shared. */
 void *rt_msg_take(struct rt_actor *a, const struct rt_msg *m);
 void rt_msg_buf_hold(struct rt_actor *a, void *buf);
+/* A reference of the caller's own (process memory, held by no node) to a
+ * buffer a's node holds, which may no longer change: freed with
+ * rt_msg_buf_free, whoever releases the hold first.  Returns buf. */
+void *rt_msg_buf_ref(void *buf);
 void rt_msg_buf_release(struct rt_actor *a, void *buf);
 int rt_send_shared(struct rt_actor *from, rt_addr dst, uint32_t type, const void *buf,
                    uint32_t len);

@@ -72,6 +72,12 @@ void rt_msg_buf_hold(struct rt_actor *a, void *buf)
     hold(a->node, rt__qmsg_of(buf));
 }
 
+void *rt_msg_buf_ref(void *buf)
+{
+    atomic_fetch_add_explicit(&rt__qmsg_of(buf)->refs, 1, memory_order_relaxed);
+    return buf;
+}
+
 void rt_msg_buf_release(struct rt_actor *a, void *buf)
 {
     if (!buf)

@@ -148,7 +148,10 @@ static void prepared_body(enum rt_world_kind kind)
     assert_memory_equal(s->buf, want, PREP_LEN);
     assert_int_equal(op_status(&e, simple(DFS_OP_STAT, "job-2/never")), -ENOENT);
 
-    static unsigned char data[4][20000];
+    /* Large enough that the files keep the messages of the writes that
+     * waited (dfs.c keeps a waiting request's message, the store takes a
+     * reference to it). */
+    static unsigned char data[4][70000];
     char names[4][32];
     struct dfs_req w[4];
     for (int i = 0; i < 4; i++) {
