@@ -15,13 +15,11 @@ struct eng_chan *eng_chan_new(uint32_t id, uint32_t slots)
     struct eng_chan *c = rt_xcalloc_process(1, sizeof(*c));
     c->id = id;
     c->mask = slots - 1;
-    /* Not zeroed: a slot is written whole (kind, ids, count) when it is
-     * claimed, before it is published, and only published slots are read.
-     * A ring is 32 batches of 12 KiB; zeroing it cost every job 384 KiB of
-     * page faults on the runner's thread when its channels were made, which
-     * is what held session submissions back (bench modes), though a small
-     * job touches a slot or two. */
-    c->slots = rt_xmalloc_process((size_t)slots * sizeof(*c->slots));
+    /* Slots themselves come when claimed (eng_chan_claim): a ring is 32
+     * batches of 12 KiB, and allocating or zeroing them up front cost every
+     * job 384 KiB of page faults per channel, though a small job touches a
+     * slot or two. */
+    c->slots = rt_xcalloc_process(slots, sizeof(*c->slots));
     return c;
 }
 
@@ -29,6 +27,8 @@ void eng_chan_free(struct eng_chan *c)
 {
     if (!c)
         return;
+    for (uint32_t i = 0; i <= c->mask; i++)
+        rt_free(c->slots[i]);
     rt_free(c->slots);
     rt_free(c);
 }
@@ -46,7 +46,23 @@ struct eng_slot *eng_chan_claim(struct eng_chan *c)
             return NULL;
         atomic_store_explicit(&c->prod_waiting, 0, memory_order_relaxed);
     }
-    return &c->slots[t & c->mask];
+    /*
+     * Free positions run from t to h - 1 + size (released last).  A slot
+     * exists once some claim needed one: when t has none, the one at the
+     * free position released last moves here, so a ring holds as many slots
+     * as it ever had in flight at once, and touches no others.  The
+     * consumer never reads a free position, and publish (release) hands the
+     * pointer over with the slot.
+     */
+    struct eng_slot **at = &c->slots[t & c->mask];
+    for (uint64_t p = h + c->mask; !*at && p > t; p--) {
+        struct eng_slot **from = &c->slots[p & c->mask];
+        *at = *from;
+        *from = NULL;
+    }
+    if (!*at)
+        *at = rt_xmalloc_process(sizeof(**at));     /* written whole before it is read */
+    return *at;
 }
 
 static void wake(struct eng_chan *c, struct rt_actor *self, rt_addr to, int *rc)
@@ -80,7 +96,7 @@ struct eng_slot *eng_chan_peek(struct eng_chan *c)
     uint64_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
     if (atomic_load_explicit(&c->tail, memory_order_acquire) == h)
         return NULL;
-    return &c->slots[h & c->mask];
+    return c->slots[h & c->mask];
 }
 
 void eng_chan_release(struct eng_chan *c, struct rt_actor *self)

@@ -58,7 +58,10 @@ struct eng_slot {
 struct eng_chan {
     uint32_t id;
     uint32_t mask;                  /* slots - 1 */
-    struct eng_slot *slots;
+    /* The ring holds pointers to slots, allocated when first needed; a
+     * claim moves a free one into place (see eng_chan_claim), so a ring
+     * touches as many slots as it ever has in flight, not all of them. */
+    struct eng_slot **slots;
     /* Padding keeps head and tail on cache lines of their own (no false
      * sharing between the two threads) without asking the allocator for
      * 64-byte alignment. */

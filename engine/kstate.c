@@ -60,7 +60,7 @@ struct eng_kstate {
     struct eng_kstate *origin;  /* in a copy: the state whose blobs it borrows */
     uint32_t frozen;            /* in a state: copies not yet thawed */
     bool orphan;                /* eng_kstate_free came while copies were out */
-    uint8_t **deferred;         /* blobs to free once no copy is out */
+    uint8_t **deferred;         /* blobs to free once no copy is out (a cell's tagged) */
     size_t ndeferred, capdeferred;
     /* The arrays of the last thawed copy, for the next freeze: a fresh 8 MB
      * allocation costs its page faults, and its free a TLB shootdown, every
@@ -68,6 +68,16 @@ struct eng_kstate {
     struct slot *spare_slots;
     uint8_t **spare_blobs;
     uint32_t spare_bits;
+    /* Cells for short blobs (payload descriptors): carved from chunks the
+     * state frees with itself, reused through a free list. */
+    struct cell_chunk *chunks;
+    void *free_cells;
+    uint32_t next_chunk_cells;
+};
+
+struct cell_chunk {
+    struct cell_chunk *next;
+    uint64_t pad;               /* cells start 16-byte aligned */
 };
 
 /* Where a key lives in the table.  The high half is folded in first so keys
@@ -123,20 +133,72 @@ struct eng_kstate *eng_kstate_new(uint32_t max_parallelism)
     return ks;
 }
 
-/* A blob is one allocation: its eng_blob_loc, then its bytes; the state
- * points at the bytes. */
-static uint8_t *blob_new(const void *data, uint32_t len)
+/*
+ * A blob is its eng_blob_loc, then its bytes; the state points at the
+ * bytes.  A blob of up to CELL_LEN bytes (every payload descriptor: a key
+ * of declared state) lives in a cell of the state's own, others in an
+ * allocation each: a malloc and a free per key were a tenth of what
+ * declaring state cost a run.  A blob's length (its slot's blob_len) says
+ * which, and a deferred one carries the difference in its low bit.
+ */
+#define CELL_LEN ENG_PAYLOAD_LEN
+#define CELL_BYTES (sizeof(struct eng_blob_loc) + CELL_LEN)
+#define CHUNK_CELLS_MIN 64u         /* a state with a few keys pays 2 KiB */
+#define CHUNK_CELLS_MAX 4096u       /* 128 KiB */
+
+static bool in_cell(uint32_t blob_len)
 {
-    struct eng_blob_loc *loc = rt_xmalloc(sizeof(*loc) + len);
+    return (blob_len & ~LOGICAL_BIT) <= CELL_LEN;
+}
+
+static void *cell_get(struct eng_kstate *ks)
+{
+    if (!ks->free_cells) {
+        uint32_t n = ks->next_chunk_cells ? ks->next_chunk_cells : CHUNK_CELLS_MIN;
+        ks->next_chunk_cells = n < CHUNK_CELLS_MAX ? 2 * n : n;
+        struct cell_chunk *c = rt_xmalloc(sizeof(*c) + (size_t)n * CELL_BYTES);
+        c->next = ks->chunks;
+        ks->chunks = c;
+        unsigned char *cells = (unsigned char *)(c + 1);
+        for (uint32_t i = n; i-- > 0;) {
+            *(void **)(cells + (size_t)i * CELL_BYTES) = ks->free_cells;
+            ks->free_cells = cells + (size_t)i * CELL_BYTES;
+        }
+    }
+    void *cell = ks->free_cells;
+    ks->free_cells = *(void **)cell;
+    return cell;
+}
+
+static uint8_t *blob_new(struct eng_kstate *ks, const void *data, uint32_t len)
+{
+    struct eng_blob_loc *loc = in_cell(len) ? cell_get(ks) : rt_xmalloc(sizeof(*loc) + len);
     *loc = (struct eng_blob_loc){0};
     memcpy(loc + 1, data, len);
     return (uint8_t *)(loc + 1);
 }
 
-static void blob_free(uint8_t *blob)
+static void blob_free(struct eng_kstate *ks, uint8_t *blob, bool cell)
 {
-    if (blob)
-        rt_free(eng_kstate_blob_loc(blob));
+    if (!blob)
+        return;
+    struct eng_blob_loc *loc = eng_kstate_blob_loc(blob);
+    if (!cell) {
+        rt_free(loc);
+        return;
+    }
+    *(void **)loc = ks->free_cells;
+    ks->free_cells = loc;
+}
+
+static void free_chunks(struct eng_kstate *ks)
+{
+    while (ks->chunks) {
+        struct cell_chunk *next = ks->chunks->next;
+        rt_free(ks->chunks);
+        ks->chunks = next;
+    }
+    ks->free_cells = NULL;
 }
 
 /* What a blob of len bytes costs the state. */
@@ -151,20 +213,22 @@ struct eng_blob_loc *eng_kstate_blob_loc(const uint8_t *blob)
     return (struct eng_blob_loc *)(uintptr_t)blob - 1;
 }
 
-/* Frees a blob of ks, or keeps it for later while a frozen copy may read it. */
-static void drop_blob(struct eng_kstate *ks, uint8_t *blob)
+/* Frees a blob of ks (blob_len its slot's), or keeps it for later while a
+ * frozen copy may read it. */
+static void drop_blob(struct eng_kstate *ks, uint8_t *blob, uint32_t blob_len)
 {
     if (!blob)
         return;
+    bool cell = in_cell(blob_len);
     if (!ks->frozen) {
-        blob_free(blob);
+        blob_free(ks, blob, cell);
         return;
     }
     if (ks->ndeferred == ks->capdeferred) {
         ks->capdeferred = ks->capdeferred ? 2 * ks->capdeferred : 64;
         ks->deferred = rt_xrealloc(ks->deferred, ks->capdeferred * sizeof(*ks->deferred));
     }
-    ks->deferred[ks->ndeferred++] = blob;
+    ks->deferred[ks->ndeferred++] = (uint8_t *)((uintptr_t)blob | cell);
 }
 
 static void free_blobs(struct eng_kstate *ks)
@@ -173,7 +237,7 @@ static void free_blobs(struct eng_kstate *ks)
         return;
     size_t cap = (size_t)1 << ks->bits;
     for (size_t i = 0; i < cap; i++)
-        drop_blob(ks, ks->blobs[i]);
+        drop_blob(ks, ks->blobs[i], ks->slots[i].blob_len);
     rt_free(ks->blobs);
     ks->blobs = NULL;
     ks->blob_bytes = 0;
@@ -189,6 +253,7 @@ void eng_kstate_free(struct eng_kstate *ks)
         return;
     }
     free_blobs(ks);
+    free_chunks(ks);
     rt_free(ks->deferred);
     rt_free(ks->spare_slots);
     rt_free(ks->spare_blobs);
@@ -484,7 +549,7 @@ bool eng_kstate_remove(struct eng_kstate *ks, uint64_t key)
     ks->count--;
     if (ks->blobs) {
         ks->blob_bytes -= blob_cost(ks->slots[i].blob_len);
-        drop_blob(ks, ks->blobs[i]);
+        drop_blob(ks, ks->blobs[i], ks->slots[i].blob_len);
         ks->blobs[i] = NULL;
     }
     /* Backward-shift deletion: move later members of the cluster into the
@@ -516,12 +581,12 @@ static void put_blob(struct eng_kstate *ks, uint64_t key, const void *data, uint
     size_t i = upsert(ks, key, NULL);
     if (!ks->blobs)
         ks->blobs = zalloc(((size_t)1 << ks->bits) * sizeof(uint8_t *));
-    drop_blob(ks, ks->blobs[i]);
+    drop_blob(ks, ks->blobs[i], ks->slots[i].blob_len);
     ks->blobs[i] = NULL;
     ks->blob_bytes -= blob_cost(ks->slots[i].blob_len);
     ks->slots[i].blob_len = len ? len | flag : 0;
     if (len) {
-        ks->blobs[i] = blob_new(data, len);
+        ks->blobs[i] = blob_new(ks, data, len);
         ks->blob_bytes += blob_cost(len);
     }
 }
@@ -594,6 +659,8 @@ struct eng_kstate *eng_kstate_freeze(struct eng_kstate *ks)
     c->ndeferred = c->capdeferred = 0;
     c->spare_slots = NULL;
     c->spare_blobs = NULL;
+    c->chunks = NULL;           /* the cells stay the state's */
+    c->free_cells = NULL;
     if (ks->spare_bits != ks->bits) {   /* the table has grown since */
         rt_free(ks->spare_slots);
         rt_free(ks->spare_blobs);
@@ -633,8 +700,10 @@ void eng_kstate_thaw(struct eng_kstate *copy)
     rt_free(copy);
     if (--ks->frozen)
         return;
-    for (size_t i = 0; i < ks->ndeferred; i++)
-        blob_free(ks->deferred[i]);
+    for (size_t i = 0; i < ks->ndeferred; i++) {
+        uintptr_t d = (uintptr_t)ks->deferred[i];
+        blob_free(ks, (uint8_t *)(d & ~(uintptr_t)1), d & 1);
+    }
     ks->ndeferred = 0;
     if (ks->orphan)
         eng_kstate_free(ks);

@@ -54,7 +54,7 @@
 /* Open addressing (home_of); records == 0 marks a free slot. */
 struct ktab {
     struct eng_output_key *keys;
-    uint64_t cap, n;            /* cap = 2^bits, load <= 1/2 */
+    uint64_t cap, n;            /* cap = 2^bits, load <= 0.7 */
     unsigned bits;
 };
 
@@ -181,14 +181,17 @@ static inline uint64_t slot_of(const struct ktab *t, uint64_t key)
     return i;
 }
 
-/* Grows the table until `n` keys fit at a load factor of 1/2. */
+/* Grows the table until `n` keys fit at a load factor of 0.7: at 1/2 the
+ * tables of a sink (one per pending txn, and the committed one) were a fifth
+ * of a sim run's page faults, and linear probing at 0.7 costs no more
+ * instructions than the zeroing it saves. */
 static void ktab_reserve(struct ktab *t, uint64_t n)
 {
-    if (n * 2 <= t->cap)
+    if (n * 10 <= t->cap * 7)
         return;
     struct eng_output_key *old = t->keys;
     uint64_t old_cap = t->cap;
-    while (n * 2 > t->cap) {
+    while (n * 10 > t->cap * 7) {
         t->bits++;
         t->cap *= 2;
     }
@@ -279,7 +282,7 @@ static void ktab_add_records(struct ktab *t, const struct eng_record *rec, uint3
 static void ktab_merge(struct ktab *t, struct ktab *from)
 {
     if (t->cap < from->cap)
-        ktab_reserve(t, from->cap / 2);
+        ktab_reserve(t, from->cap * 7 / 10);
     enum { AHEAD = 8 };
     for (uint64_t i = 0; i < from->cap; i++) {
         struct eng_output_key *f = &from->keys[i];

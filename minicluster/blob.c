@@ -43,6 +43,15 @@
 
 #define PATH_LEN 256
 
+/* A chunk as it arrived: the PUT message's buffer, held by the node.  Its
+ * bytes follow a header as long as a DATA header; once the blob is complete
+ * that header is rewritten into the DATA header that serves the chunk. */
+struct chunk {
+    uint64_t offset;
+    uint32_t len;
+    unsigned char *buf;
+};
+
 struct blob {
     uint32_t job;
     enum mc_blob_kind kind;
@@ -50,7 +59,9 @@ struct blob {
     uint64_t have;              /* bytes received, in order */
     uint64_t acked;             /* bytes acknowledged: stored (and with HA, durable) */
     uint64_t hash;              /* XXH64 of the bytes, once have == size */
-    unsigned char *bytes;       /* the local copy; NULL: on the DFS only */
+    struct chunk *chunks;       /* the local copy, in order; NULL: on the DFS only */
+    bool one;                   /* it came in one chunk: hash is that chunk's (rt_msg_xxh64) */
+    uint32_t nchunks, cap_chunks;
     XXH64_state_t st;
 };
 
@@ -92,24 +103,33 @@ const char *mc_blob_kind_name(enum mc_blob_kind kind)
     return kind == MC_BLOB_JOB_GRAPH ? "job-graph" : "artifacts";
 }
 
-/* SplitMix64: cheap, and every word depends on (job, kind, index). */
-static uint64_t pattern_word(uint64_t seed, uint64_t i)
+/* SplitMix64's finaliser: every bit of (job, kind) reaches every bit. */
+static uint64_t pattern_base(uint64_t seed)
 {
-    uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ull;
+    uint64_t z = seed + 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
 
+/* Word i of a blob: its (job, kind) base XOR i times an odd constant, a
+ * bijection of i, so no two words of a blob are equal and no word of one
+ * blob sits at the same offset of another.  A multiply and an XOR per word:
+ * megabytes of artifacts are filled for every upload. */
+static inline uint64_t pattern_word(uint64_t base, uint64_t i)
+{
+    return base ^ (i * 0xd1b54a32d192ed03ull);
+}
+
 void mc_blob_fill(void *buf, uint32_t job, enum mc_blob_kind kind, uint64_t offset, size_t len)
 {
     unsigned char *p = buf;
-    uint64_t seed = ((uint64_t)job << 8) | (uint64_t)kind;
+    uint64_t base = pattern_base(((uint64_t)job << 8) | (uint64_t)kind);
     size_t i = 0;
-    /* A partial first word, then whole words (the bulk of megabytes of
-     * artifacts: one store each, not a memcpy per word), then a partial last. */
+    /* A partial first word, then whole words (one store each, not a memcpy
+     * per word), then a partial last. */
     if (offset % 8 && len) {
-        uint64_t w = pattern_word(seed, offset / 8);
+        uint64_t w = pattern_word(base, offset / 8);
         size_t skip = (size_t)(offset % 8), n = 8 - skip;
         if (n > len)
             n = len;
@@ -118,11 +138,11 @@ void mc_blob_fill(void *buf, uint32_t job, enum mc_blob_kind kind, uint64_t offs
     }
     uint64_t word = (offset + i) / 8;
     for (; len - i >= 8; i += 8, word++) {
-        uint64_t w = pattern_word(seed, word);
+        uint64_t w = pattern_word(base, word);
         memcpy(p + i, &w, 8);
     }
     if (i < len) {
-        uint64_t w = pattern_word(seed, word);
+        uint64_t w = pattern_word(base, word);
         memcpy(p + i, &w, len - i);
     }
 }
@@ -152,7 +172,9 @@ static struct blob *add_blob(struct server *s, uint32_t job, enum mc_blob_kind k
 
 static void drop_blob(struct server *s, struct blob *b)
 {
-    rt_free(b->bytes);
+    for (uint32_t i = 0; i < b->nchunks; i++)
+        rt_msg_buf_release(s->self, b->chunks[i].buf);
+    rt_free(b->chunks);
     *b = s->blobs[--s->nblobs];
 }
 
@@ -216,6 +238,46 @@ static void ack_stored(struct server *s, const struct op *o)
     ack(s, o->who, o->job, o->kind, o->offset, 0);
 }
 
+/* Sends a DATA message: msg (a buffer of the node's own, or a stored chunk,
+ * shared) carries the header and len bytes. */
+static void send_msg(struct server *s, rt_addr to, uint32_t job, unsigned char *msg,
+                     uint32_t len, int status, bool shared)
+{
+    /* Counted before the send: once the chunk is out, its receiver (or a
+     * test waiting on it) may read the counters at once. */
+    uint64_t counted = status ? 0 : len;
+    struct mc_job *j = counted ? mc__cluster_job(s->c, job) : NULL;
+    atomic_fetch_add(&s->jm->blob_bytes_out, counted);
+    if (j)
+        atomic_fetch_add(&j->blob_bytes_out, counted);
+    uint32_t total = (uint32_t)sizeof(struct mc_blob_data) + len;
+    int rc = shared ? rt_send_shared(s->self, to, MC_MSG_BLOB_DATA, msg, total)
+                    : rt_send_buf(s->self, to, MC_MSG_BLOB_DATA, msg, total);
+    if (rc < 0) {
+        atomic_fetch_sub(&s->jm->blob_bytes_out, counted);     /* never left */
+        if (j)
+            atomic_fetch_sub(&j->blob_bytes_out, counted);
+    }
+}
+
+/* Copies [offset, offset + len) of b's local chunks to out. */
+static void copy_local(const struct blob *b, uint64_t offset, unsigned char *out, uint32_t len)
+{
+    for (uint32_t i = 0; i < b->nchunks && len; i++) {
+        const struct chunk *c = &b->chunks[i];
+        if (offset >= c->offset + c->len)
+            continue;
+        uint32_t at = (uint32_t)(offset - c->offset);
+        uint32_t n = c->len - at < len ? c->len - at : len;
+        memcpy(out, c->buf + sizeof(struct mc_blob_data) + at, n);
+        out += n;
+        offset += n;
+        len -= n;
+    }
+}
+
+/* A DATA message with a copy of len bytes: from bytes, or when bytes is NULL
+ * and len > 0 from b's local chunks. */
 static void send_data(struct server *s, rt_addr to, uint32_t job, uint32_t kind,
                       const struct blob *b, uint64_t offset, const void *bytes, uint32_t len,
                       int status)
@@ -224,20 +286,11 @@ static void send_data(struct server *s, rt_addr to, uint32_t job, uint32_t kind,
                               .size = b ? b->size : 0, .hash = b ? b->hash : 0, .len = len };
     unsigned char *msg = rt_msg_buf_new((uint32_t)sizeof(h) + len);
     memcpy(msg, &h, sizeof(h));
-    if (len)
+    if (len && bytes)
         memcpy(msg + sizeof(h), bytes, len);
-    /* Counted before the send: once the chunk is out, its receiver (or a
-     * test waiting on it) may read the counters at once. */
-    uint64_t counted = status ? 0 : len;
-    struct mc_job *j = counted ? mc__cluster_job(s->c, job) : NULL;
-    atomic_fetch_add(&s->jm->blob_bytes_out, counted);
-    if (j)
-        atomic_fetch_add(&j->blob_bytes_out, counted);
-    if (rt_send_buf(s->self, to, MC_MSG_BLOB_DATA, msg, (uint32_t)sizeof(h) + len) < 0) {
-        atomic_fetch_sub(&s->jm->blob_bytes_out, counted);     /* never left */
-        if (j)
-            atomic_fetch_sub(&j->blob_bytes_out, counted);
-    }
+    else if (len)
+        copy_local(b, offset, msg + sizeof(h), len);
+    send_msg(s, to, job, msg, len, status, false);
 }
 
 static uint32_t chunk_at(const struct blob *b, uint64_t offset)
@@ -255,10 +308,45 @@ static void stored(struct server *s, struct blob *b)
              b->job, mc_blob_kind_name(b->kind), b->size);
 }
 
+/* Stores the chunk m carries: its buffer is kept as it is, or (a message
+ * that cannot be kept) copied into one of the node's. */
+static void keep_chunk(struct server *s, struct blob *b, const struct rt_msg *m)
+{
+    const struct mc_blob_put *p = m->data;     /* before complete() rewrites it */
+    unsigned char *buf = rt_msg_keep(s->self, m);
+    if (!buf) {
+        buf = rt_msg_buf_new(m->len);
+        memcpy(buf, m->data, m->len);
+        rt_msg_buf_hold(s->self, buf);
+    }
+    if (b->nchunks == b->cap_chunks) {
+        b->cap_chunks = b->cap_chunks ? 2 * b->cap_chunks : 1;
+        b->chunks = rt_xrealloc(b->chunks, b->cap_chunks * sizeof(*b->chunks));
+    }
+    b->chunks[b->nchunks++] = (struct chunk){ .offset = p->offset, .len = p->len, .buf = buf };
+}
+
+/* All bytes are in: each chunk's header becomes the DATA header that serves
+ * it, now that the blob's hash is known. */
+static void complete(struct blob *b)
+{
+    if (!b->one)
+        b->hash = XXH64_digest(&b->st);
+    for (uint32_t i = 0; i < b->nchunks; i++) {
+        struct mc_blob_data h = { .job = b->job, .kind = b->kind, .offset = b->chunks[i].offset,
+                                  .size = b->size, .hash = b->hash, .len = b->chunks[i].len };
+        memcpy(b->chunks[i].buf, &h, sizeof(h));
+    }
+}
+
 static void on_put(struct server *s, const struct rt_msg *m)
 {
-    const struct mc_blob_put *p = m->data;
-    if (m->len < sizeof(*p) || p->len != m->len - sizeof(*p) || p->kind >= MC_BLOB_KINDS ||
+    struct mc_blob_put hdr;     /* a copy: complete() rewrites the header in the buffer */
+    const struct mc_blob_put *p = &hdr;
+    if (m->len < sizeof(hdr))
+        return;
+    memcpy(&hdr, m->data, sizeof(hdr));
+    if (p->len != m->len - sizeof(*p) || p->kind >= MC_BLOB_KINDS ||
         p->offset + p->len > p->size)
         return;
     struct op o = { .what = OP_PUT_WRITE, .who = m->src, .job = p->job, .kind = p->kind,
@@ -277,19 +365,25 @@ static void on_put(struct server *s, const struct rt_msg *m)
     if (!b && p->offset == 0) {
         b = add_blob(s, p->job, p->kind);
         b->size = p->size;
-        b->bytes = rt_xmalloc(p->size ? (size_t)p->size : 1);
         XXH64_reset(&b->st, 0);
     }
     if (!b || p->offset != b->have) {
         ack(s, m->src, p->job, p->kind, p->offset, -ENOENT);
         return;
     }
-    const unsigned char *bytes = (const unsigned char *)(p + 1);
-    memcpy(b->bytes + p->offset, bytes, p->len);
-    XXH64_update(&b->st, bytes, p->len);
+    const unsigned char *bytes = (const unsigned char *)m->data + sizeof(hdr);
+    keep_chunk(s, b, m);
+    if (p->offset == 0 && p->len == p->size) {
+        /* Hashed with the buffer it stays in: the TaskManagers it is served
+         * to get this hash without hashing it again (rt_msg_xxh64). */
+        b->one = true;
+        b->hash = rt_msg_xxh64(s->self, m, (uint32_t)sizeof(hdr), p->len);
+    } else {
+        XXH64_update(&b->st, bytes, p->len);
+    }
     b->have += p->len;
     if (b->have == b->size)
-        b->hash = XXH64_digest(&b->st);
+        complete(b);
     if (!s->c->cfg.ha) {
         b->acked = b->have;
         if (b->acked == b->size)
@@ -332,6 +426,20 @@ static void put_done(struct server *s, struct op *o, const struct dfs_done *d)
 
 /* ---- GET ------------------------------------------------------------------------ */
 
+/* The chunk at offset from the local copy: by reference when a stored chunk
+ * is exactly that chunk (the client uploads in the chunks a GET asks for),
+ * else copied. */
+static void serve_local(struct server *s, rt_addr to, struct blob *b, uint64_t offset)
+{
+    uint32_t len = chunk_at(b, offset);
+    for (uint32_t i = 0; i < b->nchunks; i++)
+        if (b->chunks[i].offset == offset && b->chunks[i].len == len) {
+            send_msg(s, to, b->job, b->chunks[i].buf, len, 0, true);
+            return;
+        }
+    send_data(s, to, b->job, b->kind, b, offset, NULL, len, 0);
+}
+
 static void serve(struct server *s, rt_addr to, uint32_t job, uint32_t kind, uint64_t offset)
 {
     struct blob *b = find(s, job, kind);
@@ -339,8 +447,8 @@ static void serve(struct server *s, rt_addr to, uint32_t job, uint32_t kind, uin
         send_data(s, to, job, kind, NULL, offset, NULL, 0, -ENOENT);
     } else if (offset > b->size) {
         send_data(s, to, job, kind, b, offset, NULL, 0, -EINVAL);
-    } else if (b->bytes) {
-        send_data(s, to, job, kind, b, offset, b->bytes + offset, chunk_at(b, offset), 0);
+    } else if (b->chunks) {
+        serve_local(s, to, b, offset);
     } else {
         char path[PATH_LEN];
         final_path(s, b, path);

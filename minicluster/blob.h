@@ -28,7 +28,10 @@
  * for its ack before the next; a GET asks for the chunk at an offset and is
  * answered by one DATA message, so neither side ever has more than one chunk
  * of a transfer in flight.  Large payloads go through rt_msg_buf_new and
- * rt_send_buf.  A job's blobs are deleted (with HA, from the DFS too) once
+ * rt_send_buf; the server keeps each chunk in the message it came in
+ * (rt_msg_keep) and serves it to every TaskManager by reference
+ * (rt_send_shared), so a chunk's bytes are never copied on the JobManager
+ * (the receivers still hash every byte).  A job's blobs are deleted (with HA, from the DFS too) once
  * the job has ended.
  *
  * Threads: the server is an actor of the leading JobManager node; the
@@ -63,6 +66,9 @@ struct mc_blob_put {
     uint64_t size;              /* of the whole blob */
     uint64_t offset;            /* of this chunk; 0 (re)starts the blob */
     uint32_t len;               /* bytes following this header */
+    unsigned char room[16];     /* unused: makes this header as long as struct mc_blob_data,
+                                   so the server serves a chunk from the very buffer it
+                                   arrived in, the header rewritten (no copy) */
 };
 
 struct mc_blob_ack {
@@ -87,6 +93,9 @@ struct mc_blob_data {
     uint64_t hash;              /* XXH64 of the whole blob */
     uint32_t len;               /* bytes following this header */
 };
+
+_Static_assert(sizeof(struct mc_blob_put) == sizeof(struct mc_blob_data),
+               "a stored chunk's bytes sit where a DATA message carries them");
 
 /* "job-graph" or "artifacts": in paths, traces and messages. */
 const char *mc_blob_kind_name(enum mc_blob_kind kind);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <xxhash.h>
+
 #include "minicluster/blob.h"
 #include "minicluster/client.h"
 #include "minicluster/cluster.h"
@@ -79,7 +81,7 @@ static void app_msg(struct rt_actor *self, const struct rt_msg *m)
         app_finish(a, d.status);
         return;
     }
-    atomic_fetch_add(&a->w->bytes_down, d.bytes);
+    atomic_fetch_add(&a->w->bytes_down, d.bytes + d.logical);   /* a staged jar: logical */
     app_main(a);
 }
 
@@ -309,6 +311,7 @@ struct mc_driver {
     atomic_int done;            /* 0 pending, 1 ok, -errno */
     /* the request being carried out, set by the caller before the call */
     struct dfs_req req;
+    struct dfs_write *w;        /* a WRITE built in place; sent instead of req */
     char path[200];
     void *buf;
 };
@@ -359,7 +362,11 @@ void mc_driver_free(struct mc_driver *dr)
 static void agent_submit(struct rt_node *n, void *arg)
 {
     struct mc_driver *dr = arg;
-    dfs_submit(atomic_load(&dr->agent), dr->d, &dr->req);
+    if (dr->w)
+        dfs_submit_write(atomic_load(&dr->agent), dr->d, dr->w);
+    else
+        dfs_submit(atomic_load(&dr->agent), dr->d, &dr->req);
+    dr->w = NULL;
 }
 
 static bool driver_done(void *arg)
@@ -371,6 +378,10 @@ static int driver_run(struct mc_driver *dr)
 {
     atomic_store(&dr->done, 0);
     int rc = rt_node_call(dr->n, agent_submit, dr);
+    if (rc < 0) {
+        dfs_write_abandon(dr->w);       /* never submitted */
+        dr->w = NULL;
+    }
     if (rc == 0)
         rc = rt_world_wait(rt_node_world(dr->n), driver_done, dr, 600 * RT_NS_PER_SEC);
     if (rc == 0 && atomic_load(&dr->done) < 0)
@@ -381,22 +392,38 @@ static int driver_run(struct mc_driver *dr)
 int mc_driver_write(struct mc_driver *dr, const char *path, uint64_t bytes, uint32_t phase)
 {
     snprintf(dr->path, sizeof(dr->path), "%s", path);
-    uint8_t *buf = rt_xcalloc_process(1, bytes ? (size_t)bytes : 1);
-    for (uint64_t i = 0; i < bytes; i += 4096)
-        buf[i] = (uint8_t)(i >> 12);
     int rc = 0;
     for (uint64_t off = 0; off < bytes || (bytes == 0 && off == 0); ) {
         uint64_t n = bytes - off > WRITE_CHUNK ? WRITE_CHUNK : bytes - off;
-        dr->req = (struct dfs_req){ .op = DFS_OP_WRITE, .path = dr->path, .data = buf + off,
-                                    .len = (size_t)n, .flags = off ? DFS_F_APPEND : 0,
+        dr->req = (struct dfs_req){ .op = DFS_OP_WRITE, .path = dr->path, .len = (size_t)n,
+                                    .flags = off ? DFS_F_APPEND : 0,
                                     .phase = (enum dfs_phase)phase };
+        /* Built in the request message itself: zeros, and each 4 KiB page's
+         * first byte its page number, as a file of that size would be
+         * staged. */
+        uint8_t *data = dfs_write_prepare(&dr->req, (size_t)n, &dr->w);
+        if (!data)
+            return -EMSGSIZE;
+        memset(data, 0, (size_t)n);
+        for (uint64_t i = (off + 4095) / 4096 * 4096; i < off + n; i += 4096)
+            data[i - off] = (uint8_t)(i >> 12);
         rc = driver_run(dr);
         if (rc < 0 || n == 0)
             break;
         off += n;
     }
-    rt_free(buf);
     return rc;
+}
+
+int mc_driver_stage(struct mc_driver *dr, const char *path, uint64_t bytes, uint32_t phase)
+{
+    if (rt_world_kind(rt_node_world(dr->n)) != RT_WORLD_SIM)
+        return mc_driver_write(dr, path, bytes, phase);
+    snprintf(dr->path, sizeof(dr->path), "%s", path);
+    dr->req = (struct dfs_req){ .op = DFS_OP_WRITE, .path = dr->path, .logical = bytes,
+                                .logical_seed = XXH64(path, strlen(path), 0),
+                                .phase = (enum dfs_phase)phase };
+    return driver_run(dr);
 }
 
 int mc_driver_delete_prefix(struct mc_driver *dr, const char *prefix, uint32_t phase)

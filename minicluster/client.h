@@ -94,6 +94,12 @@ void mc_driver_free(struct mc_driver *dr);
  * prefix; waits (rt_world_wait) until done.  Returns 0 or -errno.  Not from
  * a handler. */
 int mc_driver_write(struct mc_driver *dr, const char *path, uint64_t bytes, uint32_t phase);
+/* As mc_driver_write, for a file whose bytes nobody reads, only their count
+ * and the transfer (an application's jar: main() downloads it): in the sim
+ * world they are a payload descriptor (seeded by the path) that the DFS
+ * charges like real bytes - transfer, queueing, counters, the file's size -
+ * without holding them (dfs.h, "Logical bytes").  The real world writes them. */
+int mc_driver_stage(struct mc_driver *dr, const char *path, uint64_t bytes, uint32_t phase);
 int mc_driver_delete_prefix(struct mc_driver *dr, const char *prefix, uint32_t phase);
 
 #endif

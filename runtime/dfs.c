@@ -151,17 +151,20 @@ static void reply(struct server *s, struct dfs__req *r)
                  (unsigned long long)r->w.req_id, r->w.op, r->done.status,
                  (unsigned long long)r->done.bytes, r->node, r->w.job, r->w.phase);
 
-    /* The payload is copied once, into the message itself.  (Reading into
-     * the message directly would save that copy, but the buffer would then
-     * outlive a crash of this node as a leak.) */
+    /* The payload was read into a message buffer (held by this node until
+     * now, so a crash would have released it), behind room for this header:
+     * it goes as it is, not copied. */
     uint32_t plen = r->done.payload_len;
-    unsigned char *msg = rt_msg_buf_new((uint32_t)sizeof(r->done) + plen);
-    memcpy(msg, &r->done, sizeof(r->done));
-    if (plen)
-        memcpy(msg + sizeof(r->done), r->payload, plen);
-    rt_send_buf(s->self, r->client, DFS_MSG_DONE, msg, (uint32_t)(sizeof(r->done) + plen));
-    rt_free(r->payload);
+    if (plen) {
+        memcpy(r->reply_buf, &r->done, sizeof(r->done));
+        rt_send_shared(s->self, r->client, DFS_MSG_DONE, r->reply_buf,
+                       (uint32_t)(sizeof(r->done) + plen));
+    } else {
+        rt_send(s->self, r->client, DFS_MSG_DONE, &r->done, sizeof(r->done));
+    }
+    dfs__payload_free(d, r);
     rt_free(r->body);
+    rt_msg_buf_release(s->self, r->kept);
     if (s->incoming == r)
         s->incoming = NULL;
     rt_free(r);
@@ -498,7 +501,9 @@ static void server_msg(struct rt_actor *a, const struct rt_msg *m)
         /* A TaskManager's local copy (read from its own disk), or state
          * inlined in _metadata (no file of its own): nothing of the store's
          * capacity or counters; the data is the same. */
+        s->d->cur_msg = m;
         dfs__exec(s->d, r);
+        s->d->cur_msg = NULL;
         if (r->done.status >= 0 && (r->w.op == DFS_OP_READ || r->w.op == DFS_OP_WRITE))
             atomic_fetch_add(r->w.flags & DFS_F_INLINE ? &s->d->inline_bytes : &s->d->local_bytes,
                              r->done.bytes + r->done.logical);
@@ -507,20 +512,27 @@ static void server_msg(struct rt_actor *a, const struct rt_msg *m)
     }
     dfs__stats_flight(&s->d->st, rt_now(s->d->w), r->w.phase, 1);
     s->incoming = r;
+    s->d->cur_msg = m;          /* a WRITE that runs now may keep its data in m */
     if (!split(s, r))
         enqueue(s, r);
     pump(s);
+    s->d->cur_msg = NULL;
     /* Names and data are needed until the op runs.  Mostly it has run by
      * now (a free stream takes it at once; it may even be answered and
      * gone, which finish() says by clearing incoming), and a large write was
-     * never copied; one that waits in the queue takes a copy of the message's. */
+     * never copied; one that waits in the queue keeps the message (held by
+     * this node, so a crash releases it), or failing that takes a copy. */
     r = s->incoming;
     s->incoming = NULL;
     if (r && !r->seq) {
         size_t body = m->len - sizeof(r->w);
-        r->body = rt_xmalloc(body);
-        memcpy(r->body, (const unsigned char *)m->data + sizeof(r->w), body);
-        aim(r, r->body);
+        if ((r->kept = rt_msg_keep(s->self, m)) != NULL) {
+            aim(r, r->kept + sizeof(r->w));
+        } else {
+            r->body = rt_xmalloc(body);
+            memcpy(r->body, (const unsigned char *)m->data + sizeof(r->w), body);
+            aim(r, r->body);
+        }
     }
 }
 
@@ -538,6 +550,7 @@ static void spawn_server(struct rt_node *n, void *arg)
     s->next_seq = FIRST_SEQ;
     dfs__pstate_init(&s->prof);
     s->self = rt_actor_spawn(n, &server_ops, s);
+    d->self = s->self;
     atomic_store_explicit(&d->server, rt_actor_addr(s->self), memory_order_release);
     rt_world_notify(rt_node_world(n));
 }

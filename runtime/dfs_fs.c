@@ -122,7 +122,7 @@ static int fs_read(struct dfs *d, struct dfs__req *r)
         goto out;
     }
     if (n)
-        r->payload = rt_xmalloc(n);
+        dfs__payload_alloc(d, r, n);
     uint64_t got = 0;
     while (got < n) {
         size_t want = n - got < IO_CHUNK ? n - got : IO_CHUNK;
@@ -263,7 +263,7 @@ static int fs_list(struct dfs *d, struct dfs__req *r)
         rc = -EFBIG;
         goto out;
     }
-    r->payload = rt_xmalloc(bytes ? bytes : 1);
+    dfs__payload_alloc(d, r, bytes);
     for (size_t i = 0, at = 0; i < ns.n; i++) {
         size_t n = strlen(ns.v[i]) + 1;
         memcpy(r->payload + at, ns.v[i], n);

@@ -35,8 +35,11 @@ struct dfs__req {
     uint64_t started;           /* when its service began (its bytes move from then to due) */
     uint64_t due;               /* completion time per the model */
     uint64_t seq;               /* server's start order: the completion timer's tag */
-    unsigned char *payload;     /* READ data / LIST names, node memory */
+    unsigned char *payload;     /* READ data / LIST names (dfs__payload_alloc) */
+    unsigned char *reply_buf;   /* the message buffer payload lies in, held by the node */
     unsigned char *body;        /* names and data, if copied; else NULL */
+    unsigned char *kept;        /* the request message, kept (held by the node) while the
+                                   request waits its turn, instead of a copy; else NULL */
     int created, deleted, synced;
     /* Storage profile (dfs_profile.c). */
     uint32_t attempts;          /* 503 answers so far */
@@ -95,6 +98,8 @@ struct dfs__pstate {
 struct dfs__file {
     char *name;
     unsigned char *data;
+    void *msg;                  /* the WRITE message data lies in (rt_msg_take), else NULL:
+                                   a large file is kept as it came, not copied */
     uint64_t size, cap;
     uint64_t logical, seed;
 };
@@ -136,6 +141,8 @@ struct dfs {
     int real;
     int root_fd;                        /* real world */
     _Atomic rt_addr server;             /* read by every client */
+    struct rt_actor *self;              /* the server actor; its thread only */
+    const struct rt_msg *cur_msg;       /* the request being handled, while it is */
     atomic_uint_fast64_t next_req;
 
     /* Sim store: sorted by name.  Written by the server only; the mutex is
@@ -160,6 +167,12 @@ struct dfs {
  * tables) are charged to the process even from a dfs handler: rt_xmalloc_process,
  * or this for growing a block of which `used` bytes matter. */
 void *dfs__proc_grow(void *p, size_t used, size_t size);    /* keeps used bytes */
+
+/* r's payload of n bytes, laid out in a message buffer behind room for the
+ * DONE header, so the reply sends it without a copy.  The buffer is held by
+ * the dfs node (released if it crashes).  Server thread. */
+unsigned char *dfs__payload_alloc(struct dfs *d, struct dfs__req *r, size_t n);
+void dfs__payload_free(struct dfs *d, struct dfs__req *r);
 
 /* dfs_store.c: runs r's op now (failpoints first), filling r->done (status,
  * bytes, offset, size, count, payload_len) and r->payload.  Server thread. */

@@ -12,7 +12,10 @@
  * every listing is deterministic; the server is its only writer, and it takes
  * store_mu only around changes, which is what dfs__count needs.  Its memory
  * is charged to the process (rt_xmalloc_process) because stored data outlives a
- * crash of the dfs node.  Real files are opened relative to the root's
+ * crash of the dfs node; a large file written by a request that runs while
+ * its message is handled keeps that message's buffer (rt_msg_take) instead
+ * of a copy.  A READ's bytes go straight into its reply's message buffer
+ * (dfs__payload_alloc), in both worlds.  Real files are opened relative to the root's
  * descriptor, with O_NOFOLLOW, and paths never contain "." or ".." (checked
  * first), so nothing escapes the root.
  */
@@ -100,6 +103,22 @@ static int op_paths_ok(const struct dfs__req *r)
     }
 }
 
+/* ---- replies --------------------------------------------------------------- */
+
+unsigned char *dfs__payload_alloc(struct dfs *d, struct dfs__req *r, size_t n)
+{
+    r->reply_buf = rt_msg_buf_new((uint32_t)(sizeof(r->done) + n));
+    rt_msg_buf_hold(d->self, r->reply_buf);
+    r->payload = r->reply_buf + sizeof(r->done);
+    return r->payload;
+}
+
+void dfs__payload_free(struct dfs *d, struct dfs__req *r)
+{
+    rt_msg_buf_release(d->self, r->reply_buf);
+    r->reply_buf = r->payload = NULL;
+}
+
 /* ---- sim world: a sorted array of files --------------------------------- */
 
 /* The first index whose name is >= name. */
@@ -168,6 +187,18 @@ static struct dfs__file *mem_insert(struct dfs *d, const char *name)
     return &d->files[i];
 }
 
+/* Frees what holds f's data. */
+static void file_data_free(struct dfs__file *f)
+{
+    if (f->msg)
+        rt_msg_buf_free(f->msg);
+    else
+        rt_free(f->data);
+    f->data = NULL;
+    f->msg = NULL;
+    f->cap = 0;
+}
+
 /* Removes entries [lo, hi); their memory too unless keep; store_mu held. */
 static void mem_remove_range(struct dfs *d, size_t lo, size_t hi, int keep)
 {
@@ -175,11 +206,38 @@ static void mem_remove_range(struct dfs *d, size_t lo, size_t hi, int keep)
         d->stored -= d->files[i].size;
         d->stored_logical -= d->files[i].size + d->files[i].logical;
         rt_free(d->files[i].name);
-        rt_free(d->files[i].data);
+        file_data_free(&d->files[i]);
     }
     if (hi > lo)
         memmove(&d->files[lo], &d->files[hi], (d->nfiles - hi) * sizeof(*d->files));
     d->nfiles -= hi - lo;
+}
+
+/* Files at least this large keep the WRITE message their data came in
+ * rather than a copy of it (artifacts, snapshots: megabytes each). */
+#define TAKE_MIN (64u << 10)
+
+/* The WRITE r runs while its message is being handled, or waited for its
+ * turn in its kept message, and its data lies in it: the file keeps that
+ * message's buffer (a file that is then appended to copies it out first).
+ * False when that cannot be. */
+static bool take_data(struct dfs *d, struct dfs__file *f, struct dfs__req *r)
+{
+    const struct rt_msg *m = d->cur_msg;
+    const unsigned char *lo = r->kept ? r->kept : m ? m->data : NULL;
+    if (r->w.data_len < TAKE_MIN || (r->w.flags & DFS_F_APPEND) || !lo || r->data < lo ||
+        (!r->kept && r->data + r->w.data_len > lo + m->len))
+        return false;
+    /* A request that waited keeps its message (dfs.c): the file takes a
+     * reference of its own. */
+    void *msg = r->kept ? rt_msg_buf_ref(r->kept) : rt_msg_take(d->self, m);
+    if (!msg)
+        return false;
+    file_data_free(f);
+    f->msg = msg;
+    f->data = (unsigned char *)msg + (r->data - lo);
+    f->cap = r->w.data_len;
+    return true;
 }
 
 static int mem_write(struct dfs *d, struct dfs__req *r)
@@ -202,18 +260,22 @@ static int mem_write(struct dfs *d, struct dfs__req *r)
     d->stored_logical -= f->size + f->logical;
     if (!(r->w.flags & DFS_F_APPEND)) {
         f->size = 0;
-        if (f->cap > 2 * (uint64_t)r->w.data_len) {     /* give back a shrunk file's memory */
-            rt_free(f->data);
-            f->data = NULL;
-            f->cap = 0;
-        }
+        if (f->cap > 2 * (uint64_t)r->w.data_len || f->msg)     /* give back a shrunk file's memory */
+            file_data_free(f);
     }
     uint64_t need = f->size + r->w.data_len;
-    if (need > f->cap) {
-        f->cap = need > 2 * f->cap ? need : 2 * f->cap;
-        f->data = dfs__proc_grow(f->data, f->size, f->cap);
+    if (take_data(d, f, r)) {
+        /* kept as it came */
+    } else if (need > f->cap || f->msg) {
+        uint64_t cap = need > 2 * f->cap ? need : 2 * f->cap;
+        unsigned char *data = rt_xmalloc_process(cap);
+        if (f->size)
+            memcpy(data, f->data, f->size);
+        file_data_free(f);
+        f->data = data;
+        f->cap = cap;
     }
-    if (r->w.data_len)
+    if (r->w.data_len && !f->msg)
         memcpy(f->data + f->size, r->data, r->w.data_len);
     r->done.offset = f->size;
     f->size = need;
@@ -237,7 +299,7 @@ static int mem_write(struct dfs *d, struct dfs__req *r)
 /* Reads [offset, offset + length) of the file's logical extent: what lies
  * in its data comes back as bytes, what lies in its payload as a count and
  * the payload sum of that range. */
-static int mem_read(const struct dfs__file *f, struct dfs__req *r)
+static int mem_read(struct dfs *d, const struct dfs__file *f, struct dfs__req *r)
 {
     r->done.offset = r->w.offset;
     uint64_t total = f->size + f->logical;
@@ -249,10 +311,8 @@ static int mem_read(const struct dfs__file *f, struct dfs__req *r)
                                : (r->w.offset < f->size ? f->size - r->w.offset : 0);
     if (n > MAX_READ)
         return -EFBIG;
-    if (n) {
-        r->payload = rt_xmalloc(n);
-        memcpy(r->payload, f->data + r->w.offset, n);
-    }
+    if (n)
+        memcpy(dfs__payload_alloc(d, r, n), f->data + r->w.offset, n);
     r->done.bytes = n;
     r->done.payload_len = (uint32_t)n;
     if (end > f->size) {
@@ -275,7 +335,7 @@ static int mem_exec(struct dfs *d, struct dfs__req *r)
         r->done.size = f->size + f->logical;
         if (r->w.op == DFS_OP_FSYNC)
             r->synced = 1;
-        return r->w.op == DFS_OP_READ ? mem_read(f, r) : 0;
+        return r->w.op == DFS_OP_READ ? mem_read(d, f, r) : 0;
     case DFS_OP_RENAME: {
         if (!(f = mem_find(d, r->path)))
             return mem_missing(d, r->path);
@@ -292,11 +352,12 @@ static int mem_exec(struct dfs *d, struct dfs__req *r)
         g = mem_find(d, r->path2);
         if (!g)
             g = mem_insert(d, r->path2);
-        rt_free(g->data);
+        file_data_free(g);
         rt_free(moved.name);
         d->stored -= g->size;
         d->stored_logical -= g->size + g->logical;
         g->data = moved.data;
+        g->msg = moved.msg;
         g->size = moved.size;
         g->cap = moved.cap;
         g->logical = moved.logical;
@@ -310,7 +371,7 @@ static int mem_exec(struct dfs *d, struct dfs__req *r)
             bytes += strlen(d->files[hi].name) + 1;
         if (bytes > MAX_READ)
             return -EFBIG;
-        r->payload = rt_xmalloc(bytes ? bytes : 1);
+        dfs__payload_alloc(d, r, bytes);
         for (size_t i = lo, at = 0; i < hi; i++) {
             size_t n = strlen(d->files[i].name) + 1;
             memcpy(r->payload + at, d->files[i].name, n);
@@ -356,8 +417,7 @@ void dfs__exec(struct dfs *d, struct dfs__req *r)
     if (rc == 0)
         rc = d->real ? dfs__fs_exec(d, r) : mem_exec(d, r);
     if (rc < 0) {
-        rt_free(r->payload);
-        r->payload = NULL;
+        dfs__payload_free(d, r);
         r->done.bytes = r->done.offset = r->done.size = 0;
         r->done.logical = r->done.logical_sum = 0;
         r->done.count = r->done.payload_len = 0;

@@ -257,6 +257,47 @@ void *rt_msg_buf_new(uint32_t len);
 void rt_msg_buf_free(void *buf);
 int rt_send_buf(struct rt_actor *from, rt_addr dst, uint32_t type, void *buf, uint32_t len);
 
+/*
+ * Keeping and sharing a payload instead of copying it (a blob server that
+ * stores an upload's chunk and serves it to every TaskManager).
+ *
+ * rt_msg_keep, called from a's handler of m, keeps m's payload past the
+ * handler and returns it (NULL when it cannot: m is itself shared, or not
+ * the message being handled - then copy).  rt_msg_buf_hold makes a buffer
+ * from rt_msg_buf_new held the same way.  A held buffer is a's node's: it
+ * counts in the node's memory, is released with rt_msg_buf_release, and
+ * goes when the node goes down, as the node's allocations do.  Until it is
+ * first shared its holder may write it.
+ *
+ * rt_send_shared sends len bytes of a held buffer as a message without
+ * copying them: the message takes a reference, so the holder may release
+ * the buffer at once.  From then on nobody may change the buffer.  Same
+ * results, delivery and hashing as rt_send of the same bytes.  Handler
+ * (of a's node) only; the references are atomic, so receivers may be on
+ * any thread.
+ */
+void *rt_msg_keep(struct rt_actor *a, const struct rt_msg *m);
+/* As rt_msg_keep, but the payload becomes process memory, held by no node:
+ * for what outlives a crash of the node (the DFS's stored files).  Freed
+ * with rt_msg_buf_free; never shared. */
+void *rt_msg_take(struct rt_actor *a, const struct rt_msg *m);
+void rt_msg_buf_hold(struct rt_actor *a, void *buf);
+/* A reference of the caller's own (process memory, held by no node) to a
+ * buffer a's node holds, which may no longer change: freed with
+ * rt_msg_buf_free, whoever releases the hold first.  Returns buf. */
+void *rt_msg_buf_ref(void *buf);
+void rt_msg_buf_release(struct rt_actor *a, void *buf);
+int rt_send_shared(struct rt_actor *from, rt_addr dst, uint32_t type, const void *buf,
+                   uint32_t len);
+
+/* XXH64 (seed 0) of len bytes at offset off of the payload of m, the
+ * message a's handler is handling.  The first answer for a buffer is kept
+ * with it: every message sharing that buffer (rt_send_shared) gets it again
+ * without hashing, so a blob chunk served to many TaskManagers is hashed
+ * once.  The range must not change after the call (a shared buffer never
+ * does).  Any other message is hashed as XXH64 would. */
+uint64_t rt_msg_xxh64(struct rt_actor *a, const struct rt_msg *m, uint32_t off, uint32_t len);
+
 /* Starts a one-shot timer that delivers RT_MSG_TIMER {id, tag} to the actor
  * after delay_ns.  Returns the timer id (never 0).  Actor's own node only. */
 uint64_t rt_timer_start(struct rt_actor *a, uint64_t delay_ns, uint64_t tag);

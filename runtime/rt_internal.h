@@ -42,6 +42,10 @@ extern _Thread_local struct rt__mem_pool *rt__mem_current;
  * node and does not return when one of its handlers is running; otherwise
  * (node code outside a handler) it returns and the allocation goes ahead. */
 void rt__mem_limit_hit(struct rt__mem_pool *p, size_t want);
+/* Charges (bytes > 0) or credits (< 0) a pool for memory it holds without
+ * having allocated it (a kept message payload); a charge checks the limit
+ * as an allocation does. */
+void rt__mem_charge(struct rt__mem_pool *p, long long bytes);
 
 /* ---- queued items --------------------------------------------------------- */
 
@@ -80,6 +84,18 @@ struct rt__qmsg {
     void (*drop)(void *);
     struct rt__timer *timer;
     size_t pooled;              /* bytes allocated when from the large-message pool, else 0 */
+    /* Shared payloads (rt_msg_keep, rt_send_shared).  refs counts the owners
+     * besides the first, so a fresh item (header zeroed) has one owner and
+     * freeing it needs no atomic read-modify-write.  A shared send is an item
+     * of its own whose payload is shared->data, one reference to it. */
+    atomic_uint refs;
+    struct rt__qmsg *shared;
+    struct rt_node *holder;     /* the node holding it (rt_msg_keep), else NULL */
+    LIST_ENTRY(rt__qmsg) held;  /* on holder->held */
+    /* rt_msg_xxh64's memo: state 0 none, 1 being written, 2 ready. */
+    atomic_int memo_state;
+    uint32_t memo_off, memo_len;
+    uint64_t memo_hash;
     _Alignas(max_align_t) unsigned char data[];
 };
 
@@ -88,7 +104,17 @@ struct rt__qmsg *rt__qmsg_new(uint32_t len);
 struct rt__qmsg *rt__qmsg_new_uncleared(uint32_t len);
 /* The item whose payload is buf (from rt_msg_buf_new). */
 struct rt__qmsg *rt__qmsg_of(void *buf);
+/* rt_share.c: the item whose handler runs on this thread now; and the
+ * release of what a node going down held. */
+extern _Thread_local struct rt__qmsg *rt__delivering;
+void rt__release_held(struct rt_node *n);
+/* Drops one owner of q; the last one frees it.  Any thread. */
 void rt__qmsg_free(struct rt__qmsg *q);
+/* The bytes a message item carries: its own, or the shared buffer's. */
+static inline const void *rt__qmsg_payload(const struct rt__qmsg *q)
+{
+    return q->shared ? (const void *)q->shared->data : (const void *)q->data;
+}
 
 /* A FIFO of qmsgs owned by one thread. */
 struct rt__fifo {
@@ -136,6 +162,7 @@ struct rt_node {
     uint64_t rng[4];
     uint64_t paused_until;
     struct rt__fifo deferred;           /* arrived while paused */
+    LIST_HEAD(, rt__qmsg) held;         /* payloads kept by its actors (rt_msg_keep) */
     int resume_armed;
     jmp_buf *crash_jmp;                 /* set while a handler runs */
 

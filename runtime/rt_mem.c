@@ -140,6 +140,21 @@ static void *pool_alloc_in(struct rt__mem_pool *p, size_t size, int zero)
     return h + 1;
 }
 
+void rt__mem_charge(struct rt__mem_pool *p, long long bytes)
+{
+    if (bytes < 0) {
+        atomic_fetch_sub_explicit(&p->bytes, (size_t)-bytes, memory_order_relaxed);
+        return;
+    }
+    size_t limit = atomic_load_explicit(&p->limit, memory_order_relaxed);
+    size_t now = atomic_load_explicit(&p->bytes, memory_order_relaxed);
+    if (limit && now + (size_t)bytes > limit)
+        rt__mem_limit_hit(p, (size_t)bytes);
+    now = atomic_fetch_add_explicit(&p->bytes, (size_t)bytes, memory_order_relaxed) + (size_t)bytes;
+    if (now > atomic_load_explicit(&p->peak, memory_order_relaxed))
+        atomic_store_explicit(&p->peak, now, memory_order_relaxed);
+}
+
 static void *pool_alloc(size_t size, int zero)
 {
     return pool_alloc_in(rt__mem_current ? rt__mem_current : &process_pool, size, zero);

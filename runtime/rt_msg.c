@@ -48,6 +48,13 @@ static unsigned pool_shift(size_t bytes)
 
 void rt__qmsg_free(struct rt__qmsg *q)
 {
+    /* The only owner may skip the atomic: nobody else can add a reference
+     * to an item only it holds. */
+    if (atomic_load_explicit(&q->refs, memory_order_acquire) &&
+        atomic_fetch_sub_explicit(&q->refs, 1, memory_order_acq_rel) > 0)
+        return;
+    if (q->shared)
+        rt__qmsg_free(q->shared);
     if (q->kind == RT__Q_OFFLOAD && q->drop)
         q->drop(q->arg);        /* never delivered: see rt_actor_offload */
     if (q->pooled) {

@@ -107,7 +107,7 @@ void rt__trace_delivery(struct rt_world *w, struct rt_node *n, const struct rt__
     struct {
         uint64_t at, src, dst, payload;
         uint32_t node, kind, type, len;
-    } rec = { q->at, q->src, q->dst, q->len && !q->opaque ? payload_hash(q->data, q->len) : 0,
+    } rec = { q->at, q->src, q->dst, q->len && !q->opaque ? payload_hash(rt__qmsg_payload(q), q->len) : 0,
               n->id, (uint32_t)q->kind, q->type, q->len };
     XXH64_update(w->trace_hash, &rec, sizeof(rec));
     w->trace_events++;

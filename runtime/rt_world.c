@@ -467,17 +467,17 @@ struct rt_world *rt_actor_world(const struct rt_actor *a) { return a->node->w; }
 /* Sends data (len bytes) to dst.  With own, data is the payload of a qmsg
  * from rt_msg_buf_new, sent as it is (and freed when it is not sent). */
 static int send_msg(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
-                    uint32_t len, int opaque, int own);
+                    uint32_t len, int opaque, int own, struct rt__qmsg *share);
 
 int rt_send(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data, uint32_t len)
 {
-    return send_msg(from, dst, type, data, len, 0, 0);
+    return send_msg(from, dst, type, data, len, 0, 0, NULL);
 }
 
 int rt_send_opaque(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
                    uint32_t len)
 {
-    return send_msg(from, dst, type, data, len, 1, 0);
+    return send_msg(from, dst, type, data, len, 1, 0, NULL);
 }
 
 int rt_send_buf(struct rt_actor *from, rt_addr dst, uint32_t type, void *buf, uint32_t len)
@@ -488,11 +488,20 @@ int rt_send_buf(struct rt_actor *from, rt_addr dst, uint32_t type, void *buf, ui
         return -EINVAL;
     }
     q->len = len;       /* the sender may use less than it asked for */
-    return send_msg(from, dst, type, buf, len, 0, 1);
+    return send_msg(from, dst, type, buf, len, 0, 1, NULL);
+}
+
+int rt_send_shared(struct rt_actor *from, rt_addr dst, uint32_t type, const void *buf,
+                   uint32_t len)
+{
+    struct rt__qmsg *q = rt__qmsg_of((void *)buf);
+    if (q->holder != from->node || len > q->len)
+        return -EINVAL;
+    return send_msg(from, dst, type, buf, len, 0, 0, q);
 }
 
 static int send_msg(struct rt_actor *from, rt_addr dst, uint32_t type, const void *data,
-                    uint32_t len, int opaque, int own)
+                    uint32_t len, int opaque, int own, struct rt__qmsg *share)
 {
     int rc = 0;
     struct rt__qmsg *mine = own ? rt__qmsg_of((void *)data) : NULL;
@@ -531,7 +540,12 @@ static int send_msg(struct rt_actor *from, rt_addr dst, uint32_t type, const voi
     }
     for (int c = 0; c < copies; c++) {
         struct rt__qmsg *q;
-        if (mine && c == copies - 1) {
+        if (share) {
+            q = rt__qmsg_new_uncleared(0);      /* a reference, not a copy */
+            q->shared = share;
+            q->len = len;
+            atomic_fetch_add_explicit(&share->refs, 1, memory_order_relaxed);
+        } else if (mine && c == copies - 1) {
             q = mine;           /* the last copy is the buffer itself */
             mine = NULL;
         } else {
@@ -680,7 +694,7 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
             rt__qmsg_free(q);
             return;
         }
-        m = (struct rt_msg){ q->src, q->dst, q->type, q->len, q->data };
+        m = (struct rt_msg){ q->src, q->dst, q->type, q->len, rt__qmsg_payload(q) };
     } else if (q->kind == RT__Q_TIMER) {
         struct rt__timer *t = q->timer;
         if (t->canceled) {
@@ -702,12 +716,14 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
     rt__trace_delivery(w, n, q);
 
     jmp_buf jb;
+    struct rt__qmsg *prev_delivering = rt__delivering;
     struct rt_node *prev_node = current_node;
     struct rt__mem_pool *prev_pool = rt__mem_current;
     bool sim = w->cfg.kind == RT_WORLD_SIM;
     uint64_t t0 = sim ? rt__ticks() : rt__mono_ns();
     current_node = n;
     rt__mem_current = &n->pool;
+    rt__delivering = q;
     if (setjmp(jb) == 0) {
         n->crash_jmp = &jb;
         if (q->kind == RT__Q_CALL) {
@@ -720,6 +736,7 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
         n->crash_jmp = NULL;
         current_node = prev_node;
         rt__mem_current = prev_pool;
+        rt__delivering = prev_delivering;
         atomic_fetch_add_explicit(&n->delivered, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&n->busy_ns, (sim ? rt__ticks() : rt__mono_ns()) - t0,
                                   memory_order_relaxed);
@@ -730,6 +747,7 @@ void rt__deliver(struct rt_node *n, struct rt__qmsg *q)
     n->crash_jmp = NULL;
     current_node = prev_node;
     rt__mem_current = prev_pool;
+    rt__delivering = prev_delivering;
     rt__qmsg_free(q);
     if (w->cfg.kind == RT_WORLD_REAL)
         n->exit_loop = 1;       /* rt_real tears down once its loop unwinds */
@@ -778,6 +796,7 @@ void rt__node_teardown(struct rt_node *n, int graceful)
     n->paused_until = 0;
     if (n->w->cfg.kind == RT_WORLD_REAL)
         rt__offload_node_down(n);   /* no work may still read what is released now */
+    rt__release_held(n);
     rt__mem_pool_reset(&n->pool);
     rt_trace(n->w, n, graceful ? "node_down" : "node_crashed", NULL);
     atomic_store_explicit(&n->state, RT__DOWN, memory_order_release);

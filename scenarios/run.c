@@ -520,9 +520,9 @@ static int setup(struct run *r, char *err, size_t errlen)
             /* Staged as a deploy script would: one more try after an error,
              * then on without them - the application's main() finds them
              * missing and fails, saying so (a fault, not a broken run). */
-            if (mc_driver_write(r->driver, path, s->apps[a].artifacts_bytes,
+            if (mc_driver_stage(r->driver, path, s->apps[a].artifacts_bytes,
                                 DFS_PHASE_ARTIFACT) < 0 &&
-                (rc = mc_driver_write(r->driver, path, s->apps[a].artifacts_bytes,
+                (rc = mc_driver_stage(r->driver, path, s->apps[a].artifacts_bytes,
                                       DFS_PHASE_ARTIFACT)) < 0)
                 run__say(r, "the artifacts of %s could not be stored: %s", s->apps[a].name,
                          strerror(-rc));

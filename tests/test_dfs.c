@@ -63,6 +63,20 @@ static void roundtrip(enum rt_world_kind kind)
     assert_int_equal(s->done.status, 0);
     assert_int_equal(s->done.bytes, 0);
 
+    /* A large file keeps the message its data came in: renamed, it reads
+     * back the same, and a second one taken over it frees the first. */
+    assert_int_equal(op_status(&e, wr("job-1/big", data, sizeof(data))), 0);
+    struct dfs_req mv = { .op = DFS_OP_RENAME, .path = "job-1/big", .path2 = "job-1/big2" };
+    assert_int_equal(op_status(&e, mv), 0);
+    s = op(&e, 0, rd("job-1/big2", 0, 0));
+    assert_int_equal(s->done.bytes, sizeof(data));
+    assert_memory_equal(s->buf, data, sizeof(data));
+    fill(data, sizeof(data), 2);
+    assert_int_equal(op_status(&e, wr("job-1/big2", data, sizeof(data))), 0);
+    s = op(&e, 0, rd("job-1/big2", 5, 70000));
+    assert_memory_equal(s->buf, data + 5, 70000);
+    fill(data, sizeof(data), 1);
+
     /* Truncate on rewrite; empty files exist. */
     s = op(&e, 0, wr("job-1/chk-1/task-0.state", "xy", 2));
     assert_int_equal(s->done.size, 2);
@@ -134,7 +148,10 @@ static void prepared_body(enum rt_world_kind kind)
     assert_memory_equal(s->buf, want, PREP_LEN);
     assert_int_equal(op_status(&e, simple(DFS_OP_STAT, "job-2/never")), -ENOENT);
 
-    static unsigned char data[4][20000];
+    /* Large enough that the files keep the messages of the writes that
+     * waited (dfs.c keeps a waiting request's message, the store takes a
+     * reference to it). */
+    static unsigned char data[4][70000];
     char names[4][32];
     struct dfs_req w[4];
     for (int i = 0; i < 4; i++) {

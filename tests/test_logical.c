@@ -572,6 +572,36 @@ static void test_run_gigabytes(void **st)
     scn_scenario_free(s);
 }
 
+/* An application's jar is staged as a descriptor in the sim world: main()
+ * downloads every byte of it (counted, charged), the store never holds
+ * them, and the blobs the client ships stay real bytes. */
+static const char jar[] =
+    "cluster taskmanagers=2 slots=2\n"
+    "dfs bandwidth=1GB/s streams=8 latency=1ms\n"
+    "deadline 30s\n"
+    "job j source=sequence(records=20k, keys=100, rate=100k/s) | keyby | sum | sink parallelism=2\n"
+    "application app jobs=j artifacts=24MB main-cpu=10ms\n"
+    "expect all jobs finished exactly-once\n";
+
+static void test_run_staged_jar(void **st)
+{
+    (void)st;
+    struct scn_scenario *s = scn_env_parse("jar.scn", jar);
+    struct scn_run_opts o = { .mode = SCN_MODE_SESSION, .world = RT_WORLD_SIM, .has_seed = true,
+                              .seed = 1, .quiet = true };
+    json_t *out = NULL;
+    char err[256] = "";
+    assert_int_equal(scn_run(s, &o, &out, err, sizeof(err)), SCN_RUN_OK);
+    assert_true(json_is_true(json_object_get(out, "ok")));
+    assert_int_equal(geti(out, "client", "bytes_downloaded"), 24000000);
+    assert_int_equal(geti(out, "dfs", "logical_bytes_written"), 24000000);
+    assert_true(geti(out, "dfs", "logical_bytes_read") >= 24000000);
+    assert_true(geti(out, "dfs", "stored_bytes_peak") < 1000000);
+    assert_true(geti(out, "client", "bytes_uploaded") >= 24000000);     /* blobs: real */
+    json_decref(out);
+    scn_scenario_free(s);
+}
+
 /* ---- the real world's refusal ----------------------------------------------- */
 
 static void test_real_world_fit(void **st)
@@ -629,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_engine_declared_corrupt),
         cmocka_unit_test(test_engine_declared_partial),
         cmocka_unit_test(test_run_gigabytes),
+        cmocka_unit_test(test_run_staged_jar),
         cmocka_unit_test(test_real_world_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
