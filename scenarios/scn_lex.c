@@ -113,14 +113,19 @@ static size_t osa_within(const char *a, size_t la, const char *b, size_t lb, siz
 
     if ((la > lb ? la - lb : lb - la) > bound)
         return cap;
-    for (size_t j = 0; j <= lb; j++)
+    for (size_t j = 0; j <= lb; j++) {
         r1[j] = j < cap ? j : cap;
+        r[j] = r2[j] = cap;
+    }
     for (size_t i = 1; i <= la; i++) {
         size_t lo = i > bound ? i - bound : 1, hi = i + bound < lb ? i + bound : lb;
         size_t row_min = i < cap ? i : cap;
-        for (size_t j = 0; j <= lb; j++)
-            r[j] = cap;
+        /* The next two rows read one cell either side of this band; the
+         * buffer holds an older row there. */
         r[0] = row_min;
+        r[lo - 1] = lo > 1 ? cap : row_min;
+        if (hi < lb)
+            r[hi + 1] = cap;
         for (size_t j = lo; j <= hi; j++) {
             size_t best = r1[j - 1] + (a[i - 1] != b[j - 1]);
             if (r1[j] + 1 < best)
