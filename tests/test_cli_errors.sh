@@ -10,7 +10,11 @@ mc=$1
 scn=$2
 out=$(mktemp)
 tmp=$(mktemp -d)
-trap 'rm -rf "$out" "$tmp"' EXIT INT TERM
+own=$(mktemp -d)
+trap 'rm -rf "$out" "$tmp" "$own"' EXIT INT TERM
+k8s=$own/k8s.scn
+printf 'cluster taskmanagers=1 slots=2 target=kubernetes\njob a source=sequence(records=10) | sink\n' >"$k8s"
+perjob="$k8s:1:39: error: per-job mode does not exist on kubernetes: Flink runs per-job clusters on YARN only (deprecated in 1.15, removed in 2.0); use session or application mode, or target=yarn"
 fail=0
 # bad WANT ARGS...: exit code 2 and the first line of stderr+stdout is WANT.
 bad() {
@@ -53,9 +57,20 @@ bad "minicluster shrink: unknown mode 'bogus'" shrink "$scn" --mode bogus
 bad "minicluster shrink: --mode needs a value" shrink "$scn" --mode
 bad "minicluster sweep: --failpoints 'net/*' matches no failpoint (there are: dfs/open dfs/write dfs/read dfs/fsync dfs/rename dfs/list dfs/delete dfs/stat dfs/corrupt dfs/slow task/process)" \
     sweep "$scn" --failpoints 'net/*'
+bad "$perjob" explore "$k8s" --seeds 1..1 --mode per-job
+bad "$perjob" shrink "$k8s" --seed 1 -o "$tmp/out.scn" --mode per-job
+bad "minicluster shrink: needs SCENARIO, --seed N and -o OUT.scn" shrink "$k8s" --seed 1
+# A report that cannot be written is exit 3 (the runs happened), and says where.
+TMPDIR=$tmp "$mc" explore "$scn" --seeds 1..1 --json "$own/no-dir/x.json" >"$out" 2>&1
+rc=$?
+if [ "$rc" -ne 3 ] || ! grep -q "^minicluster explore: cannot write $own/no-dir/x.json: " "$out"; then
+    echo "FAIL: explore --json into a missing directory: exit $rc, want 3 and 'cannot write'"
+    cat "$out"
+    fail=1
+fi
 if [ -n "$(ls -A "$tmp")" ]; then
     echo "FAIL: a refused command made files under TMPDIR: $(ls -A "$tmp")"
     fail=1
 fi
-[ "$fail" -eq 0 ] && echo "ok: 16 bad command lines refused with exit 2"
+[ "$fail" -eq 0 ] && echo "ok: 19 bad command lines refused with exit 2"
 exit "$fail"
