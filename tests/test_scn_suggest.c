@@ -196,7 +196,8 @@ static void test_edges(void **state)
     const char *words[] = {"", "o", "or", "ord", "ordr", "orders", "ordres", "oders-eu",
                            "rec", "recs", "rcords", "records-x", l63, l64, l70, w64,
                            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-                           "oooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooo"};
+                           "ooooooooooooooooooooooooooooooooooooooooooooooooooooooooo"
+                           "ooooooooooooo"};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         for (size_t k = 1; k <= n; k++)
             same(words[i], cands + n - k, k);           /* every suffix of the list */
