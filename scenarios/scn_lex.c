@@ -162,9 +162,10 @@ static bool is_subsequence(const char *word, const char *cand)
 
 /* The rule, unchanged from the plain version: each candidate scores its
  * distance, or 1 when WORD is an abbreviation of it (a subsequence with the
- * same first letter, for words of two or more bytes); the lowest score within
- * the limit wins, ties go to the smaller distance, then to the earlier
- * candidate.  Names over SUGGEST_MAX_LEN bytes have an infinite distance.
+ * same first letter, for words of two or more bytes); the lowest score wins,
+ * ties go to the smaller distance, then to the earlier candidate.  A score up
+ * to limit + 1 is accepted (best_d starts there and a first candidate at it
+ * wins the tie against "none"), as the plain rule always did.  Names over SUGGEST_MAX_LEN bytes have an infinite distance.
  * The work is cut, not the answer: an abbreviation's distance is exactly the
  * letters it leaves out, and any other candidate's distance is only computed
  * as far as it could still beat the best so far. */
