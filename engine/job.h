@@ -188,11 +188,14 @@ void eng_job_set_state(struct eng_job *j, enum eng_job_state st, uint64_t t_ns, 
 /* The failinfo of the "task/process" failpoint (faults/, docs/failpoints.md):
  * a task of job `job` with subtask index `subtask` fails at the first step at
  * which it has taken in at least at_record records since its deployment
- * (0: at its next step).  Checked once per step, never per record. */
+ * (0: at its next step).  Checked once per step, never per record.  With
+ * any_task, whichever task takes the failing step fails (a failpoint sweep
+ * fails the N-th step of the run, knowing no job ids). */
 struct eng_fail_point {
     uint32_t job;
     uint32_t subtask;
     uint64_t at_record;
+    bool any_task;
 };
 
 /* Deploys one task: the payload of ENG_MSG_DEPLOY. */

@@ -231,7 +231,7 @@ static void step(struct task *k)
         return;
     if (fiu_fail("task/process")) {     /* injected fault: see struct eng_fail_point */
         const struct eng_fail_point *fp = fiu_failinfo();
-        if (fp && fp->job == k->job->id && fp->subtask == k->t->subtask &&
+        if (fp && (fp->any_task || (fp->job == k->job->id && fp->subtask == k->t->subtask)) &&
             (fp->at_record == 0 || k->records_in >= fp->at_record)) {
             eng__task_fail(k, false, "injected failure (task/process) at record %llu",
                            (unsigned long long)k->records_in);

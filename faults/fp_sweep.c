@@ -58,11 +58,10 @@ int flt_sweep_arm(const char *name, uint64_t n, bool persistent, void *failinfo,
         snprintf(err, errlen, "'%s' is not a catalogued failpoint", name ? name : "");
         return -EINVAL;
     }
-    if (flt_failpoints[i].kinds & FLT_FPK_TASK) {
-        snprintf(err, errlen, "%s takes a job's id as failinfo, which exists only inside a run "
-                 "(use `fail task` in a scenario)", name);
-        return -EINVAL;
-    }
+    /* A job id exists only inside a run: the failing step's task fails. */
+    static const struct eng_fail_point any_task = { .any_task = true };
+    if ((flt_failpoints[i].kinds & FLT_FPK_TASK) && !failinfo)
+        failinfo = (void *)&any_task;
     fiu_init(0);    /* idempotent */
     struct armed *a = &rows[i];
     fiu_disable(name);              /* any earlier decision callback is gone first */

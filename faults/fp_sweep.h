@@ -18,9 +18,9 @@
 
 /* Arms catalogued failpoint NAME: counts hits from 0; with N > 0 fails hit N
  * (PERSISTENT: and every later one) with FAILINFO as fiu_failinfo() gives it
- * (NULL: the natural errno; dfs/slow: a delay in ns).  N = 0 only counts.
- * Returns 0, or -EINVAL (not catalogued, or task/process, whose failinfo
- * names a job that exists only inside a run) with ERR saying so. */
+ * (NULL: the natural errno; dfs/slow: a delay in ns; task/process: the task
+ * that takes the failing step fails).  N = 0 only counts.  Returns 0, or
+ * -EINVAL (not catalogued) with ERR saying so. */
 int flt_sweep_arm(const char *name, uint64_t n, bool persistent, void *failinfo, char *err,
                   size_t errlen);
 /* Hits and failures of NAME since it was last armed (0 if never). */

@@ -93,33 +93,61 @@ void scn__error(struct scn__ctx *c, struct scn_pos pos, const char *fmt, ...)
 
 /* ---- suggestions ---- */
 
-/* Optimal string alignment distance (Levenshtein plus adjacent swaps),
- * capped: names longer than 63 bytes are never suggested. */
-static size_t edit_distance(const char *a, const char *b)
+/* Names longer than this are never suggested by spelling (only as an
+ * abbreviation's expansion), which keeps one distance at most 63 x 63 cells. */
+#define SUGGEST_MAX_LEN 63
+
+/* Optimal string alignment distance (Levenshtein plus adjacent swaps) of
+ * A and B when it is at most BOUND, else BOUND + 1.  Only cells within BOUND
+ * of the diagonal can hold such a distance (|i - j| never shrinks by more
+ * than one an edit), so each row computes those and caps the rest at
+ * BOUND + 1; capping commutes with the recurrence's min and +1, so the capped
+ * result is exact up to the cap.  A swap reaches back two rows, so the search
+ * stops once two rows in a row are over the bound.  This keeps the "did you
+ * mean" search cheap on error-heavy text: a few cells a row, not 63 x 63. */
+static size_t osa_within(const char *a, size_t la, const char *b, size_t lb, size_t bound)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return (size_t)-1;
-    size_t d[64][64];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cost = a[i - 1] != b[j - 1];
-            size_t best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < best)
-                best = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
+    size_t cap = bound + 1, rows[3][SUGGEST_MAX_LEN + 1];
+    size_t *r2 = rows[0], *r1 = rows[1], *r = rows[2];
+    bool prev_over = false;
+
+    if ((la > lb ? la - lb : lb - la) > bound)
+        return cap;
+    for (size_t j = 0; j <= lb; j++) {
+        r1[j] = j < cap ? j : cap;
+        r[j] = r2[j] = cap;
     }
-    return d[la][lb];
+    for (size_t i = 1; i <= la; i++) {
+        size_t lo = i > bound ? i - bound : 1, hi = i + bound < lb ? i + bound : lb;
+        size_t row_min = i < cap ? i : cap;
+        /* The next two rows read one cell either side of this band; the
+         * buffer holds an older row there. */
+        r[0] = row_min;
+        r[lo - 1] = lo > 1 ? cap : row_min;
+        if (hi < lb)
+            r[hi + 1] = cap;
+        for (size_t j = lo; j <= hi; j++) {
+            size_t best = r1[j - 1] + (a[i - 1] != b[j - 1]);
+            if (r1[j] + 1 < best)
+                best = r1[j] + 1;
+            if (r[j - 1] + 1 < best)
+                best = r[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                r2[j - 2] + 1 < best)
+                best = r2[j - 2] + 1;
+            r[j] = best < cap ? best : cap;
+            if (r[j] < row_min)
+                row_min = r[j];
+        }
+        if (row_min >= cap && prev_over)
+            return cap;
+        prev_over = row_min >= cap;
+        size_t *t = r2;
+        r2 = r1;
+        r1 = r;
+        r = t;
+    }
+    return r1[lb];
 }
 
 static bool is_subsequence(const char *word, const char *cand)
@@ -132,6 +160,15 @@ static bool is_subsequence(const char *word, const char *cand)
     return *word == '\0';
 }
 
+/* The rule, unchanged from the plain version: each candidate scores its
+ * distance, or 1 when WORD is an abbreviation of it (a subsequence with the
+ * same first letter, for words of two or more bytes); the lowest score wins,
+ * ties go to the smaller distance, then to the earlier candidate.  A score up
+ * to limit + 1 is accepted (best_d starts there and a first candidate at it
+ * wins the tie against "none"), as the plain rule always did.  Names over SUGGEST_MAX_LEN bytes have an infinite distance.
+ * The work is cut, not the answer: an abbreviation's distance is exactly the
+ * letters it leaves out, and any other candidate's distance is only computed
+ * as far as it could still beat the best so far. */
 const char *scn__suggest(const char *word, const char *const *cands, size_t n)
 {
     size_t len = strlen(word);
@@ -142,11 +179,22 @@ const char *scn__suggest(const char *word, const char *const *cands, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!cands[i])
             continue;              /* sparse tables indexed by enum */
-        size_t raw = edit_distance(word, cands[i]), dist = raw;
+        size_t clen = strlen(cands[i]), raw, dist;
+        bool too_long = len > SUGGEST_MAX_LEN || clen > SUGGEST_MAX_LEN;
         /* An abbreviation ("recs" for "records") is as good as one typo;
          * between equals, the closer spelling wins. */
-        if (dist > 1 && len >= 2 && is_subsequence(word, cands[i]))
-            dist = 1;
+        if (len >= 2 && is_subsequence(word, cands[i])) {
+            raw = too_long ? (size_t)-1 : clen - len;
+            dist = raw > 1 ? 1 : raw;
+        } else {
+            /* Only a distance that beats (best_d, best_raw) matters. */
+            if (too_long || (best_d == 0 && best_raw == 0))
+                continue;
+            size_t bound = best_raw > best_d ? best_d : best_d - 1;
+            raw = dist = osa_within(word, len, cands[i], clen, bound);
+            if (raw > bound)
+                continue;
+        }
         if (dist < best_d || (dist == best_d && raw < best_raw)) {
             best_d = dist;
             best_raw = raw;

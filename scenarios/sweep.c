@@ -59,6 +59,8 @@ static bool scenario_arms(const struct scn_scenario *s, const char *name)
             return true;
         if (f->action == SCN_ACT_CORRUPT_FAILPOINT && strcmp(name, "dfs/corrupt") == 0)
             return true;
+        if (f->action == SCN_ACT_FAIL_TASK && strcmp(name, "task/process") == 0)
+            return true;
         if (f->action != SCN_ACT_FAIL_FAILPOINT || !f->failpoint)
             continue;
         size_t n = strlen(f->failpoint);
@@ -202,10 +204,7 @@ static int clean_run(const struct scn_scenario *s, const struct scn_sweep_opts *
         memset(p, 0, sizeof(*p));
         p->name = f->name;
         char why[200];
-        if (f->kinds & FLT_FPK_TASK)
-            p->skipped = "its failinfo names a job that exists only inside a run: "
-                         "`fail task` in a scenario drives it";
-        else if (scenario_arms(s, f->name))
+        if (scenario_arms(s, f->name))
             p->skipped = "the scenario puts a fault of its own on it";
         else if (flt_sweep_arm(f->name, 0, false, NULL, why, sizeof(why)) < 0)
             p->skipped = "libfiu refused to arm it";

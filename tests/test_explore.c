@@ -416,12 +416,13 @@ static void test_sweep_pick(void **st)
 /* Regressions for what the sweep found: a corrupt read during a restore made
  * the job fall back past a committed checkpoint (duplicates), and one failed
  * delete at teardown left the cluster's files behind.  Both must now end
- * well at every hit, once and from then on. */
+ * well at every hit, once and from then on.  task/process, swept by failing
+ * whichever task takes the N-th step, likewise. */
 static void test_sweep_regressions(void **st)
 {
     (void)st;
     struct scn_scenario *s = scn_env_parse("small.scn", small);
-    const char *globs[] = { "dfs/corrupt", "dfs/delete", "dfs/[orw]*" };
+    const char *globs[] = { "dfs/corrupt", "dfs/delete", "dfs/[orw]*", "task/process" };
     for (size_t g = 0; g < sizeof(globs) / sizeof(globs[0]); g++) {
         struct scn_sweep_opts o = { .mode = SCN_MODE_SESSION, .glob = globs[g], .max = 4 };
         struct scn_sweep_result res;
@@ -452,8 +453,9 @@ static void test_sweep_regressions(void **st)
     scn_scenario_free(s);
 }
 
-/* A glob that matches nothing is bad input, naming what there is;
- * task/process is listed but not swept (its failinfo names a job). */
+/* A glob that matches nothing is bad input, naming what there is; a point
+ * the scenario drives itself (a failpoint, or `fail task` for task/process)
+ * is left to it. */
 static void test_sweep_refuses(void **st)
 {
     (void)st;
@@ -464,23 +466,22 @@ static void test_sweep_refuses(void **st)
     assert_int_equal(scn_sweep(s, &o, &res, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "matches no failpoint"));
     assert_non_null(strstr(err, "dfs/write"));
-    o.glob = "task/*";
-    assert_int_equal(scn_sweep(s, &o, &res, err, sizeof(err)), 0);
-    assert_int_equal(res.n_points, 1);
-    assert_non_null(res.points[0].skipped);
-    assert_int_equal(res.runs, 1);
-    scn_sweep_result_free(&res);
     scn_scenario_free(s);
-    /* A point the scenario arms itself is left to it. */
-    char text[sizeof(small) + 64];
-    snprintf(text, sizeof(text), "%sat 10ms fail dfs/write once\n", small);
-    s = scn_env_parse("armed.scn", text);
-    o.glob = "dfs/write";
-    assert_int_equal(scn_sweep(s, &o, &res, err, sizeof(err)), 0);
-    assert_non_null(res.points[0].skipped);
-    assert_non_null(strstr(res.points[0].skipped, "scenario"));
-    scn_sweep_result_free(&res);
-    scn_scenario_free(s);
+    const char *own[][2] = { { "at 10ms fail dfs/write once\n", "dfs/write" },
+                             { "at 10ms fail task a[0] at record 100\n", "task/*" } };
+    for (size_t i = 0; i < 2; i++) {
+        char text[sizeof(small) + 64];
+        snprintf(text, sizeof(text), "%s%s", small, own[i][0]);
+        s = scn_env_parse("armed.scn", text);
+        o.glob = own[i][1];
+        assert_int_equal(scn_sweep(s, &o, &res, err, sizeof(err)), 0);
+        assert_int_equal(res.n_points, 1);
+        assert_non_null(res.points[0].skipped);
+        assert_non_null(strstr(res.points[0].skipped, "scenario"));
+        assert_int_equal(res.runs, 1);
+        scn_sweep_result_free(&res);
+        scn_scenario_free(s);
+    }
 }
 
 int main(void)
