@@ -3,7 +3,8 @@
 # application mode for an active, highly available cluster with a memory
 # limit and config of every value type (duration, double, size, word): the
 # yarn-session.sh line carries the slots, the memory in bytes, every config
-# key as -Dkey=value and ZooKeeper HA; the session's `flink run` lines name
+# key as -Dkey=value, the store (dfs profile=s3: the bucket, the entropy
+# key right after it) and ZooKeeper HA with its data in the store; the session's `flink run` lines name
 # the job and its parallelism; application mode has one run-application line
 # per job with the same dynamic properties.  tests/test_export.sh has per-job.
 set -u
@@ -19,7 +20,7 @@ config state.storage.fs.memory-threshold=1000B s3.entropy.key=_entropy_
 dfs profile=s3
 job orders source=sequence(records=10k) | keyby | count | sink parallelism=3
 SCN
-dyn="-Dtaskmanager.numberOfTaskSlots=3 -Dtaskmanager.memory.process.size=2147483648b -Dheartbeat.timeout=1500ms -Drestart-strategy.exponential-delay.jitter-factor=0.25 -Dstate.storage.fs.memory-threshold=1000b -Ds3.entropy.key=_entropy_ -Dhigh-availability.type=zookeeper -Dhigh-availability.storageDir=hdfs:///flink/ha"
+dyn="-Dtaskmanager.numberOfTaskSlots=3 -Dtaskmanager.memory.process.size=2147483648b -Dheartbeat.timeout=1500ms -Drestart-strategy.exponential-delay.jitter-factor=0.25 -Dstate.storage.fs.memory-threshold=1000b -Ds3.entropy.key=_entropy_ -Dstate.checkpoints.dir=s3://mc-y/_entropy_/checkpoints -Dstate.savepoints.dir=s3://mc-y/savepoints -Dhigh-availability.type=zookeeper -Dhigh-availability.storageDir=s3://mc-y/ha"
 jar=./examples/streaming/StateMachineExample.jar
 want() {  # MODE LINE: the export has LINE exactly
     if ! grep -qxF -- "$2" "$tmp/$1.out"; then
