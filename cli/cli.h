@@ -15,4 +15,17 @@ int cli_export(int argc, char **argv);
 /* cmd_sweep.c: failpoint anomaly testing */
 int cli_sweep(int argc, char **argv);
 
+#include <stdbool.h>
+#include <string.h>
+
+/* Whether option a is one of names (NULL-terminated): an option that takes a
+ * value, so that a missing value can be told from an unknown option. */
+static inline bool cli_is_one_of(const char *a, const char *const *names)
+{
+    for (; *names; names++)
+        if (strcmp(a, *names) == 0)
+            return true;
+    return false;
+}
+
 #endif

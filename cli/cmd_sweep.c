@@ -81,7 +81,8 @@ int cli_sweep(int argc, char **argv)
             o.progress = NULL;
             continue;
         }
-        if (a[0] == '-' && !v) {
+        static const char *const valued[] = { "--mode", "--failpoints", "--max", "--json", NULL };
+        if (!v && cli_is_one_of(a, valued)) {
             fprintf(stderr, "minicluster sweep: %s needs a value\n", a);
             return 2;
         }

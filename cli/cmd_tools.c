@@ -311,7 +311,9 @@ int cli_explore(int argc, char **argv)
             o.safety_only = true;
             continue;
         }
-        if (a[0] == '-' && !v) {
+        static const char *const valued[] = { "--seeds", "--shard", "--fail-on", "--json",
+                                              "--mode", "--workers", "--stop-after", NULL };
+        if (!v && cli_is_one_of(a, valued)) {
             fprintf(stderr, "minicluster explore: %s needs a value\n", a);
             return 2;
         }
@@ -449,7 +451,8 @@ int cli_shrink(int argc, char **argv)
             o.as_is = true;
             continue;
         }
-        if (a[0] == '-' && !v) {
+        static const char *const valued[] = { "--seed", "-o", "--output", "--mode", NULL };
+        if (!v && cli_is_one_of(a, valued)) {
             fprintf(stderr, "minicluster shrink: %s needs a value\n", a);
             return 2;
         }

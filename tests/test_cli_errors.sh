@@ -55,6 +55,12 @@ bad "minicluster explore merge: unexpected '--bogus'" explore merge --bogus
 bad "minicluster explore: unexpected '--failpoints'" explore "$scn" --failpoints x
 bad "minicluster shrink: unknown mode 'bogus'" shrink "$scn" --mode bogus
 bad "minicluster shrink: --mode needs a value" shrink "$scn" --mode
+# An unknown option given last is unknown, not an option missing its value.
+bad "minicluster explore: unexpected '--bogus'" explore "$scn" --seeds 1..2 --bogus
+bad "minicluster explore: --seeds needs a value" explore "$scn" --seeds
+bad "minicluster shrink: unexpected '--bogus'" shrink "$scn" --seed 1 --bogus
+bad "minicluster sweep: unexpected '--bogus'" sweep "$scn" --bogus
+bad "minicluster sweep: --max needs a value" sweep "$scn" --max
 bad "minicluster sweep: --failpoints 'net/*' matches no failpoint (there are: dfs/open dfs/write dfs/read dfs/fsync dfs/rename dfs/list dfs/delete dfs/stat dfs/corrupt dfs/slow task/process)" \
     sweep "$scn" --failpoints 'net/*'
 bad "$perjob" explore "$k8s" --seeds 1..1 --mode per-job
