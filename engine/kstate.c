@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/cellpool.h"
 #include "engine/jobgraph.h"
 #include "engine/kstate.h"
 #include "runtime/rt_mem.h"
@@ -68,16 +69,9 @@ struct eng_kstate {
     struct slot *spare_slots;
     uint8_t **spare_blobs;
     uint32_t spare_bits;
-    /* Cells for short blobs (payload descriptors): carved from chunks the
-     * state frees with itself, reused through a free list. */
-    struct cell_chunk *chunks;
-    void *free_cells;
-    uint32_t next_chunk_cells;
-};
-
-struct cell_chunk {
-    struct cell_chunk *next;
-    uint64_t pad;               /* cells start 16-byte aligned */
+    /* Short blobs (payload descriptors) in cells of the state's own, freed
+     * with it. */
+    struct eng_cellpool cells;
 };
 
 /* Where a key lives in the table.  The high half is folded in first so keys
@@ -122,6 +116,10 @@ static void alloc_table(struct eng_kstate *ks, uint32_t bits)
     ks->grow_at = cap * 7 / 10;
 }
 
+/* The cells of short blobs: see blob_new. */
+#define CELL_LEN ENG_PAYLOAD_LEN
+#define CELL_BYTES (sizeof(struct eng_blob_loc) + CELL_LEN)
+
 struct eng_kstate *eng_kstate_new(uint32_t max_parallelism)
 {
     assert(max_parallelism >= 1 && max_parallelism <= ENG_MAX_PARALLELISM_LIMIT);
@@ -130,6 +128,7 @@ struct eng_kstate *eng_kstate_new(uint32_t max_parallelism)
     ks->kg_mask = (max_parallelism & (max_parallelism - 1)) == 0 ? max_parallelism - 1 : 0;
     ks->group_count = rt_xcalloc(max_parallelism, sizeof(uint32_t));
     alloc_table(ks, MIN_BITS);
+    eng_cellpool_init(&ks->cells, CELL_BYTES);
     return ks;
 }
 
@@ -141,38 +140,15 @@ struct eng_kstate *eng_kstate_new(uint32_t max_parallelism)
  * declaring state cost a run.  A blob's length (its slot's blob_len) says
  * which, and a deferred one carries the difference in its low bit.
  */
-#define CELL_LEN ENG_PAYLOAD_LEN
-#define CELL_BYTES (sizeof(struct eng_blob_loc) + CELL_LEN)
-#define CHUNK_CELLS_MIN 64u         /* a state with a few keys pays 2 KiB */
-#define CHUNK_CELLS_MAX 4096u       /* 128 KiB */
-
 static bool in_cell(uint32_t blob_len)
 {
     return (blob_len & ~LOGICAL_BIT) <= CELL_LEN;
 }
 
-static void *cell_get(struct eng_kstate *ks)
-{
-    if (!ks->free_cells) {
-        uint32_t n = ks->next_chunk_cells ? ks->next_chunk_cells : CHUNK_CELLS_MIN;
-        ks->next_chunk_cells = n < CHUNK_CELLS_MAX ? 2 * n : n;
-        struct cell_chunk *c = rt_xmalloc(sizeof(*c) + (size_t)n * CELL_BYTES);
-        c->next = ks->chunks;
-        ks->chunks = c;
-        unsigned char *cells = (unsigned char *)(c + 1);
-        for (uint32_t i = n; i-- > 0;) {
-            *(void **)(cells + (size_t)i * CELL_BYTES) = ks->free_cells;
-            ks->free_cells = cells + (size_t)i * CELL_BYTES;
-        }
-    }
-    void *cell = ks->free_cells;
-    ks->free_cells = *(void **)cell;
-    return cell;
-}
-
 static uint8_t *blob_new(struct eng_kstate *ks, const void *data, uint32_t len)
 {
-    struct eng_blob_loc *loc = in_cell(len) ? cell_get(ks) : rt_xmalloc(sizeof(*loc) + len);
+    struct eng_blob_loc *loc = in_cell(len) ? eng_cellpool_get(&ks->cells)
+                                            : rt_xmalloc(sizeof(*loc) + len);
     *loc = (struct eng_blob_loc){0};
     memcpy(loc + 1, data, len);
     return (uint8_t *)(loc + 1);
@@ -187,18 +163,7 @@ static void blob_free(struct eng_kstate *ks, uint8_t *blob, bool cell)
         rt_free(loc);
         return;
     }
-    *(void **)loc = ks->free_cells;
-    ks->free_cells = loc;
-}
-
-static void free_chunks(struct eng_kstate *ks)
-{
-    while (ks->chunks) {
-        struct cell_chunk *next = ks->chunks->next;
-        rt_free(ks->chunks);
-        ks->chunks = next;
-    }
-    ks->free_cells = NULL;
+    eng_cellpool_put(&ks->cells, loc);
 }
 
 /* What a blob of len bytes costs the state. */
@@ -253,7 +218,7 @@ void eng_kstate_free(struct eng_kstate *ks)
         return;
     }
     free_blobs(ks);
-    free_chunks(ks);
+    eng_cellpool_free_all(&ks->cells);
     rt_free(ks->deferred);
     rt_free(ks->spare_slots);
     rt_free(ks->spare_blobs);
@@ -659,8 +624,7 @@ struct eng_kstate *eng_kstate_freeze(struct eng_kstate *ks)
     c->ndeferred = c->capdeferred = 0;
     c->spare_slots = NULL;
     c->spare_blobs = NULL;
-    c->chunks = NULL;           /* the cells stay the state's */
-    c->free_cells = NULL;
+    eng_cellpool_init(&c->cells, CELL_BYTES);  /* the cells stay the state's */
     if (ks->spare_bits != ks->bits) {   /* the table has grown since */
         rt_free(ks->spare_slots);
         rt_free(ks->spare_blobs);

@@ -6,7 +6,7 @@
 # probe on S3, store faults listed as not expressed); s3.entropy.key goes
 # right after the bucket (FLINK-24159); --store names another base; YARN
 # lines carry state.checkpoints.dir (HDFS by default); a scenario without a
-# profile keeps the ReadWriteMany volume.  Needs no ../shared: the schema
+# profile keeps the ReadWriteMany volume.  Reads no reference data: the schema
 # checks are test_export.sh's.
 set -u
 mc=$1
