@@ -263,6 +263,16 @@ int eng_reference(const struct eng_jobgraph *g, struct eng_expected **out, char 
  * user operators are never cached.  Any thread. */
 int eng_reference_shared(const struct eng_jobgraph *g, struct eng_expected **out, bool *shared,
                          char *err, size_t errlen);
+/* Starts computing the shared tables of graphs g[0..n) on a thread of its
+ * own, so that a run's verdict finds them in the cache.  Takes the graphs
+ * (NULL entries allowed); graphs the cache would not take (user operators)
+ * or already holds are skipped.  Join before the verdict; join frees the
+ * graphs.  Never fails: without a thread the verdict computes its tables. */
+struct eng_reference_warmer;
+struct eng_reference_warmer *eng_reference_warm(struct eng_jobgraph **g, size_t n);
+void eng_reference_warm_join(struct eng_reference_warmer *w);
+/* True when the cache holds g's table.  Any thread. */
+bool eng_reference_cached(const struct eng_jobgraph *g);
 void eng_expected_free(struct eng_expected *e);
 uint64_t eng_expected_records(const struct eng_expected *e);
 /* What the sink must hold for one key: 0, or -ENOENT for a key that must not

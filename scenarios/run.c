@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "engine/operator.h"
 #include "faults/faults.h"
 #include "runtime/dfs.h"
 #include "scenarios/replay.h"
@@ -582,8 +583,22 @@ static void start_mode(struct run *r)
     }
 }
 
+/* The verdict's tables, computed on the other core while the run goes on
+ * (eng_reference_warm): every job's graph, as run_job submits it. */
+static void start_references(struct run *r)
+{
+    const struct scn_scenario *s = r->s;
+    struct eng_jobgraph **g = rt_xcalloc_process(s->n_jobs ? s->n_jobs : 1, sizeof(*g));
+    for (size_t j = 0; j < s->n_jobs; j++)
+        g[j] = run__job_graph(&s->jobs[j]);
+    r->warm = eng_reference_warm(g, s->n_jobs);
+    rt_free(g);
+}
+
 static void cleanup(struct run *r)
 {
+    eng_reference_warm_join(r->warm);   /* a run that ended before its report */
+    r->warm = NULL;
     run__rest_close(r);     /* it reads the clusters and the world */
     rt_world_free(r->w);
     for (size_t j = 0; r->jobs && j < r->s->n_jobs; j++)
@@ -629,6 +644,7 @@ static int run_once(const struct scn_scenario *s, const struct scn_run_opts *o, 
     if (rc == 0)
         rc = run__rest_open(r, err, errlen);
     if (rc == 0) {
+        start_references(r);
         init_apps(r);
         if (s->probe.present) {
             r->probe.every_ns = s->probe.every_ns;

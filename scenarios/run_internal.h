@@ -90,6 +90,7 @@ struct run {
     size_t nclients;
     struct rt_node *probe_node, *driver_node;
     struct mc_driver *driver;
+    struct eng_reference_warmer *warm;  /* the verdict's tables, computed beside the run */
     struct mc_probe probe;
     struct run_cluster clusters[RUN_MAX_CLUSTERS];
     size_t nclusters;

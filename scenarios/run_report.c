@@ -253,6 +253,8 @@ int run__report(struct run *r, json_t **out)
 {
     const struct scn_scenario *s = r->s;
     struct figures f = { 0 };
+    eng_reference_warm_join(r->warm);
+    r->warm = NULL;
     struct eng_verdict *verdicts = rt_xcalloc_process(s->n_jobs ? s->n_jobs : 1, sizeof(*verdicts));
     json_t *jobs = json_array();
     struct recovery worst = { 0 };

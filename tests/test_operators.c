@@ -591,6 +591,54 @@ static void test_reference_shared(void **state)
     eng_jobgraph_free(c);
 }
 
+static int warm_user_creates;
+
+static struct eng_op *warm_user_create(const struct eng_user_kind *uk, const struct eng_vertex *v,
+                                       const struct eng_op_env *env, char *err, size_t errlen)
+{
+    (void)uk, (void)v, (void)env;
+    warm_user_creates++;
+    snprintf(err, errlen, "not for this test");
+    return NULL;
+}
+
+/* The warmer fills the cache beside the caller: after the join the tables
+ * of its graphs are there and right.  A graph with a user operator is left
+ * alone - its code never runs on the warmer's thread. */
+static void test_reference_warm(void **state)
+{
+    (void)state;
+    static const struct eng_user_kind uk = { "warm-test-map", ENG_OP_USER, warm_user_create,
+                                             NULL };
+    assert_int_equal(eng_user_kind_register(&uk), 0);
+    struct eng_jobgraph *user = eng_jobgraph_new("user");
+    struct eng_op_args s = {.records = 100, .keys = 10};
+    struct eng_op_args u = {.user = &uk};
+    eng_jobgraph_add_vertex(user, "src", ENG_OP_SOURCE_SEQUENCE, &s, 1, 0);
+    eng_jobgraph_add_vertex(user, "m", ENG_OP_USER, &u, 1, 0);
+    eng_jobgraph_add_vertex(user, "sink", ENG_OP_SINK, NULL, 1, 0);
+    eng_jobgraph_add_edge(user, 0, 1, ENG_EDGE_FORWARD);
+    eng_jobgraph_add_edge(user, 1, 2, ENG_EDGE_FORWARD);
+
+    struct eng_jobgraph *probe = count_graph(700);
+    assert_false(eng_reference_cached(probe));
+    struct eng_jobgraph *g[4] = { count_graph(700), NULL, user, count_graph(700) };
+    eng_reference_warm_join(eng_reference_warm(g, 4));
+    assert_true(eng_reference_cached(probe));
+    assert_int_equal(warm_user_creates, 0);
+
+    char err[256];
+    struct eng_expected *e;
+    bool shared;
+    assert_int_equal(eng_reference_shared(probe, &e, &shared, err, sizeof(err)), 0);
+    assert_true(shared);
+    assert_int_equal(eng_expected_records(e), 1400);
+    /* Warming what is cached already starts no thread and frees the graphs. */
+    struct eng_jobgraph *again[1] = { count_graph(700) };
+    eng_reference_warm_join(eng_reference_warm(again, 1));
+    eng_jobgraph_free(probe);
+}
+
 static void test_reference(void **state)
 {
     char err[256];
@@ -726,6 +774,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_burn_and_alloc, ops_setup, ops_teardown),
         cmocka_unit_test(test_reference),
         cmocka_unit_test(test_reference_shared),
+        cmocka_unit_test(test_reference_warm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
