@@ -61,6 +61,7 @@ struct blob {
     uint64_t hash;              /* XXH64 of the bytes, once have == size */
     struct chunk *chunks;       /* the local copy, in order; NULL: on the DFS only */
     bool one;                   /* it came in one chunk: hash is that chunk's (rt_msg_xxh64) */
+    bool logical;               /* descriptors, no bytes (blob.h, "Logical blobs") */
     uint32_t nchunks, cap_chunks;
     XXH64_state_t st;
 };
@@ -121,10 +122,23 @@ static inline uint64_t pattern_word(uint64_t base, uint64_t i)
     return base ^ (i * 0xd1b54a32d192ed03ull);
 }
 
+uint64_t mc_blob_seed(uint32_t job, enum mc_blob_kind kind)
+{
+    return pattern_base(((uint64_t)job << 8) | (uint64_t)kind);
+}
+
+/* The pattern is a function of (job, kind), so a logical blob's content is
+ * one of (job, kind, size): its hash covers the three. */
+uint64_t mc_blob_logical_hash(uint32_t job, enum mc_blob_kind kind, uint64_t size)
+{
+    uint64_t d[2] = { mc_blob_seed(job, kind), size };
+    return XXH64(d, sizeof(d), 0x6c6f676963616cull);   /* "logical" */
+}
+
 void mc_blob_fill(void *buf, uint32_t job, enum mc_blob_kind kind, uint64_t offset, size_t len)
 {
     unsigned char *p = buf;
-    uint64_t base = pattern_base(((uint64_t)job << 8) | (uint64_t)kind);
+    uint64_t base = mc_blob_seed(job, kind);
     size_t i = 0;
     /* A partial first word, then whole words (one store each, not a memcpy
      * per word), then a partial last. */
@@ -239,9 +253,9 @@ static void ack_stored(struct server *s, const struct op *o)
 }
 
 /* Sends a DATA message: msg (a buffer of the node's own, or a stored chunk,
- * shared) carries the header and len bytes. */
+ * shared) carries the header and len bytes - or, logical, stands for them. */
 static void send_msg(struct server *s, rt_addr to, uint32_t job, unsigned char *msg,
-                     uint32_t len, int status, bool shared)
+                     uint32_t len, bool logical, int status, bool shared)
 {
     /* Counted before the send: once the chunk is out, its receiver (or a
      * test waiting on it) may read the counters at once. */
@@ -250,7 +264,7 @@ static void send_msg(struct server *s, rt_addr to, uint32_t job, unsigned char *
     atomic_fetch_add(&s->jm->blob_bytes_out, counted);
     if (j)
         atomic_fetch_add(&j->blob_bytes_out, counted);
-    uint32_t total = (uint32_t)sizeof(struct mc_blob_data) + len;
+    uint32_t total = (uint32_t)sizeof(struct mc_blob_data) + (logical ? 0 : len);
     int rc = shared ? rt_send_shared(s->self, to, MC_MSG_BLOB_DATA, msg, total)
                     : rt_send_buf(s->self, to, MC_MSG_BLOB_DATA, msg, total);
     if (rc < 0) {
@@ -290,7 +304,18 @@ static void send_data(struct server *s, rt_addr to, uint32_t job, uint32_t kind,
         memcpy(msg + sizeof(h), bytes, len);
     else if (len)
         copy_local(b, offset, msg + sizeof(h), len);
-    send_msg(s, to, job, msg, len, status, false);
+    send_msg(s, to, job, msg, len, false, status, false);
+}
+
+/* A logical DATA message: len bytes at offset whose payload sum is sum. */
+static void send_logical(struct server *s, rt_addr to, const struct blob *b, uint64_t offset,
+                         uint32_t len, uint64_t sum)
+{
+    struct mc_blob_data h = { .job = b->job, .kind = b->kind, .offset = offset, .size = b->size,
+                              .hash = b->hash, .len = len, .logical = 1, .sum = sum };
+    unsigned char *msg = rt_msg_buf_new((uint32_t)sizeof(h));
+    memcpy(msg, &h, sizeof(h));
+    send_msg(s, to, b->job, msg, len, true, 0, false);
 }
 
 static uint32_t chunk_at(const struct blob *b, uint64_t offset)
@@ -330,12 +355,18 @@ static void keep_chunk(struct server *s, struct blob *b, const struct rt_msg *m)
  * it, now that the blob's hash is known. */
 static void complete(struct blob *b)
 {
-    if (!b->one)
+    if (b->logical)
+        b->hash = mc_blob_logical_hash(b->job, b->kind, b->size);
+    else if (!b->one)
         b->hash = XXH64_digest(&b->st);
+    uint64_t seed = mc_blob_seed(b->job, b->kind);
     for (uint32_t i = 0; i < b->nchunks; i++) {
-        struct mc_blob_data h = { .job = b->job, .kind = b->kind, .offset = b->chunks[i].offset,
-                                  .size = b->size, .hash = b->hash, .len = b->chunks[i].len };
-        memcpy(b->chunks[i].buf, &h, sizeof(h));
+        const struct chunk *c = &b->chunks[i];
+        struct mc_blob_data h = { .job = b->job, .kind = b->kind, .offset = c->offset,
+                                  .size = b->size, .hash = b->hash, .len = c->len,
+                                  .logical = b->logical,
+                                  .sum = b->logical ? dfs_payload_sum(seed, c->offset, c->len) : 0 };
+        memcpy(c->buf, &h, sizeof(h));
     }
 }
 
@@ -346,13 +377,13 @@ static void on_put(struct server *s, const struct rt_msg *m)
     if (m->len < sizeof(hdr))
         return;
     memcpy(&hdr, m->data, sizeof(hdr));
-    if (p->len != m->len - sizeof(*p) || p->kind >= MC_BLOB_KINDS ||
-        p->offset + p->len > p->size)
+    if ((p->logical ? 0 : p->len) != m->len - sizeof(*p) || p->logical > 1 ||
+        p->kind >= MC_BLOB_KINDS || p->offset + p->len > p->size)
         return;
     struct op o = { .what = OP_PUT_WRITE, .who = m->src, .job = p->job, .kind = p->kind,
                     .offset = p->offset, .len = p->len };
     struct blob *b = find(s, p->job, p->kind);
-    if (b && p->size != b->size) {
+    if (b && (p->size != b->size || p->logical != b->logical)) {
         ack(s, m->src, p->job, p->kind, p->offset, -EEXIST);    /* another blob by that key */
         return;
     }
@@ -365,6 +396,7 @@ static void on_put(struct server *s, const struct rt_msg *m)
     if (!b && p->offset == 0) {
         b = add_blob(s, p->job, p->kind);
         b->size = p->size;
+        b->logical = p->logical;
         XXH64_reset(&b->st, 0);
     }
     if (!b || p->offset != b->have) {
@@ -373,7 +405,9 @@ static void on_put(struct server *s, const struct rt_msg *m)
     }
     const unsigned char *bytes = (const unsigned char *)m->data + sizeof(hdr);
     keep_chunk(s, b, m);
-    if (p->offset == 0 && p->len == p->size) {
+    if (b->logical) {
+        /* Nothing to hash: complete() takes the descriptor's hash. */
+    } else if (p->offset == 0 && p->len == p->size) {
         /* Hashed with the buffer it stays in: the TaskManagers it is served
          * to get this hash without hashing it again (rt_msg_xxh64). */
         b->one = true;
@@ -395,6 +429,12 @@ static void on_put(struct server *s, const struct rt_msg *m)
     part_path(s, p->job, p->kind, path);
     struct dfs_req req = { .op = DFS_OP_WRITE, .path = path, .data = bytes, .len = p->len,
                            .flags = p->offset ? DFS_F_APPEND : 0 };
+    if (b->logical) {
+        req.data = NULL;
+        req.len = 0;
+        req.logical = p->len;
+        req.logical_seed = mc_blob_seed(p->job, p->kind);
+    }
     dfs_request(s, &req, &o);
 }
 
@@ -434,10 +474,14 @@ static void serve_local(struct server *s, rt_addr to, struct blob *b, uint64_t o
     uint32_t len = chunk_at(b, offset);
     for (uint32_t i = 0; i < b->nchunks; i++)
         if (b->chunks[i].offset == offset && b->chunks[i].len == len) {
-            send_msg(s, to, b->job, b->chunks[i].buf, len, 0, true);
+            send_msg(s, to, b->job, b->chunks[i].buf, len, b->logical, 0, true);
             return;
         }
-    send_data(s, to, b->job, b->kind, b, offset, NULL, len, 0);
+    if (b->logical)
+        send_logical(s, to, b, offset, len,
+                     dfs_payload_sum(mc_blob_seed(b->job, b->kind), offset, len));
+    else
+        send_data(s, to, b->job, b->kind, b, offset, NULL, len, 0);
 }
 
 static void serve(struct server *s, rt_addr to, uint32_t job, uint32_t kind, uint64_t offset)
@@ -545,8 +589,12 @@ static void read_done(struct server *s, const struct op *o, const struct dfs_don
 {
     struct blob *b = find(s, o->job, o->kind);
     int status = d->status < 0 ? d->status : b ? 0 : -ENOENT;
-    send_data(s, o->who, o->job, o->kind, b, o->offset, payload, status ? 0 : (uint32_t)d->bytes,
-              status);
+    /* What the DFS returned decides: a logical blob's file is all payload. */
+    if (status == 0 && d->logical && !d->bytes)
+        send_logical(s, o->who, b, o->offset, (uint32_t)d->logical, d->logical_sum);
+    else
+        send_data(s, o->who, o->job, o->kind, b, o->offset, payload,
+                  status ? 0 : (uint32_t)d->bytes, status);
 }
 
 /* ---- clean-up ------------------------------------------------------------------- */

@@ -65,8 +65,9 @@ struct mc_blob_put {
     uint32_t kind;              /* enum mc_blob_kind */
     uint64_t size;              /* of the whole blob */
     uint64_t offset;            /* of this chunk; 0 (re)starts the blob */
-    uint32_t len;               /* bytes following this header */
-    unsigned char room[16];     /* unused: makes this header as long as struct mc_blob_data,
+    uint32_t len;               /* bytes following this header (logical: that it stands for) */
+    uint32_t logical;           /* 1: a descriptor, no bytes follow (see "Logical blobs") */
+    unsigned char room[24];     /* unused: makes this header as long as struct mc_blob_data,
                                    so the server serves a chunk from the very buffer it
                                    arrived in, the header rewritten (no copy) */
 };
@@ -90,12 +91,33 @@ struct mc_blob_data {
     int32_t status;             /* 0, or -ENOENT (no such blob), or -errno (DFS read) */
     uint64_t offset;            /* of the bytes following this header */
     uint64_t size;              /* of the whole blob */
-    uint64_t hash;              /* XXH64 of the whole blob */
-    uint32_t len;               /* bytes following this header */
+    uint64_t hash;              /* XXH64 of the whole blob; logical: mc_blob_logical_hash */
+    uint32_t len;               /* bytes following this header (logical: that it stands for) */
+    uint32_t logical;           /* 1: a descriptor, no bytes follow */
+    uint64_t sum;               /* logical: the payload sum of the chunk as served */
 };
 
 _Static_assert(sizeof(struct mc_blob_put) == sizeof(struct mc_blob_data),
                "a stored chunk's bytes sit where a DATA message carries them");
+
+/*
+ * Logical blobs.  In the sim world the scenario runner declares artifacts
+ * by size (`artifacts=4MB`): a client's upload then carries descriptors
+ * (mc_upload.logical) and no bytes, as declared state does (dfs.h, "Logical
+ * bytes"), so a production-sized jar costs a simulation neither memory nor
+ * the time to fill and hash it.  Everything that counts bytes counts the
+ * bytes a chunk stands for: the upload's and the server's counters, the
+ * chunking (one PUT and one DATA per MC_BLOB_CHUNK, acknowledged as
+ * before), with HA the DFS writes and reads (charged by the model as real
+ * bytes).  A logical blob's content is the pattern mc_blob_fill writes; its
+ * hash is mc_blob_logical_hash, and each DATA chunk carries the payload sum
+ * of what was served (dfs_payload_sum of mc_blob_seed at the chunk's
+ * offset), so a chunk the DFS corrupted on its way back still fails the
+ * cache's check.  A blob is logical or real throughout: a chunk of the
+ * other kind for a blob under way is refused as another blob (-EEXIST).
+ */
+uint64_t mc_blob_seed(uint32_t job, enum mc_blob_kind kind);
+uint64_t mc_blob_logical_hash(uint32_t job, enum mc_blob_kind kind, uint64_t size);
 
 /* "job-graph" or "artifacts": in paths, traces and messages. */
 const char *mc_blob_kind_name(enum mc_blob_kind kind);

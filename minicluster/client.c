@@ -168,12 +168,14 @@ static void upload_send(struct upload_actor *a)
     a->last_rc = -EHOSTDOWN;
     if (server) {
         uint32_t len = chunk_len(a);
+        uint32_t carried = u->logical ? 0 : len;     /* a descriptor carries no bytes */
         struct mc_blob_put h = { .job = u->job, .kind = a->kind, .size = blob_size(u, a->kind),
-                                 .offset = a->offset, .len = len };
-        unsigned char *msg = rt_msg_buf_new((uint32_t)sizeof(h) + len);
+                                 .offset = a->offset, .len = len, .logical = u->logical };
+        unsigned char *msg = rt_msg_buf_new((uint32_t)sizeof(h) + carried);
         memcpy(msg, &h, sizeof(h));
-        mc_blob_fill(msg + sizeof(h), u->job, a->kind, a->offset, len);
-        a->last_rc = rt_send_buf(a->self, server, MC_MSG_BLOB_PUT, msg, (uint32_t)sizeof(h) + len);
+        mc_blob_fill(msg + sizeof(h), u->job, a->kind, a->offset, carried);
+        a->last_rc = rt_send_buf(a->self, server, MC_MSG_BLOB_PUT, msg,
+                                 (uint32_t)sizeof(h) + carried);
     }
     a->timer = rt_timer_start(a->self, a->last_rc < 0 ? UPLOAD_RETRY_NS : UPLOAD_ACK_NS, 0);
 }

@@ -57,6 +57,7 @@ struct mc_upload {
     uint64_t graph_bytes;       /* the job graph (0: none) */
     uint64_t artifact_bytes;    /* the artifacts (0: none) */
     struct mc_app_work *work;   /* its bytes_up counts what was stored (NULL: none) */
+    bool logical;               /* sim world: descriptors, no bytes (blob.h, "Logical blobs") */
 
     atomic_int done;            /* 1 ok, -errno failed (-EHOSTDOWN: no blob server to
                                    talk to; -errno the server's) */

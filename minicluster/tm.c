@@ -52,6 +52,7 @@
 
 #include "minicluster/blob.h"
 #include "minicluster/cluster_internal.h"
+#include "runtime/dfs.h"
 
 #define REGISTER_RETRY_NS (10 * RT_NS_PER_MS)   /* until the resource manager answers */
 #define BLOB_FETCH_RETRIES 5    /* blob.fetch.retries: tries of a chunk before giving up */
@@ -312,10 +313,38 @@ static void check(struct te *t, struct te_blob *b, uint32_t job, uint64_t hash)
         cache_ready(t, b);
 }
 
+/* A chunk of a logical blob (blob.h, "Logical blobs"): its payload sum is
+ * checked as bytes would be hashed, the blob's hash once all are in. */
+static void on_logical(struct te *t, struct te_blob *b, const struct mc_blob_data *h)
+{
+    if (b->got == 0) {
+        b->size = h->size;
+        b->hash = h->hash;
+    } else if (h->size != b->size || h->hash != b->hash) {
+        cache_fail(t, b, "cannot deploy: the artifacts of job %u changed in the blob server of "
+                   "%s during the download", h->job, t->c->name);
+        return;
+    }
+    uint64_t want = dfs_payload_sum(mc_blob_seed(h->job, MC_BLOB_ARTIFACTS), h->offset, h->len);
+    if (h->sum != want) {
+        cache_fail(t, b, "cannot deploy: the artifacts of job %u from the blob server of %s are "
+                   "corrupt (a chunk at %" PRIu64 " sums to %016" PRIx64 ", expected %016"
+                   PRIx64 ")", h->job, t->c->name, h->offset, h->sum, want);
+        return;
+    }
+    b->got += h->len;
+    b->tries = 0;
+    if (b->got < b->size)
+        fetch(t, b);
+    else
+        check(t, b, h->job, mc_blob_logical_hash(h->job, MC_BLOB_ARTIFACTS, b->size));
+}
+
 static void on_data(struct te *t, const struct rt_msg *m)
 {
     const struct mc_blob_data *h = m->data;
-    if (m->len < sizeof(*h) || h->len != m->len - sizeof(*h) || h->kind != MC_BLOB_ARTIFACTS)
+    if (m->len < sizeof(*h) || (h->logical ? 0 : h->len) != m->len - sizeof(*h) ||
+        h->logical > 1 || h->kind != MC_BLOB_ARTIFACTS)
         return;
     struct te_blob *b = cache_find(t, h->job);
     if (!b || b->ready || h->offset != b->got)
@@ -328,6 +357,10 @@ static void on_data(struct te *t, const struct rt_msg *m)
     }
     if (h->status < 0 || (h->len == 0 && h->offset < h->size)) {
         retry(t, b, h->status < 0 ? h->status : -EIO);
+        return;
+    }
+    if (h->logical) {
+        on_logical(t, b, h);
         return;
     }
     if (b->got == 0 && h->len == h->size) {

@@ -229,7 +229,9 @@ struct dfs_req {
     uint64_t cookie;            /* echoed in dfs_done, for the client's use */
     uint64_t logical;           /* WRITE, sim world: payload bytes after data,
                                    carried as a descriptor (see above); 0: none.
-                                   Not with DFS_F_APPEND (-EINVAL) */
+                                   With DFS_F_APPEND only without data, onto a file
+                                   that is payload of the same seed alone (the payload
+                                   grows); otherwise -EINVAL */
     uint64_t logical_seed;      /* WRITE: what defines the payload's bytes */
     /* READ or WRITE as a set of files (RocksDB's SST files of one state
      * handle, downloaded or uploaded):

@@ -248,8 +248,13 @@ static int mem_write(struct dfs *d, struct dfs__req *r)
         if (rc < 0)
             return rc;
     }
-    /* Payload follows the data, so nothing may be appended after it. */
-    if ((r->w.flags & DFS_F_APPEND) && (r->w.logical || (f && f->logical)))
+    /* Payload follows the data, so nothing may be appended after it - but
+     * more payload of the same seed onto a file that is payload alone (a
+     * logical blob uploaded in chunks): the payload grows. */
+    bool append = (r->w.flags & DFS_F_APPEND) != 0;
+    bool grow = append && r->w.logical && !r->w.data_len &&
+                (!f || (f->size == 0 && (!f->logical || f->seed == r->w.logical_seed)));
+    if (append && (r->w.logical || (f && f->logical)) && !grow)
         return -EINVAL;
     pthread_mutex_lock(&d->store_mu);
     if (!f) {
@@ -279,8 +284,8 @@ static int mem_write(struct dfs *d, struct dfs__req *r)
         memcpy(f->data + f->size, r->data, r->w.data_len);
     r->done.offset = f->size;
     f->size = need;
-    if (!(r->w.flags & DFS_F_APPEND)) {
-        f->logical = r->w.logical;
+    if (!append || grow) {
+        f->logical = (grow ? f->logical : 0) + r->w.logical;
         f->seed = r->w.logical_seed;
     }
     d->stored += f->size;

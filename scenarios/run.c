@@ -201,6 +201,8 @@ static int submit_job(struct run *r, struct run_app *app, struct run_job *j)
     u->graph_bytes = JOB_GRAPH_BYTES;
     u->artifact_bytes = app->a->artifacts_bytes;
     u->work = &app->work;
+    /* Declared artifacts are descriptors in the sim world, as declared state. */
+    u->logical = r->o.world == RT_WORLD_SIM;
     if (mc_upload_start(app->client, u) < 0) {
         app_fail(r, app, "job %s: cannot upload its blobs: the client is down", sj->name);
         return -EHOSTDOWN;

@@ -4,7 +4,8 @@
  * artifacts once, however many of its tasks it runs, again for another job
  * and again after it restarts; a blob the server does not have is a clear
  * error that fails the deployment; with HA the blobs outlive the leader;
- * and the counters add up.  Every test runs in both worlds.
+ * and the counters add up.  Every test runs in both worlds; logical blobs
+ * (descriptors, blob.h) exist in the sim world only.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fiu-control.h>
 #include <xxhash.h>
 
 #include "minicluster/blob.h"
@@ -60,16 +62,22 @@ static void env_up(struct cluster_env *e, enum rt_world_kind kind, uint32_t tms,
 
 static bool upload_ended(void *arg) { return atomic_load(&((struct mc_upload *)arg)->done) != 0; }
 
-/* The client puts job's graph and artifacts; both must be stored. */
-static void upload(struct cluster_env *e, uint32_t job, uint64_t artifacts)
+/* The client puts job's graph and artifacts (logical: as descriptors); both
+ * must be stored. */
+static void upload_as(struct cluster_env *e, uint32_t job, uint64_t artifacts, bool logical)
 {
     struct mc_upload u = { .cluster = e->c, .job = job, .graph_bytes = GRAPH_BYTES,
-                           .artifact_bytes = artifacts };
+                           .artifact_bytes = artifacts, .logical = logical };
     assert_int_equal(mc_upload_start(e->client, &u), 0);
     assert_int_equal(rt_world_wait(e->w, upload_ended, &u, WAIT_NS), 0);
     if (atomic_load(&u.done) != 1)
         fail_msg("upload of job %u failed: %s", job, strerror(-atomic_load(&u.done)));
     assert_int_equal(atomic_load(&u.bytes_stored), GRAPH_BYTES + artifacts);
+}
+
+static void upload(struct cluster_env *e, uint32_t job, uint64_t artifacts)
+{
+    upload_as(e, job, artifacts, false);
 }
 
 /* ---- a reader of blobs: get, chunk by chunk, from whoever leads ----------------- */
@@ -81,6 +89,8 @@ struct getter {
     struct rt_actor *self;
     unsigned char *buf;         /* process memory: the test thread frees it */
     uint64_t size, hash, got;
+    uint32_t logical_chunks;    /* chunks that came as descriptors */
+    uint32_t bad_sums;          /* of those, the ones whose payload sum is wrong */
     atomic_int done;            /* 1 ok, -errno */
 };
 
@@ -99,12 +109,19 @@ static void getter_msg(struct rt_actor *a, const struct rt_msg *m)
     if (h->status < 0) {
         atomic_store(&g->done, h->status);
     } else {
-        if (!g->buf) {
+        if (g->got == 0) {
             g->size = h->size;
             g->hash = h->hash;
-            g->buf = rt_xmalloc_process(h->size ? (size_t)h->size : 1);
         }
-        memcpy(g->buf + g->got, h + 1, h->len);
+        if (h->logical) {
+            g->logical_chunks++;
+            g->bad_sums += h->sum != dfs_payload_sum(mc_blob_seed(g->job, g->kind), h->offset,
+                                                     h->len);
+        } else {
+            if (!g->buf)
+                g->buf = rt_xmalloc_process(h->size ? (size_t)h->size : 1);
+            memcpy(g->buf + g->got, h + 1, h->len);
+        }
         g->got += h->len;
         if (g->got < g->size && h->len) {
             get_next(g);
@@ -379,6 +396,68 @@ static void ha_body(enum rt_world_kind kind)
 static void test_ha_sim(void **s) { (void)s; ha_body(RT_WORLD_SIM); }
 static void test_ha_real(void **s) { (void)s; ha_body(RT_WORLD_REAL); }
 
+/* ---- logical blobs (sim world) ----------------------------------------------------- */
+
+/* A blob that came as descriptors: every chunk one, each with the right
+ * payload sum, the key's hash that of (job, kind, size). */
+static void assert_logical(const struct getter *g, uint64_t size, uint32_t chunks)
+{
+    assert_int_equal(g->size, size);
+    assert_int_equal(g->got, size);
+    assert_null(g->buf);
+    assert_int_equal(g->logical_chunks, chunks);
+    assert_int_equal(g->bad_sums, 0);
+    assert_true(g->hash == mc_blob_logical_hash(g->job, g->kind, size));
+}
+
+/* Declared artifacts as descriptors: counted, chunked, stored on the DFS
+ * (with HA) and served - by the leader and after a takeover from the DFS -
+ * as bytes would be, while neither the leader nor the store holds them.  A
+ * chunk the DFS corrupts on its way to a TaskManager fails its deployment,
+ * saying so; the restarted job finishes exactly once. */
+static void test_logical_sim(void **s)
+{
+    (void)s;
+    struct cluster_env e;
+    env_up(&e, RT_WORLD_SIM, 2, true);
+    size_t jm0 = rt_node_mem_peak(mc_cluster_leader(e.c));
+    upload_as(&e, 1, BIG, true);
+    assert_int_equal(bytes_in(e.c), GRAPH_BYTES + BIG);
+    assert_true(rt_node_mem_peak(mc_cluster_leader(e.c)) - jm0 < (1u << 20));
+    struct dfs_stats st;
+    dfs_stats_get(e.dfs, &st);
+    assert_true(st.stored_bytes < (1u << 20));
+    assert_true(st.stored_logical_bytes >= GRAPH_BYTES + (uint64_t)BIG);
+    assert_int_equal(dfs_count_files(e.dfs, "session/blobs/1/"), 2);
+    struct getter g;
+    assert_int_equal(get(&e, &g, 1, MC_BLOB_ARTIFACTS), 1);
+    assert_logical(&g, BIG, 3);
+    assert_int_equal(get(&e, &g, 1, MC_BLOB_JOB_GRAPH), 1);
+    assert_logical(&g, GRAPH_BYTES, 1);
+
+    /* A new leader serves them from the DFS, which moves every byte. */
+    rt_node_crash(mc_cluster_leader(e.c));
+    assert_int_equal(rt_world_wait(e.w, taken_over, e.c, WAIT_NS), 0);
+    assert_int_equal(rt_world_wait(e.w, blob_server_up, e.c, WAIT_NS), 0);
+    struct dfs_io_stats before, after;
+    dfs_stats_phase(e.dfs, DFS_PHASE_BLOB, &before);
+    assert_int_equal(get(&e, &g, 1, MC_BLOB_ARTIFACTS), 1);
+    assert_logical(&g, BIG, 3);
+    dfs_stats_phase(e.dfs, DFS_PHASE_BLOB, &after);
+    assert_int_equal(after.bytes_read - before.bytes_read, BIG);
+
+    /* The first DFS read of the job's deployment is its artifacts' first
+     * chunk: corrupted, it fails that TaskManager's download. */
+    assert_int_equal(fiu_enable("dfs/corrupt", 1, NULL, FIU_ONETIME), 0);
+    submit(&e, 0, 4000, 4, BIG);
+    assert_int_equal(rt_world_wait(e.w, job0_ended, &e, WAIT_NS), 0);
+    fiu_disable("dfs/corrupt");
+    assert_output(e.jobs[0]->ej, NULL, false);
+    assert_true(has_event(e.jobs[0], "are corrupt (a chunk at 0 sums to"));
+    assert_true(atomic_load(&e.jobs[0]->ej->restarts) >= 1);
+    cenv_down(&e);
+}
+
 /* The pattern is a function of the byte's offset alone: a chunk filled on
  * its own, at any offset and length, equals that slice of the whole. */
 static void test_fill_slices(void **s)
@@ -416,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_unknown_real),
         cmocka_unit_test(test_ha_sim),
         cmocka_unit_test(test_ha_real),
+        cmocka_unit_test(test_logical_sim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
