@@ -73,14 +73,16 @@ struct eng_op_args {
     double probability;     /* FILTER: keep ratio; FAIL: per-record failure chance */
     uint64_t ns_per_record; /* BURN: CPU time per record */
     uint64_t stall_ms;      /* STALL: how long the task blocks */
-    uint64_t bytes_per_key; /* ALLOC: state bytes held per key */
+    uint64_t bytes_per_key; /* ALLOC; COUNT, SUM, REDUCE with declared: state bytes
+                               held per key */
     uint32_t fanout;        /* FLATMAP: records out per record in */
     const struct eng_user_kind *user;   /* USER_*: the registered operator (lives for
                                          * the process) */
     struct eng_user_params params;      /* USER_*: its parameters */
-    bool declared;          /* ALLOC: a job's declared state (state=SIZE): in the sim
-                               world each key holds a payload descriptor standing
-                               for its bytes (eng_kstate_put_logical), not the bytes */
+    bool declared;          /* ALLOC, COUNT, SUM, REDUCE: bytes_per_key is a job's
+                               declared state (state=SIZE): in the sim world each
+                               key holds a payload descriptor standing for its bytes
+                               (eng_kstate_put_logical), not the bytes */
 };
 
 struct eng_vertex {

@@ -23,6 +23,19 @@
  * order, which is deterministic when that order is (eng_reference accepts
  * WINDOW only behind such inputs: see reference.c).
  *
+ * A job's declared state (state=SIZE: args.bytes_per_key with args.declared)
+ * lives in the COUNT, SUM or REDUCE right before its sink when there is one,
+ * as the state of Flink's keyed operator would (else an ALLOC holds it, see
+ * op_test.c): each key gets bytes_per_key bytes the first time the operator
+ * sees it, beside its aggregate - a payload descriptor in the sim world
+ * (eng_kstate_put_logical), that many real zero bytes in the real world - so
+ * they are snapshotted, restored and redistributed with the key.  A key is
+ * new only where its aggregate is its first record's (COUNT: 1; SUM, REDUCE:
+ * the record's own value), so only those records are looked up again, and
+ * once every key has been seen hardly any.  (It was an ALLOC of its own
+ * behind the aggregate, and its second probe per record, copy and snapshot
+ * table were a tenth of a sim run.)  The reference model holds none.
+ *
  * All state is keyed, so snapshot hands over the kstate and restore has
  * nothing to do: the task has already loaded this subtask's key groups.
  */
@@ -33,18 +46,62 @@
 #include "engine/kstate.h"
 #include "engine/op_internal.h"
 #include "engine/operator.h"
+#include "runtime/rt.h"
+#include "runtime/rt_mem.h"
+
+struct keyed_op {
+    struct eng_op base;
+    uint64_t per_key;       /* declared state: bytes per key (0: none) */
+    bool logical;           /* ... as payload descriptors (sim world) */
+    uint8_t *zeros;         /* ... else per_key zero bytes, every key's blob */
+};
+
+/* Gives the keys first seen in this batch their declared bytes (see above):
+ * o[i] is in[i]'s aggregate, first its own where first_is_value, else 1. */
+static void declare(struct keyed_op *k, const struct eng_record *in, const struct eng_record *o,
+                    uint32_t n, size_t keys_before, bool first_is_value)
+{
+    struct eng_kstate *ks = k->base.kstate;
+    if (eng_kstate_count(ks) == keys_before)
+        return;     /* no key is new */
+    for (uint32_t i = 0; i < n; i++) {
+        if (first_is_value ? o[i].value != in[i].value : o[i].value != 1)
+            continue;
+        uint32_t len;
+        if (eng_kstate_get_blob(ks, in[i].key, &len))
+            continue;
+        if (k->logical) {
+            /* The bytes are zeros, as the real blob's; the key tells them apart. */
+            struct eng_payload p = { .bytes = k->per_key, .seed = in[i].key };
+            eng_kstate_put_logical(ks, in[i].key, &p);
+        } else {
+            eng_kstate_put_blob(ks, in[i].key, k->zeros, (uint32_t)k->per_key);
+        }
+    }
+}
+
+static inline void aggregate(struct eng_op *op, enum eng_kstate_agg agg,
+                             const struct eng_record *in, uint32_t n, struct eng_rvec *out)
+{
+    struct keyed_op *k = (struct keyed_op *)op;
+    size_t before = k->per_key ? eng_kstate_count(op->kstate) : 0;
+    struct eng_record *o = eng_rvec_extend(out, n);
+    eng_kstate_aggregate_batch(op->kstate, agg, in, n, o);
+    if (k->per_key)
+        declare(k, in, o, n, before, agg != ENG_KSTATE_COUNT);
+}
 
 static int count_process(struct eng_op *op, const struct eng_record *in, uint32_t n,
                          struct eng_rvec *out, uint64_t *stall_ns)
 {
-    eng_kstate_aggregate_batch(op->kstate, ENG_KSTATE_COUNT, in, n, eng_rvec_extend(out, n));
+    aggregate(op, ENG_KSTATE_COUNT, in, n, out);
     return 0;
 }
 
 static int sum_process(struct eng_op *op, const struct eng_record *in, uint32_t n,
                        struct eng_rvec *out, uint64_t *stall_ns)
 {
-    eng_kstate_aggregate_batch(op->kstate, ENG_KSTATE_SUM, in, n, eng_rvec_extend(out, n));
+    aggregate(op, ENG_KSTATE_SUM, in, n, out);
     return 0;
 }
 
@@ -52,7 +109,7 @@ static int sum_process(struct eng_op *op, const struct eng_record *in, uint32_t 
 static int reduce_process(struct eng_op *op, const struct eng_record *in, uint32_t n,
                           struct eng_rvec *out, uint64_t *stall_ns)
 {
-    eng_kstate_aggregate_batch(op->kstate, ENG_KSTATE_MAX, in, n, eng_rvec_extend(out, n));
+    aggregate(op, ENG_KSTATE_MAX, in, n, out);
     return 0;
 }
 
@@ -100,10 +157,15 @@ static int keyed_snapshot(struct eng_op *op, struct eng_snap_state *st,
     return 0;
 }
 
+static void keyed_free(struct eng_op *op)
+{
+    rt_free(((struct keyed_op *)op)->zeros);
+}
+
 #define KEYED_OPS(fn)                                                                 \
     {                                                                                 \
         .process = fn, .snapshot = keyed_snapshot, .restore = eng__op_restore_none,  \
-        .notify_complete = eng__op_notify_none, .free = eng__op_free_none,           \
+        .notify_complete = eng__op_notify_none, .free = keyed_free,                  \
     }
 
 static const struct eng_op_ops count_ops = KEYED_OPS(count_process);
@@ -134,8 +196,22 @@ struct eng_op *eng__op_keyed_new(const struct eng_vertex *v, const struct eng_op
         ops = &window_ops;
         break;
     }
-    struct eng_op *op = eng__op_alloc(sizeof(struct eng_op), ops, v, env);
-    op->kstate = eng_kstate_new(env->max_parallelism ? env->max_parallelism
-                                                     : v->max_parallelism);
-    return op;
+    /* Declared state (see above); the reference model holds none. */
+    uint64_t per_key = v->args.declared && v->kind != ENG_OP_WINDOW && !env->reference
+                       ? v->args.bytes_per_key : 0;
+    bool logical = per_key && env->node && rt_world_kind(rt_node_world(env->node)) == RT_WORLD_SIM;
+    if (per_key > ENG_KSTATE_BLOB_MAX && !logical) {
+        snprintf(err, errlen, "%s '%s': %llu bytes of declared state a key are above the 2 GiB "
+                 "a key's blob can hold", eng_op_kind_name(v->kind), v->name,
+                 (unsigned long long)per_key);
+        return NULL;
+    }
+    struct keyed_op *k = (struct keyed_op *)eng__op_alloc(sizeof(*k), ops, v, env);
+    k->base.kstate = eng_kstate_new(env->max_parallelism ? env->max_parallelism
+                                                         : v->max_parallelism);
+    k->per_key = per_key;
+    k->logical = logical;
+    if (per_key && !logical)
+        k->zeros = rt_xcalloc(1, per_key);
+    return &k->base;
 }

@@ -17,7 +17,9 @@
  *   ALLOC  keeps a bytes_per_key blob (and a record count) per distinct key
  *          in keyed state, so the node's memory grows with the keys seen
  *          and can hit a TaskManager's memory limit.  A job's declared
- *          state (args.declared) in the sim world keeps a payload
+ *          state (args.declared) is held here only where no COUNT, SUM or
+ *          REDUCE comes right before the sink (op_keyed.c holds it
+ *          there, beside the aggregate).  In the sim world it keeps a payload
  *          descriptor per key instead (eng_kstate_put_logical): the
  *          snapshots and the DFS carry the bytes it stands for, the memory
  *          holds 16 bytes, so production-sized state costs nothing to

@@ -193,7 +193,16 @@ struct eng_jobgraph *run__job_graph(const struct scn_job *sj)
         case SCN_OP_USER: kind = op->user->kind; a.user = op->user; a.params = op->params; break;
         default: continue;
         }
-        /* The job's declared state lives just before the sink, keyed. */
+        /* The job's declared state lives just before the sink, keyed: in
+         * the COUNT, SUM or REDUCE there when there is one (op_keyed.c),
+         * else in an ALLOC of its own. */
+        if (sj->state_bytes && !state_placed && i + 1 < sj->n_ops &&
+            sj->ops[i + 1].kind == SCN_OP_SINK &&
+            (kind == ENG_OP_COUNT || kind == ENG_OP_SUM || kind == ENG_OP_REDUCE)) {
+            a.bytes_per_key = sj->state_bytes / (keys ? keys : 1);
+            a.declared = true;
+            state_placed = true;
+        }
         if (kind == ENG_OP_SINK && sj->state_bytes && !state_placed) {
             struct eng_op_args sa = { .bytes_per_key = sj->state_bytes / (keys ? keys : 1),
                                       .declared = true };

@@ -345,20 +345,29 @@ static rt_addr place(void *arg, uint32_t task, uint32_t attempt)
 }
 
 /* source(2) --hash--> count(2) --> declared state, per_key bytes a key (2)
- * --> sink(2); 100 keys. */
-static struct eng_jobgraph *declared_job(uint64_t per_key)
+ * --> sink(2); 100 keys.  in_count: the count holds the declared state
+ * itself (op_keyed.c), with no operator of its own. */
+static struct eng_jobgraph *declared_job_in(uint64_t per_key, bool in_count)
 {
     struct eng_jobgraph *g = eng_jobgraph_new("declared");
     struct eng_op_args src = { .records = 40000, .keys = 100, .rate = 20000 };
-    int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, 2, 0);
-    int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, NULL, 2, 0);
-    eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
     struct eng_op_args al = { .bytes_per_key = per_key, .declared = true };
-    int a = eng_jobgraph_add_vertex(g, "state", ENG_OP_ALLOC, &al, 2, 0);
-    eng_jobgraph_add_edge(g, (uint32_t)c, (uint32_t)a, ENG_EDGE_FORWARD);
+    int s = eng_jobgraph_add_vertex(g, "source", ENG_OP_SOURCE_SEQUENCE, &src, 2, 0);
+    int c = eng_jobgraph_add_vertex(g, "count", ENG_OP_COUNT, in_count ? &al : NULL, 2, 0);
+    eng_jobgraph_add_edge(g, (uint32_t)s, (uint32_t)c, ENG_EDGE_HASH);
+    int a = c;
+    if (!in_count) {
+        a = eng_jobgraph_add_vertex(g, "state", ENG_OP_ALLOC, &al, 2, 0);
+        eng_jobgraph_add_edge(g, (uint32_t)c, (uint32_t)a, ENG_EDGE_FORWARD);
+    }
     int k = eng_jobgraph_add_vertex(g, "sink", ENG_OP_SINK, NULL, 2, 0);
     eng_jobgraph_add_edge(g, (uint32_t)a, (uint32_t)k, ENG_EDGE_FORWARD);
     return g;
+}
+
+static struct eng_jobgraph *declared_job(uint64_t per_key)
+{
+    return declared_job_in(per_key, false);
 }
 
 static bool event_has(const struct eng_job *j, const char *a, const char *b)
@@ -370,14 +379,14 @@ static bool event_has(const struct eng_job *j, const char *a, const char *b)
 }
 
 /* 100 keys of 50 MB each (5 GB) restored after a crash: exactly once,
- * with every logical byte read back and the store holding kilobytes. */
-static void test_engine_declared_restore(void **st)
+ * with every logical byte read back and the store holding kilobytes -
+ * held by an operator of its own, and by the count itself. */
+static void declared_restore(bool in_count)
 {
-    (void)st;
     struct engine_env h;
     eenv_up(&h, RT_WORLD_SIM, "logical", 99);
     struct eng_jobrun_policy pol = { .place = place, .arg = &h };
-    eenv_submit(&h, declared_job(50000000), 200, 2, &pol);
+    eenv_submit(&h, declared_job_in(50000000, in_count), 200, 2, &pol);
     assert_int_equal(eenv_wait_checkpoint(&h, 2), 0);
     rt_node_crash(h.tm[1]);
     assert_int_equal(rt_world_wait(h.w, eenv_job_ended, &h, EENV_WAIT_NS), 0);
@@ -394,6 +403,18 @@ static void test_engine_declared_restore(void **st)
     assert_true(ds.peak_stored_logical_bytes >= 5 * GB);
     assert_true(ds.peak_stored_bytes < 1024 * 1024);
     eenv_down(&h);
+}
+
+static void test_engine_declared_restore(void **st)
+{
+    (void)st;
+    declared_restore(false);
+}
+
+static void test_engine_declared_in_keyed(void **st)
+{
+    (void)st;
+    declared_restore(true);
 }
 
 /* dfs/corrupt on the nth read that returns something, from now on. */
@@ -604,6 +625,86 @@ static void test_run_staged_jar(void **st)
     scn_scenario_free(s);
 }
 
+/* Where a job's declared state lives: in the count, sum or reduce right
+ * before the sink (no operator of its own), else in a "state" operator
+ * before the sink; the reference model of either holds none. */
+static bool has_vertex(const struct eng_jobgraph *g, const char *name, enum eng_op_kind kind,
+                       uint64_t per_key)
+{
+    for (uint32_t v = 0; v < eng_jobgraph_vertex_count(g); v++) {
+        const struct eng_vertex *x = eng_jobgraph_vertex(g, v);
+        if (strcmp(x->name, name) == 0 && x->kind == kind)
+            return x->args.bytes_per_key == per_key && x->args.declared == (per_key != 0);
+    }
+    return false;
+}
+
+static void test_declared_placement(void **st)
+{
+    (void)st;
+    static const char text[] =
+        "job a source=sequence(records=1k, keys=100) | keyby | sum | sink state=4MB\n"
+        "job b source=sequence(records=1k, keys=100) | map | sink state=4MB\n"
+        "job c source=sequence(records=1k, keys=100) | keyby | count | map | sink state=4MB\n"
+        "job d source=sequence(records=1k, keys=100) | keyby | reduce | sink\n";
+    struct scn_scenario *s = scn_env_parse("placement.scn", text);
+    struct eng_jobgraph *a = scn_job_graph(&s->jobs[0]), *b = scn_job_graph(&s->jobs[1]),
+                        *c = scn_job_graph(&s->jobs[2]), *d = scn_job_graph(&s->jobs[3]);
+    assert_int_equal(eng_jobgraph_vertex_count(a), 3);          /* source, sum, sink */
+    assert_true(has_vertex(a, "sum2", ENG_OP_SUM, 40000));
+    assert_int_equal(eng_jobgraph_vertex_count(b), 4);          /* source, map, state, sink */
+    assert_true(has_vertex(b, "state", ENG_OP_ALLOC, 40000));
+    assert_true(has_vertex(c, "count2", ENG_OP_COUNT, 0));      /* not right before the sink */
+    assert_true(has_vertex(c, "state", ENG_OP_ALLOC, 40000));
+    assert_true(has_vertex(d, "reduce2", ENG_OP_REDUCE, 0));    /* nothing declared */
+    /* The expected output does not depend on where the state lives. */
+    struct eng_expected *ea, *ex;
+    char err[200];
+    assert_int_equal(eng_reference(a, &ea, err, sizeof(err)), 0);
+    s->jobs[0].state_bytes = 0;
+    struct eng_jobgraph *plain = scn_job_graph(&s->jobs[0]);
+    assert_true(has_vertex(plain, "sum2", ENG_OP_SUM, 0));
+    assert_int_equal(eng_reference(plain, &ex, err, sizeof(err)), 0);
+    assert_int_equal(eng_expected_records(ea), eng_expected_records(ex));
+    eng_expected_free(ea);
+    eng_expected_free(ex);
+    eng_jobgraph_free(plain);
+    eng_jobgraph_free(a);
+    eng_jobgraph_free(b);
+    eng_jobgraph_free(c);
+    eng_jobgraph_free(d);
+    scn_scenario_free(s);
+}
+
+/* In the real world the keyed operator holds declared state as real bytes:
+ * in the TaskManagers' memory, written whole into every checkpoint. */
+static void test_real_world_declared_in_keyed(void **st)
+{
+    (void)st;
+    static const char text[] =
+        "cluster taskmanagers=2 slots=2\n"
+        "config execution.checkpointing.interval=100ms\n"
+        "dfs bandwidth=1GB/s streams=8 latency=1ms\n"
+        "deadline 30s\n"
+        "job j source=sequence(records=40k, keys=1k, rate=100k/s) | keyby | sum | sink "
+        "parallelism=2 state=2MB\n"
+        "expect all jobs finished exactly-once\n";
+    struct scn_scenario *s = scn_env_parse("real.scn", text);
+    struct scn_run_opts o = { .mode = SCN_MODE_SESSION, .world = RT_WORLD_REAL, .quiet = true };
+    json_t *out = NULL;
+    char err[256] = "";
+    assert_int_equal(scn_run(s, &o, &out, err, sizeof(err)), SCN_RUN_OK);
+    assert_int_equal(geti(out, "dfs", "logical_bytes_written"), 0);
+    assert_true(geti(out, "dfs", "bytes_written") >= 2000000);
+    json_t *tms = json_object_get(json_object_get(out, "memory"), "taskmanager_peak_bytes");
+    long long held = 0;
+    for (size_t i = 0; i < json_array_size(tms); i++)
+        held += json_integer_value(json_array_get(tms, i));
+    assert_true(held >= 2000000);
+    json_decref(out);
+    scn_scenario_free(s);
+}
+
 /* ---- the real world's refusal ----------------------------------------------- */
 
 static void test_real_world_fit(void **st)
@@ -658,6 +759,9 @@ int main(void)
         cmocka_unit_test(test_snapshot_logical_roundtrip),
         cmocka_unit_test(test_snapshot_logical_incremental),
         cmocka_unit_test(test_engine_declared_restore),
+        cmocka_unit_test(test_engine_declared_in_keyed),
+        cmocka_unit_test(test_declared_placement),
+        cmocka_unit_test(test_real_world_declared_in_keyed),
         cmocka_unit_test(test_engine_declared_corrupt),
         cmocka_unit_test(test_engine_declared_partial),
         cmocka_unit_test(test_run_gigabytes),
