@@ -41,6 +41,16 @@
  * not.  With 16 slots the bench's keyed job had its sum thread busy 80-91 %
  * of the run and ~1000 context switches; with 32, 93-94 % and ~30. */
 #define ENG_CHAN_SLOTS 32
+/* The ring size in the sim world, where a wake-up costs no real time and the
+ * ring stands only for the buffers in flight between two tasks.  Flink's
+ * are 2 exclusive buffers per channel and 8 floating per input gate
+ * (taskmanager.network.memory.buffers-per-channel,
+ * .floating-buffers-per-gate) of 32 KiB segments: 64 to 320 KiB a channel
+ * (Flink docs, deployment/memory/network_mem_tuning.md).  8 batches of
+ * ~12 KiB are 96 KiB.  32 held 384 KiB a channel, and a fifth of the default
+ * scenario's page faults were ring slots; the library scenarios' figures do
+ * not move (their rings seldom fill). */
+#define ENG_CHAN_SLOTS_SIM 8
 
 enum eng_slot_kind {
     ENG_SLOT_DATA,          /* batch holds records */

@@ -20,7 +20,7 @@ void eng_job_config_defaults(struct eng_job_config *c)
     c->max_concurrent = 1;
     c->tolerable_failed = 0;
     c->num_retained = 1;
-    c->chan_slots = ENG_CHAN_SLOTS;
+    c->chan_slots = 0;                                  /* by world: see new_attempt */
 }
 
 const char *eng_job_state_name(enum eng_job_state s)
@@ -44,8 +44,6 @@ int eng_job_new(uint32_t id, struct eng_jobgraph *graph, const struct eng_job_co
     j->graph = graph;
     j->eg = eg;
     j->cfg = *cfg;
-    if (!j->cfg.chan_slots)
-        j->cfg.chan_slots = ENG_CHAN_SLOTS;
     if (!j->cfg.checkpoint_timeout_ns)
         j->cfg.checkpoint_timeout_ns = 10ull * 60 * RT_NS_PER_SEC;
     j->dfs = dfs;

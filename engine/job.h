@@ -63,7 +63,8 @@ struct eng_job_config {
     uint32_t num_retained;              /* state.checkpoints.num-retained (1) */
     bool incremental;                   /* execution.checkpointing.incremental (false):
                                          * state files refer to the blobs of earlier ones */
-    uint32_t chan_slots;                /* batches per channel ring (ENG_CHAN_SLOTS) */
+    uint32_t chan_slots;                /* batches per channel ring; 0: by world
+                                         * (ENG_CHAN_SLOTS, sim ENG_CHAN_SLOTS_SIM) */
     /* state.backend.type=rocksdb: a restore downloads each state file as
      * SST files of this size (compaction.level.target-file-size-base,
      * 64 MB), through restore_threads parallel streams per stateful

@@ -153,10 +153,13 @@ static struct eng_attempt *new_attempt(struct jobrun *r)
     a->nchans = eng_execgraph_channel_count(j->eg);
     a->chans = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->chans));
     a->owns = rt_xcalloc_process(a->nchans ? a->nchans : 1, sizeof(*a->owns));
+    uint32_t slots = j->cfg.chan_slots ? j->cfg.chan_slots
+                     : rt_world_kind(rt_actor_world(r->self)) == RT_WORLD_SIM ? ENG_CHAN_SLOTS_SIM
+                                                                             : ENG_CHAN_SLOTS;
     for (uint32_t c = 0; c < a->nchans; c++) {
         const struct eng_channel *ch = eng_execgraph_channel(j->eg, c);
         a->owns[c] = !r->att || r->restart[ch->producer] || r->restart[ch->consumer];
-        a->chans[c] = a->owns[c] ? eng_chan_new(c, j->cfg.chan_slots) : r->att->chans[c];
+        a->chans[c] = a->owns[c] ? eng_chan_new(c, slots) : r->att->chans[c];
     }
     a->next = j->attempts;
     j->attempts = a;            /* the runner is the only writer */

@@ -424,8 +424,15 @@ static void backpressure_body(enum rt_world_kind kind)
     struct inflight f = { h.job, 0 };
     assert_int_equal(rt_world_wait(h.w, sample_inflight, &f, EENV_WAIT_NS), 0);
     assert_int_equal(eng_job_state(h.job), ENG_JOB_FINISHED);
+    /* Rings by world: the sim world's stand for Flink's buffers in flight
+     * (channel.h), the real world's are sized for its wake-ups. */
+    uint32_t slots = kind == RT_WORLD_SIM ? ENG_CHAN_SLOTS_SIM : ENG_CHAN_SLOTS;
+    const struct eng_attempt *a = h.job->attempts;
+    assert_non_null(a);
+    for (uint32_t c = 0; c < a->nchans; c++)
+        assert_int_equal(a->chans[c]->mask + 1, slots);
     /* Bound: every ring of the two exchanges full, plus a batch per task. */
-    uint64_t rings = (4 + 4 + 2) * ENG_CHAN_SLOTS * (uint64_t)ENG_BATCH_CAP;
+    uint64_t rings = (4 + 4 + 2) * (uint64_t)slots * ENG_BATCH_CAP;
     uint64_t bound = rings + 8 * (uint64_t)ENG_BATCH_CAP;
     if (f.max > bound)
         fail_msg("in flight %llu > bound %llu", (unsigned long long)f.max,
