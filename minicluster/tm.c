@@ -313,33 +313,6 @@ static void check(struct te *t, struct te_blob *b, uint32_t job, uint64_t hash)
         cache_ready(t, b);
 }
 
-/* A chunk of a logical blob (blob.h, "Logical blobs"): its payload sum is
- * checked as bytes would be hashed, the blob's hash once all are in. */
-static void on_logical(struct te *t, struct te_blob *b, const struct mc_blob_data *h)
-{
-    if (b->got == 0) {
-        b->size = h->size;
-        b->hash = h->hash;
-    } else if (h->size != b->size || h->hash != b->hash) {
-        cache_fail(t, b, "cannot deploy: the artifacts of job %u changed in the blob server of "
-                   "%s during the download", h->job, t->c->name);
-        return;
-    }
-    uint64_t want = dfs_payload_sum(mc_blob_seed(h->job, MC_BLOB_ARTIFACTS), h->offset, h->len);
-    if (h->sum != want) {
-        cache_fail(t, b, "cannot deploy: the artifacts of job %u from the blob server of %s are "
-                   "corrupt (a chunk at %" PRIu64 " sums to %016" PRIx64 ", expected %016"
-                   PRIx64 ")", h->job, t->c->name, h->offset, h->sum, want);
-        return;
-    }
-    b->got += h->len;
-    b->tries = 0;
-    if (b->got < b->size)
-        fetch(t, b);
-    else
-        check(t, b, h->job, mc_blob_logical_hash(h->job, MC_BLOB_ARTIFACTS, b->size));
-}
-
 static void on_data(struct te *t, const struct rt_msg *m)
 {
     const struct mc_blob_data *h = m->data;
@@ -359,20 +332,7 @@ static void on_data(struct te *t, const struct rt_msg *m)
         retry(t, b, h->status < 0 ? h->status : -EIO);
         return;
     }
-    if (h->logical) {
-        on_logical(t, b, h);
-        return;
-    }
-    if (b->got == 0 && h->len == h->size) {
-        /* The whole blob in one chunk: hashed at once, and only once for
-         * every TaskManager when the server shares the chunk. */
-        b->size = h->size;
-        b->hash = h->hash;
-        b->got = h->len;
-        b->tries = 0;
-        check(t, b, h->job, rt_msg_xxh64(t->self, m, (uint32_t)sizeof(*h), h->len));
-        return;
-    }
+    /* The blob's size and hash come with its first chunk; the others must agree. */
     if (b->got == 0) {
         b->size = h->size;
         b->hash = h->hash;
@@ -382,14 +342,35 @@ static void on_data(struct te *t, const struct rt_msg *m)
                    "%s during the download", h->job, t->c->name);
         return;
     }
-    XXH64_update(&b->st, h + 1, h->len);
+    if (h->logical) {
+        /* A descriptor (blob.h, "Logical blobs"): its payload sum is checked
+         * as bytes would be hashed. */
+        uint64_t want = dfs_payload_sum(mc_blob_seed(h->job, MC_BLOB_ARTIFACTS), h->offset,
+                                        h->len);
+        if (h->sum != want) {
+            cache_fail(t, b, "cannot deploy: the artifacts of job %u from the blob server of %s "
+                       "are corrupt (a chunk at %" PRIu64 " sums to %016" PRIx64 ", expected %016"
+                       PRIx64 ")", h->job, t->c->name, h->offset, h->sum, want);
+            return;
+        }
+    } else if (b->got == 0 && h->len == h->size) {
+        /* The whole blob in one chunk: hashed at once, and only once for
+         * every TaskManager when the server shares the chunk. */
+        b->got = h->len;
+        b->tries = 0;
+        check(t, b, h->job, rt_msg_xxh64(t->self, m, (uint32_t)sizeof(*h), h->len));
+        return;
+    } else {
+        XXH64_update(&b->st, h + 1, h->len);
+    }
     b->got += h->len;
     b->tries = 0;
     if (b->got < b->size) {
         fetch(t, b);
         return;
     }
-    check(t, b, h->job, XXH64_digest(&b->st));
+    check(t, b, h->job, h->logical ? mc_blob_logical_hash(h->job, MC_BLOB_ARTIFACTS, b->size)
+                                   : XXH64_digest(&b->st));
 }
 
 static void on_blob_timeout(struct te *t, uint64_t timer_id)
