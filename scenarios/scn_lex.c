@@ -163,9 +163,9 @@ static bool is_subsequence(const char *word, const char *cand)
 /* The rule, unchanged from the plain version: each candidate scores its
  * distance, or 1 when WORD is an abbreviation of it (a subsequence with the
  * same first letter, for words of two or more bytes); the lowest score wins,
- * ties go to the smaller distance, then to the earlier candidate.  A score up
- * to limit + 1 is accepted (best_d starts there and a first candidate at it
- * wins the tie against "none"), as the plain rule always did.  Names over SUGGEST_MAX_LEN bytes have an infinite distance.
+ * ties go to the smaller distance, then to the earlier candidate.  A score
+ * over the limit is no suggestion ('gcs' is two edits from 'nfs', not a
+ * typo of it).  Names over SUGGEST_MAX_LEN bytes have an infinite distance.
  * The work is cut, not the answer: an abbreviation's distance is exactly the
  * letters it leaves out, and any other candidate's distance is only computed
  * as far as it could still beat the best so far. */
@@ -175,7 +175,8 @@ const char *scn__suggest(const char *word, const char *const *cands, size_t n)
     /* Short words get little slack, or every 2-letter typo matches 'map'. */
     size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
     const char *best = NULL;
-    size_t best_d = limit + 1, best_raw = (size_t)-1;
+    /* (limit + 1, 0): nothing at limit + 1 can win, as raw < 0 never holds. */
+    size_t best_d = limit + 1, best_raw = 0;
     for (size_t i = 0; i < n; i++) {
         if (!cands[i])
             continue;              /* sparse tables indexed by enum */

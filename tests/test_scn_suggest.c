@@ -61,7 +61,7 @@ static const char *ref_suggest(const char *word, const char *const *cands, size_
     size_t len = strlen(word);
     size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
     const char *best = NULL;
-    size_t best_d = limit + 1, best_raw = (size_t)-1;
+    size_t best_d = limit + 1, best_raw = 0;     /* nothing over the limit */
     for (size_t i = 0; i < n; i++) {
         if (!cands[i])
             continue;
@@ -173,6 +173,13 @@ static void test_real_tables(void **state)
     assert_string_equal(scn__suggest("dfs/raed", scn_failpoints, nf), "dfs/read");
     assert_string_equal(scn__suggest("dfs/wr", scn_failpoints, nf), "dfs/write");
     assert_null(scn__suggest("zzzzzzzz", scn_failpoints, nf));
+    /* The limit is the limit: two edits for a word of 4-6 bytes, one for
+     * 3 ('gcs' is no typo of 'nfs'). */
+    const char *two[] = { "abxy" }, *three[] = { "axyz" }, *profiles[] = { "s3", "hdfs", "nfs" };
+    assert_string_equal(scn__suggest("abcd", two, 1), "abxy");
+    assert_null(scn__suggest("abcd", three, 1));
+    assert_null(scn__suggest("gcs", profiles, 3));
+    assert_string_equal(scn__suggest("nsf", profiles, 3), "nfs");
     assert_true(checked > 1000);
 }
 

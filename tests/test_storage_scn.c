@@ -33,7 +33,7 @@ struct bad {
 
 static const struct bad bad_cases[] = {
     {"dfs profile=gcs\n" J,
-     "1:13: error: unknown storage profile 'gcs' (use s3, hdfs or nfs) (did you mean 'nfs'?)"},
+     "1:13: error: unknown storage profile 'gcs' (use s3, hdfs or nfs)"},
     {"dfs profile=s3 write-rate=3500\n" J,
      "1:27: error: rate '3500' has no '/s' (a value per second, e.g. 500k/s)"},
     {"dfs profile=s3 connection-bandwidth=85MB\n" J,
