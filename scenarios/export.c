@@ -130,11 +130,23 @@ void exp__dur(uint64_t ns, char *buf, size_t len)
         snprintf(buf, len, "%lluns", (unsigned long long)ns);
 }
 
+/* A duration as Flink's TimeUtils.parseDuration reads it.  Its labels are
+ * s, ms, micro (or the micro sign) and ns, but not "us", which Go's
+ * durations (Chaos Mesh's: exp__dur) have; what is not whole milliseconds
+ * goes in nanoseconds, which every Flink version reads. */
+static void flink_dur(uint64_t ns, char *buf, size_t len)
+{
+    if (ns % 1000000ull == 0)
+        exp__dur(ns, buf, len);
+    else
+        snprintf(buf, len, "%lluns", (unsigned long long)ns);
+}
+
 void exp__flink_value(const struct scn_config *c, char *buf, size_t len)
 {
     const struct scn_config_key *k = c->key;
     switch (k->type) {
-    case SCN_CFG_DURATION: exp__dur(c->value.u, buf, len); break;
+    case SCN_CFG_DURATION: flink_dur(c->value.u, buf, len); break;
     case SCN_CFG_SIZE:        /* Flink's sizes are binary; plain bytes are exact */
         snprintf(buf, len, "%llub", (unsigned long long)c->value.u);
         break;
