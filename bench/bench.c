@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bench/bench.h"
+#include "scenarios/scn.h"
 
 struct bench_entry {
     const char *name;
@@ -96,7 +97,14 @@ int bench_main(int argc, char **argv)
         if (strcmp(benches[i].name, name) == 0)
             b = &benches[i];
     if (!b) {
-        fprintf(stderr, "minicluster bench: unknown bench '%s'\n", name);
+        const char *names[NBENCH];
+        for (size_t i = 0; i < NBENCH; i++)
+            names[i] = benches[i].name;
+        const char *s = scn_suggest(name, names, NBENCH);
+        fprintf(stderr, "minicluster bench: unknown bench '%s'", name);
+        if (s)
+            fprintf(stderr, " (did you mean '%s'?)", s);
+        fputc('\n', stderr);
         usage(stderr);
         return 2;
     }

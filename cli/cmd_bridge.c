@@ -51,7 +51,9 @@ int cli_import(int argc, char **argv)
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = true;
         else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "minicluster import: unknown option '%s'\n\n%s", argv[i], import_usage);
+            static const char *const opts[] = { "-o", "--quiet", "--help" };
+            cli_unknown("minicluster import", "option", argv[i], opts, 3);
+            fprintf(stderr, "\n%s", import_usage);
             return 2;
         } else if (!src)
             src = argv[i];
@@ -147,7 +149,10 @@ static int export_option(int argc, char **argv, int *i, struct scn_export_opts *
                         "per-job\n", v), -1);
     }
     if (a[0] == '-' && a[1]) {
-        fprintf(stderr, "minicluster export: unknown option '%s'\n", a);
+        static const char *const opts[] = { "-o", "--image", "--flink-version", "--jar",
+                                            "--namespace", "--store", "--strict", "--to",
+                                            "--mode", "--help" };
+        cli_unknown("minicluster export", "option", a, opts, sizeof(opts) / sizeof(opts[0]));
         return -1;
     }
     if (*scenario) {

@@ -64,6 +64,16 @@ static int parse_mode(const char *s, enum scn_mode *m)
     return 0;
 }
 
+/* Every option parse() takes, for "did you mean"; the last RUN_ONLY are
+ * run's alone. */
+static const char *const options[] = {
+    "--help", "--mode", "--modes", "--world", "--seed", "--json", "--html", "--trace",
+    "--workdir", "--quiet", "--keep", "--check-determinism", "--runs", "--twin", "--no-twin",
+    "--claims", "--rest", "--prometheus", "--rest-bind", "--pause-at", NULL,
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]) - 1)    /* the NULL ends them */
+#define RUN_ONLY 4
+
 /* Parses the options both commands share; returns 0, 1 for --help, or 2. */
 static int parse(const char *cmd, const char *usage, int argc, char **argv, struct common *c)
 {
@@ -145,8 +155,15 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, stru
         } else if (strcmp(cmd, "run") == 0 && strcmp(a, "--pause-at") == 0) {
             NEEDS_VALUE();
             c->pause_at = v;
+        } else if (a[0] == '-' && cli_is_one_of(a, options + N_OPTIONS - RUN_ONLY)) {
+            fprintf(stderr, "minicluster %s: %s belongs to `minicluster run`\n%s", cmd, a, usage);
+            return 2;
         } else if (a[0] == '-') {
-            fprintf(stderr, "minicluster %s: unknown option '%s'\n%s", cmd, a, usage);
+            char who[32];
+            snprintf(who, sizeof(who), "minicluster %s", cmd);
+            cli_unknown(who, "option", a, options,
+                        N_OPTIONS - (strcmp(cmd, "run") == 0 ? 0 : RUN_ONLY));
+            fputs(usage, stderr);
             return 2;
         } else if (!c->scenario) {
             c->scenario = a;
@@ -609,6 +626,12 @@ int cli_check(int argc, char **argv)
                "prints every error as FILE:LINE:COL.\nExit: 0 all valid, 2 an error.\n");
         return argc < 2 ? 2 : 0;
     }
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] == '-' && argv[i][1]) {     /* "-" alone may be a file's name */
+            static const char *const opts[] = { "--help" };
+            cli_unknown("minicluster check", "option", argv[i], opts, 1);
+            return 2;
+        }
     int rc = 0;
     for (int i = 1; i < argc; i++) {
         struct scn_scenario *s = load(argv[i]);

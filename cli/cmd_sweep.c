@@ -81,7 +81,9 @@ int cli_sweep(int argc, char **argv)
             o.progress = NULL;
             continue;
         }
-        static const char *const valued[] = { "--mode", "--failpoints", "--max", "--json", NULL };
+        /* The options with a value, NULL, then the others (for "did you mean"). */
+        static const char *const valued[] = { "--mode", "--failpoints", "--max", "--json", NULL,
+                                              "--quiet", "--help" };
         if (!v && cli_is_one_of(a, valued)) {
             fprintf(stderr, "minicluster sweep: %s needs a value\n", a);
             return 2;
@@ -102,8 +104,8 @@ int cli_sweep(int argc, char **argv)
         } else if (strcmp(a, "--json") == 0) {
             json = v;
         } else if (a[0] == '-' || path) {
-            fprintf(stderr, "minicluster sweep: unexpected '%s'\n%s", a, sweep_usage);
-            return 2;
+            return cli_unexpected("minicluster sweep", a, valued,
+                                  sizeof(valued) / sizeof(valued[0]), sweep_usage);
         } else {
             path = a;
             continue;

@@ -67,8 +67,8 @@ int cli_replay(int argc, char **argv)
         if (strcmp(argv[i], "--quiet") == 0)
             quiet = true;
         else if (argv[i][0] == '-' || trace) {
-            fprintf(stderr, "minicluster replay: unexpected '%s'\n%s", argv[i], replay_usage);
-            return 2;
+            static const char *const opts[] = { "--help", "--quiet" };
+            return cli_unexpected("minicluster replay", argv[i], opts, 2, replay_usage);
         } else
             trace = argv[i];
     }
@@ -217,8 +217,9 @@ static int explore_merge(int argc, char **argv)
         } else if (strcmp(argv[i], "--quiet") == 0) {
             quiet = true;
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "minicluster explore merge: unexpected '%s'\n%s", argv[i],
-                    explore_usage);
+            static const char *const opts[] = { "--json", "--quiet" };
+            cli_unknown("minicluster explore merge", "option", argv[i], opts, 2);
+            fputs(explore_usage, stderr);
             rc = 2;
         } else {
             json_error_t je;
@@ -311,8 +312,10 @@ int cli_explore(int argc, char **argv)
             o.safety_only = true;
             continue;
         }
+        /* The options with a value, NULL, then the others (for "did you mean"). */
         static const char *const valued[] = { "--seeds", "--shard", "--fail-on", "--json",
-                                              "--mode", "--workers", "--stop-after", NULL };
+                                              "--mode", "--workers", "--stop-after", NULL,
+                                              "--print-variants", "--safety-only", "--help" };
         if (!v && cli_is_one_of(a, valued)) {
             fprintf(stderr, "minicluster explore: %s needs a value\n", a);
             return 2;
@@ -359,8 +362,8 @@ int cli_explore(int argc, char **argv)
                 o.stop_after = (size_t)n;
             i++;
         } else if (a[0] == '-' || path) {
-            fprintf(stderr, "minicluster explore: unexpected '%s'\n%s", a, explore_usage);
-            return 2;
+            return cli_unexpected("minicluster explore", a, valued,
+                                  sizeof(valued) / sizeof(valued[0]), explore_usage);
         } else {
             path = a;
         }
@@ -451,7 +454,9 @@ int cli_shrink(int argc, char **argv)
             o.as_is = true;
             continue;
         }
-        static const char *const valued[] = { "--seed", "-o", "--output", "--mode", NULL };
+        /* The options with a value, NULL, then the others (for "did you mean"). */
+        static const char *const valued[] = { "--seed", "-o", "--output", "--mode", NULL,
+                                              "--as-is", "--help" };
         if (!v && cli_is_one_of(a, valued)) {
             fprintf(stderr, "minicluster shrink: %s needs a value\n", a);
             return 2;
@@ -473,8 +478,8 @@ int cli_shrink(int argc, char **argv)
             }
             i++;
         } else if (a[0] == '-' || path) {
-            fprintf(stderr, "minicluster shrink: unexpected '%s'\n%s", a, shrink_usage);
-            return 2;
+            return cli_unexpected("minicluster shrink", a, valued,
+                                  sizeof(valued) / sizeof(valued[0]), shrink_usage);
         } else {
             path = a;
         }

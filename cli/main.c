@@ -10,6 +10,7 @@
 #include "bench/bench.h"
 #include "cli/cli.h"
 #include "mc_config.h"
+#include "scenarios/scn.h"
 
 struct command {
     const char *name;
@@ -32,11 +33,32 @@ static const struct command commands[] = {
     { "shrink", cli_shrink, "shrink SCENARIO --seed N -o OUT.scn", "cut a failing run down to what matters" },
     { "import", cli_import, "import PLAN.json|DIR|URL [-o OUT.scn]", "a scenario from a real Flink job's plan or REST API" },
     { "export", cli_export, "export SCENARIO --to kubernetes|yarn --mode session|application|per-job -o DIR [--strict]", "manifests to run a scenario on a real cluster" },
-    { "bench", bench_main, "bench spinup|engine|recovery|modes|sim|api [--json FILE]",
+    { "bench", bench_main, "bench spinup|engine|recovery|modes|sim|api|scale [--json FILE]",
       "measure a figure against its floor" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+void cli_unknown(const char *who, const char *what, const char *word,
+                 const char *const *names, size_t n)
+{
+    const char *s = scn_suggest(word, names, n);
+    fprintf(stderr, "%s: unknown %s '%s'", who, what, word);
+    if (s)
+        fprintf(stderr, " (did you mean '%s'?)", s);
+    fputc('\n', stderr);
+}
+
+int cli_unexpected(const char *who, const char *a, const char *const *names, size_t n,
+                   const char *usage)
+{
+    if (a[0] == '-' && a[1])
+        cli_unknown(who, "option", a, names, n);
+    else
+        fprintf(stderr, "%s: unexpected '%s'\n", who, a);
+    fputs(usage, stderr);
+    return 2;
+}
 
 static void usage(FILE *fp)
 {
@@ -80,7 +102,11 @@ int main(int argc, char **argv)
                 c->name, MC_VERSION);
         return 2;
     }
-    fprintf(stderr, "minicluster: unknown command '%s'\n\n", argv[1]);
+    const char *names[NCOMMANDS];
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        names[i] = commands[i].name;
+    cli_unknown("minicluster", "command", argv[1], names, NCOMMANDS);
+    fputc('\n', stderr);
     usage(stderr);
     return 2;
 }

@@ -505,6 +505,11 @@ int scn_parse_count_rate(const char *text, uint64_t *per_s, char *err, size_t er
 int scn_parse_size_rate(const char *text, uint64_t *bytes_per_s, char *err, size_t errlen);
 int scn_parse_probability(const char *text, double *p, char *err, size_t errlen);
 
+/* The name among cands (n entries; NULL ones are skipped) that WORD is most
+ * likely a typo or an abbreviation of, or NULL: the rule behind the scenario
+ * language's "did you mean", for the command line's own names. */
+const char *scn_suggest(const char *word, const char *const *cands, size_t n);
+
 /* Write a value in the largest unit that represents it exactly. */
 void scn_format_duration(uint64_t ns, char *buf, size_t len);
 void scn_format_size(uint64_t bytes, char *buf, size_t len);

@@ -205,6 +205,11 @@ const char *scn__suggest(const char *word, const char *const *cands, size_t n)
     return best;
 }
 
+const char *scn_suggest(const char *word, const char *const *cands, size_t n)
+{
+    return scn__suggest(word, cands, n);
+}
+
 void scn__hint(char *buf, size_t len, const char *word, const char *const *cands, size_t n)
 {
     const char *s = scn__suggest(word, cands, n);
