@@ -163,3 +163,27 @@ void eng_job_last_error(const struct eng_job *j, char *buf, size_t len)
         }
     }
 }
+
+_Static_assert(sizeof(struct eng_task_io) == 64, "one cache line a task");
+
+void eng_task_io_times(const struct eng_task_io *io, uint64_t now, uint64_t *busy,
+                       uint64_t *idle, uint64_t *bp)
+{
+    *busy = *idle = *bp = 0;
+    uint32_t mode = atomic_load_explicit(&io->time_mode, memory_order_acquire);
+    if (mode == ENG_TASK_TIME_NONE)
+        return;
+    uint64_t run = atomic_load_explicit(&io->run_ns, memory_order_relaxed);
+    uint64_t since = atomic_load_explicit(&io->since_ns, memory_order_acquire);
+    *idle = atomic_load_explicit(&io->idle_ns, memory_order_relaxed);
+    *bp = atomic_load_explicit(&io->bp_ns, memory_order_relaxed);
+    uint64_t end = mode == ENG_TASK_TIME_ENDED ? since : now;
+    if (end < since)
+        end = since;
+    if (mode == ENG_TASK_TIME_IDLE)
+        *idle += end - since;
+    else if (mode == ENG_TASK_TIME_BP)
+        *bp += end - since;
+    uint64_t spent = end > run ? end - run : 0;
+    *busy = spent > *idle + *bp ? spent - *idle - *bp : 0;
+}

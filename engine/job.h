@@ -127,16 +127,38 @@ struct eng_job {
     struct eng_task_io *task_io;        /* owned: one per execution-graph task */
 };
 
-/* A task's record counters for outside readers (REST, metrics), as Flink's
- * task metrics count them: the current attempt's only (a redeployment starts
- * from 0).  Written by that attempt's instance alone, once per batch; one
+/* A task's counters for outside readers (REST, metrics), as Flink's task
+ * metrics count them: the current attempt's only (a redeployment starts from
+ * 0).  Written by that attempt's instance alone, records once per batch and
+ * times when the task changes between busy, idle and back-pressured; one
  * cache line each, so tasks on different threads do not share one. */
 struct eng_task_io {
     _Atomic uint32_t attempt;           /* the attempt deployed last (its instance writes) */
+    _Atomic uint32_t time_mode;         /* enum eng_task_time of the open interval */
     atomic_uint_fast64_t records_in;    /* taken in (a source: records it generated) */
     atomic_uint_fast64_t records_out;   /* sent on its output channels */
-    char pad[40];
+    atomic_uint_fast64_t run_ns;        /* world time it started running */
+    atomic_uint_fast64_t idle_ns;       /* closed intervals waiting for input */
+    atomic_uint_fast64_t bp_ns;         /* closed intervals waiting for room on an output */
+    atomic_uint_fast64_t since_ns;      /* start of the open interval */
+    char pad[8];
 };
+
+/* Where a running task's time goes, as Flink's task metrics split it:
+ * waiting for input (idle: idleTimeMsPerSecond), waiting for room on an
+ * output (back-pressured: backPressuredTimeMsPerSecond), or neither (busy,
+ * the rest: busyTimeMsPerSecond).  ENDED: the task stopped; its times stand. */
+enum eng_task_time {
+    ENG_TASK_TIME_NONE,         /* not running yet: nothing counted */
+    ENG_TASK_TIME_BUSY, ENG_TASK_TIME_IDLE, ENG_TASK_TIME_BP, ENG_TASK_TIME_ENDED
+};
+
+/* The accumulated busy, idle and back-pressured time of the attempt io
+ * counts, in ns of world time up to now (the end, once it stopped); all 0
+ * before it runs.  Read while the task changes, a figure may be off by the
+ * interval that is closing; busy is never below 0. */
+void eng_task_io_times(const struct eng_task_io *io, uint64_t now, uint64_t *busy,
+                       uint64_t *idle, uint64_t *bp);
 
 /* One ended checkpoint, appended by the runner when it completes or fails and
  * published by an atomic pointer like the events: never changed or freed

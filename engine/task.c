@@ -106,6 +106,7 @@ void eng__task_fail(struct task *k, bool restore, const char *fmt, ...)
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
     k->st = ENG_TASK_FAILED;
+    eng__task_time(k, ENG_TASK_TIME_ENDED);
     rt_trace(W(k), rt_actor_node(k->self), "task_failed",
              "\"job\":%u,\"task\":%u,\"attempt\":%u", k->job->id, k->id, k->attempt);
     report(k, restore, reason);
@@ -165,11 +166,48 @@ static int run_chain(struct task *k, uint32_t from, const struct eng_record *in,
     return 0;
 }
 
+/* ---- time: busy, idle, back-pressured --------------------------------------- */
+
+static void publish_time(struct task *k)
+{
+    struct eng_task_io *io = &k->job->task_io[k->id];
+    if (atomic_load_explicit(&io->attempt, memory_order_relaxed) != k->attempt)
+        return;
+    atomic_store_explicit(&io->idle_ns, k->t_idle, memory_order_relaxed);
+    atomic_store_explicit(&io->bp_ns, k->t_bp, memory_order_relaxed);
+    atomic_store_explicit(&io->since_ns, k->tsince, memory_order_relaxed);
+    atomic_store_explicit(&io->time_mode, k->tmode, memory_order_release);
+}
+
+void eng__task_time_start(struct task *k)
+{
+    k->tmode = ENG_TASK_TIME_BUSY;
+    k->tsince = rt_now(W(k));
+    k->t_idle = k->t_bp = 0;
+    struct eng_task_io *io = &k->job->task_io[k->id];
+    if (atomic_load_explicit(&io->attempt, memory_order_relaxed) == k->attempt)
+        atomic_store_explicit(&io->run_ns, k->tsince, memory_order_relaxed);
+    publish_time(k);
+}
+
+void eng__task_time_change(struct task *k, enum eng_task_time mode)
+{
+    uint64_t now = rt_now(W(k));
+    if (k->tmode == ENG_TASK_TIME_IDLE)
+        k->t_idle += now - k->tsince;
+    else if (k->tmode == ENG_TASK_TIME_BP)
+        k->t_bp += now - k->tsince;
+    k->tmode = (uint8_t)mode;
+    k->tsince = now;
+    publish_time(k);
+}
+
 /* ---- finishing -------------------------------------------------------------- */
 
 static void finish(struct task *k)
 {
     k->st = ENG_TASK_FINISHED;
+    eng__task_time(k, ENG_TASK_TIME_ENDED);
     report(k, false, NULL);
     release_all(k);
 }
@@ -178,6 +216,7 @@ static void finish(struct task *k)
 static void ended(struct task *k)
 {
     k->st = ENG_TASK_ENDED;
+    eng__task_time(k, ENG_TASK_TIME_IDLE);     /* waiting for the final checkpoint */
     if (k->last_notified >= k->last_barrier)
         finish(k);
 }
@@ -193,6 +232,7 @@ static void on_input_end(struct task *k, uint32_t port)
     } else {
         k->pend_end = true;
         k->end_queued = true;
+        eng__task_time(k, ENG_TASK_TIME_BP);
     }
 }
 
@@ -240,8 +280,11 @@ static void step(struct task *k)
     }
     if (!check_links(k))
         return;
-    if (!eng__task_unblock(k))
+    if (!eng__task_unblock(k)) {
+        eng__task_time(k, ENG_TASK_TIME_BP);
         return;     /* a consumer's credit wakes us */
+    }
+    eng__task_time(k, ENG_TASK_TIME_BUSY);
     if (k->end_queued) {
         ended(k);   /* the deferred END has gone out */
         return;
@@ -283,8 +326,10 @@ static void step(struct task *k)
             }
             if (run_chain(k, 1, k->src.rec, k->src.n) != 0)
                 return;
-            if (!eng__task_route_pending(k))
+            if (!eng__task_route_pending(k)) {
+                eng__task_time(k, ENG_TASK_TIME_BP);
                 return;
+            }
             continue;
         }
         bool progressed = false;
@@ -308,8 +353,12 @@ static void step(struct task *k)
                 if (rc < 0)
                     return;     /* the task is gone */
                 eng_chan_release(in->c, k->self);
-                if (rc == ENG_PROCESS_STALL || !eng__task_route_pending(k))
+                if (rc == ENG_PROCESS_STALL)
+                    return;     /* the operator is at work: busy */
+                if (!eng__task_route_pending(k)) {
+                    eng__task_time(k, ENG_TASK_TIME_BP);
                     return;
+                }
             } else if (s->kind == ENG_SLOT_BARRIER) {
                 uint64_t chk = s->checkpoint_id, base = s->base;
                 eng_chan_release(in->c, k->self);
@@ -318,6 +367,8 @@ static void step(struct task *k)
                 eng_chan_release(in->c, k->self);
                 on_input_end(k, p);
             }
+            if (k->pend_barrier || k->pend_end)
+                eng__task_time(k, ENG_TASK_TIME_BP);
             if (k->st != ENG_TASK_RUNNING || k->pend_barrier || k->pend_end)
                 return;
         }
@@ -325,10 +376,12 @@ static void step(struct task *k)
         if (!progressed)
             break;
     }
-    if (work == STEP_BATCHES)
+    if (work == STEP_BATCHES) {
         schedule(k);    /* more to do: yield to the mailbox first */
-    else
+    } else {
         eng__task_flush_open(k);  /* out of input: let partial batches go */
+        eng__task_time(k, ENG_TASK_TIME_IDLE);
+    }
 }
 
 /* ---- restore ---------------------------------------------------------------- */
@@ -370,6 +423,7 @@ static void restore_op(struct task *k, struct eng_op *op, const struct restoring
     if (--k->restore_left == 0) {
         free_restoring(k);
         k->st = ENG_TASK_RUNNING;
+        eng__task_time_start(k);
         report(k, false, NULL);
         rt_timer_start(k->self, LIVENESS_NS, TAG_LIVENESS);
         schedule(k);
@@ -470,6 +524,8 @@ static void on_timer(struct task *k, const struct rt_timer_fire *f)
         if (run_chain(k, k->stall_op, k->stall_in.rec, k->stall_in.n) == 0) {
             if (eng__task_route_pending(k))
                 schedule(k);
+            else
+                eng__task_time(k, ENG_TASK_TIME_BP);
         }
         break;
     case TAG_LIVENESS:
@@ -531,6 +587,7 @@ static void task_msg(struct rt_actor *a, const struct rt_msg *m)
         if (m->len != sizeof(k->attempt) || *(const uint32_t *)m->data != k->attempt)
             break;      /* meant for another attempt of this task */
         k->st = ENG_TASK_CANCELED;
+        eng__task_time(k, ENG_TASK_TIME_ENDED);
         release_all(k);
         break;
     case DFS_MSG_DONE: {
@@ -599,6 +656,7 @@ struct rt_actor *eng_task_spawn(struct rt_node *n, const struct eng_deploy *d)
     /* This attempt's counters start from 0; an older instance stops writing. */
     struct eng_task_io *io = &d->job->task_io[d->task];
     atomic_store_explicit(&io->attempt, d->attempt, memory_order_relaxed);
+    atomic_store_explicit(&io->time_mode, ENG_TASK_TIME_NONE, memory_order_release);
     atomic_store_explicit(&io->records_in, 0, memory_order_relaxed);
     atomic_store_explicit(&io->records_out, 0, memory_order_relaxed);
     k->runner = d->runner;
@@ -662,6 +720,7 @@ struct rt_actor *eng_task_spawn(struct rt_node *n, const struct eng_deploy *d)
         return k->self;
     }
     k->st = ENG_TASK_RUNNING;
+    eng__task_time_start(k);
     report(k, false, NULL);
     rt_timer_start(k->self, LIVENESS_NS, TAG_LIVENESS);
     schedule(k);

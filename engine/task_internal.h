@@ -105,6 +105,11 @@ struct task {
     struct restoring *rs;       /* per restored operator, while restoring */
     uint32_t nrs;
     uint64_t records_in, records_out;
+    /* Where the running task's time goes (enum eng_task_time; NONE: not
+     * running yet), the open interval's start and the closed ones' sums,
+     * published in struct eng_task_io. */
+    uint8_t tmode;
+    uint64_t tsince, t_idle, t_bp;
 };
 
 void eng__task_fail(struct task *k, bool restore, const char *fmt, ...)
@@ -123,6 +128,17 @@ void eng__task_state_file(const struct task *k, uint64_t chk, uint32_t vertex, u
                           char *out, size_t n);
 void eng__task_snap_finish(struct task *k, struct snap_job *sj);
 void eng__task_on_snapshot_io(struct task *k, const struct dfs_done *d);
+
+/* The task's time is MODE from now on (task.c); the time since the last
+ * change goes to what it was.  No clock is read while it stays the same,
+ * and nothing is counted before eng__task_time_start. */
+void eng__task_time_change(struct task *k, enum eng_task_time mode);
+void eng__task_time_start(struct task *k);
+static inline void eng__task_time(struct task *k, enum eng_task_time mode)
+{
+    if (k->tmode != mode && k->tmode != ENG_TASK_TIME_NONE && k->tmode != ENG_TASK_TIME_ENDED)
+        eng__task_time_change(k, mode);
+}
 
 /* Publishes the task's counters (struct eng_task_io) unless a newer attempt
  * of it has been deployed: then those are the newer instance's. */

@@ -591,6 +591,7 @@ void eng__task_checkpoint_here(struct task *k, uint64_t chk, uint64_t base)
     if (k->pend_off < k->pend.n || !eng__task_emit_control(k, ENG_SLOT_BARRIER, chk)) {
         k->pend_barrier = true;
         k->pend_chk = chk;
+        eng__task_time(k, ENG_TASK_TIME_BP);
     }
 }
 

@@ -163,17 +163,39 @@ static void jobs(const struct mc__rest_view *v, struct evbuffer *o, const char *
 
 /* Flink's task metrics, one series per running subtask of each task (a
  * chain), from its counters (struct eng_task_io: the current attempt's).
- * A source task's numRecordsIn is 0, as in Flink. */
+ * A source task's numRecordsIn is 0, as in Flink; times are ms of world
+ * time since the attempt started running. */
+static const struct { const char *name, *type, *help; } task_series[] = {
+    { "flink_taskmanager_job_task_numRecordsIn", "counter",
+      "records the subtask took in (this attempt)" },
+    { "flink_taskmanager_job_task_numRecordsOut", "counter",
+      "records the subtask sent on (this attempt)" },
+    { "flink_taskmanager_job_task_accumulateBusyTimeMs", "gauge",
+      "ms the subtask was neither idle nor back-pressured (this attempt)" },
+    { "flink_taskmanager_job_task_accumulateIdleTimeMs", "gauge",
+      "ms the subtask waited for input (this attempt)" },
+    { "flink_taskmanager_job_task_accumulateBackPressuredTimeMs", "gauge",
+      "ms the subtask waited for room on an output (this attempt)" },
+};
+
+static uint64_t task_value(const struct eng_task_io *io, int m, bool src, uint64_t now)
+{
+    if (m < 2)
+        return m ? atomic_load_explicit(&io->records_out, memory_order_relaxed)
+                 : src ? 0 : atomic_load_explicit(&io->records_in, memory_order_relaxed);
+    uint64_t t[3];
+    eng_task_io_times(io, now, &t[0], &t[1], &t[2]);
+    return t[m - 2] / RT_NS_PER_MS;
+}
+
 static void tasks(const struct mc__rest_view *v, struct evbuffer *o, const char *jm_host)
 {
     struct mc_cluster *c = v->c;
     uint32_t n = atomic_load(&c->njobs);
     char jid[33], tid[33], tmid[33], name[160], tname[200];
-    for (int dir = 0; dir < 2; dir++) {
-        const char *metric = dir ? "flink_taskmanager_job_task_numRecordsOut"
-                                 : "flink_taskmanager_job_task_numRecordsIn";
-        help(o, metric, "counter", dir ? "records the subtask sent on (this attempt)"
-                                       : "records the subtask took in (this attempt)");
+    for (int m = 0; m < (int)(sizeof(task_series) / sizeof(task_series[0])); m++) {
+        const char *metric = task_series[m].name;
+        help(o, metric, task_series[m].type, task_series[m].help);
         for (uint32_t i = 0; i < n && i < MC_MAX_JOBS; i++) {
             struct mc_job *j = atomic_load(&c->jobs[i]);
             if (!j || eng_job_ended(j->ej))
@@ -194,10 +216,7 @@ static void tasks(const struct mc__rest_view *v, struct evbuffer *o, const char 
                         continue;       /* not deployed: no task reports */
                     const struct eng_task_io *io = &j->ej->task_io[ch->first_task + s];
                     uint32_t att = atomic_load_explicit(&io->attempt, memory_order_relaxed);
-                    uint64_t val = dir ? atomic_load_explicit(&io->records_out, memory_order_relaxed)
-                                       : src ? 0
-                                             : atomic_load_explicit(&io->records_in,
-                                                                    memory_order_relaxed);
+                    uint64_t val = task_value(io, m, src, v->now_ns);
                     mc_rest_tm_id(c, (uint32_t)tm, tmid);
                     uint64_t aid = XXH64(jid, 32, (((uint64_t)(ch->first_task + s) << 32) | att) ^
                                                       0x617474656d7074ull);  /* "attempt" */

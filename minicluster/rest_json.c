@@ -233,9 +233,10 @@ struct vio {
     uint64_t read, write;
     bool read_ok, write_ok;
     uint32_t attempt;
+    uint64_t busy_ns, idle_ns, bp_ns;   /* the task's (a chain's vertices share them) */
 };
 
-static struct vio vertex_io(const struct mc_job *j, uint32_t v, uint32_t s)
+static struct vio vertex_io(const struct mc_job *j, uint32_t v, uint32_t s, uint64_t now)
 {
     const struct eng_execgraph *eg = j->ej->eg;
     uint32_t pos;
@@ -248,6 +249,7 @@ static struct vio vertex_io(const struct mc_job *j, uint32_t v, uint32_t s)
     uint64_t in = atomic_load_explicit(&io->records_in, memory_order_relaxed);
     uint64_t out = atomic_load_explicit(&io->records_out, memory_order_relaxed);
     o.attempt = atomic_load_explicit(&io->attempt, memory_order_relaxed);
+    eng_task_io_times(io, now, &o.busy_ns, &o.idle_ns, &o.bp_ns);
     if (src) {
         o.read_ok = o.write_ok = true;
         o.write = in;
@@ -262,13 +264,20 @@ static struct vio vertex_io(const struct mc_job *j, uint32_t v, uint32_t s)
     return o;
 }
 
-/* Subtask s of vertex v, or (s < 0) the sum over its subtasks. */
-static json_t *io_metrics(const struct mc_job *j, uint32_t v, int s)
+/* Subtask s of vertex v, or (s < 0) the sum over its subtasks - the times
+ * too, as Flink sums them (the Kubernetes operator's autoscaler divides a
+ * vertex's accumulated-busy-time by its parallelism).  Times in ms of
+ * world time. */
+static json_t *io_metrics(const struct mc__rest_view *view, const struct mc_job *j, uint32_t v,
+                          int s)
 {
     const struct eng_vertex *vx = eng_jobgraph_vertex(j->ej->graph, v);
     struct vio sum = { .read_ok = true, .write_ok = true };
     for (uint32_t k = s < 0 ? 0 : (uint32_t)s; k < (s < 0 ? vx->parallelism : (uint32_t)s + 1); k++) {
-        struct vio o = vertex_io(j, v, k);
+        struct vio o = vertex_io(j, v, k, view->now_ns);
+        sum.busy_ns += o.busy_ns;
+        sum.idle_ns += o.idle_ns;
+        sum.bp_ns += o.bp_ns;
         sum.read += o.read;
         sum.write += o.write;
         sum.read_ok &= o.read_ok;
@@ -279,8 +288,10 @@ static json_t *io_metrics(const struct mc_job *j, uint32_t v, int s)
                      "write-bytes", (json_int_t)0, "write-bytes-complete", 0,
                      "read-records", (json_int_t)sum.read, "read-records-complete", sum.read_ok,
                      "write-records", (json_int_t)sum.write, "write-records-complete",
-                     sum.write_ok, "accumulated-backpressured-time", (json_int_t)0,
-                     "accumulated-idle-time", (json_int_t)0, "accumulated-busy-time", 0.0);
+                     sum.write_ok, "accumulated-backpressured-time",
+                     (json_int_t)(sum.bp_ns / RT_NS_PER_MS), "accumulated-idle-time",
+                     (json_int_t)(sum.idle_ns / RT_NS_PER_MS), "accumulated-busy-time",
+                     (double)sum.busy_ns / (double)RT_NS_PER_MS);
 }
 
 static const char *vertex_status(const struct mc_job *j)
@@ -300,7 +311,7 @@ static json_t *vertex_summary(const struct mc__rest_view *v, const struct mc_job
                      (int)vx->parallelism, "status", vertex_status(j), "start-time",
                      (json_int_t)st, "end-time", (json_int_t)en, "duration",
                      (json_int_t)(st < 0 ? -1 : (en >= 0 ? en : mc__rest_ms(v, v->now_ns)) - st),
-                     "tasks", task_counts(j, (int)vi, false), "metrics", io_metrics(j, vi, -1));
+                     "tasks", task_counts(j, (int)vi, false), "metrics", io_metrics(v, j, vi, -1));
 }
 
 static void tm_id(const struct mc_cluster *c, uint32_t tm, char *buf, size_t len)
@@ -326,11 +337,11 @@ static json_t *vertex_details(const struct mc__rest_view *v, const struct mc_job
             tm_id(v->c, (uint32_t)tm, tmid, sizeof(tmid));
         json_array_append_new(subtasks, json_pack(
             "{s:i,s:s,s:i,s:s,s:I,s:I,s:I,s:o,s:s,s:{},s:[]}", "subtask", (int)s, "status",
-            exec_states[subtask_state(j, s, st)], "attempt", (int)vertex_io(j, vi, s).attempt, "host",
+            exec_states[subtask_state(j, s, st)], "attempt", (int)vertex_io(j, vi, s, v->now_ns).attempt, "host",
             tm >= 0 ? "127.0.0.1" : "(unassigned)", "start-time", (json_int_t)t0, "end-time",
             (json_int_t)en, "duration",
             (json_int_t)(t0 < 0 ? -1 : (en >= 0 ? en : mc__rest_ms(v, v->now_ns)) - t0),
-            "metrics", io_metrics(j, vi, (int)s), "taskmanager-id", tmid, "status-duration",
+            "metrics", io_metrics(v, j, vi, (int)s), "taskmanager-id", tmid, "status-duration",
             "other-concurrent-attempts"));
     }
     return json_pack("{s:s,s:s,s:i,s:i,s:I,s:o,s:{s:{},s:{}}}", "id", vid, "name", vx->name,

@@ -415,6 +415,8 @@ static bool sample_inflight(void *arg)
     return eng_job_ended(f->j);
 }
 
+static void check_task_times(const struct eng_job *j, enum rt_world_kind kind, bool small);
+
 /* Job 1 of 2 x 20,000 unthrottled records, 20 us of CPU each downstream,
  * through rings of `slots` batches (0: the world's own); returns the most
  * records ever in flight (emitted by a source, not yet at a sink). */
@@ -440,8 +442,55 @@ static uint64_t backpressure_run(enum rt_world_kind kind, uint32_t slots)
         assert_int_equal(a->chans[c]->mask + 1, want);
     for (int i = 0; i < EENV_WORKERS; i++)
         assert_true(rt_node_mem_peak(h.tm[i]) < 16u * 1024 * 1024);
+    check_task_times(h.job, kind, slots != 0);
     eenv_down(&h);
     return f.max;
+}
+
+/* Where the finished job's tasks spent their time (struct eng_task_io):
+ * each subtask's busy, idle and back-pressured time add up to its running
+ * time.  Through small rings the sources, faster than what follows, waited
+ * for room.  In the real world the chain that burns 20 us a record was
+ * busier than back-pressured; in the sim world work takes no world time
+ * (only what a model charges does), so a task is busy there only for the
+ * nanoseconds its own next step waits in the mailbox. */
+static void check_task_times(const struct eng_job *j, enum rt_world_kind kind, bool small)
+{
+    const struct eng_execgraph *eg = j->eg;
+    bool saw_source = false, saw_burn = false;
+    for (uint32_t ci = 0; ci < eng_execgraph_chain_count(eg); ci++) {
+        const struct eng_chain *ch = eng_execgraph_chain(eg, ci);
+        const char *head = eng_jobgraph_vertex(j->graph, ch->ops[0])->name;
+        bool burn = false;
+        for (uint32_t o = 0; o < ch->n_ops; o++)
+            burn |= strcmp(eng_jobgraph_vertex(j->graph, ch->ops[o])->name, "burn") == 0;
+        for (uint32_t s = 0; s < ch->parallelism; s++) {
+            const struct eng_task_io *io = &j->task_io[ch->first_task + s];
+            assert_int_equal(atomic_load(&io->time_mode), ENG_TASK_TIME_ENDED);
+            uint64_t busy, idle, bp;
+            eng_task_io_times(io, UINT64_MAX, &busy, &idle, &bp);
+            uint64_t spent = atomic_load(&io->since_ns) - atomic_load(&io->run_ns);
+            assert_true(spent > 0);
+            if (busy + idle + bp != spent)
+                fail_msg("%s[%u]: busy %llu + idle %llu + back-pressured %llu != %llu ns", head,
+                         s, (unsigned long long)busy, (unsigned long long)idle,
+                         (unsigned long long)bp, (unsigned long long)spent);
+            if (kind == RT_WORLD_SIM)
+                assert_true(busy * 1000 < spent);      /* mailbox hops only */
+            if (strcmp(head, "source") == 0) {
+                saw_source = true;
+                if (small && bp == 0)
+                    fail_msg("source[%u] was never back-pressured", s);
+            }
+            if (burn) {
+                saw_burn = true;
+                if (kind == RT_WORLD_REAL && busy <= bp)
+                    fail_msg("%s[%u]: busy %llu <= back-pressured %llu ns", ch->name, s,
+                             (unsigned long long)busy, (unsigned long long)bp);
+            }
+        }
+    }
+    assert_true(saw_source && saw_burn);
 }
 
 /* What can be in flight through rings of `slots` batches: every ring of the

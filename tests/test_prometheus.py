@@ -124,6 +124,16 @@ def main():
             n = value(prom, 'count(flink_taskmanager_job_task_numRecordsIn{job_name="orders"})')
             if not n:
                 fail("no numRecordsIn series for orders")
+            # Each subtask's time, split as Flink's task metrics split it (one
+            # query a kind: both counts from the same scrape).
+            task = 'flink_taskmanager_job_task_accumulate%sTimeMs{job_name="orders"}'
+            for kind in ("Busy", "Idle", "BackPressured"):
+                d = value(prom, 'count(%s) - count(flink_taskmanager_job_task_numRecordsIn'
+                                '{job_name="orders"})' % (task % kind))
+                if d != 0:
+                    fail("not one accumulate%sTimeMs series a subtask of orders (%s)" % (kind, d))
+            wait_value(prom, "sum(%s) + sum(%s)" % (task % "Busy", task % "Idle"),
+                       lambda v: v > 0, "the subtasks' busy and idle time", deadline)
             rc = run.wait(timeout=max(1, deadline - time.monotonic()))
             errf.close()
             with open(os.path.join(tmp, "run.stderr"), errors="replace") as f:

@@ -4,7 +4,9 @@ stops at that event and the REST API and metrics answer with it standing
 still - the same world time on every request - until POST
 /minicluster/resume; after the run they answer once more.  Checks that the
 state seen is the event's (checkpoint 2 is the latest completed; the job is
-RESTARTING), that nothing moves while paused, that the run's trace is the
+RESTARTING; each subtask's busy, idle and back-pressured time fit in its
+running time and a vertex's are its subtasks' summed), that nothing moves
+while paused, that the run's trace is the
 unpaused run's, and, when Flink's description
 is in ../shared, that every endpoint validates (test_rest_schema.walk).
 
@@ -101,6 +103,38 @@ def pause_run(exe, scn, event, report, check):
             pr.p.wait()
 
 
+TIMES = ("accumulated-busy-time", "accumulated-idle-time", "accumulated-backpressured-time")
+
+
+def task_times(base, jid, details):
+    """Each running subtask's busy, idle and back-pressured ms add up to more
+    than 0 and at most its duration (its task started running after the
+    job did; 1 ms for rounding); a vertex's are its subtasks' summed, as
+    Flink's (idle and back-pressured are whole ms, summed before rounding:
+    under 1 ms a subtask more); some subtask of the job waited for input."""
+    idle = 0
+    for v in details["vertices"]:
+        vd = trs.get(base, "/jobs/%s/vertices/%s" % (jid, v["id"]))
+        tot = dict.fromkeys(TIMES, 0)
+        for st in vd["subtasks"]:
+            m = st["metrics"]
+            spent = sum(m[k] for k in TIMES)
+            if not 0 < spent <= st["duration"] + 1:
+                fail("%s[%d]: busy+idle+back-pressured %.3f ms, duration %d ms"
+                     % (v["name"], st["subtask"], spent, st["duration"]))
+            for k in TIMES:
+                tot[k] += m[k]
+            idle += m["accumulated-idle-time"]
+        agg, n = v["metrics"], len(vd["subtasks"])
+        if abs(agg[TIMES[0]] - tot[TIMES[0]]) > 1e-6 * max(1.0, tot[TIMES[0]]):
+            fail("%s: busy %r, its subtasks' %r" % (v["name"], agg[TIMES[0]], tot[TIMES[0]]))
+        for k in TIMES[1:]:
+            if not 0 <= agg[k] - tot[k] < n:
+                fail("%s: %s %r, its subtasks' %r" % (v["name"], k, agg[k], tot[k]))
+    if idle == 0:
+        fail("no subtask of orders was ever idle")
+
+
 def at_checkpoint_2(base, jid, details):
     cps = trs.get(base, "/jobs/%s/checkpoints" % jid)
     latest = cps["latest"]["completed"]
@@ -108,6 +142,7 @@ def at_checkpoint_2(base, jid, details):
         fail("paused at checkpoint 2, the latest completed is %s" % (latest and latest["id"]))
     if details["state"] != "RUNNING":
         fail("paused at checkpoint 2, orders is %s" % details["state"])
+    task_times(base, jid, details)
 
 
 def restarting(base, jid, details):
