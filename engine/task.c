@@ -221,19 +221,27 @@ static void ended(struct task *k)
         finish(k);
 }
 
+/* Sends END down every channel, or queues it behind what waits for room (a
+ * barrier, a full ring): the task is back-pressured until it has gone out
+ * (step, through eng__task_unblock). */
+static void send_end(struct task *k)
+{
+    if (!k->pend_barrier && eng__task_emit_control(k, ENG_SLOT_END, 0)) {
+        ended(k);
+        return;
+    }
+    k->pend_end = true;
+    k->end_queued = true;
+    eng__task_time(k, ENG_TASK_TIME_BP);
+}
+
 static void on_input_end(struct task *k, uint32_t port)
 {
     k->in[port].ended = true;
     for (uint32_t i = 0; i < k->nin; i++)
         if (!k->in[i].ended)
             return;
-    if (eng__task_emit_control(k, ENG_SLOT_END, 0)) {
-        ended(k);
-    } else {
-        k->pend_end = true;
-        k->end_queued = true;
-        eng__task_time(k, ENG_TASK_TIME_BP);
-    }
+    send_end(k);
 }
 
 /* ---- the step --------------------------------------------------------------- */
@@ -367,8 +375,6 @@ static void step(struct task *k)
                 eng_chan_release(in->c, k->self);
                 on_input_end(k, p);
             }
-            if (k->pend_barrier || k->pend_end)
-                eng__task_time(k, ENG_TASK_TIME_BP);
             if (k->st != ENG_TASK_RUNNING || k->pend_barrier || k->pend_end)
                 return;
         }
@@ -561,12 +567,7 @@ static void task_msg(struct rt_actor *a, const struct rt_msg *m)
         eng__task_checkpoint_here(k, t->checkpoint_id, t->base);
         if (t->final) {
             k->src_ended = true;
-            if (k->pend_barrier || !eng__task_emit_control(k, ENG_SLOT_END, 0)) {
-                k->pend_end = true;
-                k->end_queued = true;
-            } else {
-                ended(k);
-            }
+            send_end(k);
         }
         break;
     }
